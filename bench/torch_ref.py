@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""PyTorch peer of templar's reference (isometric, template-bank) model.
+
+Measures training images/s, batch-1 inference latency and peak RSS, for a
+side-by-side comparison with templar's C benchmark.  Run with Debian's torch:
+
+    /usr/bin/python3 bench/torch_ref.py                 # width 64, 8 layers, 4 templates
+    /usr/bin/python3 bench/torch_ref.py --width 32 --layers 4 --templates 2
+    /usr/bin/python3 bench/torch_ref.py --mode train    # peak RSS of a training run only
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class TemplateNet(nn.Module):
+    """Stem conv -> L residual blocks whose conv weights are softmax mixtures
+    of a shared bank T[K, 2, C, C, 3, 3] -> global avg pool -> Linear(C, 10)."""
+
+    def __init__(self, width, layers, templates, tau=1.0):
+        super().__init__()
+        C, L, K = width, layers, templates
+        self.tau = tau
+        self.stem = nn.Conv2d(1, C, 3, stride=2, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(C)
+        self.bank = nn.Parameter(torch.randn(K, 2, C, C, 3, 3) * math.sqrt(2.0 / (C * 9)))
+        self.logits = nn.Parameter(0.01 * torch.randn(L, K))
+        self.bn1 = nn.ModuleList(nn.BatchNorm2d(C) for _ in range(L))
+        self.bn2 = nn.ModuleList(nn.BatchNorm2d(C) for _ in range(L))
+        self.fc = nn.Linear(C, 10)
+
+    def forward(self, x):
+        x = F.relu(self.stem_bn(self.stem(x)))                    # N x C x 14 x 14
+        for l, (bn1, bn2) in enumerate(zip(self.bn1, self.bn2)):
+            a = torch.softmax(self.logits[l] / self.tau, dim=0)
+            W = torch.tensordot(a, self.bank, dims=1)            # [2, C, C, 3, 3], once per forward
+            h = F.relu(bn1(F.conv2d(x, W[0], padding=1)))
+            y = bn2(F.conv2d(h, W[1], padding=1))
+            x = F.relu(y + x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def bench_train(model, args):
+    torch.set_num_threads(args.threads)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
+                          nesterov=True, weight_decay=5e-4)
+    x = torch.randn(args.batch, 1, 28, 28)
+    y = torch.randint(0, 10, (args.batch,))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    for _ in range(args.warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(args.steps):
+        step()
+    return args.steps * args.batch / (time.perf_counter() - t0)
+
+
+def bench_latency(model, args):
+    torch.set_num_threads(1)
+    model.eval()
+    x = torch.randn(1, 1, 28, 28)
+    times = []
+    with torch.no_grad():
+        for _ in range(max(args.warmup, 10)):
+            model(x)
+        for _ in range(args.latency_iters):
+            t0 = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times), statistics.fmean(times)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--layers", type=int, default=8)
+    p.add_argument("--templates", type=int, default=4)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--steps", type=int, default=30, help="timed training steps")
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--latency-iters", type=int, default=200)
+    p.add_argument("--mode", choices=["train", "latency", "all"], default="all")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print one JSON object line at the end")
+    args = p.parse_args()
+
+    torch.manual_seed(args.seed)
+    coretype = os.environ.get("OPENBLAS_CORETYPE", "unset")
+    backend = next((l.split(":", 1)[1].strip() for l in torch.__config__.parallel_info().splitlines()
+                    if l.startswith("ATen parallel backend")), "?")
+    print(f"torch {torch.__version__}  threads={args.threads}  parallel={backend}  "
+          f"mkldnn={torch.backends.mkldnn.is_available()}  OPENBLAS_CORETYPE={coretype}")
+
+    model = TemplateNet(args.width, args.layers, args.templates)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"model isometric width={args.width} layers={args.layers} "
+          f"templates={args.templates} params={params}")
+
+    res = {"impl": "pytorch", "torch": torch.__version__, "width": args.width,
+           "layers": args.layers, "templates": args.templates, "params": params,
+           "batch": args.batch, "threads": args.threads, "steps": args.steps,
+           "mode": args.mode, "mkldnn": torch.backends.mkldnn.is_available(),
+           "openblas_coretype": coretype}
+    if args.mode in ("train", "all"):
+        res["train_img_s"] = bench_train(model, args)
+        print(f"train: {res['train_img_s']:.1f} img/s (batch {args.batch}, "
+              f"{args.steps} steps, {args.threads} threads)")
+    if args.mode in ("latency", "all"):
+        med, mean = bench_latency(model, args)
+        res.update(latency_ms_median=med, latency_ms_mean=mean,
+                   latency_iters=args.latency_iters)
+        print(f"latency: median {med:.2f} ms, mean {mean:.2f} ms (batch 1, 1 thread, no_grad)")
+    res["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak_rss_mib: {res['peak_rss_mib']:.1f}")
+    if args.json:
+        print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+/* templar: compositional (template-bank) neural networks in C.
+ *
+ * A network is a bank of K template blocks plus, for every task, mixture logits
+ * per block: block l of task t uses W = sum_k softmax(z[t,l] / tau)_k * T_k.
+ * Templates (and the stem) are shared; each task owns its logits, its batch
+ * norms and its head.  See README.md for the tour. */
+#ifndef TEMPLAR_H
+#define TEMPLAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TPL_MAX_STAGES 4
+#define TPL_MAX_TASKS 16
+#define TPL_NAME_LEN 32
+
+/* Errors travel as one line of text: "WHERE: what went wrong". */
+typedef struct tpl_err {
+    char msg[512];
+} tpl_err;
+void tpl_err_set(tpl_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- architecture ------------------------------------------------------ */
+typedef enum { TPL_ROUTE_SOFT = 0, TPL_ROUTE_FIXED_ONEHOT = 1 } tpl_routing;
+
+typedef struct tpl_stage_config {
+    int width;     /* channels of every block in the stage */
+    int layers;    /* residual blocks L */
+    int templates; /* templates K in the stage's bank */
+} tpl_stage_config;
+
+typedef struct tpl_task_config {
+    char name[TPL_NAME_LEN];
+    int classes;
+} tpl_task_config;
+
+typedef struct tpl_config {
+    int in_channels, in_height, in_width;
+    int stem_stride;              /* 2 for 28x28 input */
+    int n_stages;                 /* 1 = isometric; >1 = staged (stride-2 between) */
+    tpl_stage_config stage[TPL_MAX_STAGES];
+    int n_tasks;
+    tpl_task_config task[TPL_MAX_TASKS];
+    tpl_routing routing;          /* soft mixtures, or fixed one-hot (K = L: plain ResNet) */
+    float tau;                    /* softmax temperature */
+    float logit_noise;            /* std of the uniform logits' seeded noise */
+    float in_mean[4], in_std[4];  /* input normalisation per channel */
+} tpl_config;
+
+/* Fills the defaults: isometric, width 64, 8 layers, 4 templates, 1x28x28, one task. */
+void tpl_config_default(tpl_config *cfg);
+/* Checks ranges and consistency; on failure names the bad field. */
+int tpl_config_check(const tpl_config *cfg, tpl_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

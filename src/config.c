@@ -1,0 +1,92 @@
+/* Model configuration: defaults and validation. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "templar.h"
+
+void tpl_config_default(tpl_config *c) {
+    memset(c, 0, sizeof *c);
+    c->in_channels = 1;
+    c->in_height = c->in_width = 28;
+    c->stem_stride = 2;
+    c->n_stages = 1;
+    c->stage[0] = (tpl_stage_config){.width = 64, .layers = 8, .templates = 4};
+    c->n_tasks = 1;
+    snprintf(c->task[0].name, TPL_NAME_LEN, "fashion");
+    c->task[0].classes = 10;
+    c->routing = TPL_ROUTE_SOFT;
+    c->tau = 1.0f;
+    c->logit_noise = 0.1f;
+    for (int i = 0; i < 4; i++) {
+        c->in_mean[i] = 0.0f;
+        c->in_std[i] = 1.0f;
+    }
+}
+
+static int bad_range(tpl_err *err, const char *what, int v, int lo, int hi) {
+    if (v >= lo && v <= hi) return 0;
+    tpl_err_set(err, "config: %s = %d is outside [%d, %d]", what, v, lo, hi);
+    return 1;
+}
+
+/* Task names become tensor names and file-name parts: keep them plain. */
+static int bad_name(tpl_err *err, const char *name) {
+    size_t n = strnlen(name, TPL_NAME_LEN);
+    int ok = n > 0 && n < TPL_NAME_LEN;
+    for (size_t i = 0; ok && i < n; i++) {
+        char ch = name[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+             (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+    }
+    if (!ok)
+        tpl_err_set(err, "config: task name '%.*s' must be 1-%d letters, digits, '_' or '-'",
+                    TPL_NAME_LEN, name, TPL_NAME_LEN - 1);
+    return !ok;
+}
+
+int tpl_config_check(const tpl_config *c, tpl_err *err) {
+    if (bad_range(err, "in_channels", c->in_channels, 1, 4) ||
+        bad_range(err, "in_height", c->in_height, 4, 1024) ||
+        bad_range(err, "in_width", c->in_width, 4, 1024) ||
+        bad_range(err, "stem_stride", c->stem_stride, 1, 4) ||
+        bad_range(err, "stages", c->n_stages, 1, TPL_MAX_STAGES) ||
+        bad_range(err, "tasks", c->n_tasks, 1, TPL_MAX_TASKS))
+        return -1;
+    for (int s = 0; s < c->n_stages; s++) {
+        const tpl_stage_config *st = &c->stage[s];
+        if (bad_range(err, "width", st->width, 1, 1024) ||
+            bad_range(err, "layers", st->layers, 1, 256) ||
+            bad_range(err, "templates", st->templates, 1, 256))
+            return -1;
+        if (c->routing == TPL_ROUTE_FIXED_ONEHOT && st->templates < st->layers) {
+            tpl_err_set(err, "config: fixed one-hot routing needs templates >= layers (%d < %d)",
+                        st->templates, st->layers);
+            return -1;
+        }
+    }
+    for (int t = 0; t < c->n_tasks; t++) {
+        if (bad_name(err, c->task[t].name) ||
+            bad_range(err, "classes", c->task[t].classes, 2, 100000))
+            return -1;
+        for (int u = 0; u < t; u++)
+            if (strcmp(c->task[u].name, c->task[t].name) == 0) {
+                tpl_err_set(err, "config: task '%s' is named twice", c->task[t].name);
+                return -1;
+            }
+    }
+    if (!(c->tau > 0.0f && isfinite(c->tau))) {
+        tpl_err_set(err, "config: tau must be a positive number");
+        return -1;
+    }
+    if (c->routing != TPL_ROUTE_SOFT && c->routing != TPL_ROUTE_FIXED_ONEHOT) {
+        tpl_err_set(err, "config: unknown routing %d", (int)c->routing);
+        return -1;
+    }
+    for (int i = 0; i < c->in_channels; i++)
+        if (!(c->in_std[i] > 0.0f) || !isfinite(c->in_mean[i])) {
+            tpl_err_set(err, "config: input normalisation of channel %d is invalid", i);
+            return -1;
+        }
+    return 0;
+}

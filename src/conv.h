@@ -1,0 +1,64 @@
+/* 2-D convolution (forward, backward-data, backward-weights) on oneDNN.
+ *
+ * Why oneDNN: measured in bench/conv_backends.c, its JIT convolutions run the
+ * 3x3 layers of our models at ~450-500 GFLOP/s on 2 Zen 5 cores (winograd
+ * ~700), against ~300 for im2col + OpenBLAS sgemm, and it dispatches on the
+ * CPU it finds, whatever OPENBLAS_CORETYPE says.
+ *
+ * A plan holds the primitives for one shape and batch size; shapes recur (all
+ * blocks of a stage share one plan), so primitives are built once and reused.
+ * Weights travel as plain OIHW floats (the checkpoint layout); a slot keeps
+ * them reordered into the formats the primitives want, and is refreshed only
+ * when the weights change. */
+#ifndef TPL_CONV_H
+#define TPL_CONV_H
+#include <stddef.h>
+
+#include "ops.h"
+#include "templar.h"
+
+typedef struct tpl_engine tpl_engine; /* oneDNN engine + stream */
+
+tpl_engine *tpl_engine_create(tpl_err *err);
+void tpl_engine_free(tpl_engine *e);
+/* The instruction set oneDNN dispatches to, e.g. "avx512_core". */
+const char *tpl_engine_isa(void);
+
+typedef struct tpl_conv_plan tpl_conv_plan;
+
+/* cin -> cout channels, k x k kernel, stride, padding k/2; input h x w. */
+tpl_conv_plan *tpl_conv_plan_create(tpl_engine *e, int cin, int cout, int k,
+                                    int stride, int h, int w, int in_block,
+                                    int out_block);
+void tpl_conv_plan_free(tpl_conv_plan *p);
+/* (Re)builds primitives for batch n; training adds the backward ones.
+ * Returns 0, or -1 with err set. Cheap when nothing changed. */
+int tpl_conv_plan_prepare(tpl_conv_plan *p, int n, int training, tpl_err *err);
+tpl_shape tpl_conv_out_shape(const tpl_conv_plan *p);
+tpl_shape tpl_conv_in_shape(const tpl_conv_plan *p);
+size_t tpl_conv_weight_count(const tpl_conv_plan *p); /* cout*cin*k*k */
+/* Name of the implementation oneDNN picked for the forward pass. */
+const char *tpl_conv_impl(const tpl_conv_plan *p);
+
+/* Weights of one use site of a plan, in the primitives' own formats. */
+typedef struct tpl_conv_slot {
+    float *fwd, *bwd;          /* reordered weights (bwd: for backward-data) */
+    size_t fwd_cap, bwd_cap;   /* capacities in bytes */
+    unsigned long plan_gen;    /* plan generation the buffers were made for */
+    unsigned long weights_gen; /* caller's version of the weights */
+} tpl_conv_slot;
+
+void tpl_conv_slot_free(tpl_conv_slot *s);
+/* Reorders OIHW weights into the slot unless it already holds version gen of
+ * them for the plan's current primitives. */
+int tpl_conv_set_weights(tpl_conv_plan *p, tpl_conv_slot *s, const float *oihw,
+                         unsigned long gen, tpl_err *err);
+
+void tpl_conv_forward(tpl_conv_plan *p, const tpl_conv_slot *s, const float *x,
+                      float *y);
+void tpl_conv_backward_data(tpl_conv_plan *p, const tpl_conv_slot *s,
+                            const float *dy, float *dx);
+/* Writes (not adds) the weight gradient as OIHW into dw. */
+void tpl_conv_backward_weights(tpl_conv_plan *p, const float *x,
+                               const float *dy, float *dw);
+#endif

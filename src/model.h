@@ -1,0 +1,75 @@
+/* The template-bank residual network: parameters (views into one buffer),
+ * convolution plans, and the forward/backward passes for one task.
+ *
+ *   stem conv (stride s) -> BN -> ReLU
+ *   for each stage: [stride-2 transition conv -> BN -> ReLU]  (stages > 0)
+ *                   L blocks: h -> conv(W1) -> BN -> ReLU -> conv(W2) -> BN
+ *                             -> + h -> ReLU,   (W1, W2) = mix(bank, a[t,l])
+ *   global average pool -> linear head of task t
+ *
+ * Shared: stem, transitions, template banks.  Per task: mixture logits, every
+ * BN (scale, shift, running stats), the head. */
+#ifndef TPL_MODEL_H
+#define TPL_MODEL_H
+#include "conv.h"
+#include "params.h"
+#include "templar.h"
+
+/* View indices of one BN: scale, shift, running mean, running var. */
+typedef struct tpl_bn_views {
+    int scale, shift, mean, var;
+} tpl_bn_views;
+
+typedef struct tpl_stage {
+    int width, layers, templates, h, w;
+    size_t per_template;     /* floats in one template (both convs) */
+    int bank;                /* view [K][2][C][C][3][3] */
+    int trans_w;             /* view of the transition conv, -1 in stage 0 */
+    int logits[TPL_MAX_TASKS];           /* views [L][K] */
+    tpl_bn_views bn[TPL_MAX_TASKS];      /* views [L][2][C] */
+    tpl_bn_views trans_bn[TPL_MAX_TASKS];
+    tpl_conv_plan *plan, *trans_plan;
+    tpl_conv_slot *slots;    /* [L][2] */
+    tpl_conv_slot trans_slot;
+    size_t mixed_offset;     /* into model->mixed */
+    size_t mix_offset;       /* into model->mix (a values), L*K floats */
+} tpl_stage;
+
+typedef struct tpl_model tpl_model;
+struct tpl_model {
+    tpl_config cfg;
+    tpl_params params;
+    tpl_engine *engine;
+    int stem_w;
+    tpl_bn_views stem_bn[TPL_MAX_TASKS];
+    int head_w[TPL_MAX_TASKS], head_b[TPL_MAX_TASKS];
+    tpl_stage stage[TPL_MAX_STAGES];
+    tpl_conv_plan *stem_plan;
+    tpl_conv_slot stem_slot;
+    float *mix;      /* routed mixture weights a of the current task, per block */
+    float *mixed;    /* mixed block weights W of the current task */
+    size_t mixed_numel, mix_numel;
+    int mixed_task;  /* task the mixed weights belong to, -1 = stale */
+    unsigned long version;   /* bumped whenever parameters change */
+    unsigned long mixed_version;
+    struct tpl_workspace *ws;
+};
+
+/* Fresh model with seeded initial weights. */
+tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err);
+void tpl_model_free(tpl_model *m);
+/* Call after changing parameters from outside (optimiser, load). */
+static inline void tpl_model_touch(tpl_model *m) { m->version++; }
+
+/* Forward pass of n images (NHWC floats, normalised) for task t; writes
+ * logits [n][classes].  Training mode keeps what the backward needs and uses
+ * batch statistics.  Returns 0 or -1 with err set. */
+int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
+                      int training, float *logits, tpl_err *err);
+/* Backward of the last training forward: adds parameter gradients into
+ * m->params.grad from dlogits [n][classes]. */
+void tpl_model_backward(tpl_model *m, int task, const float *dlogits);
+
+/* Mixture weights a[L][K] of stage s for task t (after routing). */
+void tpl_model_mixture(tpl_model *m, int task, int stage, float *a);
+#endif

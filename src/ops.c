@@ -1,0 +1,254 @@
+/* Layer ops over the blocked activation layout described in ops.h.
+ * Reductions are done per image and merged in image order, so results do not
+ * depend on the number of threads. */
+#include "ops.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-channel sums of one image: s1[c] += sum_p f1, s2[c] += sum_p f2 are
+ * computed by the callers below; this walks (cb, p, j) -> channel cb*B+j. */
+#define FOR_IMAGE_ELEMS(s, base, IDX, C)                              \
+    for (int cb_ = 0; cb_ < (s).c / (s).b; cb_++)                       \
+        for (int p_ = 0; p_ < (s).h * (s).w; p_++)                      \
+            for (int j_ = 0, C = cb_ * (s).b, IDX = (int)((base) + ((size_t)cb_ * (s).h * (s).w + p_) * (s).b); \
+                 j_ < (s).b; j_++, C++, IDX++)
+
+static size_t image_stride(tpl_shape s) { return (size_t)s.c * s.h * s.w; }
+
+/* Mean and M2 (sum of squared deviations) per channel of image n. */
+static void image_moments(tpl_shape s, const float *x, int n, float *mean,
+                          float *m2) {
+    const size_t base = (size_t)n * image_stride(s);
+    const float inv = 1.0f / (float)(s.h * s.w);
+    for (int c = 0; c < s.c; c++) mean[c] = m2[c] = 0.0f;
+    FOR_IMAGE_ELEMS(s, base, i, c) mean[c] += x[i];
+    for (int c = 0; c < s.c; c++) mean[c] *= inv;
+    FOR_IMAGE_ELEMS(s, base, i, c) {
+        float d = x[i] - mean[c];
+        m2[c] += d * d;
+    }
+}
+
+/* Batch mean and biased variance per channel, merged over images in order
+ * (Chan et al.: equal counts per image make the merge a plain sum). */
+static void batch_moments(tpl_shape s, const float *x, double *mean,
+                          double *var) {
+    float *part = malloc(sizeof(float) * 2 * (size_t)s.n * s.c);
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.n; n++)
+        image_moments(s, x, n, part + (size_t)n * 2 * s.c,
+                      part + (size_t)n * 2 * s.c + s.c);
+    const double hw = (double)s.h * s.w, total = hw * s.n;
+    for (int c = 0; c < s.c; c++) {
+        double m = 0.0;
+        for (int n = 0; n < s.n; n++) m += part[(size_t)n * 2 * s.c + c];
+        m /= s.n;
+        double m2 = 0.0;
+        for (int n = 0; n < s.n; n++) {
+            const float *pm = part + (size_t)n * 2 * s.c;
+            double d = pm[c] - m;
+            m2 += pm[s.c + c] + hw * d * d;
+        }
+        mean[c] = m;
+        var[c] = m2 / total;
+    }
+    free(part);
+}
+
+/* out = act(x * scale[c] + shift[c] (+ skip)) over the whole batch. */
+static void affine_act(const tpl_bn_args *a, const float *scale,
+                       const float *shift, const float *x, float *out) {
+    const tpl_shape s = a->shape;
+    const float *skip = a->skip;
+    const int relu = a->relu;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.n; n++) {
+        const size_t base = (size_t)n * image_stride(s);
+        FOR_IMAGE_ELEMS(s, base, i, c) {
+            float v = x[i] * scale[c] + shift[c];
+            if (skip) v += skip[i];
+            out[i] = relu && v < 0.0f ? 0.0f : v;
+        }
+    }
+}
+
+void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
+                          float *save_mean, float *save_invstd) {
+    const tpl_shape s = a->shape;
+    double *mean = malloc(sizeof(double) * 2 * s.c), *var = mean + s.c;
+    float *scale = malloc(sizeof(float) * 2 * s.c), *shift = scale + s.c;
+    batch_moments(s, x, mean, var);
+    const double count = (double)s.n * s.h * s.w;
+    for (int c = 0; c < s.c; c++) {
+        float invstd = (float)(1.0 / sqrt(var[c] + a->eps));
+        save_mean[c] = (float)mean[c];
+        save_invstd[c] = invstd;
+        scale[c] = a->gamma[c] * invstd;
+        shift[c] = a->beta[c] - (float)mean[c] * scale[c];
+        if (a->running_mean) {
+            double unbiased = count > 1 ? var[c] * count / (count - 1) : var[c];
+            a->running_mean[c] += a->momentum * ((float)mean[c] - a->running_mean[c]);
+            a->running_var[c] += a->momentum * ((float)unbiased - a->running_var[c]);
+        }
+    }
+    affine_act(a, scale, shift, x, out);
+    free(mean);
+    free(scale);
+}
+
+void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out) {
+    const int C = a->shape.c;
+    float *scale = malloc(sizeof(float) * 2 * C), *shift = scale + C;
+    for (int c = 0; c < C; c++) {
+        scale[c] = a->gamma[c] / sqrtf(a->running_var[c] + a->eps);
+        shift[c] = a->beta[c] - a->running_mean[c] * scale[c];
+    }
+    affine_act(a, scale, shift, x, out);
+    free(scale);
+}
+
+/* Gradient after the ReLU mask: what reaches the sum (norm + skip). */
+static inline float masked(const float *out, const float *dout, size_t i,
+                           int relu) {
+    return relu && out[i] <= 0.0f ? 0.0f : dout[i];
+}
+
+void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
+                     const float *dout, const float *save_mean,
+                     const float *save_invstd, float *dx, float *dgamma,
+                     float *dbeta, float *dskip) {
+    const tpl_shape s = a->shape;
+    const int relu = a->relu;
+    float *part = malloc(sizeof(float) * 2 * (size_t)s.n * s.c);
+    /* pass 1: per-image sums of g and g * xhat (and dskip = g) */
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.n; n++) {
+        float *sg = part + (size_t)n * 2 * s.c, *sgx = sg + s.c;
+        const size_t base = (size_t)n * image_stride(s);
+        for (int c = 0; c < s.c; c++) sg[c] = sgx[c] = 0.0f;
+        FOR_IMAGE_ELEMS(s, base, i, c) {
+            float g = masked(out, dout, i, relu);
+            sg[c] += g;
+            sgx[c] += g * (x[i] - save_mean[c]);
+            if (dskip) dskip[i] = g;
+        }
+    }
+    float *k1 = malloc(sizeof(float) * 3 * s.c), *k2 = k1 + s.c, *k3 = k2 + s.c;
+    const double count = (double)s.n * s.h * s.w;
+    for (int c = 0; c < s.c; c++) {
+        double sum_g = 0.0, sum_gxhat = 0.0;
+        for (int n = 0; n < s.n; n++) {
+            sum_g += part[(size_t)n * 2 * s.c + c];
+            sum_gxhat += part[(size_t)n * 2 * s.c + s.c + c];
+        }
+        sum_gxhat *= save_invstd[c];
+        dgamma[c] += (float)sum_gxhat;
+        dbeta[c] += (float)sum_g;
+        /* dx = gamma*invstd * (g - mean(g) - xhat * mean(g*xhat)) */
+        float gi = a->gamma[c] * save_invstd[c];
+        k1[c] = gi;
+        k2[c] = (float)(gi * sum_g / count);
+        k3[c] = (float)(gi * sum_gxhat / count) * save_invstd[c];
+    }
+    /* pass 2: dx */
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.n; n++) {
+        const size_t base = (size_t)n * image_stride(s);
+        FOR_IMAGE_ELEMS(s, base, i, c) {
+            float g = masked(out, dout, i, relu);
+            dx[i] = k1[c] * g - k2[c] - k3[c] * (x[i] - save_mean[c]);
+        }
+    }
+    free(k1);
+    free(part);
+}
+
+void tpl_avgpool_forward(tpl_shape s, const float *x, float *y) {
+    const float inv = 1.0f / (float)(s.h * s.w);
+    for (int n = 0; n < s.n; n++) {
+        float *yn = y + (size_t)n * s.c;
+        const size_t base = (size_t)n * image_stride(s);
+        for (int c = 0; c < s.c; c++) yn[c] = 0.0f;
+        FOR_IMAGE_ELEMS(s, base, i, c) yn[c] += x[i];
+        for (int c = 0; c < s.c; c++) yn[c] *= inv;
+    }
+}
+
+void tpl_avgpool_backward(tpl_shape s, const float *dy, float *dx) {
+    const float inv = 1.0f / (float)(s.h * s.w);
+    for (int n = 0; n < s.n; n++) {
+        const float *dyn = dy + (size_t)n * s.c;
+        const size_t base = (size_t)n * image_stride(s);
+        FOR_IMAGE_ELEMS(s, base, i, c) dx[i] = dyn[c] * inv;
+    }
+}
+
+void tpl_linear_forward(int n, int in, int out, const float *x, const float *w,
+                        const float *b, float *y) {
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < out; o++) {
+            float acc = b ? b[o] : 0.0f;
+            for (int k = 0; k < in; k++) acc += x[(size_t)i * in + k] * w[(size_t)o * in + k];
+            y[(size_t)i * out + o] = acc;
+        }
+}
+
+void tpl_linear_backward(int n, int in, int out, const float *x,
+                         const float *w, const float *dy, float *dx, float *dw,
+                         float *db) {
+    for (int i = 0; i < n; i++) {
+        const float *dyi = dy + (size_t)i * out, *xi = x + (size_t)i * in;
+        for (int o = 0; o < out; o++) {
+            if (db) db[o] += dyi[o];
+            for (int k = 0; k < in; k++) dw[(size_t)o * in + k] += dyi[o] * xi[k];
+        }
+        if (!dx) continue;
+        for (int k = 0; k < in; k++) {
+            float acc = 0.0f;
+            for (int o = 0; o < out; o++) acc += dyi[o] * w[(size_t)o * in + k];
+            dx[(size_t)i * in + k] = acc;
+        }
+    }
+}
+
+double tpl_xent_forward_backward(int n, int classes, const float *logits,
+                                const int *labels, float *dlogits,
+                                int *correct) {
+    double loss = 0.0;
+    int right = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * classes;
+        int best = 0;
+        for (int k = 1; k < classes; k++)
+            if (z[k] > z[best]) best = k;
+        double sum = 0.0;
+        for (int k = 0; k < classes; k++) sum += exp((double)z[k] - z[best]);
+        const double logsum = log(sum) + z[best];
+        loss += logsum - z[labels[i]];
+        right += best == labels[i];
+        if (!dlogits) continue;
+        for (int k = 0; k < classes; k++) {
+            double p = exp((double)z[k] - logsum);
+            dlogits[(size_t)i * classes + k] = (float)((p - (k == labels[i])) / n);
+        }
+    }
+    if (correct) *correct = right;
+    return loss / n;
+}
+
+void tpl_softmax_forward(int k, float tau, const float *z, float *a) {
+    float zmax = z[0];
+    for (int i = 1; i < k; i++) zmax = z[i] > zmax ? z[i] : zmax;
+    double sum = 0.0;
+    for (int i = 0; i < k; i++) sum += exp((double)(z[i] - zmax) / tau);
+    for (int i = 0; i < k; i++) a[i] = (float)(exp((double)(z[i] - zmax) / tau) / sum);
+}
+
+void tpl_softmax_backward(int k, float tau, const float *a, const float *da,
+                          float *dz) {
+    double dot = 0.0;
+    for (int i = 0; i < k; i++) dot += (double)a[i] * da[i];
+    for (int i = 0; i < k; i++) dz[i] = (float)(a[i] * (da[i] - dot) / tau);
+}

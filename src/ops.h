@@ -1,0 +1,74 @@
+/* Layer ops, each forward beside its backward (llm.c style).
+ *
+ * Activation layout: [N][C/B][H*W][B] floats, where B is the channel block.
+ * B = C is NHWC (images, heads), B = 16 is oneDNN's nChw16c (the trunk: it
+ * lets the 3x3 convs use winograd kernels).  Element (n, c, p) lives at
+ * ((n*(C/B) + c/B)*H*W + p)*B + c%B.  Every per-channel op here walks that
+ * shape, so one kernel serves every layout. */
+#ifndef TPL_OPS_H
+#define TPL_OPS_H
+#include <stddef.h>
+
+typedef struct tpl_shape {
+    int n, c, h, w, b; /* b: channel block, divides c */
+} tpl_shape;
+
+static inline size_t tpl_shape_numel(tpl_shape s) {
+    return (size_t)s.n * s.c * s.h * s.w;
+}
+static inline size_t tpl_shape_index(tpl_shape s, int n, int c, int p) {
+    return (((size_t)n * (s.c / s.b) + c / s.b) * ((size_t)s.h * s.w) + p) * s.b +
+           c % s.b;
+}
+
+/* ---- batch norm, optionally followed by residual add and ReLU ----------
+ *   out = act(gamma * (x - mean) / sqrt(var + eps) + beta [+ skip])
+ * Training uses the batch's statistics and updates the running ones;
+ * eval uses the running ones.  Fusing add and ReLU into the norm saves two
+ * passes over the activations in both directions. */
+typedef struct tpl_bn_args {
+    tpl_shape shape;
+    const float *gamma, *beta;
+    float *running_mean, *running_var;
+    float momentum, eps;
+    int relu;          /* apply ReLU at the end */
+    const float *skip; /* residual input added before the ReLU, or NULL */
+} tpl_bn_args;
+
+/* Saves per-channel mean and 1/std (c floats each) for the backward. */
+void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
+                          float *save_mean, float *save_invstd);
+void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out);
+/* Given out and dout: writes dx, adds into dgamma/dbeta, and writes dskip
+ * (the gradient reaching the residual input) when a->skip and dskip are set.
+ * dout may alias dx. */
+void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
+                     const float *dout, const float *save_mean,
+                     const float *save_invstd, float *dx, float *dgamma,
+                     float *dbeta, float *dskip);
+
+/* ---- global average pool: [N][C/B][HW][B] -> [N][C] ---------------------- */
+void tpl_avgpool_forward(tpl_shape s, const float *x, float *y);
+void tpl_avgpool_backward(tpl_shape s, const float *dy, float *dx);
+
+/* ---- linear: y[n][o] = sum_i x[n][i] w[o][i] + b[o] ----------------------- */
+void tpl_linear_forward(int n, int in, int out, const float *x, const float *w,
+                        const float *b, float *y);
+/* Adds into dw, db; writes dx when non-NULL. */
+void tpl_linear_backward(int n, int in, int out, const float *x,
+                         const float *w, const float *dy, float *dx, float *dw,
+                         float *db);
+
+/* ---- softmax cross-entropy, mean over the batch -------------------------
+ * Returns the mean loss; writes dlogits = (softmax - onehot) / n when
+ * dlogits is non-NULL; counts correct arg-max predictions into *correct. */
+double tpl_xent_forward_backward(int n, int classes, const float *logits,
+                                const int *labels, float *dlogits,
+                                int *correct);
+
+/* ---- softmax over k values with temperature, and its backward ------------ */
+void tpl_softmax_forward(int k, float tau, const float *z, float *a);
+/* dz[j] = (1/tau) * a[j] * (da[j] - sum_i a[i] da[i]) */
+void tpl_softmax_backward(int k, float tau, const float *a, const float *da,
+                          float *dz);
+#endif

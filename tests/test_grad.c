@@ -1,0 +1,382 @@
+/* Finite-difference checks of every op's backward, of the mixture (templates
+ * and logits), and of whole residual blocks inside a small model. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bank.h"
+#include "check.h"
+#include "conv.h"
+#include "model.h"
+#include "ops.h"
+#include "rng.h"
+
+static tpl_rng rng;
+static float model_eps = 3e-4f;
+
+static float *randn(size_t n, float scale) {
+    float *p = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) p[i] = scale * tpl_rng_normal(&rng);
+    return p;
+}
+
+static double dot(const float *a, const float *b, size_t n) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
+    return s;
+}
+
+/* Every check probes a scalar loss L(theta), evaluated in double by probe().
+ * In float, a difference quotient carries rounding noise of roughly
+ * 1e-6 / eps, and ReLU kinks inside the step add more, so the checks are
+ * built to keep the signal large:
+ *  - per coordinate, on the `samples` coordinates with the largest gradient,
+ *    analytic dL/dtheta_i against a central difference; at most 1 in 8 may
+ *    disagree (a kink), a wrong backward fails nearly all;
+ *  - along the gradient itself: step delta = t * grad with max |delta_i| =
+ *    eps, (L(theta + delta) - L(theta - delta)) / 2 against t * |grad|^2,
+ *    a signal every coordinate contributes to. */
+typedef double (*probe_fn)(void *ctx);
+
+static double rel_err(double a, double b) {
+    return fabs(a - b) / fmax(fmax(fabs(a), fabs(b)), 1e-12);
+}
+
+/* Indices of the k largest |g|, by repeated selection (tests are small). */
+static void top_k(const float *g, size_t n, int k, size_t *idx) {
+    for (int j = 0; j < k; j++) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < n; i++) {
+            int taken = 0;
+            for (int q = 0; q < j; q++) taken |= idx[q] == i;
+            if (!taken && (best == SIZE_MAX || fabsf(g[i]) > fabsf(g[best]))) best = i;
+        }
+        idx[j] = best;
+    }
+}
+
+static void fd_check(const char *what, probe_fn f, void *ctx, float *theta,
+                     const float *grad, size_t n, int samples, float eps,
+                     float tol) {
+    if (samples > (int)n) samples = (int)n;
+    size_t idx[64];
+    if (samples > 64) samples = 64;
+    top_k(grad, n, samples, idx);
+    int bad = 0;
+    for (int s = 0; s < samples; s++) {
+        size_t i = idx[s];
+        float keep = theta[i];
+        theta[i] = keep + eps;
+        double up = f(ctx);
+        theta[i] = keep - eps;
+        double down = f(ctx);
+        theta[i] = keep;
+        double num = (up - down) / (2.0 * eps);
+        if (rel_err(num, grad[i]) > tol) {
+            if (bad < 2)
+                fprintf(stderr, "  %s[%zu]: analytic %.6g numeric %.6g\n", what, i, grad[i], num);
+            bad++;
+        }
+    }
+    CHECK_MSG(bad * 8 <= samples, "%s: %d of %d coordinates disagree", what, bad, samples);
+    float *keep = malloc(sizeof(float) * n);
+    memcpy(keep, theta, sizeof(float) * n);
+    double gmax = 0.0, g2 = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        gmax = fmax(gmax, fabs(grad[i]));
+        g2 += (double)grad[i] * grad[i];
+    }
+    if (gmax == 0.0) {
+        CHECK_MSG(gmax > 0.0, "%s: gradient is all zero", what);
+        free(keep);
+        return;
+    }
+    double t = eps / gmax;
+    for (size_t i = 0; i < n; i++) theta[i] = keep[i] + (float)(t * grad[i]);
+    double up = f(ctx);
+    for (size_t i = 0; i < n; i++) theta[i] = keep[i] - (float)(t * grad[i]);
+    double down = f(ctx);
+    memcpy(theta, keep, sizeof(float) * n);
+    double num = (up - down) / 2.0, ana = t * g2;
+    CHECK_MSG(rel_err(num, ana) < tol, "%s: along the gradient analytic %.6g numeric %.6g",
+              what, ana, num);
+    free(keep);
+}
+
+/* ---- batch norm (+ skip, + ReLU) -------------------------------------- */
+typedef struct {
+    tpl_bn_args a;
+    float *x, *skip, *out, *r, *gamma, *beta, *stats;
+} bn_ctx;
+
+static double bn_probe(void *p) {
+    bn_ctx *c = p;
+    tpl_bn_forward_train(&c->a, c->x, c->out, c->stats, c->stats + c->a.shape.c);
+    return dot(c->out, c->r, tpl_shape_numel(c->a.shape));
+}
+
+static void test_bn(int relu, int with_skip, int block) {
+    tpl_shape s = {3, 32, 3, 5, block};
+    size_t n = tpl_shape_numel(s);
+    bn_ctx c = {.x = randn(n, 2.0f), .skip = randn(n, 1.0f), .out = malloc(n * 4),
+                .r = randn(n, 1.0f), .gamma = randn(s.c, 1.0f), .beta = randn(s.c, 1.0f),
+                .stats = malloc(2 * s.c * 4)};
+    for (size_t i = 0; i < n; i++) c.x[i] += 0.5f; /* non-zero mean */
+    c.a = (tpl_bn_args){.shape = s, .gamma = c.gamma, .beta = c.beta, .eps = 1e-5f,
+                        .relu = relu, .skip = with_skip ? c.skip : NULL};
+    bn_probe(&c);
+    float *dx = malloc(n * 4), *dskip = malloc(n * 4), *dg = calloc(s.c, 4), *db = calloc(s.c, 4);
+    tpl_bn_backward(&c.a, c.x, c.out, c.r, c.stats, c.stats + s.c, dx, dg, db,
+                    with_skip ? dskip : NULL);
+    char name[64];
+    snprintf(name, sizeof name, "bn(relu=%d,skip=%d,B=%d).x", relu, with_skip, block);
+    fd_check(name, bn_probe, &c, c.x, dx, n, 60, 1e-3f, 5e-2f);
+    fd_check("bn.gamma", bn_probe, &c, c.gamma, dg, s.c, 32, 1e-3f, 5e-2f);
+    fd_check("bn.beta", bn_probe, &c, c.beta, db, s.c, 32, 1e-3f, 5e-2f);
+    if (with_skip) fd_check("bn.skip", bn_probe, &c, c.skip, dskip, n, 60, 1e-3f, 5e-2f);
+    /* eval mode equals train mode when running stats are the batch stats */
+    float *rm = malloc(s.c * 4), *rv = malloc(s.c * 4), *out2 = malloc(n * 4);
+    for (int i = 0; i < s.c; i++) {
+        rm[i] = c.stats[i];
+        rv[i] = 1.0f / (c.stats[s.c + i] * c.stats[s.c + i]) - c.a.eps;
+    }
+    tpl_bn_args e = c.a;
+    e.running_mean = rm;
+    e.running_var = rv;
+    bn_probe(&c);
+    tpl_bn_forward_eval(&e, c.x, out2);
+    float md = 0;
+    for (size_t i = 0; i < n; i++) md = fmaxf(md, fabsf(out2[i] - c.out[i]));
+    CHECK_MSG(md < 1e-3f, "bn eval vs train: max diff %g", md);
+    free(rm), free(rv), free(out2);
+    free(c.x), free(c.skip), free(c.out), free(c.r), free(c.gamma), free(c.beta), free(c.stats);
+    free(dx), free(dskip), free(dg), free(db);
+}
+
+/* ---- pool, linear, cross-entropy, softmax ----------------------------- */
+typedef struct {
+    tpl_shape s;
+    int in, out, n, classes, k;
+    float *x, *w, *b, *y, *r, tau;
+    int *labels;
+} small_ctx;
+
+static double pool_probe(void *p) {
+    small_ctx *c = p;
+    tpl_avgpool_forward(c->s, c->x, c->y);
+    return dot(c->y, c->r, (size_t)c->s.n * c->s.c);
+}
+
+static double linear_probe(void *p) {
+    small_ctx *c = p;
+    tpl_linear_forward(c->n, c->in, c->out, c->x, c->w, c->b, c->y);
+    return dot(c->y, c->r, (size_t)c->n * c->out);
+}
+
+static double xent_probe(void *p) {
+    small_ctx *c = p;
+    return tpl_xent_forward_backward(c->n, c->classes, c->x, c->labels, NULL, NULL);
+}
+
+static double softmax_probe(void *p) {
+    small_ctx *c = p;
+    tpl_softmax_forward(c->k, c->tau, c->x, c->y);
+    return dot(c->y, c->r, c->k);
+}
+
+static void test_small_ops(void) {
+    small_ctx c = {.s = {2, 32, 3, 3, 16}};
+    size_t n = tpl_shape_numel(c.s);
+    c.x = randn(n, 1.0f);
+    c.y = malloc(64 * 4);
+    c.r = randn(64, 1.0f);
+    float *dx = malloc(n * 4);
+    tpl_avgpool_backward(c.s, c.r, dx);
+    fd_check("avgpool.x", pool_probe, &c, c.x, dx, n, 50, 1e-2f, 1e-2f);
+    free(c.x);
+
+    c.n = 3, c.in = 7, c.out = 5;
+    c.x = randn(21, 1.0f), c.w = randn(35, 1.0f), c.b = randn(5, 1.0f);
+    float *dw = calloc(35, 4), *db = calloc(5, 4);
+    tpl_linear_backward(c.n, c.in, c.out, c.x, c.w, c.r, dx, dw, db);
+    fd_check("linear.x", linear_probe, &c, c.x, dx, 21, 21, 1e-2f, 1e-2f);
+    fd_check("linear.w", linear_probe, &c, c.w, dw, 35, 35, 1e-2f, 1e-2f);
+    fd_check("linear.b", linear_probe, &c, c.b, db, 5, 5, 1e-2f, 1e-2f);
+    free(c.x), free(c.w), free(c.b), free(dw), free(db);
+
+    int labels[4] = {0, 3, 2, 3};
+    c.n = 4, c.classes = 4, c.labels = labels;
+    c.x = randn(16, 2.0f);
+    tpl_xent_forward_backward(c.n, c.classes, c.x, labels, dx, NULL);
+    fd_check("xent.logits", xent_probe, &c, c.x, dx, 16, 16, 1e-2f, 1e-2f);
+    free(c.x);
+
+    c.k = 5, c.tau = 0.7f;
+    c.x = randn(5, 1.0f);
+    tpl_softmax_forward(c.k, c.tau, c.x, c.y);
+    float a[5];
+    memcpy(a, c.y, sizeof a);
+    tpl_softmax_backward(c.k, c.tau, a, c.r, dx);
+    fd_check("softmax.z", softmax_probe, &c, c.x, dx, 5, 5, 1e-2f, 1e-2f);
+    free(c.x), free(c.y), free(c.r), free(dx);
+}
+
+/* ---- mixture: templates and logits ------------------------------------ */
+typedef struct {
+    int k;
+    size_t p;
+    float *bank, *z, *a, *w, *r, tau;
+} mix_ctx;
+
+static double mix_probe(void *p) {
+    mix_ctx *c = p;
+    tpl_route_forward(TPL_ROUTE_SOFT, c->k, c->tau, 0, c->z, c->a);
+    tpl_mix_forward(c->k, c->p, c->bank, c->a, c->w);
+    return dot(c->w, c->r, c->p);
+}
+
+static void test_mixture(void) {
+    mix_ctx c = {.k = 3, .p = 10000, .tau = 0.5f}; /* > one chunk */
+    c.bank = randn(c.k * c.p, 1.0f), c.z = randn(c.k, 1.0f);
+    c.a = malloc(c.k * 4), c.w = malloc(c.p * 4), c.r = randn(c.p, 1.0f);
+    mix_probe(&c);
+    float *dbank = calloc(c.k * c.p, 4), da[3], dz[3];
+    tpl_mix_backward(c.k, c.p, c.bank, c.a, c.r, dbank, da);
+    tpl_route_backward(TPL_ROUTE_SOFT, c.k, c.tau, c.a, da, dz);
+    fd_check("mix.templates", mix_probe, &c, c.bank, dbank, c.k * c.p, 40, 1e-2f, 1e-2f);
+    fd_check("mix.logits", mix_probe, &c, c.z, dz, c.k, 3, 1e-3f, 1e-2f);
+    float onehot[3];
+    tpl_route_forward(TPL_ROUTE_FIXED_ONEHOT, 3, 1.0f, 4, c.z, onehot);
+    CHECK(onehot[0] == 0.0f && onehot[1] == 1.0f && onehot[2] == 0.0f);
+    free(c.bank), free(c.z), free(c.a), free(c.w), free(c.r), free(dbank);
+}
+
+/* ---- convolution: forward against a direct loop, backward by FD -------- */
+typedef struct {
+    tpl_conv_plan *plan;
+    tpl_conv_slot slot;
+    float *x, *w, *y, *r;
+    unsigned long gen;
+} conv_ctx;
+
+static double conv_probe(void *p) {
+    conv_ctx *c = p;
+    tpl_conv_set_weights(c->plan, &c->slot, c->w, ++c->gen, NULL);
+    tpl_conv_forward(c->plan, &c->slot, c->x, c->y);
+    return dot(c->y, c->r, tpl_shape_numel(tpl_conv_out_shape(c->plan)));
+}
+
+static void test_conv(tpl_engine *e, int n, int cin, int cout, int stride, int bin,
+                      int bout) {
+    conv_ctx c = {.plan = tpl_conv_plan_create(e, cin, cout, 3, stride, 7, 6, bin, bout)};
+    tpl_err err = {{0}};
+    CHECK(tpl_conv_plan_prepare(c.plan, n, 1, &err) == 0);
+    tpl_shape is = tpl_conv_in_shape(c.plan), os = tpl_conv_out_shape(c.plan);
+    size_t ni = tpl_shape_numel(is), no = tpl_shape_numel(os), nw = tpl_conv_weight_count(c.plan);
+    c.x = randn(ni, 1.0f), c.w = randn(nw, 0.3f), c.y = malloc(no * 4), c.r = randn(no, 1.0f);
+    conv_probe(&c);
+    double maxd = 0.0; /* forward against the definition */
+    for (int b = 0; b < n; b++)
+        for (int o = 0; o < cout; o++)
+            for (int oy = 0; oy < os.h; oy++)
+                for (int ox = 0; ox < os.w; ox++) {
+                    double acc = 0.0;
+                    for (int i = 0; i < cin; i++)
+                        for (int ky = 0; ky < 3; ky++)
+                            for (int kx = 0; kx < 3; kx++) {
+                                int iy = oy * stride + ky - 1, ix = ox * stride + kx - 1;
+                                if (iy < 0 || ix < 0 || iy >= is.h || ix >= is.w) continue;
+                                acc += c.w[((o * cin + i) * 3 + ky) * 3 + kx] *
+                                       c.x[tpl_shape_index(is, b, i, iy * is.w + ix)];
+                            }
+                    maxd = fmax(maxd, fabs(acc - c.y[tpl_shape_index(os, b, o, oy * os.w + ox)]));
+                }
+    CHECK_MSG(maxd < 1e-3, "conv forward (%d->%d, stride %d, batch %d, %s) off by %g", cin,
+              cout, stride, n, tpl_conv_impl(c.plan), maxd);
+    float *dx = malloc(ni * 4), *dw = malloc(nw * 4);
+    tpl_conv_backward_data(c.plan, &c.slot, c.r, dx);
+    tpl_conv_backward_weights(c.plan, c.x, c.r, dw);
+    fd_check("conv.x", conv_probe, &c, c.x, dx, ni, 40, 1e-2f, 1e-2f);
+    fd_check("conv.w", conv_probe, &c, c.w, dw, nw, 40, 1e-2f, 1e-2f);
+    tpl_conv_slot_free(&c.slot);
+    tpl_conv_plan_free(c.plan);
+    free(c.x), free(c.w), free(c.y), free(c.r), free(dx), free(dw);
+}
+
+/* ---- whole model: residual blocks, stem, transition, head --------------- */
+typedef struct {
+    tpl_model *m;
+    float *x, *logits;
+    int *y, n;
+} model_ctx;
+
+static double model_probe(void *p) {
+    model_ctx *c = p;
+    tpl_model_touch(c->m);
+    tpl_err err;
+    tpl_model_forward(c->m, 0, c->x, c->n, 1, c->logits, &err);
+    return tpl_xent_forward_backward(c->n, 10, c->logits, c->y, NULL, NULL);
+}
+
+static void test_model(int n_stages, tpl_routing routing) {
+    tpl_config cfg;
+    tpl_config_default(&cfg);
+    cfg.in_height = cfg.in_width = 12;
+    cfg.n_stages = n_stages;
+    cfg.stage[0] = (tpl_stage_config){.width = 16, .layers = 2, .templates = 3};
+    cfg.stage[1] = (tpl_stage_config){.width = 32, .layers = 1, .templates = 2};
+    cfg.routing = routing;
+    cfg.logit_noise = 0.5f;
+    tpl_err err = {{0}};
+    model_ctx c = {.n = 4};
+    c.m = tpl_model_create(&cfg, 7, &err);
+    CHECK_MSG(c.m != NULL, "%s", err.msg);
+    if (!c.m) return;
+    tpl_params *p = &c.m->params;
+    /* non-trivial BN scales so every path carries gradient */
+    for (int i = 0; i < p->n_views; i++)
+        if (p->views[i].kind == TPL_KIND_BN_SCALE)
+            for (size_t j = 0; j < p->views[i].numel; j++)
+                tpl_params_data(p, i)[j] = 0.5f + tpl_rng_uniform(&rng);
+    c.x = randn((size_t)c.n * 144, 1.0f);
+    c.logits = malloc(c.n * 10 * 4);
+    int labels[4] = {1, 5, 7, 1};
+    c.y = labels;
+    float dl[40];
+    model_probe(&c);
+    tpl_xent_forward_backward(c.n, 10, c.logits, c.y, dl, NULL);
+    memset(p->grad, 0, p->numel * 4);
+    tpl_model_backward(c.m, 0, dl);
+    float *g = malloc(p->numel * 4);
+    memcpy(g, p->grad, p->numel * 4);
+    for (int i = 0; i < p->n_views; i++) {
+        const tpl_view *v = &p->views[i];
+        if (!v->trainable) continue;
+        fd_check(v->name, model_probe, &c, tpl_params_data(p, i), g + v->offset, v->numel,
+                 8, model_eps, 1e-1f);
+    }
+    free(g), free(c.x), free(c.logits);
+    tpl_model_free(c.m);
+}
+
+int main(void) {
+    tpl_rng_seed(&rng, 42);
+    if (getenv("EPS")) model_eps = atof(getenv("EPS"));
+    test_bn(0, 0, 16);
+    test_bn(1, 0, 32);
+    test_bn(1, 1, 16);
+    test_bn(0, 1, 32);
+    test_small_ops();
+    test_mixture();
+    tpl_err err;
+    tpl_engine *e = tpl_engine_create(&err);
+    test_conv(e, 2, 16, 16, 1, 16, 16);  /* direct, blocked */
+    test_conv(e, 16, 16, 16, 1, 16, 16); /* winograd when available */
+    test_conv(e, 2, 1, 16, 2, 1, 16);    /* stem: 1 channel, stride 2 */
+    test_conv(e, 2, 16, 32, 2, 16, 16);  /* transition */
+    test_conv(e, 2, 8, 8, 1, 8, 8);      /* NHWC */
+    tpl_engine_free(e);
+    test_model(1, TPL_ROUTE_SOFT);
+    test_model(2, TPL_ROUTE_SOFT);
+    return check_summary("test_grad");
+}
