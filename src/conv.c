@@ -116,6 +116,7 @@ size_t tpl_conv_weight_count(const tpl_conv_plan *p) {
 
 /* Memory format tag for our [N][C/B][HW][B] layout. */
 static dnnl_format_tag_t act_tag(int c, int b) {
+    if (b == 1) return dnnl_nchw; /* also NHWC when c == 1 */
     if (b == c) return dnnl_nhwc;
     if (b == 16) return dnnl_nChw16c;
     if (b == 8) return dnnl_nChw8c;

@@ -1,2 +1,49 @@
+/* templar: train, evaluate and inspect template-bank networks. */
+#include <omp.h>
 #include <stdio.h>
-int main(void) { puts("templar: under construction"); return 0; }
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "templar: compositional networks from a bank of template blocks\n\n"
+            "usage: templar COMMAND [flags]\n\n"
+            "commands:\n"
+            "  train     train a template-bank ResNet (default: Fashion-MNIST)\n"
+            "  eval      test accuracy of a model file on an IDX data set\n"
+            "  info      architecture, parameter counts and mixtures of a model file\n\n"
+            "Run 'templar COMMAND --help' for the flags of a command.\n");
+}
+
+void cli_set_threads(int threads) {
+    if (threads > 0) omp_set_num_threads(threads);
+}
+
+int cli_check_writable(const char *path) {
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s.tmp.check.%d", path, (int)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        perror(path);
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "train")) return cmd_train(argc, argv);
+    if (!strcmp(argv[1], "eval")) return cmd_eval(argc, argv);
+    if (!strcmp(argv[1], "info")) return cmd_info(argc, argv);
+    fprintf(stderr, "templar: unknown command '%s' (see templar --help)\n", argv[1]);
+    return 2;
+}

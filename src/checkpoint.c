@@ -1,0 +1,235 @@
+#include "checkpoint.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FORMAT "templar-1"
+#define META_MAX 16
+
+typedef struct meta_buf {
+    tpl_st_kv kv[META_MAX + 32];
+    char text[META_MAX][1024];
+    int n, used;
+} meta_buf;
+
+static void meta_put(meta_buf *b, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void meta_put(meta_buf *b, const char *key, const char *fmt, ...) {
+    char *dst = b->text[b->used++];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, sizeof b->text[0], fmt, ap);
+    va_end(ap);
+    b->kv[b->n++] = (tpl_st_kv){key, dst};
+}
+
+/* "a,b,c" from n ints (stride-separated fields of a struct array). */
+static void join_ints(char *out, size_t cap, const int *v, int n, size_t stride) {
+    size_t len = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && len < cap; i++)
+        len += snprintf(out + len, cap - len, "%s%d", i ? "," : "",
+                        *(const int *)((const char *)v + i * stride));
+}
+
+static void config_meta(const tpl_config *c, meta_buf *b) {
+    char w[256], l[256], k[256], tasks[1024] = "", mean[128] = "", std[128] = "";
+    join_ints(w, sizeof w, &c->stage[0].width, c->n_stages, sizeof c->stage[0]);
+    join_ints(l, sizeof l, &c->stage[0].layers, c->n_stages, sizeof c->stage[0]);
+    join_ints(k, sizeof k, &c->stage[0].templates, c->n_stages, sizeof c->stage[0]);
+    size_t n = 0;
+    for (int t = 0; t < c->n_tasks; t++)
+        n += snprintf(tasks + n, sizeof tasks - n, "%s%s:%d", t ? "," : "", c->task[t].name,
+                      c->task[t].classes);
+    size_t nm = 0, ns = 0;
+    for (int i = 0; i < c->in_channels; i++) {
+        nm += snprintf(mean + nm, sizeof mean - nm, "%s%.9g", i ? "," : "", c->in_mean[i]);
+        ns += snprintf(std + ns, sizeof std - ns, "%s%.9g", i ? "," : "", c->in_std[i]);
+    }
+    meta_put(b, "format", FORMAT);
+    meta_put(b, "input", "%dx%dx%d", c->in_channels, c->in_height, c->in_width);
+    meta_put(b, "stem_stride", "%d", c->stem_stride);
+    meta_put(b, "widths", "%s", w);
+    meta_put(b, "layers", "%s", l);
+    meta_put(b, "templates", "%s", k);
+    meta_put(b, "tasks", "%s", tasks);
+    meta_put(b, "routing", "%s", c->routing == TPL_ROUTE_FIXED_ONEHOT ? "fixed-onehot" : "soft");
+    meta_put(b, "tau", "%.9g", c->tau);
+    meta_put(b, "logit_noise", "%.9g", c->logit_noise);
+    meta_put(b, "input_mean", "%s", mean);
+    meta_put(b, "input_std", "%s", std);
+}
+
+int tpl_model_save(const tpl_model *m, const char *path, const tpl_st_kv *extra,
+                   int n_extra, tpl_err *err) {
+    const tpl_params *p = &m->params;
+    meta_buf *b = calloc(1, sizeof *b);
+    tpl_st_tensor *t = calloc((size_t)p->n_views, sizeof *t);
+    if (!b || !t || n_extra > 32) {
+        free(b), free(t);
+        tpl_err_set(err, "%s: out of memory or too much metadata", path);
+        return -1;
+    }
+    config_meta(&m->cfg, b);
+    for (int i = 0; i < n_extra; i++) b->kv[b->n++] = extra[i];
+    for (int i = 0; i < p->n_views; i++) {
+        const tpl_view *v = &p->views[i];
+        t[i].name = v->name;
+        t[i].ndim = v->ndim;
+        memcpy(t[i].shape, v->shape, sizeof(int64_t) * v->ndim);
+        t[i].data = tpl_params_data(p, i);
+    }
+    int rc = tpl_st_write(path, t, p->n_views, b->kv, b->n, err);
+    free(b);
+    free(t);
+    return rc;
+}
+
+/* ---- reading the config back ----------------------------------------- */
+
+static int parse_int(const char **s, int *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(*s, &end, 10);
+    if (end == *s || errno || v < INT_MIN || v > INT_MAX) return -1;
+    *out = (int)v;
+    *s = end;
+    return 0;
+}
+
+/* n comma-separated ints into a strided field; returns how many, or -1. */
+static int parse_list(const char *s, int *dst, size_t stride, int max) {
+    int n = 0;
+    while (*s) {
+        if (n == max || parse_int(&s, (int *)((char *)dst + n * stride))) return -1;
+        n++;
+        if (*s == ',') s++;
+        else if (*s) return -1;
+    }
+    return n;
+}
+
+static int parse_floats(const char *s, float *dst, int n) {
+    for (int i = 0; i < n; i++) {
+        char *end;
+        dst[i] = strtof(s, &end);
+        if (end == s || (*end != ',' && *end != 0) || (*end == 0 && i + 1 < n)) return -1;
+        s = *end ? end + 1 : end;
+    }
+    return *s ? -1 : 0;
+}
+
+static int parse_tasks(const char *s, tpl_config *c) {
+    c->n_tasks = 0;
+    while (*s) {
+        if (c->n_tasks == TPL_MAX_TASKS) return -1;
+        tpl_task_config *t = &c->task[c->n_tasks++];
+        const char *colon = strchr(s, ':');
+        if (!colon || colon == s || colon - s >= TPL_NAME_LEN) return -1;
+        memcpy(t->name, s, (size_t)(colon - s));
+        t->name[colon - s] = 0;
+        s = colon + 1;
+        if (parse_int(&s, &t->classes)) return -1;
+        if (*s == ',') s++;
+        else if (*s) return -1;
+    }
+    return c->n_tasks > 0 ? 0 : -1;
+}
+
+static const char *need(tpl_st_file *f, const char *key, const char *path, tpl_err *err) {
+    const char *v = tpl_st_meta(f, key);
+    if (!v) tpl_err_set(err, "%s: not a templar model (metadata '%s' missing)", path, key);
+    return v;
+}
+
+static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl_err *err) {
+    static const char *keys[] = {"format", "input", "stem_stride", "widths", "layers",
+                                 "templates", "tasks", "routing", "tau", "logit_noise",
+                                 "input_mean", "input_std"};
+    const char *v[12];
+    for (int i = 0; i < 12; i++)
+        if (!(v[i] = need(f, keys[i], path, err))) return -1;
+    tpl_config_default(c);
+    const char *bad = NULL;
+    int nw, nl, nk;
+    const char *in = v[1];
+    if (strcmp(v[0], FORMAT)) bad = "format";
+    else if (parse_int(&in, &c->in_channels) || *in++ != 'x' || parse_int(&in, &c->in_height) ||
+             *in++ != 'x' || parse_int(&in, &c->in_width) || *in)
+        bad = "input";
+    else if (parse_list(v[2], &c->stem_stride, sizeof(int), 1) != 1) bad = "stem_stride";
+    else if ((nw = parse_list(v[3], &c->stage[0].width, sizeof c->stage[0], TPL_MAX_STAGES)) < 1)
+        bad = "widths";
+    else if ((nl = parse_list(v[4], &c->stage[0].layers, sizeof c->stage[0], TPL_MAX_STAGES)) != nw)
+        bad = "layers";
+    else if ((nk = parse_list(v[5], &c->stage[0].templates, sizeof c->stage[0], TPL_MAX_STAGES)) != nw)
+        bad = "templates";
+    else if (parse_tasks(v[6], c)) bad = "tasks";
+    else if (strcmp(v[7], "soft") && strcmp(v[7], "fixed-onehot")) bad = "routing";
+    else if (parse_floats(v[8], &c->tau, 1)) bad = "tau";
+    else if (parse_floats(v[9], &c->logit_noise, 1)) bad = "logit_noise";
+    else if (c->in_channels < 1 || c->in_channels > 4) bad = "input";
+    else if (parse_floats(v[10], c->in_mean, c->in_channels)) bad = "input_mean";
+    else if (parse_floats(v[11], c->in_std, c->in_channels)) bad = "input_std";
+    if (bad) {
+        tpl_err_set(err, "%s: metadata '%s' is malformed", path, bad);
+        return -1;
+    }
+    c->n_stages = nw;
+    c->routing = strcmp(v[7], "soft") ? TPL_ROUTE_FIXED_ONEHOT : TPL_ROUTE_SOFT;
+    tpl_err inner;
+    if (tpl_config_check(c, &inner)) {
+        tpl_err_set(err, "%s: %s", path, inner.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_tensors(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err) {
+    const tpl_params *p = &m->params;
+    for (int i = 0; i < p->n_views; i++) {
+        const tpl_view *v = &p->views[i];
+        int j = tpl_st_find(f, v->name);
+        if (j < 0) {
+            tpl_err_set(err, "%s: tensor '%s' is missing", path, v->name);
+            return -1;
+        }
+        int64_t shape[TPL_ST_MAX_DIMS];
+        int nd = tpl_st_shape(f, j, shape);
+        int same = nd == v->ndim && !memcmp(shape, v->shape, sizeof(int64_t) * nd);
+        if (!same) {
+            tpl_err_set(err, "%s: tensor '%s' has a shape that does not match the model", path,
+                        v->name);
+            return -1;
+        }
+        float *w = tpl_params_data(p, i);
+        if (tpl_st_read_f32(f, j, w, v->numel, err)) return -1;
+        for (size_t k = 0; k < v->numel; k++)
+            if (!isfinite(w[k])) {
+                tpl_err_set(err, "%s: tensor '%s' holds NaN or infinity", path, v->name);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+tpl_model *tpl_model_load(const char *path, tpl_err *err) {
+    tpl_st_file *f = tpl_st_open(path, err);
+    if (!f) return NULL;
+    tpl_config cfg;
+    tpl_model *m = NULL;
+    if (config_from_meta(f, path, &cfg, err) == 0 && (m = tpl_model_create(&cfg, 0, err)) &&
+        load_tensors(m, f, path, err)) {
+        tpl_model_free(m);
+        m = NULL;
+    }
+    if (m) tpl_model_touch(m);
+    tpl_st_close(f);
+    return m;
+}

@@ -1,0 +1,23 @@
+/* Command-line flags: a table per command gives parsing, checking and the
+ * --help text in one place. */
+#ifndef TPL_ARGS_H
+#define TPL_ARGS_H
+
+typedef enum { ARG_INT, ARG_FLOAT, ARG_STR, ARG_BOOL } arg_kind;
+
+typedef struct arg_spec {
+    const char *name;  /* without the leading "--" */
+    arg_kind kind;
+    void *dst;         /* int*, float*, const char**, int* */
+    const char *help;
+    double lo, hi;     /* accepted range for numbers */
+} arg_spec;
+
+/* Parses argv[first..argc): flags from specs, and up to max_pos positional
+ * arguments into pos[].  "--help"/"-h" prints usage and returns 1.  Errors
+ * print one line to stderr and return -1. */
+int args_parse(const char *cmd, const char *usage, const arg_spec *specs, int n_specs,
+               int argc, char **argv, int first, const char **pos, int max_pos,
+               int *n_pos);
+void args_usage(const char *cmd, const char *usage, const arg_spec *specs, int n_specs);
+#endif

@@ -1,0 +1,74 @@
+/* templar info: what a model file holds — architecture, parameter counts
+ * (shared templates vs what each task adds), and the learned mixtures. */
+#include <stdio.h>
+
+#include "args.h"
+#include "checkpoint.h"
+#include "cli.h"
+
+static size_t task_bytes(const tpl_params *p, int task, int kind_lo, int kind_hi, int state) {
+    size_t n = 0;
+    for (int i = 0; i < p->n_views; i++) {
+        const tpl_view *v = &p->views[i];
+        if (v->task == task && (int)v->kind >= kind_lo && (int)v->kind <= kind_hi &&
+            tpl_kind_is_state(v->kind) == state)
+            n += v->numel * sizeof(float);
+    }
+    return n;
+}
+
+static void print_mixtures(tpl_model *m) {
+    for (int t = 0; t < m->cfg.n_tasks; t++)
+        for (int s = 0; s < m->cfg.n_stages; s++) {
+            const tpl_stage *st = &m->stage[s];
+            float a[st->layers * st->templates];
+            tpl_model_mixture(m, t, s, a);
+            printf("mixtures of task '%s', stage %d (block x template):\n", m->cfg.task[t].name, s);
+            for (int l = 0; l < st->layers; l++) {
+                printf("  block %2d:", l);
+                for (int k = 0; k < st->templates; k++) printf(" %5.3f", a[l * st->templates + k]);
+                putchar('\n');
+            }
+        }
+}
+
+int cmd_info(int argc, char **argv) {
+    const char *pos[1];
+    int npos;
+    if (args_parse("info", "MODEL", NULL, 0, argc, argv, 2, pos, 1, &npos)) return 0;
+    if (npos != 1) {
+        fprintf(stderr, "templar info: which model? (usage: templar info MODEL)\n");
+        return 2;
+    }
+    tpl_err err = {{0}};
+    tpl_model *m = tpl_model_load(pos[0], &err);
+    if (!m) {
+        fprintf(stderr, "templar info: %s\n", err.msg);
+        return 1;
+    }
+    const tpl_config *c = &m->cfg;
+    const tpl_params *p = &m->params;
+    printf("model %s\n", pos[0]);
+    printf("input %dx%dx%d, stem stride %d, %s layout, %s mixtures (tau %g)\n", c->in_channels,
+           c->in_height, c->in_width, c->stem_stride, c->n_stages > 1 ? "staged" : "isometric",
+           c->routing == TPL_ROUTE_SOFT ? "soft" : "fixed one-hot", c->tau);
+    for (int s = 0; s < c->n_stages; s++)
+        printf("stage %d: width %d, %d blocks from %d templates, %dx%d\n", s, c->stage[s].width,
+               c->stage[s].layers, c->stage[s].templates, m->stage[s].h, m->stage[s].w);
+    size_t shared = tpl_params_count(p, -1, 0);
+    printf("shared parameters: %zu (%zu bytes): templates and stem/transition convs\n", shared,
+           shared * sizeof(float));
+    for (int t = 0; t < c->n_tasks; t++) {
+        size_t logits = task_bytes(p, t, TPL_KIND_LOGITS, TPL_KIND_LOGITS, 0);
+        size_t bn = task_bytes(p, t, TPL_KIND_BN_SCALE, TPL_KIND_BN_SHIFT, 0);
+        size_t head = task_bytes(p, t, TPL_KIND_HEAD_W, TPL_KIND_HEAD_B, 0);
+        size_t stats = task_bytes(p, t, TPL_KIND_BN_MEAN, TPL_KIND_BN_VAR, 1);
+        printf("task '%s' (%d classes): %zu bytes = mixture logits %zu + BN %zu + head %zu "
+               "(+ %zu bytes of BN running statistics)\n",
+               c->task[t].name, c->task[t].classes, logits + bn + head, logits, bn, head, stats);
+    }
+    print_mixtures(m);
+    printf("convolutions: oneDNN, %s\n", tpl_engine_isa());
+    tpl_model_free(m);
+    return 0;
+}

@@ -1,0 +1,81 @@
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap) {
+    const tpl_config *c = &m->cfg;
+    memset(b, 0, sizeof *b);
+    b->cap = cap;
+    for (int t = 0; t < c->n_tasks; t++)
+        if (c->task[t].classes > b->classes) b->classes = c->task[t].classes;
+    size_t img = (size_t)c->in_channels * c->in_height * c->in_width;
+    b->x = malloc(sizeof(float) * img * cap);
+    b->logits = malloc(sizeof(float) * (size_t)b->classes * cap);
+    b->dlogits = malloc(sizeof(float) * (size_t)b->classes * cap);
+    b->y = malloc(sizeof(int) * cap);
+    b->idx = malloc(sizeof(int) * cap);
+    return b->x && b->logits && b->dlogits && b->y && b->idx ? 0 : -1;
+}
+
+void tpl_batch_free(tpl_batch *b) {
+    free(b->x), free(b->logits), free(b->dlogits), free(b->y), free(b->idx);
+    memset(b, 0, sizeof *b);
+}
+
+int tpl_dataset_check(const tpl_model *m, int task, const tpl_dataset *d,
+                      const char *what, tpl_err *err) {
+    const tpl_config *c = &m->cfg;
+    if (d->c != c->in_channels || d->h != c->in_height || d->w != c->in_width) {
+        tpl_err_set(err, "%s: images are %dx%dx%d but the model takes %dx%dx%d", what, d->c,
+                    d->h, d->w, c->in_channels, c->in_height, c->in_width);
+        return -1;
+    }
+    if (d->classes > c->task[task].classes) {
+        tpl_err_set(err, "%s: labels go up to %d but task '%s' has %d classes", what,
+                    d->classes - 1, c->task[task].name, c->task[task].classes);
+        return -1;
+    }
+    return 0;
+}
+
+int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
+                   const int *idx, int n, const tpl_augment *aug, tpl_rng *rng,
+                   tpl_batch *b, tpl_step_result *r, tpl_err *err) {
+    const tpl_config *c = &m->cfg;
+    const int classes = c->task[task].classes;
+    tpl_batch_fill(d, idx, n, c->in_mean, c->in_std, aug, rng, b->x, b->y);
+    if (tpl_model_forward(m, task, b->x, n, 1, b->logits, err)) return -1;
+    r->loss = tpl_xent_forward_backward(n, classes, b->logits, b->y, b->dlogits, &r->correct);
+    r->n = n;
+    if (!isfinite(r->loss)) {
+        tpl_err_set(err, "training diverged: loss is %g (try a lower --lr)", r->loss);
+        return -1;
+    }
+    memset(m->params.grad, 0, sizeof(float) * m->params.numel);
+    tpl_model_backward(m, task, b->dlogits);
+    tpl_optim_step(o, &m->params);
+    tpl_model_touch(m);
+    return 0;
+}
+
+int tpl_evaluate(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,
+                 tpl_step_result *r, tpl_err *err) {
+    const tpl_config *c = &m->cfg;
+    double loss = 0.0;
+    int correct = 0;
+    for (int i0 = 0; i0 < d->n; i0 += b->cap) {
+        int n = d->n - i0 < b->cap ? d->n - i0 : b->cap, right;
+        for (int i = 0; i < n; i++) b->idx[i] = i0 + i;
+        tpl_batch_fill(d, b->idx, n, c->in_mean, c->in_std, NULL, NULL, b->x, b->y);
+        if (tpl_model_forward(m, task, b->x, n, 0, b->logits, err)) return -1;
+        loss += n * tpl_xent_forward_backward(n, c->task[task].classes, b->logits, b->y, NULL,
+                                              &right);
+        correct += right;
+    }
+    r->loss = d->n ? loss / d->n : 0.0;
+    r->correct = correct;
+    r->n = d->n;
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* Training and evaluation steps over datasets: the one-way flow
+ * data -> model(bank, mixtures) -> loss -> backward -> optimiser. */
+#ifndef TPL_TRAIN_H
+#define TPL_TRAIN_H
+#include "data.h"
+#include "model.h"
+#include "optim.h"
+
+typedef struct tpl_step_result {
+    double loss;
+    int correct, n;
+} tpl_step_result;
+
+/* Scratch for batches: inputs, labels, logits, their gradient. */
+typedef struct tpl_batch {
+    int cap, classes;
+    float *x, *logits, *dlogits;
+    int *y, *idx;
+} tpl_batch;
+
+int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap);
+void tpl_batch_free(tpl_batch *b);
+
+/* One optimisation step on images idx[0..n) of d for task t. */
+int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
+                   const int *idx, int n, const tpl_augment *aug, tpl_rng *rng,
+                   tpl_batch *b, tpl_step_result *r, tpl_err *err);
+
+/* Loss and accuracy of task t on all of d, in batches of b->cap. */
+int tpl_evaluate(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,
+                 tpl_step_result *r, tpl_err *err);
+
+/* Checks that a dataset fits a task of the model (shape, labels). */
+int tpl_dataset_check(const tpl_model *m, int task, const tpl_dataset *d,
+                      const char *what, tpl_err *err);
+#endif
