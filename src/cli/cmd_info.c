@@ -35,7 +35,8 @@ static void print_mixtures(tpl_model *m) {
 int cmd_info(int argc, char **argv) {
     const char *pos[1];
     int npos;
-    if (args_parse("info", "MODEL", NULL, 0, argc, argv, 2, pos, 1, &npos)) return 0;
+    int rc = args_parse("info", "MODEL", NULL, 0, argc, argv, 2, pos, 1, &npos);
+    if (rc) return rc > 0 ? 0 : 2;
     if (npos != 1) {
         fprintf(stderr, "templar info: which model? (usage: templar info MODEL)\n");
         return 2;

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# The templar CLI on bad input: flags, data sets and model files.  Every
+# error must exit with the documented code (2 = usage, 1 = failure), print
+# exactly one line on stderr naming the culprit, and leave no model file
+# behind.  Also a tiny end-to-end run: train twice with one seed (identical
+# files), eval and info.
+#
+# usage: bash tests/cli_errors.sh PATH/TO/templar
+set -u
+BIN=${1:?usage: cli_errors.sh PATH/TO/templar}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/cli_errors.XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+export OMP_NUM_THREADS=2
+cd "$T" || exit 1   # a default --out (fashion.safetensors) would land here
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*" >&2
+    if [ -s "$T/stderr" ]; then sed 's/^/    stderr: /' "$T/stderr" | head -5 >&2; fi
+}
+
+# run CMD...: runs the binary with the given arguments; sets rc, stdout in
+# $T/stdout, stderr in $T/stderr.
+run() {
+    "$BIN" "$@" >"$T/stdout" 2>"$T/stderr"
+    rc=$?
+}
+
+lines() { awk 'END { print NR }' "$1"; }
+
+# expect_error CODE NEEDLE DESC -- ARGS...: exit code CODE, exactly one line
+# on stderr, containing NEEDLE (fixed string), nothing on stdout.
+expect_error() {
+    local code=$1 needle=$2 desc=$3
+    shift 4
+    run "$@"
+    local n
+    n=$(lines "$T/stderr")
+    if [ "$rc" -ne "$code" ]; then
+        bad "$desc: exit $rc, expected $code  (templar $*)"
+    elif [ "$n" -ne 1 ]; then
+        bad "$desc: $n lines on stderr, expected 1  (templar $*)"
+    elif ! grep -qF -- "$needle" "$T/stderr"; then
+        bad "$desc: stderr does not mention '$needle'  (templar $*)"
+    elif [ -s "$T/stdout" ]; then
+        bad "$desc: printed on stdout  (templar $*)"
+    else
+        ok
+    fi
+}
+
+# no_file PATH DESC: PATH must not exist, nor any temporary file beside it.
+no_file() {
+    local left
+    left=$(find "$(dirname "$1")" -maxdepth 1 \( -path "$1" -o -name "$(basename "$1").tmp*" \) 2>/dev/null)
+    if [ -n "$left" ]; then bad "$2: left behind: $left"; else ok; fi
+}
+
+# ---- IDX files, made with printf alone ----------------------------------
+be32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
+# idx_images FILE N H W SEED: pseudo-random pixels (an LCG, so runs repeat)
+idx_images() {
+    local file=$1 n=$2 h=$3 w=$4 x=$5 i b esc
+    esc="\\x00\\x00\\x08\\x03$(be32 "$n")$(be32 "$h")$(be32 "$w")"
+    for ((i = 0; i < n * h * w; i++)); do
+        x=$(((x * 1103515245 + 12345) & 0x7fffffff))
+        printf -v b '\\x%02x' $((x >> 16 & 255))
+        esc+=$b
+    done
+    printf "$esc" >"$file"
+}
+# idx_labels FILE N CLASSES
+idx_labels() {
+    local file=$1 n=$2 k=$3 i b esc
+    esc="\\x00\\x00\\x08\\x01$(be32 "$n")"
+    for ((i = 0; i < n; i++)); do
+        printf -v b '\\x%02x' $(((i * 7 + i / 5) % k))
+        esc+=$b
+    done
+    printf "$esc" >"$file"
+}
+# idx_dir DIR H W: train split of 96 images, test split of 32, 4 classes
+idx_dir() {
+    mkdir -p "$1"
+    idx_images "$1/train-images-idx3-ubyte" 96 "$2" "$3" 17
+    idx_labels "$1/train-labels-idx1-ubyte" 96 4
+    idx_images "$1/t10k-images-idx3-ubyte" 32 "$2" "$3" 4242
+    idx_labels "$1/t10k-labels-idx1-ubyte" 32 4
+}
+idx_dir "$T/data" 12 12
+if [ "$(stat -c %s "$T/data/train-images-idx3-ubyte")" -ne $((16 + 96 * 144)) ] ||
+    [ "$(stat -c %s "$T/data/t10k-labels-idx1-ubyte")" -ne $((8 + 32)) ]; then
+    bad "generated IDX files have the wrong size"
+fi
+
+SMALL=(--width 16 --layers 2 --templates 2 --batch 16 --eval-batch 16 --steps 6 --threads 2)
+
+# ---- --help --------------------------------------------------------------
+for cmd in "" train eval info; do
+    run $cmd --help
+    if [ "$rc" -ne 0 ]; then bad "templar $cmd --help: exit $rc"
+    elif ! grep -q '^usage: templar' "$T/stdout"; then bad "templar $cmd --help: no usage on stdout"
+    elif [ -s "$T/stderr" ]; then bad "templar $cmd --help: wrote to stderr"
+    else ok; fi
+done
+run train --help
+grep -q -- '--lr' "$T/stdout" && grep -q -- '--out' "$T/stdout" && ok || bad "train --help lacks --lr/--out"
+run
+[ "$rc" -eq 2 ] && [ -s "$T/stderr" ] && ok || bad "templar with no command: exit $rc, expected 2 and usage on stderr"
+
+# ---- bad flags: exit 2, one line -----------------------------------------
+expect_error 2 frobnicate "unknown command" -- frobnicate
+expect_error 2 --bogus "unknown flag" -- train --bogus
+expect_error 2 --bogus "unknown flag after good ones" -- train --width 16 --bogus 3
+expect_error 2 --epochs "flag missing its value" -- train --epochs
+expect_error 2 --lr "non-numeric" -- train --lr abc
+expect_error 2 --lr "trailing garbage" -- train --lr 0.1x
+expect_error 2 --batch "out of range" -- train --batch 0
+expect_error 2 --batch "float for an int" -- train --batch 1.5
+expect_error 2 --batch "negative" -- train --batch -4
+expect_error 2 --lr "NaN" -- train --lr nan
+expect_error 2 --lr "infinity" -- train --lr inf
+expect_error 2 --seed "int overflow" -- train --seed 99999999999999999999
+expect_error 2 --width "too wide" -- train --width 100000
+expect_error 2 --steps "negative steps" -- train --steps -1
+expect_error 2 --flip "value on a switch" -- train --flip=1
+expect_error 2 --lr "= form checked too" -- train --lr=abc
+expect_error 2 stray "positional argument to train" -- train stray
+expect_error 2 --bogus "eval unknown flag" -- eval m.safetensors --bogus
+expect_error 2 --batch "eval out of range" -- eval m.safetensors --batch 0
+expect_error 2 "which model" "eval without a model" -- eval
+expect_error 2 "which model" "info without a model" -- info
+expect_error 2 --bogus "info unknown flag" -- info m.safetensors --bogus
+expect_error 2 extra "info with two models" -- info m.safetensors extra
+no_file "$T/fashion.safetensors" "bad flags leave no default model file"
+
+# ---- missing data --------------------------------------------------------
+expect_error 1 "$T/nope" "missing data dir" -- train --data "$T/nope" "${SMALL[@]}" --out "$T/m.safetensors"
+no_file "$T/m.safetensors" "missing data dir"
+expect_error 1 "$T/nodir/m.safetensors" "--out into a missing directory" -- \
+    train --data "$T/data" "${SMALL[@]}" --out "$T/nodir/m.safetensors"
+no_file "$T/nodir" "--out into a missing directory"
+
+# ---- a tiny run, twice with one seed -------------------------------------
+run train --data "$T/data" "${SMALL[@]}" --seed 3 --out "$T/a.safetensors"
+last_a=$(tail -n 1 "$T/stdout")
+if [ "$rc" -ne 0 ]; then bad "train: exit $rc"
+elif ! [[ $last_a =~ test_acc=0\.[0-9]{4}$ ]]; then bad "train: last line '$last_a'"
+elif [ ! -s "$T/a.safetensors" ]; then bad "train: no model file"
+else ok; fi
+no_file "$T/a.safetensors.tmp" "train leaves no temporary file"
+run train --data "$T/data" "${SMALL[@]}" --seed 3 --out "$T/b.safetensors"
+[ "$rc" -eq 0 ] && [ "$(tail -n 1 "$T/stdout" | sed 's/.*steps=//')" = "$(echo "$last_a" | sed 's/.*steps=//')" ] &&
+    ok || bad "second train run: exit $rc or different result"
+cmp -s "$T/a.safetensors" "$T/b.safetensors" 2>/dev/null && ok ||
+    bad "same seed, different model files (cmp a b)"
+run train --data "$T/data" "${SMALL[@]}" --seed 4 --out "$T/c.safetensors"
+[ "$rc" -eq 0 ] && ! cmp -s "$T/a.safetensors" "$T/c.safetensors" && ok ||
+    bad "different seed: exit $rc or identical model file"
+
+run eval "$T/a.safetensors" --data "$T/data"
+last=$(tail -n 1 "$T/stdout")
+if [ "$rc" -ne 0 ]; then bad "eval: exit $rc"
+elif [ "${last##*test_acc=}" != "${last_a##*test_acc=}" ]; then
+    bad "eval test_acc '${last##*test_acc=}' != train's '${last_a##*test_acc=}'"
+else ok; fi
+# same batch size as training's final evaluation: the same loss too
+run eval "$T/a.safetensors" --data "$T/data" --batch 16 --threads 2
+last=$(tail -n 1 "$T/stdout")
+[ "$rc" -eq 0 ] && [ "${last##*test_loss=}" = "${last_a##*test_loss=}" ] && ok ||
+    bad "eval --batch 16: '$last' vs train '$last_a'"
+expect_error 1 nosuch "eval of a task the model lacks" -- eval "$T/a.safetensors" --data "$T/data" --task nosuch
+run info "$T/a.safetensors"
+[ "$rc" -eq 0 ] && grep -q 'stage 0: width 16, 2 blocks from 2 templates, 12x12' "$T/stdout" &&
+    grep -q 'block  1:' "$T/stdout" && ok || bad "info: exit $rc or unexpected output"
+
+# ---- bad data sets ------------------------------------------------------
+cp -r "$T/data" "$T/magic"
+printf '\x01' | dd of="$T/magic/train-images-idx3-ubyte" bs=1 count=1 conv=notrunc 2>/dev/null
+expect_error 1 "$T/magic/train-images-idx3-ubyte" "wrong IDX magic" -- \
+    train --data "$T/magic" "${SMALL[@]}" --out "$T/m.safetensors"
+no_file "$T/m.safetensors" "wrong IDX magic"
+
+cp -r "$T/data" "$T/short"
+head -c 5000 "$T/data/train-images-idx3-ubyte" >"$T/short/train-images-idx3-ubyte"
+expect_error 1 truncated "truncated IDX images" -- train --data "$T/short" "${SMALL[@]}" --out "$T/m.safetensors"
+grep -qF "$T/short/train-images-idx3-ubyte" "$T/stderr" && ok || bad "truncated IDX: file not named"
+no_file "$T/m.safetensors" "truncated IDX images"
+head -c 10 "$T/data/train-images-idx3-ubyte" >"$T/short/train-images-idx3-ubyte"
+expect_error 1 truncated "truncated IDX header" -- train --data "$T/short" "${SMALL[@]}" --out "$T/m.safetensors"
+no_file "$T/m.safetensors" "truncated IDX header"
+
+cp -r "$T/data" "$T/count"
+idx_labels "$T/count/train-labels-idx1-ubyte" 95 4
+expect_error 1 "$T/count/train-labels-idx1-ubyte" "label and image counts differ" -- \
+    train --data "$T/count" "${SMALL[@]}" --out "$T/m.safetensors"
+no_file "$T/m.safetensors" "label and image counts differ"
+
+cp -r "$T/data" "$T/gz"
+gzip -n "$T/gz/train-images-idx3-ubyte"
+run train --data "$T/gz" "${SMALL[@]}" --seed 3 --out "$T/gz.safetensors"
+[ "$rc" -eq 0 ] && [ "$(tail -n 1 "$T/stdout" | sed 's/.*steps=//')" = "${last_a##*steps=}" ] && ok ||
+    bad "gzipped images: exit $rc or a different result"
+head -c 300 "$T/gz/train-images-idx3-ubyte.gz" >"$T/gz/cut" && mv "$T/gz/cut" "$T/gz/train-images-idx3-ubyte.gz"
+expect_error 1 "$T/gz/train-images-idx3-ubyte.gz" "truncated gzip" -- \
+    train --data "$T/gz" "${SMALL[@]}" --out "$T/m.safetensors"
+no_file "$T/m.safetensors" "truncated gzip"
+
+expect_error 1 "batch" "fewer images than one batch" -- \
+    train --data "$T/data" "${SMALL[@]}" --batch 128 --out "$T/m.safetensors"
+no_file "$T/m.safetensors" "fewer images than one batch"
+expect_error 1 --optim "unknown optimiser" -- train --data "$T/data" "${SMALL[@]}" --optim sgdx --out "$T/m.safetensors"
+expect_error 1 --schedule "unknown schedule" -- train --data "$T/data" "${SMALL[@]}" --schedule x --out "$T/m.safetensors"
+expect_error 1 --widths "bad --widths" -- train --data "$T/data" "${SMALL[@]}" --widths 16,x --out "$T/m.safetensors"
+no_file "$T/m.safetensors" "bad train settings"
+
+# ---- bad model files ------------------------------------------------------
+head -c 1000 "$T/a.safetensors" >"$T/trunc.safetensors"
+expect_error 1 "$T/trunc.safetensors" "truncated model" -- eval "$T/trunc.safetensors" --data "$T/data"
+expect_error 1 "$T/trunc.safetensors" "info of a truncated model" -- info "$T/trunc.safetensors"
+head -c $(($(stat -c %s "$T/a.safetensors") - 4)) "$T/a.safetensors" >"$T/trunc2.safetensors"
+expect_error 1 "$T/trunc2.safetensors" "model cut inside its tensor data" -- eval "$T/trunc2.safetensors" --data "$T/data"
+: >"$T/empty.safetensors"
+expect_error 1 "$T/empty.safetensors" "empty model file" -- eval "$T/empty.safetensors" --data "$T/data"
+expect_error 1 "$T/missing.safetensors" "missing model file" -- eval "$T/missing.safetensors" --data "$T/data"
+expect_error 1 "$T/missing.safetensors" "info of a missing model file" -- info "$T/missing.safetensors"
+expect_error 1 "$T" "a directory as the model" -- eval "$T" --data "$T/data"
+
+# safetensors FILE JSON [DATA_BYTES]: 8-byte little-endian length, JSON, zeros
+safetensors() {
+    local len=${#2}
+    printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x\\x00\\x00\\x00\\x00' $((len & 255)) $((len >> 8 & 255)) $((len >> 16 & 255)) $((len >> 24 & 255)))" >"$1"
+    printf '%s' "$2" >>"$1"
+    head -c "${3:-0}" /dev/zero >>"$1"
+}
+META='"__metadata__":{"format":"templar-1"}'
+safetensors "$T/huge.safetensors" "{$META,\"w\":{\"dtype\":\"F32\",\"shape\":[1000000,1000000],\"data_offsets\":[0,4000000000000]}}" 16
+run eval "$T/huge.safetensors" --data "$T/data"
+[ "$rc" -eq 1 ] && [ "$(lines "$T/stderr")" -eq 1 ] && grep -qF "$T/huge.safetensors" "$T/stderr" && ok ||
+    bad "huge tensor (offsets past the end): exit $rc (1 expected, >= 128 is a crash)"
+safetensors "$T/huge2.safetensors" "{$META,\"w\":{\"dtype\":\"F32\",\"shape\":[1000000,1000000],\"data_offsets\":[0,16]}}" 16
+run eval "$T/huge2.safetensors" --data "$T/data"
+[ "$rc" -eq 1 ] && [ "$(lines "$T/stderr")" -eq 1 ] && ok ||
+    bad "huge tensor (shape against offsets): exit $rc"
+# 2^32 * 2^32 * 4 bytes wraps to 0 in 64-bit arithmetic
+safetensors "$T/wrap.safetensors" "{$META,\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}" 0
+run eval "$T/wrap.safetensors" --data "$T/data"
+[ "$rc" -eq 1 ] && [ "$(lines "$T/stderr")" -eq 1 ] && ok || bad "shape whose size wraps: exit $rc"
+run info "$T/wrap.safetensors"
+[ "$rc" -eq 1 ] && [ "$(lines "$T/stderr")" -eq 1 ] && ok || bad "info, shape whose size wraps: exit $rc"
+printf '\xff\xff\xff\xff\xff\xff\xff\xff{}' >"$T/hlen.safetensors"
+expect_error 1 "$T/hlen.safetensors" "absurd header length" -- info "$T/hlen.safetensors"
+safetensors "$T/json.safetensors" '{"__metadata__":{"format":"templar-1"},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}' 4
+expect_error 1 "$T/json.safetensors" "broken header JSON" -- info "$T/json.safetensors"
+safetensors "$T/nometa.safetensors" '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}' 4
+expect_error 1 "$T/nometa.safetensors" "no templar metadata" -- eval "$T/nometa.safetensors" --data "$T/data"
+
+# images of the wrong size for the model
+mkdir -p "$T/data10"
+idx_images "$T/data10/t10k-images-idx3-ubyte" 32 10 10 5
+idx_labels "$T/data10/t10k-labels-idx1-ubyte" 32 4
+expect_error 1 "12x12" "10x10 images against a 12x12 model" -- eval "$T/a.safetensors" --data "$T/data10"
+grep -qF "10x10" "$T/stderr" && ok || bad "wrong image size: message lacks 10x10"
+# labels beyond the model's classes
+mkdir -p "$T/data6"
+cp "$T/data/t10k-images-idx3-ubyte" "$T/data6/"
+idx_labels "$T/data6/t10k-labels-idx1-ubyte" 32 6
+expect_error 1 "classes" "labels beyond the model's classes" -- eval "$T/a.safetensors" --data "$T/data6"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
