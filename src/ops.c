@@ -7,27 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Per-channel sums of one image: s1[c] += sum_p f1, s2[c] += sum_p f2 are
- * computed by the callers below; this walks (cb, p, j) -> channel cb*B+j. */
-#define FOR_IMAGE_ELEMS(s, base, IDX, C)                              \
-    for (int cb_ = 0; cb_ < (s).c / (s).b; cb_++)                       \
-        for (int p_ = 0; p_ < (s).h * (s).w; p_++)                      \
-            for (int j_ = 0, C = cb_ * (s).b, IDX = (int)((base) + ((size_t)cb_ * (s).h * (s).w + p_) * (s).b); \
-                 j_ < (s).b; j_++, C++, IDX++)
+/* Walks one image as runs of B consecutive channels: for each run, OFF is
+ * the element offset of its first value and C0 its first channel.  The
+ * inner loops over j < B then touch contiguous memory and vectorise. */
+#define FOR_RUNS(s, base, OFF, C0)                                          \
+    for (int cb_ = 0; cb_ < (s).c / (s).b; cb_++)                           \
+        for (size_t p_ = 0, C0 = (size_t)cb_ * (s).b,                       \
+                    OFF = (base) + (size_t)cb_ * (s).h * (s).w * (s).b;     \
+             p_ < (size_t)(s).h * (s).w; p_++, OFF += (s).b)
 
 static size_t image_stride(tpl_shape s) { return (size_t)s.c * s.h * s.w; }
 
 /* Mean and M2 (sum of squared deviations) per channel of image n. */
-static void image_moments(tpl_shape s, const float *x, int n, float *mean,
-                          float *m2) {
+static void image_moments(tpl_shape s, const float *restrict x, int n,
+                          float *restrict mean, float *restrict m2) {
     const size_t base = (size_t)n * image_stride(s);
     const float inv = 1.0f / (float)(s.h * s.w);
+    const int B = s.b;
     for (int c = 0; c < s.c; c++) mean[c] = m2[c] = 0.0f;
-    FOR_IMAGE_ELEMS(s, base, i, c) mean[c] += x[i];
+    FOR_RUNS(s, base, o, c0) {
+        for (int j = 0; j < B; j++) mean[c0 + j] += x[o + j];
+    }
     for (int c = 0; c < s.c; c++) mean[c] *= inv;
-    FOR_IMAGE_ELEMS(s, base, i, c) {
-        float d = x[i] - mean[c];
-        m2[c] += d * d;
+    FOR_RUNS(s, base, o, c0) {
+        for (int j = 0; j < B; j++) {
+            float d = x[o + j] - mean[c0 + j];
+            m2[c0 + j] += d * d;
+        }
     }
 }
 
@@ -58,18 +64,21 @@ static void batch_moments(tpl_shape s, const float *x, double *mean,
 }
 
 /* out = act(x * scale[c] + shift[c] (+ skip)) over the whole batch. */
-static void affine_act(const tpl_bn_args *a, const float *scale,
-                       const float *shift, const float *x, float *out) {
+static void affine_act(const tpl_bn_args *a, const float *restrict scale,
+                       const float *restrict shift, const float *restrict x,
+                       float *restrict out) {
     const tpl_shape s = a->shape;
-    const float *skip = a->skip;
-    const int relu = a->relu;
+    const float *restrict skip = a->skip;
+    const int relu = a->relu, B = s.b;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++) {
         const size_t base = (size_t)n * image_stride(s);
-        FOR_IMAGE_ELEMS(s, base, i, c) {
-            float v = x[i] * scale[c] + shift[c];
-            if (skip) v += skip[i];
-            out[i] = relu && v < 0.0f ? 0.0f : v;
+        FOR_RUNS(s, base, o, c0) {
+            for (int j = 0; j < B; j++) {
+                float v = x[o + j] * scale[c0 + j] + shift[c0 + j];
+                if (skip) v += skip[o + j];
+                out[o + j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+            }
         }
     }
 }
@@ -115,6 +124,26 @@ static inline float masked(const float *out, const float *dout, size_t i,
     return relu && out[i] <= 0.0f ? 0.0f : dout[i];
 }
 
+/* Per-channel sums over image n of g and g * (x - mean), where g is the
+ * gradient after the ReLU mask; also writes dskip = g when asked. */
+static void backward_sums(tpl_shape s, int relu, const float *restrict x,
+                          const float *out, const float *dout,
+                          const float *restrict mean, float *dskip, int n,
+                          float *restrict sg, float *restrict sgx) {
+    const size_t base = (size_t)n * image_stride(s);
+    const int B = s.b;
+    for (int c = 0; c < s.c; c++) sg[c] = sgx[c] = 0.0f;
+    FOR_RUNS(s, base, o, c0) {
+        for (int j = 0; j < B; j++) {
+            float g = masked(out, dout, o + j, relu);
+            sg[c0 + j] += g;
+            sgx[c0 + j] += g * (x[o + j] - mean[c0 + j]);
+        }
+        if (dskip)
+            for (int j = 0; j < B; j++) dskip[o + j] = masked(out, dout, o + j, relu);
+    }
+}
+
 void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
                      const float *dout, const float *save_mean,
                      const float *save_invstd, float *dx, float *dgamma,
@@ -122,19 +151,11 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
     const tpl_shape s = a->shape;
     const int relu = a->relu;
     float *part = malloc(sizeof(float) * 2 * (size_t)s.n * s.c);
-    /* pass 1: per-image sums of g and g * xhat (and dskip = g) */
+    /* pass 1: per-image sums of g and g * (x - mean) (and dskip = g) */
 #pragma omp parallel for schedule(static)
-    for (int n = 0; n < s.n; n++) {
-        float *sg = part + (size_t)n * 2 * s.c, *sgx = sg + s.c;
-        const size_t base = (size_t)n * image_stride(s);
-        for (int c = 0; c < s.c; c++) sg[c] = sgx[c] = 0.0f;
-        FOR_IMAGE_ELEMS(s, base, i, c) {
-            float g = masked(out, dout, i, relu);
-            sg[c] += g;
-            sgx[c] += g * (x[i] - save_mean[c]);
-            if (dskip) dskip[i] = g;
-        }
-    }
+    for (int n = 0; n < s.n; n++)
+        backward_sums(s, relu, x, out, dout, save_mean, dskip, n,
+                      part + (size_t)n * 2 * s.c, part + (size_t)n * 2 * s.c + s.c);
     float *k1 = malloc(sizeof(float) * 3 * s.c), *k2 = k1 + s.c, *k3 = k2 + s.c;
     const double count = (double)s.n * s.h * s.w;
     for (int c = 0; c < s.c; c++) {
@@ -153,12 +174,15 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
         k3[c] = (float)(gi * sum_gxhat / count) * save_invstd[c];
     }
     /* pass 2: dx */
+    const int B = s.b;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++) {
         const size_t base = (size_t)n * image_stride(s);
-        FOR_IMAGE_ELEMS(s, base, i, c) {
-            float g = masked(out, dout, i, relu);
-            dx[i] = k1[c] * g - k2[c] - k3[c] * (x[i] - save_mean[c]);
+        FOR_RUNS(s, base, o, c0) {
+            for (int j = 0; j < B; j++) {
+                float g = masked(out, dout, o + j, relu);
+                dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (x[o + j] - save_mean[c0 + j]);
+            }
         }
     }
     free(k1);
@@ -171,7 +195,9 @@ void tpl_avgpool_forward(tpl_shape s, const float *x, float *y) {
         float *yn = y + (size_t)n * s.c;
         const size_t base = (size_t)n * image_stride(s);
         for (int c = 0; c < s.c; c++) yn[c] = 0.0f;
-        FOR_IMAGE_ELEMS(s, base, i, c) yn[c] += x[i];
+        FOR_RUNS(s, base, o, c0) {
+            for (int j = 0; j < s.b; j++) yn[c0 + j] += x[o + j];
+        }
         for (int c = 0; c < s.c; c++) yn[c] *= inv;
     }
 }
@@ -181,7 +207,9 @@ void tpl_avgpool_backward(tpl_shape s, const float *dy, float *dx) {
     for (int n = 0; n < s.n; n++) {
         const float *dyn = dy + (size_t)n * s.c;
         const size_t base = (size_t)n * image_stride(s);
-        FOR_IMAGE_ELEMS(s, base, i, c) dx[i] = dyn[c] * inv;
+        FOR_RUNS(s, base, o, c0) {
+            for (int j = 0; j < s.b; j++) dx[o + j] = dyn[c0 + j] * inv;
+        }
     }
 }
 

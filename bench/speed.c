@@ -1,0 +1,191 @@
+/* Training throughput, batch-1 latency and peak memory of templar's
+ * reference models: the C side of bench/compare.sh (bench/torch_ref.py is
+ * the PyTorch side, same model, same batch, same optimiser).
+ *
+ *   bench_speed [--width 64 --layers 8 --templates 4 --batch 64 --threads 2
+ *                --steps 30 --warmup 5 --latency-iters 200 --mode all|train|latency
+ *                --json]
+ *
+ * Data are random (seeded) like the PyTorch side, so both time the network
+ * alone.  Achieved GFLOP/s count the convolutions' multiply-adds (forward,
+ * backward-data, backward-weights) and are set against the machine's
+ * measured peak: oneDNN's sgemm on 2048x2048 matrices with the same
+ * threads. */
+#include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "model.h"
+#include "ops.h"
+#include "optim.h"
+#include "rng.h"
+
+typedef struct opts {
+    int width, layers, templates, batch, threads, steps, warmup, latency_iters, json;
+    const char *mode;
+} opts;
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int parse(int argc, char **argv, opts *o) {
+    *o = (opts){64, 8, 4, 64, 2, 30, 5, 200, 0, "all"};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int *dst = !strcmp(a, "--width") ? &o->width : !strcmp(a, "--layers") ? &o->layers
+                 : !strcmp(a, "--templates") ? &o->templates : !strcmp(a, "--batch") ? &o->batch
+                 : !strcmp(a, "--threads") ? &o->threads : !strcmp(a, "--steps") ? &o->steps
+                 : !strcmp(a, "--warmup") ? &o->warmup
+                 : !strcmp(a, "--latency-iters") ? &o->latency_iters : NULL;
+        if (!strcmp(a, "--json")) o->json = 1;
+        else if (!strcmp(a, "--mode") && v) o->mode = argv[++i];
+        else if (dst && v && atoi(v) > 0) *dst = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "bench_speed: bad argument '%s'\n", a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static tpl_model *make_model(const opts *o) {
+    tpl_config c;
+    tpl_config_default(&c);
+    c.stage[0] = (tpl_stage_config){o->width, o->layers, o->templates};
+    tpl_err err;
+    tpl_model *m = tpl_model_create(&c, 1, &err);
+    if (!m) fprintf(stderr, "bench_speed: %s\n", err.msg);
+    return m;
+}
+
+/* Convolution FLOPs of one training image: stem (no input gradient) and
+ * every block conv (forward, backward-data, backward-weights). */
+static double train_flops(const opts *o) {
+    double hw = 14.0 * 14.0;
+    double stem = 2.0 * hw * o->width * 9, conv = 2.0 * hw * o->width * o->width * 9;
+    return 2.0 * stem + 3.0 * conv * 2 * o->layers;
+}
+
+static double measured_peak(int threads) {
+    const int n = 2048;
+    float *a = calloc((size_t)n * n, 4), *b = calloc((size_t)n * n, 4), *c = calloc((size_t)n * n, 4);
+    omp_set_num_threads(threads);
+    dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    int reps = 0;
+    double t0 = now(), t;
+    do {
+        dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        reps++;
+    } while ((t = now() - t0) < 1.0);
+    free(a), free(b), free(c);
+    return 2.0 * n * n * (double)n * reps / t * 1e-9;
+}
+
+static double bench_train(const opts *o, double *gflops) {
+    omp_set_num_threads(o->threads);
+    tpl_model *m = make_model(o);
+    if (!m) return 0;
+    tpl_rng rng;
+    tpl_rng_seed(&rng, 3);
+    size_t img = 28 * 28;
+    float *x = malloc(sizeof(float) * img * o->batch), *logits = malloc(40 * o->batch),
+          *dl = malloc(40 * o->batch);
+    int *y = malloc(sizeof(int) * o->batch);
+    for (size_t i = 0; i < img * o->batch; i++) x[i] = tpl_rng_normal(&rng);
+    for (int i = 0; i < o->batch; i++) y[i] = (int)tpl_rng_below(&rng, 10);
+    tpl_optim_config oc;
+    tpl_optim_config_default(&oc);
+    oc.lr = 0.05f;
+    oc.sched = TPL_SCHED_CONST;
+    tpl_optim opt;
+    tpl_optim_init(&opt, &oc, m->params.numel);
+    tpl_err err;
+    double t0 = 0;
+    for (int s = 0; s < o->warmup + o->steps; s++) {
+        if (s == o->warmup) t0 = now();
+        tpl_model_forward(m, 0, x, o->batch, 1, logits, &err);
+        tpl_xent_forward_backward(o->batch, 10, logits, y, dl, NULL);
+        memset(m->params.grad, 0, sizeof(float) * m->params.numel);
+        tpl_model_backward(m, 0, dl);
+        tpl_optim_step(&opt, &m->params);
+        tpl_model_touch(m);
+    }
+    double img_s = o->steps * (double)o->batch / (now() - t0);
+    *gflops = img_s * train_flops(o) * 1e-9;
+    tpl_optim_free(&opt);
+    tpl_model_free(m);
+    free(x), free(logits), free(dl), free(y);
+    return img_s;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double d = *(const double *)a - *(const double *)b;
+    return (d > 0) - (d < 0);
+}
+
+/* Batch-1 eval forward on one thread; the mixed weights are prepared once
+ * (the model serves many requests with unchanged parameters). */
+static void bench_latency(const opts *o, double *median, double *mean) {
+    omp_set_num_threads(1);
+    tpl_model *m = make_model(o);
+    if (!m) return;
+    float x[28 * 28], logits[10];
+    tpl_rng rng;
+    tpl_rng_seed(&rng, 4);
+    for (int i = 0; i < 28 * 28; i++) x[i] = tpl_rng_normal(&rng);
+    tpl_err err;
+    for (int i = 0; i < 10; i++) tpl_model_forward(m, 0, x, 1, 0, logits, &err);
+    double *t = malloc(sizeof(double) * o->latency_iters), sum = 0;
+    for (int i = 0; i < o->latency_iters; i++) {
+        double t0 = now();
+        tpl_model_forward(m, 0, x, 1, 0, logits, &err);
+        t[i] = (now() - t0) * 1e3;
+        sum += t[i];
+    }
+    qsort(t, o->latency_iters, sizeof *t, cmp_double);
+    *median = t[o->latency_iters / 2];
+    *mean = sum / o->latency_iters;
+    free(t);
+    tpl_model_free(m);
+}
+
+int main(int argc, char **argv) {
+    opts o;
+    if (parse(argc, argv, &o)) return 2;
+    const char *core = getenv("OPENBLAS_CORETYPE");
+    int train = strcmp(o.mode, "latency") != 0, lat = strcmp(o.mode, "train") != 0;
+    printf("templar  threads=%d  oneDNN %d.%d isa=%s  OPENBLAS_CORETYPE=%s (not used: oneDNN "
+           "dispatches itself)\n", o.threads, dnnl_version()->major, dnnl_version()->minor,
+           tpl_engine_isa(), core ? core : "unset");
+    printf("model isometric width=%d layers=%d templates=%d\n", o.width, o.layers, o.templates);
+    double img_s = 0, gf = 0, med = 0, mean = 0, peak = 0;
+    if (train) {
+        img_s = bench_train(&o, &gf);
+        peak = measured_peak(o.threads);
+        printf("train: %.1f img/s (batch %d, %d steps, %d threads)\n", img_s, o.batch, o.steps,
+               o.threads);
+        printf("conv GFLOP/s: %.1f achieved, %.1f measured sgemm peak (%.0f%%)\n", gf, peak,
+               100 * gf / peak);
+    }
+    if (lat) {
+        bench_latency(&o, &med, &mean);
+        printf("latency: median %.3f ms, mean %.3f ms (batch 1, 1 thread, eval)\n", med, mean);
+    }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak_rss_mib: %.1f\n", ru.ru_maxrss / 1024.0);
+    if (o.json)
+        printf("{\"impl\":\"templar\",\"width\":%d,\"layers\":%d,\"templates\":%d,\"batch\":%d,"
+               "\"threads\":%d,\"train_img_s\":%.2f,\"conv_gflops\":%.1f,\"peak_gflops\":%.1f,"
+               "\"latency_ms_median\":%.4f,\"latency_ms_mean\":%.4f,\"peak_rss_mib\":%.1f}\n",
+               o.width, o.layers, o.templates, o.batch, o.threads, img_s, gf, peak, med, mean,
+               ru.ru_maxrss / 1024.0);
+    return 0;
+}
