@@ -2,7 +2,7 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= 2
-EPOCHS ?= 5
+EPOCHS ?= 15
 
 .PHONY: all build deps train test test-asan bench clean
 
@@ -16,7 +16,7 @@ build:
 # The main job: train the default template-bank ResNet on Fashion-MNIST.
 train: build
 	@scripts/deps.sh train
-	$(BUILD)/templar train --epochs $(EPOCHS) --out fashion.safetensors --log fashion.jsonl
+	$(BUILD)/templar train --width 32 --epochs $(EPOCHS) --out fashion.safetensors --log fashion.jsonl
 
 # Unit, gradient and CLI tests: a release build, then again under ASan+UBSan.
 test: build

@@ -29,7 +29,7 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
     *f = (train_flags){.data = DEFAULT_DATA, .task = "fashion", .out = "fashion.safetensors",
                        .optim = "sgd", .schedule = "onecycle", .width = 64, .layers = 8,
                        .templates = 4, .batch = 64, .epochs = 5, .threads = 0, .seed = 1,
-                       .crop_pad = 2, .flip = 1, .eval_batch = 250, .lr = 0.1f,
+                       .crop_pad = 0, .flip = 1, .eval_batch = 250, .lr = 0.1f,
                        .logit_lr = 1.0f, .momentum = 0.9f, .wd = 5e-4f, .warmup = 0.15f,
                        .tau = 1.0f, .logit_noise = 0.1f};
     const arg_spec specs[] = {
