@@ -8,7 +8,7 @@ set -euo pipefail
 BUILD=${BUILD:-build}
 PY=${PY:-/usr/bin/python3}
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}  $(nproc) cores  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-field() { sed -n 's/.*"'"$1"'":\([0-9.]*\).*/\1/p' | tail -1; }
+field() { sed -n 's/.*"'"$1"'": *\([0-9.]*\).*/\1/p' | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 for model in "64 8 4" "32 4 2"; do
   set -- $model
