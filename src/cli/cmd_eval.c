@@ -7,6 +7,12 @@
 #include "cli.h"
 #include "train.h"
 
+static int find_task(const tpl_model *m, const char *name) {
+    for (int t = 0; t < m->cfg.n_tasks; t++)
+        if (!strcmp(m->cfg.task[t].name, name)) return t;
+    return -1;
+}
+
 int cmd_eval(int argc, char **argv) {
     const char *data = DEFAULT_DATA, *task = NULL, *pos[1];
     int batch = 250, threads = 0, npos;
@@ -29,12 +35,9 @@ int cmd_eval(int argc, char **argv) {
     tpl_batch b = {0};
     tpl_step_result r;
     tpl_model *m = tpl_model_load(pos[0], &err);
-    int t = 0;
-    if (m && task) {
-        for (t = 0; t < m->cfg.n_tasks && strcmp(m->cfg.task[t].name, task); t++) {}
-        if (t == m->cfg.n_tasks) tpl_err_set(err.msg[0] ? NULL : &err, "%s: no task '%s'", pos[0], task);
-    }
-    rc = !m || err.msg[0] || tpl_idx_load_dir(data, "test", &test, &err) ||
+    int t = m && task ? find_task(m, task) : 0;
+    if (t < 0) tpl_err_set(&err, "%s: no task '%s' in the model", pos[0], task);
+    rc = !m || t < 0 || tpl_idx_load_dir(data, "test", &test, &err) ||
          tpl_dataset_check(m, t, &test, data, &err) || tpl_batch_init(&b, m, batch) ||
          tpl_evaluate(m, t, &test, &b, &r, &err);
     if (rc) fprintf(stderr, "templar eval: %s\n", err.msg[0] ? err.msg : "out of memory");
