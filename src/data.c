@@ -262,22 +262,31 @@ int tpl_idx_load_dir(const char *dir, const char *split, tpl_dataset *out,
     return tpl_idx_load(images, labels, out, err);
 }
 
-void tpl_dataset_stats(const tpl_dataset *d, float *mean, float *std) {
-    for (int c = 0; c < d->c; c++) {
+void tpl_dataset_stats_union(const tpl_dataset *const *sets, int n_sets, float *mean,
+                             float *std) {
+    for (int c = 0; c < sets[0]->c; c++) {
         /* Integer sums are exact (255^2 * 2^32 < 2^64), so the variance is
          * not lost to cancellation; doubles only for the final division. */
-        uint64_t s = 0, s2 = 0;
-        size_t count = (size_t)d->n * (size_t)d->h * (size_t)d->w;
-        for (size_t i = 0; i < count; i++) {
-            uint64_t p = d->pixels[i * (size_t)d->c + (size_t)c];
-            s += p;
-            s2 += p * p;
+        uint64_t s = 0, s2 = 0, count = 0;
+        for (int k = 0; k < n_sets; k++) {
+            const tpl_dataset *d = sets[k];
+            size_t pixels = (size_t)d->n * (size_t)d->h * (size_t)d->w;
+            for (size_t i = 0; i < pixels; i++) {
+                uint64_t p = d->pixels[i * (size_t)d->c + (size_t)c];
+                s += p;
+                s2 += p * p;
+            }
+            count += pixels;
         }
         double m = count ? (double)s / (double)count : 0.0;
         double var = count ? (double)s2 / (double)count - m * m : 0.0;
         mean[c] = (float)(m / 255.0);
         std[c] = (float)(sqrt(var > 0.0 ? var : 0.0) / 255.0);
     }
+}
+
+void tpl_dataset_stats(const tpl_dataset *d, float *mean, float *std) {
+    tpl_dataset_stats_union(&d, 1, mean, std);
 }
 
 /* One image's random choices, drawn in a fixed order: dy, dx, flip. */

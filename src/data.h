@@ -37,6 +37,9 @@ int tpl_idx_load_dir(const char *dir, const char *split, tpl_dataset *out,
 
 /* Per-channel mean and std of the pixels scaled to [0, 1]. */
 void tpl_dataset_stats(const tpl_dataset *d, float *mean, float *std);
+/* The same over the union of several datasets (all with sets[0]'s channels). */
+void tpl_dataset_stats_union(const tpl_dataset *const *sets, int n_sets, float *mean,
+                             float *std);
 
 typedef struct tpl_augment {
     int pad;   /* random crop: pad by this many zero pixels, crop back (0 = off) */

@@ -1,11 +1,13 @@
 /* The templar command-line tool: one file per command. */
 #ifndef TPL_CLI_H
 #define TPL_CLI_H
+#include "tasks.h"
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 /* Default data directory: Debian's dataset-fashion-mnist. */
-#define DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+#define DEFAULT_DATA TPL_FASHION_DIR
 /* Sets the thread count of OpenMP (and so of oneDNN); 0 = all cores. */
 void cli_set_threads(int threads);
 /* Fails early, with a clear message, if path cannot be written. */

@@ -1,5 +1,15 @@
-/* templar train: one task on an IDX data set, with progress, JSON log,
- * test evaluation each epoch and an atomically written model file. */
+/* templar train: one template bank on one task (an IDX data set) or on
+ * several tasks at once (--tasks), with progress, JSON log, test evaluation
+ * of every task each epoch and an atomically written model file.
+ *
+ * Several tasks share one loop with the single task: every optimiser step
+ * takes one batch of one task, the tasks in turn (round robin, in --tasks
+ * order).  An epoch is R rounds of one batch per task, R being the largest
+ * task's whole batches (its training images / --batch); each task walks its
+ * own shuffled order and reshuffles when less than a batch is left, so a
+ * smaller task is seen several times an epoch.  --steps counts steps over all
+ * tasks.  Inputs are normalised with the mean and std of the union of the
+ * tasks' training images.  One task is the case R = its batches an epoch. */
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,7 +23,7 @@
 #include "train.h"
 
 typedef struct train_flags {
-    const char *data, *task, *out, *log, *widths, *optim, *schedule;
+    const char *data, *task, *tasks, *out, *log, *widths, *optim, *schedule;
     int width, layers, templates, batch, epochs, steps, threads, seed, plain;
     int crop_pad, flip, eval_batch;
     float lr, logit_lr, momentum, wd, warmup, tau, logit_noise;
@@ -26,15 +36,16 @@ static void on_interrupt(int sig) {
 }
 
 static int parse_flags(int argc, char **argv, train_flags *f) {
-    *f = (train_flags){.data = DEFAULT_DATA, .task = "fashion", .out = "fashion.safetensors",
+    *f = (train_flags){.data = DEFAULT_DATA, .out = "fashion.safetensors",
                        .optim = "sgd", .schedule = "onecycle", .width = 64, .layers = 8,
                        .templates = 4, .batch = 64, .epochs = 5, .threads = 0, .seed = 1,
                        .crop_pad = 0, .flip = 1, .eval_batch = 250, .lr = 0.1f,
                        .logit_lr = 1.0f, .momentum = 0.9f, .wd = 5e-4f, .warmup = 0.15f,
                        .tau = 1.0f, .logit_noise = 0.1f};
     const arg_spec specs[] = {
-        {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])", 0, 0},
-        {"task", ARG_STR, &f->task, "name of the task", 0, 0},
+        {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
+        {"task", ARG_STR, &f->task, "name of the one task trained on --data (default fashion)", 0, 0},
+        {"tasks", ARG_STR, &f->tasks, "several tasks on one bank, comma-separated: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
         {"width", ARG_INT, &f->width, "channels of every block (isometric layout)", 1, 1024},
         {"layers", ARG_INT, &f->layers, "residual blocks L (per stage)", 1, 256},
         {"templates", ARG_INT, &f->templates, "templates K in the bank (per stage)", 1, 256},
@@ -65,17 +76,8 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
                       NULL, 0, &npos);
 }
 
-static int build_config(const train_flags *f, const tpl_dataset *train, tpl_config *c,
-                        tpl_err *err) {
-    tpl_config_default(c);
-    c->in_channels = train->c;
-    c->in_height = train->h;
-    c->in_width = train->w;
-    c->stem_stride = train->h >= 24 ? 2 : 1;
-    snprintf(c->task[0].name, TPL_NAME_LEN, "%s", f->task);
-    c->task[0].classes = train->classes;
-    c->tau = f->tau;
-    c->logit_noise = f->logit_noise;
+/* The stages from --width/--layers/--templates or --widths. */
+static int build_stages(const train_flags *f, tpl_config *c, tpl_err *err) {
     c->n_stages = 0;
     const char *s = f->widths ? f->widths : NULL;
     do {
@@ -94,13 +96,7 @@ static int build_config(const train_flags *f, const tpl_dataset *train, tpl_conf
         s = s && *end ? end + 1 : NULL;
     } while (s);
     if (f->plain) c->routing = TPL_ROUTE_FIXED_ONEHOT;
-    float mean[4], std[4];
-    tpl_dataset_stats(train, mean, std);
-    for (int i = 0; i < c->in_channels && i < 4; i++) {
-        c->in_mean[i] = mean[i];
-        c->in_std[i] = std[i] > 1e-6f ? std[i] : 1.0f;
-    }
-    return tpl_config_check(c, err);
+    return 0;
 }
 
 static int optim_config(const train_flags *f, long total, tpl_optim_config *o, tpl_err *err) {
@@ -127,133 +123,368 @@ static int optim_config(const train_flags *f, long total, tpl_optim_config *o, t
     return 0;
 }
 
+typedef struct task_run {
+    tpl_task_data d;
+    int *perm;                  /* the task's shuffled order of training images */
+    int pos;                    /* next unused place in perm */
+    tpl_step_result sum, test;  /* this epoch's training (loss summed over images), last test */
+} task_run;
+
 typedef struct run_state {
     const train_flags *f;
+    int multi;                  /* --tasks given: results per task */
+    int n_tasks;
+    task_run task[TPL_MAX_TASKS];
     tpl_model *m;
     tpl_optim opt;
     tpl_batch batch;
-    tpl_dataset train, test;
     FILE *log;
-    int *perm;
-    long step, total;
+    long step, total, per_epoch;
     double start;
 } run_state;
 
-static void log_epoch(run_state *r, int epoch, const tpl_step_result *tr, const tpl_step_result *te,
-                      double img_s) {
+#define STATUS_LEN 1024
+
+/* An element of --tasks that cannot be loaded: empty, one too many, a
+ * repeat of an earlier one's name, or not a task spec. */
+static int bad_element(const char *list, const char *spec, size_t len, int index,
+                       tpl_err *err) {
+    char name[TPL_NAME_LEN];
+    size_t n = tpl_task_spec_name(spec, len);
+    snprintf(name, sizeof name, "%.*s", (int)(n < TPL_NAME_LEN ? n : 0), spec);
+    size_t first_len;
+    if (!len) tpl_err_set(err, "--tasks: '%s' has an empty element", list);
+    else if (index == TPL_MAX_TASKS) tpl_err_set(err, "--tasks: at most %d tasks", TPL_MAX_TASKS);
+    else if (tpl_task_spec_check(spec, len, err)) return 1;
+    else if (tpl_task_spec_find(list, name, &first_len) != spec)
+        tpl_err_set(err, "--tasks: task '%s' is named twice", name);
+    else return 0;
+    return 1;
+}
+
+/* The tasks' data: --tasks (every element checked before any is read), or
+ * the one task --task on --data. */
+static int load_tasks(run_state *r, tpl_err *err) {
+    const train_flags *f = r->f;
+    if (!f->tasks) {
+        r->n_tasks = 1;
+        return tpl_task_load_idx(f->task ? f->task : "fashion", f->data, TPL_TASK_BOTH,
+                                 &r->task[0].d, err);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const char *s = f->tasks;
+        for (int t = 0;; t++) {
+            const char *comma = strchr(s, ',');
+            size_t len = comma ? (size_t)(comma - s) : strlen(s);
+            if (pass == 0 && bad_element(f->tasks, s, len, t, err)) return -1;
+            if (pass == 1 && tpl_task_load(s, len, f->data, TPL_TASK_BOTH, &r->task[t].d, err))
+                return -1;
+            r->n_tasks = pass ? t + 1 : 0;
+            if (!comma) break;
+            s = comma + 1;
+        }
+    }
+    return 0;
+}
+
+/* Every task's training images must have the first task's shape. */
+static int check_shapes(const run_state *r, tpl_err *err) {
+    const tpl_dataset *a = &r->task[0].d.train;
+    for (int t = 1; t < r->n_tasks; t++) {
+        const tpl_dataset *d = &r->task[t].d.train;
+        if (d->c != a->c || d->h != a->h || d->w != a->w) {
+            tpl_err_set(err, "%s: images are %dx%dx%d but task '%s' has %dx%dx%d",
+                        r->task[t].d.where, d->c, d->h, d->w, r->task[0].d.name, a->c, a->h,
+                        a->w);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int build_config(const run_state *r, tpl_config *c, tpl_err *err) {
+    const train_flags *f = r->f;
+    const tpl_dataset *train = &r->task[0].d.train, *sets[TPL_MAX_TASKS];
+    tpl_config_default(c);
+    c->in_channels = train->c;
+    c->in_height = train->h;
+    c->in_width = train->w;
+    c->stem_stride = train->h >= 24 ? 2 : 1;
+    c->n_tasks = r->n_tasks;
+    for (int t = 0; t < r->n_tasks; t++) {
+        snprintf(c->task[t].name, TPL_NAME_LEN, "%s", r->task[t].d.name);
+        c->task[t].classes = r->task[t].d.train.classes;
+        sets[t] = &r->task[t].d.train;
+    }
+    c->tau = f->tau;
+    c->logit_noise = f->logit_noise;
+    if (build_stages(f, c, err)) return -1;
+    float mean[4], std[4];
+    tpl_dataset_stats_union(sets, r->n_tasks, mean, std);
+    for (int i = 0; i < c->in_channels && i < 4; i++) {
+        c->in_mean[i] = mean[i];
+        c->in_std[i] = std[i] > 1e-6f ? std[i] : 1.0f;
+    }
+    return tpl_config_check(c, err);
+}
+
+/* Checks every task's data against the model; sets the steps of an epoch. */
+static int check_tasks(run_state *r, tpl_err *err) {
+    long rounds = 0;
+    for (int t = 0; t < r->n_tasks; t++) {
+        const tpl_task_data *d = &r->task[t].d;
+        if (tpl_dataset_check(r->m, t, &d->train, d->where, err) ||
+            tpl_dataset_check(r->m, t, &d->test, d->where, err))
+            return -1;
+        int batches = d->train.n / r->f->batch;
+        if (batches < 1) {
+            tpl_err_set(err, "%s: %d training images is less than one batch of %d", d->where,
+                        d->train.n, r->f->batch);
+            return -1;
+        }
+        if (batches > rounds) rounds = batches;
+    }
+    r->per_epoch = rounds * r->n_tasks;
+    return 0;
+}
+
+static int alloc_run(run_state *r, const tpl_optim_config *oc, tpl_err *err) {
+    const train_flags *f = r->f;
+    int ok = 1;
+    for (int t = 0; t < r->n_tasks; t++) {
+        task_run *k = &r->task[t];
+        if (!(k->perm = malloc(sizeof(int) * k->d.train.n))) ok = 0;
+        for (int i = 0; k->perm && i < k->d.train.n; i++) k->perm[i] = i;
+        k->pos = k->d.train.n; /* used up: the first batch shuffles */
+    }
+    if (!ok || tpl_optim_init(&r->opt, oc, r->m->params.numel) ||
+        tpl_batch_init(&r->batch, r->m, f->batch > f->eval_batch ? f->batch : f->eval_batch)) {
+        tpl_err_set(err, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+static void print_header(const run_state *r) {
+    size_t params = tpl_params_count(&r->m->params, -2, 0);
+    const tpl_task_data *d = &r->task[0].d;
+    if (!r->multi) {
+        fprintf(stderr, "templar: %s, %d train / %d test images, %zu parameters, %ld steps\n",
+                d->name, d->train.n, d->test.n, params, r->total);
+        return;
+    }
+    fprintf(stderr, "templar: %d tasks on one bank, one batch of each in turn:", r->n_tasks);
+    for (int t = 0; t < r->n_tasks; t++) {
+        d = &r->task[t].d;
+        fprintf(stderr, " %s (%d train / %d test images),", d->name, d->train.n, d->test.n);
+    }
+    fprintf(stderr, " %zu parameters, %ld steps, %ld an epoch\n", params, r->total,
+            r->per_epoch);
+}
+
+static double mean_loss(const tpl_step_result *s) { return s->loss / (s->n ? s->n : 1); }
+static double accuracy(const tpl_step_result *s) { return (double)s->correct / (s->n ? s->n : 1); }
+
+static long images_seen(const run_state *r) {
+    long n = 0;
+    for (int t = 0; t < r->n_tasks; t++) n += r->task[t].sum.n;
+    return n;
+}
+
+/* Progress text: the one-task format, or "NAME loss/acc[ test loss/acc]"
+ * for each task; with tested, after the epoch's evaluation. */
+static void format_status(const run_state *r, int tested, double img_s, char *buf, size_t cap) {
+    const tpl_step_result *s = &r->task[0].sum, *te = &r->task[0].test;
+    size_t k = 0;
+    if (!r->multi) {
+        k = snprintf(buf, cap, "loss %.4f acc %.4f %.0f img/s", mean_loss(s), accuracy(s), img_s);
+        if (tested && k < cap)
+            snprintf(buf + k, cap - k, " | test loss %.4f acc %.4f", te->loss,
+                     (double)te->correct / te->n);
+        return;
+    }
+    for (int t = 0; t < r->n_tasks && k < cap; t++) {
+        s = &r->task[t].sum, te = &r->task[t].test;
+        k += snprintf(buf + k, cap - k, "%s%s %.4f/%.4f", t ? (tested ? ", " : " ") : "",
+                      r->task[t].d.name, mean_loss(s), accuracy(s));
+        if (tested && k < cap)
+            k += snprintf(buf + k, cap - k, " test %.4f/%.4f", te->loss,
+                          (double)te->correct / te->n);
+    }
+    if (k < cap) snprintf(buf + k, cap - k, " (loss/acc) %.0f img/s", img_s);
+}
+
+static void log_epoch(run_state *r, int epoch, double img_s) {
     if (!r->log) return;
+    tpl_step_result tr = {0};
+    double te_loss = 0.0, te_acc = 0.0;
+    for (int t = 0; t < r->n_tasks; t++) {
+        const task_run *k = &r->task[t];
+        tr.loss += k->sum.loss, tr.correct += k->sum.correct, tr.n += k->sum.n;
+        te_loss += k->test.loss;
+        te_acc += (double)k->test.correct / k->test.n;
+    }
     fprintf(r->log,
             "{\"epoch\":%d,\"step\":%ld,\"lr\":%.6g,\"train_loss\":%.6f,\"train_acc\":%.6f,"
-            "\"test_loss\":%.6f,\"test_acc\":%.6f,\"img_s\":%.1f,\"elapsed_s\":%.1f}\n",
-            epoch, r->step, tpl_optim_lr(&r->opt), tr->loss, (double)tr->correct / tr->n,
-            te->loss, (double)te->correct / te->n, img_s, progress_now() - r->start);
+            "\"test_loss\":%.6f,\"test_acc\":%.6f,\"img_s\":%.1f,\"elapsed_s\":%.1f",
+            epoch, r->step, tpl_optim_lr(&r->opt), mean_loss(&tr), accuracy(&tr),
+            te_loss / r->n_tasks, te_acc / r->n_tasks, img_s, progress_now() - r->start);
+    for (int t = 0; r->multi && t < r->n_tasks; t++) {
+        const task_run *k = &r->task[t];
+        fprintf(r->log,
+                "%s\"%s\":{\"train_loss\":%.6f,\"train_acc\":%.6f,\"test_loss\":%.6f,"
+                "\"test_acc\":%.6f}",
+                t ? "," : ",\"tasks\":{", k->d.name, mean_loss(&k->sum), accuracy(&k->sum),
+                k->test.loss, (double)k->test.correct / k->test.n);
+    }
+    fputs(r->multi ? "}}\n" : "}\n", r->log);
     fflush(r->log);
 }
 
-/* One pass over the shuffled training set (whole batches only). */
+/* One optimiser step on the next batch of task t. */
+static int train_batch(run_state *r, int t, const tpl_augment *aug, tpl_rng *rng,
+                       tpl_err *err) {
+    task_run *k = &r->task[t];
+    const tpl_dataset *d = &k->d.train;
+    const int n = r->f->batch;
+    if (k->pos + n > d->n) {
+        tpl_shuffle(k->perm, d->n, rng);
+        k->pos = 0;
+    }
+    tpl_step_result s;
+    if (tpl_train_step(r->m, &r->opt, t, d, k->perm + k->pos, n, aug, rng, &r->batch, &s, err))
+        return -1;
+    k->pos += n;
+    k->sum.loss += s.loss * s.n;
+    k->sum.correct += s.correct;
+    k->sum.n += s.n;
+    return 0;
+}
+
+static int evaluate_all(run_state *r, tpl_err *err) {
+    for (int t = 0; t < r->n_tasks; t++)
+        if (tpl_evaluate(r->m, t, &r->task[t].d.test, &r->batch, &r->task[t].test, err))
+            return -1;
+    return 0;
+}
+
+/* One epoch: per_epoch steps (fewer at the end of --steps), then the tests. */
 static int run_epoch(run_state *r, int epoch, int epochs, tpl_rng *rng, tpl_err *err) {
-    const train_flags *f = r->f;
-    const tpl_augment aug = {.pad = f->crop_pad, .flip = f->flip};
+    const tpl_augment aug = {.pad = r->f->crop_pad, .flip = r->f->flip};
     long left = r->total - r->step;
-    int per_epoch = r->train.n / f->batch < left ? r->train.n / f->batch : (int)left;
-    char label[64], status[160];
+    long steps = r->per_epoch < left ? r->per_epoch : left;
+    char label[64], status[STATUS_LEN];
     snprintf(label, sizeof label, "epoch %d/%d", epoch, epochs);
     progress bar;
-    progress_start(&bar, label, per_epoch);
-    tpl_shuffle(r->perm, r->train.n, rng);
-    tpl_step_result sum = {0}, s;
-    int done = 0;
-    for (int b = 0; b < per_epoch && r->step < r->total && !interrupted; b++, done++) {
-        if (tpl_train_step(r->m, &r->opt, 0, &r->train, r->perm + (size_t)b * f->batch, f->batch,
-                           &aug, rng, &r->batch, &s, err))
-            return -1;
+    progress_start(&bar, label, steps);
+    for (int t = 0; t < r->n_tasks; t++) r->task[t].sum = (tpl_step_result){0};
+    for (long b = 0; b < steps && !interrupted; b++) {
+        if (train_batch(r, (int)(r->step % r->n_tasks), &aug, rng, err)) return -1;
         r->step++;
-        sum.loss += s.loss * s.n;
-        sum.correct += s.correct;
-        sum.n += s.n;
         double el = progress_now() - bar.start;
-        snprintf(status, sizeof status, "loss %.4f acc %.4f %.0f img/s", sum.loss / sum.n,
-                 (double)sum.correct / sum.n, sum.n / (el > 0 ? el : 1));
+        format_status(r, 0, images_seen(r) / (el > 0 ? el : 1), status, sizeof status);
         progress_update(&bar, b + 1, status);
     }
-    double img_s = sum.n / (progress_now() - bar.start);
-    tpl_step_result te;
-    if (tpl_evaluate(r->m, 0, &r->test, &r->batch, &te, err)) return -1;
-    if (sum.n) sum.loss /= sum.n;
-    else sum.n = 1;
-    snprintf(status, sizeof status, "loss %.4f acc %.4f %.0f img/s | test loss %.4f acc %.4f",
-             sum.loss, (double)sum.correct / sum.n, img_s, te.loss, (double)te.correct / te.n);
+    double img_s = images_seen(r) / (progress_now() - bar.start);
+    if (evaluate_all(r, err)) return -1;
+    format_status(r, 1, img_s, status, sizeof status);
     progress_finish(&bar, status);
-    log_epoch(r, epoch, &sum, &te, img_s);
-    return done;
+    log_epoch(r, epoch, img_s);
+    return 0;
+}
+
+/* The "data" metadata: --data for one task, else the tasks' sources. */
+static int save_model(const run_state *r, tpl_err *err) {
+    char steps[32], *data = NULL;
+    snprintf(steps, sizeof steps, "%ld", r->step);
+    size_t len = 1;
+    for (int t = 0; r->multi && t < r->n_tasks; t++) len += strlen(r->task[t].d.source) + 1;
+    if (r->multi && !(data = malloc(len))) {
+        tpl_err_set(err, "out of memory");
+        return -1;
+    }
+    size_t k = 0;
+    for (int t = 0; data && t < r->n_tasks; t++)
+        k += snprintf(data + k, len - k, "%s%s", t ? "," : "", r->task[t].d.source);
+    tpl_st_kv extra[] = {{"trained_steps", steps}, {"data", data ? data : r->f->data}};
+    int rc = tpl_model_save(r->m, r->f->out, extra, 2, err);
+    free(data);
+    return rc;
 }
 
 static int train_run(run_state *r, tpl_err *err) {
     const train_flags *f = r->f;
     tpl_config cfg;
-    if (build_config(f, &r->train, &cfg, err)) return -1;
+    if (check_shapes(r, err) || build_config(r, &cfg, err)) return -1;
     if (!(r->m = tpl_model_create(&cfg, (uint64_t)f->seed, err))) return -1;
-    if (tpl_dataset_check(r->m, 0, &r->test, f->data, err)) return -1;
-    int per_epoch = r->train.n / f->batch;
-    if (per_epoch < 1) {
-        tpl_err_set(err, "%s: %d training images is less than one batch of %d", f->data,
-                    r->train.n, f->batch);
-        return -1;
-    }
-    r->total = f->steps > 0 ? f->steps : (long)f->epochs * per_epoch;
-    int epochs = (int)((r->total + per_epoch - 1) / per_epoch);
+    if (check_tasks(r, err)) return -1;
+    r->total = f->steps > 0 ? f->steps : (long)f->epochs * r->per_epoch;
+    int epochs = (int)((r->total + r->per_epoch - 1) / r->per_epoch);
     tpl_optim_config oc;
-    if (optim_config(f, r->total, &oc, err)) return -1;
-    r->perm = malloc(sizeof(int) * r->train.n);
-    if (!r->perm || tpl_optim_init(&r->opt, &oc, r->m->params.numel) ||
-        tpl_batch_init(&r->batch, r->m, f->batch > f->eval_batch ? f->batch : f->eval_batch)) {
-        tpl_err_set(err, "out of memory");
-        return -1;
-    }
-    for (int i = 0; i < r->train.n; i++) r->perm[i] = i;
-    fprintf(stderr, "templar: %s, %d train / %d test images, %zu parameters, %ld steps\n",
-            f->task, r->train.n, r->test.n, tpl_params_count(&r->m->params, -2, 0), r->total);
+    if (optim_config(f, r->total, &oc, err) || alloc_run(r, &oc, err)) return -1;
+    print_header(r);
     tpl_rng rng;
     tpl_rng_seed(&rng, (uint64_t)f->seed * 7919u + 1u);
     r->start = progress_now();
     for (int e = 1; e <= epochs && !interrupted; e++)
-        if (run_epoch(r, e, epochs, &rng, err) < 0) return -1;
+        if (run_epoch(r, e, epochs, &rng, err)) return -1;
     if (interrupted) fprintf(stderr, "templar: interrupted, saving what was trained\n");
-    char steps[32];
-    snprintf(steps, sizeof steps, "%ld", r->step);
-    tpl_st_kv extra[] = {{"trained_steps", steps}, {"data", f->data}};
-    return tpl_model_save(r->m, f->out, extra, 2, err);
+    return save_model(r, err);
+}
+
+/* The final test results: one line, or one per task and their mean. */
+static int report(run_state *r, tpl_err *err) {
+    if (evaluate_all(r, err)) return -1;
+    const tpl_step_result *te = &r->task[0].test;
+    if (!r->multi) {
+        printf("model=%s steps=%ld test_loss=%.4f test_acc=%.4f\n", r->f->out, r->step, te->loss,
+               (double)te->correct / te->n);
+        return 0;
+    }
+    double loss = 0.0, acc = 0.0;
+    for (int t = 0; t < r->n_tasks; t++) {
+        te = &r->task[t].test;
+        printf("task=%s test_loss=%.4f test_acc=%.4f\n", r->task[t].d.name, te->loss,
+               (double)te->correct / te->n);
+        loss += te->loss;
+        acc += (double)te->correct / te->n;
+    }
+    loss /= r->n_tasks, acc /= r->n_tasks;
+    printf("model=%s steps=%ld mean_test_loss=%.4f mean_test_acc=%.4f test_acc=%.4f\n",
+           r->f->out, r->step, loss, acc, acc);
+    return 0;
+}
+
+static void run_free(run_state *r) {
+    if (r->log) fclose(r->log);
+    for (int t = 0; t < r->n_tasks; t++) {
+        free(r->task[t].perm);
+        tpl_task_free(&r->task[t].d);
+    }
+    tpl_batch_free(&r->batch);
+    tpl_optim_free(&r->opt);
+    tpl_model_free(r->m);
 }
 
 int cmd_train(int argc, char **argv) {
     train_flags f;
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc > 0 ? 0 : 2;
+    if (f.task && f.tasks) {
+        fprintf(stderr, "templar train: --task and --tasks: give one or the other\n");
+        return 2;
+    }
     cli_set_threads(f.threads);
     if (cli_check_writable(f.out)) return 1;
-    run_state r = {.f = &f};
+    run_state r = {.f = &f, .multi = f.tasks != NULL};
     tpl_err err = {{0}};
     if (f.log && !(r.log = fopen(f.log, "w"))) {
         perror(f.log);
         return 1;
     }
     signal(SIGINT, on_interrupt);
-    rc = tpl_idx_load_dir(f.data, "train", &r.train, &err) ||
-         tpl_idx_load_dir(f.data, "test", &r.test, &err) || train_run(&r, &err);
+    rc = load_tasks(&r, &err) || train_run(&r, &err) || report(&r, &err);
     if (rc) fprintf(stderr, "templar train: %s\n", err.msg);
-    else {
-        tpl_step_result te;
-        rc = tpl_evaluate(r.m, 0, &r.test, &r.batch, &te, &err);
-        if (rc) fprintf(stderr, "templar train: %s\n", err.msg);
-        else printf("model=%s steps=%ld test_loss=%.4f test_acc=%.4f\n", f.out, r.step, te.loss,
-                    (double)te.correct / te.n);
-    }
-    if (r.log) fclose(r.log);
-    free(r.perm);
-    tpl_batch_free(&r.batch);
-    tpl_optim_free(&r.opt);
-    tpl_model_free(r.m);
-    tpl_dataset_free(&r.train);
-    tpl_dataset_free(&r.test);
+    run_free(&r);
     return rc ? 1 : 0;
 }

@@ -1,0 +1,82 @@
+# Shared by the CLI tests (sourced, not run; the CLI tests are tests/cli_*.sh):
+# pass/fail counting, running the binary ($BIN, in $T), expecting one-line
+# errors, checking that nothing was left behind, and tiny IDX data sets made
+# with printf alone.
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $*" >&2
+    if [ -s "$T/stderr" ]; then sed 's/^/    stderr: /' "$T/stderr" | head -5 >&2; fi
+}
+
+# run CMD...: runs the binary with the given arguments; sets rc, stdout in
+# $T/stdout, stderr in $T/stderr.
+run() {
+    "$BIN" "$@" >"$T/stdout" 2>"$T/stderr"
+    rc=$?
+}
+
+lines() { awk 'END { print NR }' "$1"; }
+
+# expect_error CODE NEEDLE DESC -- ARGS...: exit code CODE, exactly one line
+# on stderr, containing NEEDLE (fixed string), nothing on stdout.
+expect_error() {
+    local code=$1 needle=$2 desc=$3
+    shift 4
+    run "$@"
+    local n
+    n=$(lines "$T/stderr")
+    if [ "$rc" -ne "$code" ]; then
+        bad "$desc: exit $rc, expected $code  (templar $*)"
+    elif [ "$n" -ne 1 ]; then
+        bad "$desc: $n lines on stderr, expected 1  (templar $*)"
+    elif ! grep -qF -- "$needle" "$T/stderr"; then
+        bad "$desc: stderr does not mention '$needle'  (templar $*)"
+    elif [ -s "$T/stdout" ]; then
+        bad "$desc: printed on stdout  (templar $*)"
+    else
+        ok
+    fi
+}
+
+# no_file PATH DESC: PATH must not exist, nor any temporary file beside it.
+no_file() {
+    local left
+    left=$(find "$(dirname "$1")" -maxdepth 1 \( -path "$1" -o -name "$(basename "$1").tmp*" \) 2>/dev/null)
+    if [ -n "$left" ]; then bad "$2: left behind: $left"; else ok; fi
+}
+
+# ---- IDX files, made with printf alone ----------------------------------
+be32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 >> 24 & 255)) $(($1 >> 16 & 255)) $(($1 >> 8 & 255)) $(($1 & 255)); }
+# idx_images FILE N H W SEED: pseudo-random pixels (an LCG, so runs repeat)
+idx_images() {
+    local file=$1 n=$2 h=$3 w=$4 x=$5 i b esc
+    esc="\\x00\\x00\\x08\\x03$(be32 "$n")$(be32 "$h")$(be32 "$w")"
+    for ((i = 0; i < n * h * w; i++)); do
+        x=$(((x * 1103515245 + 12345) & 0x7fffffff))
+        printf -v b '\\x%02x' $((x >> 16 & 255))
+        esc+=$b
+    done
+    printf "$esc" >"$file"
+}
+# idx_labels FILE N CLASSES
+idx_labels() {
+    local file=$1 n=$2 k=$3 i b esc
+    esc="\\x00\\x00\\x08\\x01$(be32 "$n")"
+    for ((i = 0; i < n; i++)); do
+        printf -v b '\\x%02x' $(((i * 7 + i / 5) % k))
+        esc+=$b
+    done
+    printf "$esc" >"$file"
+}
+# idx_dir DIR SIDE TRAIN TEST CLASSES SEED
+idx_dir() {
+    mkdir -p "$1"
+    idx_images "$1/train-images-idx3-ubyte" "$3" "$2" "$2" "$6"
+    idx_labels "$1/train-labels-idx1-ubyte" "$3" "$5"
+    idx_images "$1/t10k-images-idx3-ubyte" "$4" "$2" "$2" $(($6 + 1))
+    idx_labels "$1/t10k-labels-idx1-ubyte" "$4" "$5"
+}
