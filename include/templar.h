@@ -47,6 +47,7 @@ typedef struct tpl_config {
     int n_tasks;
     tpl_task_config task[TPL_MAX_TASKS];
     tpl_routing routing;          /* soft mixtures, or fixed one-hot (K = L: plain ResNet) */
+    int shared_mixture;           /* 1: one mixture for every task (a hard-shared trunk) */
     float tau;                    /* softmax temperature */
     float logit_noise;            /* std of the uniform logits' seeded noise */
     float in_mean[4], in_std[4];  /* input normalisation per channel */

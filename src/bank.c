@@ -1,5 +1,7 @@
 #include "bank.h"
 
+#include <math.h>
+
 #include "ops.h"
 
 /* Dot products are cut into fixed chunks and summed in chunk order, so the
@@ -22,6 +24,18 @@ void tpl_route_backward(tpl_routing r, int k, float tau, const float *a,
         return;
     }
     tpl_softmax_backward(k, tau, a, da, dz);
+}
+
+double tpl_entropy_forward_backward(int k, const float *a, float *da) {
+    double h = 0.0;
+    for (int i = 0; i < k; i++) {
+        /* the limit of -a log a at 0 is 0; its slope there is unbounded, so
+         * a weight that is exactly 0 gets the slope of a tiny one */
+        double ai = a[i] > 1e-30f ? a[i] : 1e-30;
+        if (a[i] > 0.0f) h -= a[i] * log(ai);
+        if (da) da[i] = (float)(-log(ai) - 1.0);
+    }
+    return h;
 }
 
 void tpl_mix_forward(int k, size_t p, const float *bank, const float *a,

@@ -15,6 +15,10 @@ void tpl_route_forward(tpl_routing r, int k, float tau, int layer,
 void tpl_route_backward(tpl_routing r, int k, float tau, const float *a,
                         const float *da, float *dz);
 
+/* Entropy H = -sum_k a_k log a_k of a mixture (nats); da[k] = dH/da_k
+ * (may be NULL).  Zero weights count as 0 log 0 = 0. */
+double tpl_entropy_forward_backward(int k, const float *a, float *da);
+
 /* w[P] = sum_k a[k] * bank[k][P] */
 void tpl_mix_forward(int k, size_t p, const float *bank, const float *a,
                      float *w);

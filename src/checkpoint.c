@@ -60,6 +60,7 @@ static void config_meta(const tpl_config *c, meta_buf *b) {
     meta_put(b, "templates", "%s", k);
     meta_put(b, "tasks", "%s", tasks);
     meta_put(b, "routing", "%s", c->routing == TPL_ROUTE_FIXED_ONEHOT ? "fixed-onehot" : "soft");
+    meta_put(b, "mixtures", "%s", c->shared_mixture ? "shared" : "per-task");
     meta_put(b, "tau", "%.9g", c->tau);
     meta_put(b, "logit_noise", "%.9g", c->logit_noise);
     meta_put(b, "input_mean", "%s", mean);
@@ -181,6 +182,13 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
         tpl_err_set(err, "%s: metadata '%s' is malformed", path, bad);
         return -1;
     }
+    /* Files from before "mixtures" was written have one mixture per task. */
+    const char *mix = tpl_st_meta(f, "mixtures");
+    if (mix && strcmp(mix, "shared") && strcmp(mix, "per-task")) {
+        tpl_err_set(err, "%s: metadata 'mixtures' is malformed", path);
+        return -1;
+    }
+    c->shared_mixture = mix && !strcmp(mix, "shared");
     c->n_stages = nw;
     c->routing = strcmp(v[7], "soft") ? TPL_ROUTE_FIXED_ONEHOT : TPL_ROUTE_SOFT;
     tpl_err inner;

@@ -527,6 +527,19 @@ static int split_mark(const tpl_dataset *in, double frac, uint64_t seed, uint8_t
     return 0;
 }
 
+/* A new dataset of the n images whose mark is value, in their order. */
+static int gather(const tpl_dataset *in, const uint8_t *mark, uint8_t value, int n,
+                  tpl_dataset *out) {
+    if (dataset_alloc(out, n, in->h, in->w, in->c, in->classes)) return -1;
+    size_t per = (size_t)in->h * (size_t)in->w * (size_t)in->c;
+    for (int i = 0, j = 0; i < in->n; i++) {
+        if (mark[i] != value) continue;
+        memcpy(out->pixels + (size_t)j * per, in->pixels + (size_t)i * per, per);
+        out->labels[j++] = in->labels[i];
+    }
+    return 0;
+}
+
 int tpl_dataset_split(const tpl_dataset *in, double test_fraction, uint64_t seed,
                       tpl_dataset *train, tpl_dataset *test, tpl_err *err) {
     if (train == test || (const tpl_dataset *)train == in || (const tpl_dataset *)test == in) {
@@ -555,27 +568,45 @@ int tpl_dataset_split(const tpl_dataset *in, double test_fraction, uint64_t seed
         return -1;
     }
     tpl_dataset tr, te;
-    if (dataset_alloc(&tr, in->n - n_test, in->h, in->w, in->c, in->classes)) {
+    int rc = gather(in, is_test, 0, in->n - n_test, &tr);
+    if (!rc && (rc = gather(in, is_test, 1, n_test, &te))) tpl_dataset_free(&tr);
+    if (rc) {
         free(is_test);
         tpl_err_set(err, "split: out of memory");
         return -1;
-    }
-    if (dataset_alloc(&te, n_test, in->h, in->w, in->c, in->classes)) {
-        tpl_dataset_free(&tr);
-        free(is_test);
-        tpl_err_set(err, "split: out of memory");
-        return -1;
-    }
-    size_t per = (size_t)in->h * (size_t)in->w * (size_t)in->c;
-    int a = 0, b = 0;
-    for (int i = 0; i < in->n; i++) {
-        tpl_dataset *d = is_test[i] ? &te : &tr;
-        int j = is_test[i] ? b++ : a++;
-        memcpy(d->pixels + (size_t)j * per, in->pixels + (size_t)i * per, per);
-        d->labels[j] = in->labels[i];
     }
     free(is_test);
     *train = tr;
     *test = te;
     return 0;
+}
+
+int tpl_dataset_per_class(const tpl_dataset *in, int n, uint64_t seed, tpl_dataset *out,
+                          tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    if (check_dataset(in, "per-class", err)) return -1;
+    if (n < 1) {
+        tpl_err_set(err, "per-class: %d images per class is less than 1", n);
+        return -1;
+    }
+    int *order = malloc(sizeof(int) * (size_t)(in->n > 0 ? in->n : 1));
+    uint8_t *keep = calloc((size_t)(in->n > 0 ? in->n : 1), 1);
+    int taken[256] = {0}, kept = 0;
+    if (!order || !keep) {
+        free(order), free(keep);
+        tpl_err_set(err, "per-class: out of memory");
+        return -1;
+    }
+    tpl_rng rng;
+    tpl_rng_seed(&rng, seed);
+    for (int i = 0; i < in->n; i++) order[i] = i;
+    tpl_shuffle(order, in->n, &rng);
+    for (int i = 0; i < in->n; i++) {
+        int j = order[i];
+        if (taken[in->labels[j]] < n) taken[in->labels[j]]++, keep[j] = 1, kept++;
+    }
+    int rc = gather(in, keep, 1, kept, out);
+    if (rc) tpl_err_set(err, "per-class: out of memory");
+    free(order), free(keep);
+    return rc;
 }

@@ -78,6 +78,12 @@ static int declare_params(tpl_model *m) {
             st->trans_w = add_view(m, name, TPL_KIND_CONV, -1, 4,
                                    (int64_t[]){C, c->stage[s - 1].width, 3, 3}, &ok);
         }
+        if (c->shared_mixture) {
+            snprintf(name, sizeof name, "stage%d.logits", s);
+            st->logits[0] = add_view(m, name, TPL_KIND_LOGITS, -1, 2,
+                                     (int64_t[]){st->layers, st->templates}, &ok);
+            for (int t = 1; t < c->n_tasks; t++) st->logits[t] = st->logits[0];
+        }
     }
     for (int t = 0; t < c->n_tasks; t++) {
         char pre[TPL_NAME_LEN + 8], name[TPL_VIEW_NAME];
@@ -87,8 +93,9 @@ static int declare_params(tpl_model *m) {
         for (int s = 0; s < c->n_stages; s++) {
             tpl_stage *st = &m->stage[s];
             snprintf(name, sizeof name, "%s.stage%d.logits", pre, s);
-            st->logits[t] = add_view(m, name, TPL_KIND_LOGITS, t, 2,
-                                     (int64_t[]){st->layers, st->templates}, &ok);
+            if (!c->shared_mixture)
+                st->logits[t] = add_view(m, name, TPL_KIND_LOGITS, t, 2,
+                                         (int64_t[]){st->layers, st->templates}, &ok);
             snprintf(name, sizeof name, "%s.stage%d.bn", pre, s);
             st->bn[t] = add_bn(m, name, t, 3, (int64_t[]){st->layers, 2, st->width}, &ok);
             if (s > 0) {
@@ -492,6 +499,31 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
                        tpl_params_data(p, m->head_b[task]), logits);
     return 0;
 }
+
+double tpl_model_mixture_entropy(tpl_model *m, int task, float weight) {
+    const tpl_config *c = &m->cfg;
+    int blocks = 0;
+    for (int s = 0; s < c->n_stages; s++) blocks += c->stage[s].layers;
+    const float scale = weight / blocks; /* of the mean over blocks */
+    double h = 0.0;
+    for (int s = 0; s < c->n_stages; s++) {
+        const tpl_stage *st = &m->stage[s];
+        const int k = st->templates;
+        const float *z = tpl_params_data(&m->params, st->logits[task]);
+        float *gz = tpl_params_grad(&m->params, st->logits[task]);
+        for (int l = 0; l < st->layers; l++) {
+            float a[k], da[k], dz[k];
+            tpl_route_forward(c->routing, k, c->tau, l, z + (size_t)l * k, a);
+            h += tpl_entropy_forward_backward(k, a, da);
+            if (weight == 0.0f) continue;
+            tpl_route_backward(c->routing, k, c->tau, a, da, dz);
+            for (int i = 0; i < k; i++) gz[(size_t)l * k + i] += scale * dz[i];
+        }
+    }
+    return h / blocks;
+}
+
+const float *tpl_model_features(const tpl_model *m) { return m->ws ? m->ws->pool : NULL; }
 
 /* ---- backward --------------------------------------------------------- */
 

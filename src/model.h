@@ -70,6 +70,13 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
  * m->params.grad from dlogits [n][classes]. */
 void tpl_model_backward(tpl_model *m, int task, const float *dlogits);
 
+/* Pooled features [n][last width] of the last forward, valid until the next. */
+const float *tpl_model_features(const tpl_model *m);
+
+/* Mean entropy of task t's mixtures over all blocks; with weight != 0 adds
+ * weight * its gradient into the logits' gradients (after the backward). */
+double tpl_model_mixture_entropy(tpl_model *m, int task, float weight);
+
 /* Mixture weights a[L][K] of stage s for task t (after routing). */
 void tpl_model_mixture(tpl_model *m, int task, int stage, float *a);
 #endif

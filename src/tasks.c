@@ -88,6 +88,7 @@ int tpl_task_load_idx(const char *name, const char *dir, int halves, tpl_task_da
                       tpl_err *err) {
     if (task_begin(out, name, str_printf("%s=idx:%s", name, dir), str_printf("%s", dir), err))
         return -1;
+    out->flip_ok = 1;
     if (((halves & TPL_TASK_TRAIN) && tpl_idx_load_dir(dir, "train", &out->train, err)) ||
         ((halves & TPL_TASK_TEST) && tpl_idx_load_dir(dir, "test", &out->test, err))) {
         if (!strcmp(dir, TPL_FASHION_DIR)) hint_package(dir, builtins[0].package, err);

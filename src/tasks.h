@@ -49,6 +49,7 @@ typedef struct tpl_task_data {
     char *source;            /* spec that loads it again: "NAME=idx:DIR" or a built-in name */
     char *where;             /* the directory or file read, for messages */
     tpl_dataset train, test; /* the halves asked for; the others stay empty */
+    int flip_ok;             /* mirrored images stay in their class: not so for digits */
 } tpl_task_data;
 
 /* Loads the task that spec[0..len) names (spec need not end there).

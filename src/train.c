@@ -41,11 +41,11 @@ int tpl_dataset_check(const tpl_model *m, int task, const tpl_dataset *d,
 }
 
 int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
-                   const int *idx, int n, const tpl_augment *aug, tpl_rng *rng,
+                   const int *idx, int n, const tpl_step_opts *so, tpl_rng *rng,
                    tpl_batch *b, tpl_step_result *r, tpl_err *err) {
     const tpl_config *c = &m->cfg;
     const int classes = c->task[task].classes;
-    tpl_batch_fill(d, idx, n, c->in_mean, c->in_std, aug, rng, b->x, b->y);
+    tpl_batch_fill(d, idx, n, c->in_mean, c->in_std, so ? so->aug : NULL, rng, b->x, b->y);
     if (tpl_model_forward(m, task, b->x, n, 1, b->logits, err)) return -1;
     r->loss = tpl_xent_forward_backward(n, classes, b->logits, b->y, b->dlogits, &r->correct);
     r->n = n;
@@ -55,6 +55,7 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
     }
     memset(m->params.grad, 0, sizeof(float) * m->params.numel);
     tpl_model_backward(m, task, b->dlogits);
+    if (so && so->entropy != 0.0f) tpl_model_mixture_entropy(m, task, so->entropy);
     tpl_optim_step(o, &m->params);
     tpl_model_touch(m);
     return 0;

@@ -21,9 +21,17 @@ typedef struct tpl_batch {
 int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap);
 void tpl_batch_free(tpl_batch *b);
 
-/* One optimisation step on images idx[0..n) of d for task t. */
+/* What a step adds to plain training: augmentation (NULL: none) and the
+ * weight of the mixtures' mean entropy in the loss (0: none). */
+typedef struct tpl_step_opts {
+    const tpl_augment *aug;
+    float entropy;
+} tpl_step_opts;
+
+/* One optimisation step on images idx[0..n) of d for task t.  r->loss is
+ * the cross-entropy alone. */
 int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
-                   const int *idx, int n, const tpl_augment *aug, tpl_rng *rng,
+                   const int *idx, int n, const tpl_step_opts *so, tpl_rng *rng,
                    tpl_batch *b, tpl_step_result *r, tpl_err *err);
 
 /* Loss and accuracy of task t on all of d, in batches of b->cap. */

@@ -96,7 +96,8 @@ static int train_steps(tpl_model *m, const tpl_dataset *d, int steps, float lr,
             pos = 0;
         }
         tpl_step_result r;
-        if (tpl_train_step(m, &o, 0, d, perm + pos * BATCH, BATCH, &aug, &rng, &b, &r, &err)) {
+        const tpl_step_opts so = {.aug = &aug};
+        if (tpl_train_step(m, &o, 0, d, perm + pos * BATCH, BATCH, &so, &rng, &b, &r, &err)) {
             CHECK_MSG(0, "train step %d: %s", s, err.msg);
             rc = -1;
             break;

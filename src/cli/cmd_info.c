@@ -5,17 +5,7 @@
 #include "args.h"
 #include "checkpoint.h"
 #include "cli.h"
-
-static size_t task_bytes(const tpl_params *p, int task, int kind_lo, int kind_hi, int state) {
-    size_t n = 0;
-    for (int i = 0; i < p->n_views; i++) {
-        const tpl_view *v = &p->views[i];
-        if (v->task == task && (int)v->kind >= kind_lo && (int)v->kind <= kind_hi &&
-            tpl_kind_is_state(v->kind) == state)
-            n += v->numel * sizeof(float);
-    }
-    return n;
-}
+#include "transfer.h"
 
 static void print_mixtures(tpl_model *m) {
     for (int t = 0; t < m->cfg.n_tasks; t++)
@@ -60,10 +50,10 @@ int cmd_info(int argc, char **argv) {
     printf("shared parameters: %zu (%zu bytes): templates and stem/transition convs\n", shared,
            shared * sizeof(float));
     for (int t = 0; t < c->n_tasks; t++) {
-        size_t logits = task_bytes(p, t, TPL_KIND_LOGITS, TPL_KIND_LOGITS, 0);
-        size_t bn = task_bytes(p, t, TPL_KIND_BN_SCALE, TPL_KIND_BN_SHIFT, 0);
-        size_t head = task_bytes(p, t, TPL_KIND_HEAD_W, TPL_KIND_HEAD_B, 0);
-        size_t stats = task_bytes(p, t, TPL_KIND_BN_MEAN, TPL_KIND_BN_VAR, 1);
+        size_t logits = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_LOGITS));
+        size_t bn = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_SCALE) | TPL_KINDS(TPL_KIND_BN_SHIFT));
+        size_t head = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_HEAD_W) | TPL_KINDS(TPL_KIND_HEAD_B));
+        size_t stats = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_MEAN) | TPL_KINDS(TPL_KIND_BN_VAR));
         printf("task '%s' (%d classes): %zu bytes = mixture logits %zu + BN %zu + head %zu "
                "(+ %zu bytes of BN running statistics)\n",
                c->task[t].name, c->task[t].classes, logits + bn + head, logits, bn, head, stats);

@@ -14,7 +14,9 @@ static void usage(FILE *f) {
             "commands:\n"
             "  train     train a template-bank ResNet (default: Fashion-MNIST)\n"
             "  eval      test accuracy of a model file on an IDX data set\n"
-            "  info      architecture, parameter counts and mixtures of a model file\n\n"
+            "  transfer  learn a new task over a model's frozen templates (mixture, BN, head)\n"
+            "  info      architecture, parameter counts and mixtures of a model file\n"
+            "  inspect   mixture table, heatmap (PNG, SVG) and where tasks share blocks\n\n"
             "Run 'templar COMMAND --help' for the flags of a command.\n");
 }
 
@@ -43,7 +45,9 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "train")) return cmd_train(argc, argv);
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc, argv);
+    if (!strcmp(argv[1], "transfer")) return cmd_transfer(argc, argv);
     if (!strcmp(argv[1], "info")) return cmd_info(argc, argv);
+    if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
     fprintf(stderr, "templar: unknown command '%s' (see templar --help)\n", argv[1]);
     return 2;
 }

@@ -1,0 +1,224 @@
+/* templar transfer: a new task learned over a trained model's templates.
+ *
+ *   templar transfer --from MODEL --task SPEC [--mode mixture|head|full|scratch]
+ *
+ * mixture (default) trains only the new task's mixture logits, BN and head,
+ * so the output file is the input plus a few KB, and every old task predicts
+ * exactly as before.  head trains the head alone over a copy of another
+ * task's mixture and BN (a linear probe); full fine-tunes everything; scratch
+ * trains a fresh model of the same architecture on the new task alone.  The
+ * new task starts from the closest task of the model (best nearest-class-
+ * mean accuracy of its features on the new training images) unless --init
+ * says otherwise.  --per-class N keeps N training images of each class. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "digits.h"
+#include "trainer.h"
+#include "transfer.h"
+
+typedef struct transfer_flags {
+    const char *from, *task, *mode, *init, *data;
+    int per_class;
+    trainer_opts o;
+} transfer_flags;
+
+enum { MODE_SCRATCH = 3 };  /* after the tpl_train_part values */
+
+static int parse_flags(int argc, char **argv, transfer_flags *f) {
+    *f = (transfer_flags){.mode = "mixture", .init = "closest"};
+    trainer_defaults(&f->o);
+    f->o.out = "transfer.safetensors";
+    f->o.steps = 500;
+    f->o.batch = 32;
+    arg_spec specs[6 + TRAINER_N_SPECS] = {
+        {"from", ARG_STR, &f->from, "the trained model whose templates are reused", 0, 0},
+        {"task", ARG_STR, &f->task, "the new task: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
+        {"mode", ARG_STR, &f->mode, "what trains: mixture (logits, BN, head), head, full or scratch", 0, 0},
+        {"init", ARG_STR, &f->init, "start the new task from: closest, uniform or a task's name", 0, 0},
+        {"per-class", ARG_INT, &f->per_class, "training images kept per class (0 = all)", 0, 1000000},
+        {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
+    };
+    trainer_specs(&f->o, specs + 6);
+    int npos;
+    return args_parse("transfer", "--from MODEL --task SPEC [flags]  (--steps 0 to count --epochs)",
+                      specs, 6 + TRAINER_N_SPECS, argc, argv, 2, NULL, 0, &npos);
+}
+
+static int parse_mode(const char *s) {
+    static const char *names[] = {"mixture", "head", "full", "scratch"};
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, names[i])) return i;
+    return -1;
+}
+
+static int find_task(const tpl_model *m, const char *name) {
+    for (int t = 0; t < m->cfg.n_tasks; t++)
+        if (!strcmp(m->cfg.task[t].name, name)) return t;
+    return -1;
+}
+
+/* The new task's data, its training half cut to --per-class. */
+static int load_new_task(const transfer_flags *f, tpl_task_data *d, tpl_err *err) {
+    if (tpl_task_load(f->task, strlen(f->task), f->data, TPL_TASK_BOTH, d, err)) return -1;
+    if (!f->per_class) return 0;
+    tpl_dataset few;
+    if (tpl_dataset_per_class(&d->train, f->per_class, (uint64_t)f->o.seed, &few, err)) return -1;
+    tpl_dataset_free(&d->train);
+    d->train = few;
+    return 0;
+}
+
+/* The "data" metadata of the result: the old tasks' recorded sources (or
+ * their built-in names), then the new task's. */
+static char *sources_after(const char *path, const tpl_model *src, const char *added) {
+    tpl_err ignored;
+    tpl_st_file *file = tpl_st_open(path, &ignored);
+    const char *rec = file ? tpl_st_meta(file, "data") : NULL;
+    size_t cap = strlen(added) + 2 + (rec ? strlen(rec) : 0) + 64 * (size_t)src->cfg.n_tasks;
+    char *out = malloc(cap);
+    size_t k = 0;
+    for (int t = 0; out && t < src->cfg.n_tasks; t++) {
+        const char *name = src->cfg.task[t].name;
+        size_t len;
+        const char *spec = rec ? tpl_task_spec_find(rec, name, &len) : NULL;
+        if (spec) k += snprintf(out + k, cap - k, "%.*s,", (int)len, spec);
+        else if (tpl_task_known(name)) k += snprintf(out + k, cap - k, "%s,", name);
+    }
+    if (out) snprintf(out + k, cap - k, "%s", added);
+    tpl_st_close(file);
+    return out;
+}
+
+/* Which task the new one starts from: -1 for none. */
+static int pick_init(const transfer_flags *f, tpl_model *src, const tpl_dataset *train,
+                     tpl_err *err) {
+    if (!strcmp(f->init, "uniform")) return -1;
+    if (strcmp(f->init, "closest")) {
+        int t = find_task(src, f->init);
+        if (t < 0) tpl_err_set(err, "--init: the model has no task '%s'", f->init);
+        return t < 0 ? -2 : t;
+    }
+    double score[TPL_MAX_TASKS];
+    int best = tpl_closest_task(src, src->cfg.n_tasks, train, 2000, score, err);
+    if (best < 0) return -2;
+    fprintf(stderr, "templar: nearest-class-mean accuracy of each task's features:");
+    for (int t = 0; t < src->cfg.n_tasks; t++)
+        fprintf(stderr, " %s %.3f", src->cfg.task[t].name, score[t]);
+    fprintf(stderr, "; starting from '%s'\n", src->cfg.task[best].name);
+    return best;
+}
+
+/* A fresh model of src's architecture holding only the new task. */
+static tpl_model *scratch_model(const tpl_model *src, const tpl_task_config *task,
+                                const tpl_dataset *train, uint64_t seed, tpl_err *err) {
+    tpl_config cfg = src->cfg;
+    cfg.n_tasks = 1;
+    cfg.task[0] = *task;
+    const tpl_dataset *sets[1] = {train};
+    tpl_dataset_stats_union(sets, 1, cfg.in_mean, cfg.in_std);
+    for (int i = 0; i < cfg.in_channels; i++)
+        if (!(cfg.in_std[i] > 1e-6f)) cfg.in_std[i] = 1.0f;
+    return tpl_config_check(&cfg, err) ? NULL : tpl_model_create(&cfg, seed, err);
+}
+
+/* The bytes the new task costs: its own tensors for mixture and head; the
+ * whole model apart from the head for full and scratch (a model each). */
+static void report_bytes(const tpl_model *m, int t, int mode, size_t trained) {
+    const tpl_params *p = &m->params;
+    const unsigned head = TPL_KINDS(TPL_KIND_HEAD_W) | TPL_KINDS(TPL_KIND_HEAD_B);
+    const unsigned stats = TPL_KINDS(TPL_KIND_BN_MEAN) | TPL_KINDS(TPL_KIND_BN_VAR);
+    size_t logits = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_LOGITS));
+    size_t bn = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_SCALE) | TPL_KINDS(TPL_KIND_BN_SHIFT));
+    size_t st = tpl_task_bytes(p, t, stats), hb = tpl_task_bytes(p, t, head);
+    size_t added = logits + bn + st;
+    if (mode == TPL_PART_FULL || mode == MODE_SCRATCH)
+        added = tpl_params_count(p, -1, 1) * sizeof(float) + added;
+    printf("task=%s mode=%s trained_params=%zu new_task_bytes=%zu head_bytes=%zu "
+           "(logits %zu, BN %zu, BN statistics %zu%s)\n",
+           m->cfg.task[t].name, (const char *[]){"mixture", "head", "full", "scratch"}[mode],
+           trained, added, hb, logits, bn, st,
+           mode == TPL_PART_FULL || mode == MODE_SCRATCH ? ", plus a whole network" : "");
+}
+
+static size_t trained_params(const tpl_model *m) {
+    size_t n = 0;
+    for (int i = 0; i < m->params.n_views; i++)
+        if (m->params.views[i].trainable) n += m->params.views[i].numel;
+    return n;
+}
+
+static int transfer(const transfer_flags *f, int mode, trainer *r, tpl_err *err) {
+    tpl_model *src = tpl_model_load(f->from, err);
+    if (!src) return -1;
+    char *data = NULL;
+    int rc = -1;
+    trainer_task *k = &r->task[0];
+    r->n_tasks = 1;
+    if (load_new_task(f, &k->d, err)) goto done;
+    tpl_task_config task = {.classes = k->d.train.classes > k->d.test.classes
+                                           ? k->d.train.classes : k->d.test.classes};
+    snprintf(task.name, TPL_NAME_LEN, "%s", k->d.name);
+    if (mode != MODE_SCRATCH && find_task(src, task.name) >= 0) {
+        tpl_err_set(err, "%s: the model already has a task '%s'", f->from, task.name);
+        goto done;
+    }
+    const tpl_config *c = &src->cfg;
+    if (k->d.train.c != c->in_channels || k->d.train.h != c->in_height ||
+        k->d.train.w != c->in_width) {
+        tpl_err_set(err, "%s: images are %dx%dx%d but the model takes %dx%dx%d", k->d.where,
+                    k->d.train.c, k->d.train.h, k->d.train.w, c->in_channels, c->in_height,
+                    c->in_width);
+        goto done;
+    }
+    if (mode == MODE_SCRATCH) {
+        if (!(r->m = scratch_model(src, &task, &k->d.train, (uint64_t)f->o.seed, err))) goto done;
+        k->model_task = 0;
+        r->data_meta = NULL;
+    } else {
+        int init = pick_init(f, src, &k->d.train, err);
+        if (init == -2 || !(r->m = tpl_model_add_task(src, &task, (uint64_t)f->o.seed, err)))
+            goto done;
+        k->model_task = src->cfg.n_tasks;
+        if (init >= 0) tpl_model_copy_task(r->m, init, k->model_task);
+        tpl_model_train_only(r->m, k->model_task, (tpl_train_part)mode);
+        if (!(data = sources_after(f->from, src, k->d.source))) {
+            tpl_err_set(err, "out of memory");
+            goto done;
+        }
+        r->data_meta = data;
+    }
+    rc = trainer_run(r, err);
+    if (!rc) report_bytes(r->m, k->model_task, mode, trained_params(r->m));
+    rc = rc || trainer_report(r, err);
+done:
+    tpl_model_free(src);
+    free(data);
+    r->data_meta = NULL;
+    return rc ? -1 : 0;
+}
+
+int cmd_transfer(int argc, char **argv) {
+    transfer_flags f;
+    int rc = parse_flags(argc, argv, &f);
+    if (rc) return rc > 0 ? 0 : 2;
+    int mode = parse_mode(f.mode);
+    const char *usage = !f.from ? "--from MODEL is missing" : !f.task ? "--task SPEC is missing"
+                      : mode < 0 ? "--mode is not mixture, head, full or scratch" : NULL;
+    if (usage) {
+        fprintf(stderr, "templar transfer: %s (see templar transfer --help)\n", usage);
+        return 2;
+    }
+    cli_set_threads(f.o.threads);
+    if (cli_check_writable(f.o.out)) return 1;
+    trainer r = {.o = &f.o};
+    tpl_err err = {{0}};
+    rc = trainer_begin(&r, &err) || transfer(&f, mode, &r, &err);
+    if (rc) fprintf(stderr, "templar transfer: %s\n", err.msg);
+    trainer_free(&r);
+    return rc ? 1 : 0;
+}

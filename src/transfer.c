@@ -1,0 +1,146 @@
+/* Transfer: adding a task to a trained model, freezing, picking the closest
+ * task to start from.  See transfer.h. */
+#include "transfer.h"
+
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+tpl_model *tpl_model_add_task(const tpl_model *src, const tpl_task_config *task, uint64_t seed,
+                              tpl_err *err) {
+    tpl_config cfg = src->cfg;
+    if (cfg.n_tasks == TPL_MAX_TASKS) {
+        tpl_err_set(err, "the model already holds %d tasks, the most it can", TPL_MAX_TASKS);
+        return NULL;
+    }
+    cfg.task[cfg.n_tasks++] = *task;
+    if (tpl_config_check(&cfg, err)) return NULL;
+    tpl_model *m = tpl_model_create(&cfg, seed, err);
+    if (!m) return NULL;
+    /* Every view of src exists in m under its name, with its shape. */
+    const tpl_params *from = &src->params;
+    for (int i = 0; i < m->params.n_views; i++) {
+        int j = tpl_params_find(from, m->params.views[i].name);
+        if (j >= 0)
+            memcpy(tpl_params_data(&m->params, i), tpl_params_data(from, j),
+                   sizeof(float) * from->views[j].numel);
+    }
+    tpl_model_touch(m);
+    return m;
+}
+
+static void copy_view(tpl_params *p, int from, int to) {
+    if (from != to)
+        memcpy(tpl_params_data(p, to), tpl_params_data(p, from), sizeof(float) * p->views[to].numel);
+}
+
+static void copy_bn(tpl_params *p, tpl_bn_views from, tpl_bn_views to) {
+    copy_view(p, from.scale, to.scale);
+    copy_view(p, from.shift, to.shift);
+    copy_view(p, from.mean, to.mean);
+    copy_view(p, from.var, to.var);
+}
+
+void tpl_model_copy_task(tpl_model *m, int from, int to) {
+    tpl_params *p = &m->params;
+    copy_bn(p, m->stem_bn[from], m->stem_bn[to]);
+    for (int s = 0; s < m->cfg.n_stages; s++) {
+        tpl_stage *st = &m->stage[s];
+        copy_view(p, st->logits[from], st->logits[to]);
+        copy_bn(p, st->bn[from], st->bn[to]);
+        if (s > 0) copy_bn(p, st->trans_bn[from], st->trans_bn[to]);
+    }
+    tpl_model_touch(m);
+}
+
+void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part) {
+    for (int i = 0; i < m->params.n_views; i++) {
+        tpl_view *v = &m->params.views[i];
+        int head = v->kind == TPL_KIND_HEAD_W || v->kind == TPL_KIND_HEAD_B;
+        int own = v->task == task && (part == TPL_PART_MIXTURE || head);
+        v->trainable = !tpl_kind_is_state(v->kind) && (part == TPL_PART_FULL || own);
+    }
+}
+
+size_t tpl_task_bytes(const tpl_params *p, int task, unsigned kinds) {
+    size_t n = 0;
+    for (int i = 0; i < p->n_views; i++)
+        if (p->views[i].task == task && (kinds & TPL_KINDS(p->views[i].kind)))
+            n += p->views[i].numel * sizeof(float);
+    return n;
+}
+
+/* Pooled features of d's first n images under task t, into f[n][dim]. */
+static int features(tpl_model *m, int t, const tpl_dataset *d, int n, float *x, int batch,
+                    float *logits, float *f, tpl_err *err) {
+    const tpl_config *c = &m->cfg;
+    const int dim = c->stage[c->n_stages - 1].width;
+    int idx[batch], y[batch];
+    for (int i0 = 0; i0 < n; i0 += batch) {
+        int b = n - i0 < batch ? n - i0 : batch;
+        for (int i = 0; i < b; i++) idx[i] = i0 + i;
+        tpl_batch_fill(d, idx, b, c->in_mean, c->in_std, NULL, NULL, x, y);
+        if (tpl_model_forward(m, t, x, b, 0, logits, err)) return -1;
+        memcpy(f + (size_t)i0 * dim, tpl_model_features(m), sizeof(float) * (size_t)b * dim);
+    }
+    return 0;
+}
+
+/* Share of images whose nearest class mean (Euclidean) is their own class's. */
+static double nearest_mean_accuracy(const float *f, const uint8_t *labels, int n, int dim,
+                                    int classes, double *mean, int *count) {
+    memset(mean, 0, sizeof(double) * (size_t)classes * dim);
+    memset(count, 0, sizeof(int) * (size_t)classes);
+    for (int i = 0; i < n; i++) {
+        count[labels[i]]++;
+        for (int j = 0; j < dim; j++) mean[(size_t)labels[i] * dim + j] += f[(size_t)i * dim + j];
+    }
+    for (int k = 0; k < classes; k++)
+        for (int j = 0; j < dim && count[k]; j++) mean[(size_t)k * dim + j] /= count[k];
+    int right = 0;
+    for (int i = 0; i < n; i++) {
+        double best = DBL_MAX;
+        int arg = -1;
+        for (int k = 0; k < classes; k++) {
+            double d2 = 0.0;
+            for (int j = 0; j < dim && count[k]; j++) {
+                double e = f[(size_t)i * dim + j] - mean[(size_t)k * dim + j];
+                d2 += e * e;
+            }
+            if (count[k] && d2 < best) best = d2, arg = k;
+        }
+        right += arg == labels[i];
+    }
+    return n ? (double)right / n : 0.0;
+}
+
+int tpl_closest_task(tpl_model *m, int n_tasks, const tpl_dataset *d, int max_images,
+                     double *score, tpl_err *err) {
+    const tpl_config *c = &m->cfg;
+    const int dim = c->stage[c->n_stages - 1].width, batch = 100, classes = d->classes;
+    const int n = d->n < max_images ? d->n : max_images;
+    int logit_cap = 1;
+    for (int t = 0; t < c->n_tasks; t++)
+        if (c->task[t].classes > logit_cap) logit_cap = c->task[t].classes;
+    size_t img = (size_t)c->in_channels * c->in_height * c->in_width;
+    float *x = malloc(sizeof(float) * img * batch);
+    float *logits = malloc(sizeof(float) * (size_t)logit_cap * batch);
+    float *f = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * dim);
+    double *mean = malloc(sizeof(double) * (size_t)classes * dim);
+    int *count = malloc(sizeof(int) * (size_t)classes);
+    int best = -1;
+    if (!x || !logits || !f || !mean || !count || n < 1) {
+        tpl_err_set(err, n < 1 ? "closest task: no images" : "closest task: out of memory");
+    } else {
+        for (int t = 0; t < n_tasks; t++) {
+            if (features(m, t, d, n, x, batch, logits, f, err)) {
+                best = -1;
+                break;
+            }
+            score[t] = nearest_mean_accuracy(f, d->labels, n, dim, classes, mean, count);
+            if (best < 0 || score[t] > score[best]) best = t;
+        }
+    }
+    free(x), free(logits), free(f), free(mean), free(count);
+    return best;
+}
