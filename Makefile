@@ -2,9 +2,10 @@
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= 2
-EPOCHS ?= 15
+EPOCHS ?= 6
+FASHION_EPOCHS ?= 15
 
-.PHONY: all build deps train test test-asan bench clean
+.PHONY: all build deps train fashion test test-asan bench experiments clean
 
 all: build
 
@@ -13,10 +14,19 @@ build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: train the default template-bank ResNet on Fashion-MNIST.
+# The main job: one template bank on three tasks (Fashion-MNIST, OpenCV's
+# handwritten digits, scikit-learn's optical digits), then the per-task
+# mixtures as a table and a heatmap (templar.mixtures.png / .svg).
 train: build
 	@scripts/deps.sh train
-	$(BUILD)/templar train --width 32 --epochs $(EPOCHS) --out fashion.safetensors --log fashion.jsonl
+	$(BUILD)/templar train --tasks fashion,handwritten,optical --width 32 --layers 6 --templates 4 \
+		--epochs $(EPOCHS) --out templar.safetensors --log templar.jsonl
+	$(BUILD)/templar inspect templar.safetensors
+
+# One task: the Fashion-MNIST benchmark of docs/PERFORMANCE.md.
+fashion: build
+	@scripts/deps.sh train
+	$(BUILD)/templar train --width 32 --epochs $(FASHION_EPOCHS) --out fashion.safetensors --log fashion.jsonl
 
 # Unit, gradient and CLI tests: a release build, then again under ASan+UBSan.
 test: build
@@ -31,6 +41,11 @@ test-asan:
 bench: build
 	@scripts/deps.sh bench
 	bench/compare.sh
+
+# Tables 1 and 2 of docs/RESULTS.md (about an hour on 2 cores).
+experiments: build
+	@scripts/deps.sh train
+	experiments/multitask.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs (as root) or names (otherwise) the Debian packages templar needs.
 #   scripts/deps.sh build   compilers and libraries
-#   scripts/deps.sh train   the above plus the Fashion-MNIST data set
+#   scripts/deps.sh train   the above plus the data sets: Fashion-MNIST, OpenCV's
+#                           digit sheet, scikit-learn's digits
 #   scripts/deps.sh bench   the above plus PyTorch, for the side-by-side benchmark
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev)
+pkgs=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev)
 case "$what" in
   build) ;;
-  train) pkgs+=(dataset-fashion-mnist) ;;
+  train) pkgs+=(dataset-fashion-mnist opencv-doc python3-sklearn) ;;
   bench) pkgs+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
   *) echo "usage: scripts/deps.sh build|train|bench" >&2; exit 2 ;;
 esac

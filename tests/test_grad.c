@@ -251,6 +251,61 @@ static void test_mixture(void) {
     free(c.bank), free(c.z), free(c.a), free(c.w), free(c.r), free(dbank);
 }
 
+/* ---- mixture entropy: the op, and the penalty through the routing ------- */
+typedef struct {
+    int k, layers;
+    float *z, *a, tau;
+} entropy_ctx;
+
+static double entropy_probe(void *p) {
+    entropy_ctx *c = p;
+    return tpl_entropy_forward_backward(c->k, c->a, NULL);
+}
+
+/* Mean over blocks of H(softmax(z_l / tau)): what the model's penalty is. */
+static double routed_entropy_probe(void *p) {
+    entropy_ctx *c = p;
+    double h = 0.0;
+    for (int l = 0; l < c->layers; l++) {
+        float a[8];
+        tpl_route_forward(TPL_ROUTE_SOFT, c->k, c->tau, l, c->z + l * c->k, a);
+        h += tpl_entropy_forward_backward(c->k, a, NULL);
+    }
+    return h / c->layers;
+}
+
+static void test_entropy(void) {
+    float a[4] = {0.1f, 0.2f, 0.3f, 0.4f}, da[4];
+    entropy_ctx c = {.k = 4, .a = a};
+    tpl_entropy_forward_backward(4, a, da);
+    fd_check("entropy", entropy_probe, &c, a, da, 4, 4, 1e-3f, 1e-2f);
+    float one[3] = {0.0f, 1.0f, 0.0f};
+    CHECK(tpl_entropy_forward_backward(3, one, NULL) == 0.0);
+    float even[4] = {0.25f, 0.25f, 0.25f, 0.25f};
+    CHECK(fabs(tpl_entropy_forward_backward(4, even, NULL) - log(4.0)) < 1e-6);
+
+    /* the model's penalty: a 3-block, 4-template model's logits gradient */
+    tpl_config cfg;
+    tpl_config_default(&cfg);
+    cfg.in_height = cfg.in_width = 8;
+    cfg.stage[0] = (tpl_stage_config){.width = 16, .layers = 3, .templates = 4};
+    cfg.tau = 0.7f;
+    cfg.logit_noise = 1.0f;
+    tpl_err err = {{0}};
+    tpl_model *m = tpl_model_create(&cfg, 3, &err);
+    CHECK_MSG(m != NULL, "%s", err.msg);
+    if (!m) return;
+    const int v = m->stage[0].logits[0];
+    float *z = tpl_params_data(&m->params, v);
+    memset(m->params.grad, 0, m->params.numel * 4);
+    double h = tpl_model_mixture_entropy(m, 0, 1.0f);
+    entropy_ctx r = {.k = 4, .layers = 3, .z = z, .tau = cfg.tau};
+    CHECK_MSG(fabs(h - routed_entropy_probe(&r)) < 1e-6, "model entropy %g", h);
+    fd_check("model.entropy", routed_entropy_probe, &r, z, tpl_params_grad(&m->params, v), 12,
+             12, 1e-3f, 1e-2f);
+    tpl_model_free(m);
+}
+
 /* ---- convolution: forward against a direct loop, backward by FD -------- */
 typedef struct {
     tpl_conv_plan *plan;
@@ -318,7 +373,7 @@ static double model_probe(void *p) {
     return tpl_xent_forward_backward(c->n, 10, c->logits, c->y, NULL, NULL);
 }
 
-static void test_model(int n_stages, tpl_routing routing) {
+static void test_model(int n_stages, tpl_routing routing, int shared_mixture) {
     tpl_config cfg;
     tpl_config_default(&cfg);
     cfg.in_height = cfg.in_width = 12;
@@ -327,6 +382,10 @@ static void test_model(int n_stages, tpl_routing routing) {
     cfg.stage[1] = (tpl_stage_config){.width = 32, .layers = 1, .templates = 2};
     cfg.routing = routing;
     cfg.logit_noise = 0.5f;
+    /* a second task, so that a shared mixture is shared by someone */
+    cfg.n_tasks = 2;
+    cfg.task[1] = (tpl_task_config){.name = "other", .classes = 3};
+    cfg.shared_mixture = shared_mixture;
     tpl_err err = {{0}};
     model_ctx c = {.n = 4};
     c.m = tpl_model_create(&cfg, 7, &err);
@@ -351,7 +410,7 @@ static void test_model(int n_stages, tpl_routing routing) {
     memcpy(g, p->grad, p->numel * 4);
     for (int i = 0; i < p->n_views; i++) {
         const tpl_view *v = &p->views[i];
-        if (!v->trainable) continue;
+        if (!v->trainable || v->task > 0) continue; /* task 0 is the one run */
         fd_check(v->name, model_probe, &c, tpl_params_data(p, i), g + v->offset, v->numel,
                  8, model_eps, 1e-1f);
     }
@@ -376,7 +435,9 @@ int main(void) {
     test_conv(e, 2, 16, 32, 2, 16, 16);  /* transition */
     test_conv(e, 2, 8, 8, 1, 8, 8);      /* NHWC */
     tpl_engine_free(e);
-    test_model(1, TPL_ROUTE_SOFT);
-    test_model(2, TPL_ROUTE_SOFT);
+    test_entropy();
+    test_model(1, TPL_ROUTE_SOFT, 0);
+    test_model(2, TPL_ROUTE_SOFT, 0);
+    test_model(1, TPL_ROUTE_SOFT, 1); /* one mixture for both tasks */
     return check_summary("test_grad");
 }

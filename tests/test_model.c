@@ -1,7 +1,8 @@
 /* Whole-model behaviour on tiny networks: training lowers the loss, model
  * files round-trip bit-exactly and reject damaged copies, seeds reproduce
- * runs, the staged layout and fixed one-hot routing work, and a failed save
- * leaves nothing behind. */
+ * runs, the staged layout and fixed one-hot routing work, a failed save
+ * leaves nothing behind, and adding a task leaves the old ones' predictions
+ * bit-identical. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #include "rng.h"
 #include "safetensors.h"
 #include "train.h"
+#include "digits.h"
+#include "transfer.h"
 
 #define HW 12
 #define CLASSES 4
@@ -71,8 +74,8 @@ static void sgd_config(tpl_optim_config *oc, float lr) {
 
 /* Trains `steps` steps over shuffled batches; losses[i] per step (may be NULL).
  * Returns 0, or -1 after reporting the error. */
-static int train_steps(tpl_model *m, const tpl_dataset *d, int steps, float lr,
-                       uint64_t data_seed, double *losses) {
+static int train_task_steps(tpl_model *m, int task, const tpl_dataset *d, int steps, float lr,
+                            uint64_t data_seed, double *losses) {
     tpl_optim_config oc;
     sgd_config(&oc, lr);
     oc.total_steps = steps;
@@ -97,7 +100,7 @@ static int train_steps(tpl_model *m, const tpl_dataset *d, int steps, float lr,
         }
         tpl_step_result r;
         const tpl_step_opts so = {.aug = &aug};
-        if (tpl_train_step(m, &o, 0, d, perm + pos * BATCH, BATCH, &so, &rng, &b, &r, &err)) {
+        if (tpl_train_step(m, &o, task, d, perm + pos * BATCH, BATCH, &so, &rng, &b, &r, &err)) {
             CHECK_MSG(0, "train step %d: %s", s, err.msg);
             rc = -1;
             break;
@@ -111,23 +114,32 @@ static int train_steps(tpl_model *m, const tpl_dataset *d, int steps, float lr,
     return rc;
 }
 
+static int train_steps(tpl_model *m, const tpl_dataset *d, int steps, float lr,
+                       uint64_t data_seed, double *losses) {
+    return train_task_steps(m, 0, d, steps, lr, data_seed, losses);
+}
+
 static int views_equal(const tpl_params *a, const tpl_params *b) {
     return a->numel == b->numel && a->n_views == b->n_views &&
            memcmp(a->data, b->data, sizeof(float) * a->numel) == 0;
 }
 
-/* Eval-mode logits of the first n images of d. */
-static float *eval_logits(tpl_model *m, const tpl_dataset *d, int n) {
+/* Eval-mode logits of task t on the first n images of d. */
+static float *eval_task_logits(tpl_model *m, int t, const tpl_dataset *d, int n) {
     float *x = malloc(sizeof(float) * (size_t)n * HW * HW);
-    float *logits = malloc(sizeof(float) * (size_t)n * m->cfg.task[0].classes);
+    float *logits = malloc(sizeof(float) * (size_t)n * m->cfg.task[t].classes);
     int *idx = malloc(sizeof(int) * n), *y = malloc(sizeof(int) * n);
     for (int i = 0; i < n; i++) idx[i] = i;
     tpl_batch_fill(d, idx, n, m->cfg.in_mean, m->cfg.in_std, NULL, NULL, x, y);
     tpl_err err = {{0}};
-    int rc = tpl_model_forward(m, 0, x, n, 0, logits, &err);
+    int rc = tpl_model_forward(m, t, x, n, 0, logits, &err);
     CHECK_MSG(rc == 0, "forward: %s", err.msg);
     free(x), free(idx), free(y);
     return logits;
+}
+
+static float *eval_logits(tpl_model *m, const tpl_dataset *d, int n) {
+    return eval_task_logits(m, 0, d, n);
 }
 
 static int write_bytes(const char *path, const void *p, size_t n) {
@@ -543,6 +555,87 @@ static void test_failed_save(void) {
     tpl_model_free(m);
 }
 
+/* ---- transfer: a new task never changes an old one ---------------------- */
+static void test_transfer(const tpl_dataset *d) {
+    tpl_config cfg;
+    base_config(&cfg, d);
+    cfg.n_tasks = 2;
+    cfg.task[1] = (tpl_task_config){.name = "second", .classes = CLASSES};
+    tpl_err err = {{0}};
+    tpl_model *m = tpl_model_create(&cfg, 5, &err);
+    CHECK_MSG(m != NULL, "%s", err.msg);
+    if (!m || train_task_steps(m, 0, d, 12, 0.05f, 1, NULL) ||
+        train_task_steps(m, 1, d, 8, 0.05f, 2, NULL)) {
+        tpl_model_free(m);
+        return;
+    }
+    float *before[2] = {eval_task_logits(m, 0, d, 32), eval_task_logits(m, 1, d, 32)};
+    const tpl_task_config added = {.name = "new", .classes = CLASSES};
+    tpl_model *t = tpl_model_add_task(m, &added, 9, &err);
+    CHECK_MSG(t != NULL, "add task: %s", err.msg);
+    if (t) {
+        CHECK(t->cfg.n_tasks == 3 && !strcmp(t->cfg.task[2].name, "new"));
+        int copied = 1; /* every old tensor, bit for bit */
+        for (int i = 0; i < m->params.n_views; i++) {
+            int j = tpl_params_find(&t->params, m->params.views[i].name);
+            copied &= j >= 0 && !memcmp(tpl_params_data(&m->params, i),
+                                        tpl_params_data(&t->params, j),
+                                        m->params.views[i].numel * sizeof(float));
+        }
+        CHECK(copied);
+        tpl_model_copy_task(t, 0, 2);
+        const tpl_stage *st = &t->stage[0];
+        CHECK(!memcmp(tpl_params_data(&t->params, st->bn[0].var),
+                      tpl_params_data(&t->params, st->bn[2].var),
+                      t->params.views[st->bn[0].var].numel * sizeof(float)));
+        tpl_model_train_only(t, 2, TPL_PART_MIXTURE);
+        int flags_ok = 1;
+        for (int i = 0; i < t->params.n_views; i++) {
+            const tpl_view *v = &t->params.views[i];
+            flags_ok &= v->trainable == (v->task == 2 && !tpl_kind_is_state(v->kind));
+        }
+        CHECK(flags_ok);
+        float *logits0 = malloc(t->params.views[st->logits[2]].numel * sizeof(float));
+        memcpy(logits0, tpl_params_data(&t->params, st->logits[2]),
+               t->params.views[st->logits[2]].numel * sizeof(float));
+        train_task_steps(t, 2, d, 10, 0.05f, 3, NULL);
+        CHECK_MSG(memcmp(logits0, tpl_params_data(&t->params, st->logits[2]),
+                         t->params.views[st->logits[2]].numel * sizeof(float)) != 0,
+                  "the new task's mixture did not train");
+        for (int k = 0; k < 2; k++) {
+            float *after = eval_task_logits(t, k, d, 32);
+            CHECK_MSG(!memcmp(before[k], after, sizeof(float) * 32 * CLASSES),
+                      "task %d predicts differently after a task was added", k);
+            free(after);
+        }
+        double score[3];
+        int best = tpl_closest_task(t, 2, d, 64, score, &err);
+        CHECK_MSG(best == 0 || best == 1, "closest task: %d (%s)", best, err.msg);
+        CHECK(score[0] >= 0.0 && score[0] <= 1.0 && score[1] >= 0.0 && score[1] <= 1.0);
+        free(logits0);
+    }
+    free(before[0]), free(before[1]);
+    tpl_model_free(t);
+    tpl_model_free(m);
+}
+
+/* ---- a few labels per class ----------------------------------------------- */
+static void test_per_class(const tpl_dataset *d) {
+    tpl_dataset a, b;
+    tpl_err err = {{0}};
+    CHECK(tpl_dataset_per_class(d, 3, 11, &a, &err) == 0);
+    CHECK(tpl_dataset_per_class(d, 3, 11, &b, &err) == 0);
+    int count[CLASSES] = {0};
+    for (int i = 0; i < a.n; i++) count[a.labels[i]]++;
+    CHECK(a.n == 3 * CLASSES && count[0] == 3 && count[CLASSES - 1] == 3);
+    CHECK(a.n == b.n && !memcmp(a.pixels, b.pixels, (size_t)a.n * HW * HW));
+    tpl_dataset_free(&b);
+    CHECK(tpl_dataset_per_class(d, 1000, 11, &b, &err) == 0 && b.n == d->n);
+    tpl_dataset_free(&b);
+    CHECK(tpl_dataset_per_class(d, 0, 11, &b, &err) == -1 && strstr(err.msg, "per-class"));
+    tpl_dataset_free(&a);
+}
+
 static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -570,6 +663,8 @@ int main(void) {
     TIMED(test_damaged(&d));
     TIMED(test_staged_and_onehot(&d));
     TIMED(test_failed_save());
+    TIMED(test_transfer(&d));
+    TIMED(test_per_class(&d));
     tpl_dataset_free(&d);
     CHECK_MSG(dir_entries(tmpdir) == 0, "files left in %s", tmpdir);
     rmdir(tmpdir);

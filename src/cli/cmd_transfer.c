@@ -163,6 +163,11 @@ static int transfer(const transfer_flags *f, int mode, trainer *r, tpl_err *err)
     tpl_task_config task = {.classes = k->d.train.classes > k->d.test.classes
                                            ? k->d.train.classes : k->d.test.classes};
     snprintf(task.name, TPL_NAME_LEN, "%s", k->d.name);
+    if (k->d.train.n < f->o.batch) { /* before any work: a few labels, a big batch */
+        tpl_err_set(err, "%s: %d training images (--per-class %d) is less than one batch of %d",
+                    k->d.where, k->d.train.n, f->per_class, f->o.batch);
+        goto done;
+    }
     if (mode != MODE_SCRATCH && find_task(src, task.name) >= 0) {
         tpl_err_set(err, "%s: the model already has a task '%s'", f->from, task.name);
         goto done;

@@ -16,7 +16,8 @@ static void usage(FILE *f) {
             "  eval      test accuracy of a model file on an IDX data set\n"
             "  transfer  learn a new task over a model's frozen templates (mixture, BN, head)\n"
             "  info      architecture, parameter counts and mixtures of a model file\n"
-            "  inspect   mixture table, heatmap (PNG, SVG) and where tasks share blocks\n\n"
+            "  inspect   mixture table, heatmap (PNG, SVG) and where tasks share blocks\n"
+            "  data      build data sets (digits: four domains from offline sources)\n\n"
             "Run 'templar COMMAND --help' for the flags of a command.\n");
 }
 
@@ -48,6 +49,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "transfer")) return cmd_transfer(argc, argv);
     if (!strcmp(argv[1], "info")) return cmd_info(argc, argv);
     if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
+    if (!strcmp(argv[1], "data")) return cmd_data(argc, argv);
     fprintf(stderr, "templar: unknown command '%s' (see templar --help)\n", argv[1]);
     return 2;
 }

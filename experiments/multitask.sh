@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Multi-task learning and transfer on one template bank: the experiments
+# behind docs/RESULTS.md (Tables 1 and 2).  Every run is a templar command
+# with a fixed seed; the tables are made from what the runs print.
+#
+#   experiments/multitask.sh [OUTDIR]     (default: runs/multitask)
+#
+# Budget: every multi-task arm trains EPOCHS epochs of the round robin over
+# fashion, handwritten and optical (an epoch = 3 x 937 steps of 64 images),
+# so each task gets EPOCHS x 937 steps; the independent networks get the same
+# steps each, alone.  Transfer: a bank pretrained on fashion and handwritten
+# meets optical with 10, 50 and all training labels per class.
+# Environment: TEMPLAR (binary, default build/templar), EPOCHS (default 6),
+# THREADS (default 2), TRANSFER_STEPS (default 500).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${TEMPLAR:-build/templar}
+OUT=${1:-runs/multitask}
+EPOCHS=${EPOCHS:-6}
+THREADS=${THREADS:-2}
+TSTEPS=${TRANSFER_STEPS:-500}
+ARCH=(--width 32 --layers 6 --threads "$THREADS" --seed 1)
+TASKS=fashion,handwritten,optical
+mkdir -p "$OUT"
+
+# run NAME ARGS...: one templar command, its stdout and stderr kept; skipped
+# when its output is already there (so an interrupted sweep resumes).
+run() {
+    local name=$1
+    shift
+    if [ -s "$OUT/$name.out" ] && grep -q 'test_acc=' "$OUT/$name.out"; then return; fi
+    echo "== $name: templar $*" >&2
+    "$BIN" "$@" >"$OUT/$name.out.tmp" 2>"$OUT/$name.err"
+    mv "$OUT/$name.out.tmp" "$OUT/$name.out"
+}
+
+# ---- Table 1: multi-task --------------------------------------------------
+per_task_steps=$((EPOCHS * 60000 / 64))
+run bank_k4 train --tasks $TASKS "${ARCH[@]}" --templates 4 --epochs "$EPOCHS" --out "$OUT/bank_k4.safetensors"
+run bank_k2 train --tasks $TASKS "${ARCH[@]}" --templates 2 --epochs "$EPOCHS" --out "$OUT/bank_k2.safetensors"
+run shared train --tasks $TASKS "${ARCH[@]}" --templates 4 --shared-mixture --epochs "$EPOCHS" --out "$OUT/shared.safetensors"
+for t in fashion handwritten optical; do
+    run "indep_$t" train --tasks $t "${ARCH[@]}" --plain --steps "$per_task_steps" --out "$OUT/indep_$t.safetensors"
+done
+"$BIN" inspect "$OUT/bank_k4.safetensors" --png docs/multitask-mixtures.png --svg docs/multitask-mixtures.svg >"$OUT/inspect_bank_k4.txt"
+
+# ---- Table 2: transfer ----------------------------------------------------
+run pretrain train --tasks fashion,handwritten "${ARCH[@]}" --templates 4 --epochs "$EPOCHS" --out "$OUT/pretrain.safetensors"
+for n in 10 50 0; do
+    for mode in mixture head full scratch; do
+        run "transfer_${mode}_$n" transfer --from "$OUT/pretrain.safetensors" --task optical --mode $mode \
+            --per-class $n --steps "$TSTEPS" --threads "$THREADS" --seed 1 --out "$OUT/transfer_${mode}_$n.safetensors"
+    done
+done
+
+experiments/results.sh "$OUT" >docs/RESULTS.md
+echo "wrote docs/RESULTS.md" >&2
