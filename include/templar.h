@@ -48,6 +48,7 @@ typedef struct tpl_config {
     tpl_task_config task[TPL_MAX_TASKS];
     tpl_routing routing;          /* soft mixtures, or fixed one-hot (K = L: plain ResNet) */
     int shared_mixture;           /* 1: one mixture for every task (a hard-shared trunk) */
+    int shared_head;              /* 1: one head for every task (domains of one label set) */
     float tau;                    /* softmax temperature */
     float logit_noise;            /* std of the uniform logits' seeded noise */
     float in_mean[4], in_std[4];  /* input normalisation per channel */

@@ -61,6 +61,7 @@ static void config_meta(const tpl_config *c, meta_buf *b) {
     meta_put(b, "tasks", "%s", tasks);
     meta_put(b, "routing", "%s", c->routing == TPL_ROUTE_FIXED_ONEHOT ? "fixed-onehot" : "soft");
     meta_put(b, "mixtures", "%s", c->shared_mixture ? "shared" : "per-task");
+    meta_put(b, "heads", "%s", c->shared_head ? "shared" : "per-task");
     meta_put(b, "tau", "%.9g", c->tau);
     meta_put(b, "logit_noise", "%.9g", c->logit_noise);
     meta_put(b, "input_mean", "%s", mean);
@@ -149,6 +150,18 @@ static const char *need(tpl_st_file *f, const char *key, const char *path, tpl_e
     return v;
 }
 
+/* "shared" or "per-task" (or absent: per task) into *shared. */
+static int sharing(tpl_st_file *f, const char *key, const char *path, int *shared,
+                   tpl_err *err) {
+    const char *v = tpl_st_meta(f, key);
+    if (v && strcmp(v, "shared") && strcmp(v, "per-task")) {
+        tpl_err_set(err, "%s: metadata '%s' is malformed", path, key);
+        return -1;
+    }
+    *shared = v && !strcmp(v, "shared");
+    return 0;
+}
+
 static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl_err *err) {
     static const char *keys[] = {"format", "input", "stem_stride", "widths", "layers",
                                  "templates", "tasks", "routing", "tau", "logit_noise",
@@ -182,13 +195,10 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
         tpl_err_set(err, "%s: metadata '%s' is malformed", path, bad);
         return -1;
     }
-    /* Files from before "mixtures" was written have one mixture per task. */
-    const char *mix = tpl_st_meta(f, "mixtures");
-    if (mix && strcmp(mix, "shared") && strcmp(mix, "per-task")) {
-        tpl_err_set(err, "%s: metadata 'mixtures' is malformed", path);
+    /* Files from before "mixtures" and "heads" were written have them per task. */
+    if (sharing(f, "mixtures", path, &c->shared_mixture, err) ||
+        sharing(f, "heads", path, &c->shared_head, err))
         return -1;
-    }
-    c->shared_mixture = mix && !strcmp(mix, "shared");
     c->n_stages = nw;
     c->routing = strcmp(v[7], "soft") ? TPL_ROUTE_FIXED_ONEHOT : TPL_ROUTE_SOFT;
     tpl_err inner;

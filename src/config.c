@@ -75,6 +75,13 @@ int tpl_config_check(const tpl_config *c, tpl_err *err) {
                 return -1;
             }
     }
+    for (int t = 1; c->shared_head && t < c->n_tasks; t++)
+        if (c->task[t].classes != c->task[0].classes) {
+            tpl_err_set(err, "config: a shared head needs one label set, but task '%s' has %d "
+                        "classes and '%s' %d", c->task[t].name, c->task[t].classes,
+                        c->task[0].name, c->task[0].classes);
+            return -1;
+        }
     if (!(c->tau > 0.0f && isfinite(c->tau))) {
         tpl_err_set(err, "config: tau must be a positive number");
         return -1;

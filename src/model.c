@@ -103,12 +103,18 @@ static int declare_params(tpl_model *m) {
                 st->trans_bn[t] = add_bn(m, name, t, 1, (int64_t[]){st->width}, &ok);
             }
         }
+        /* a shared head is declared once, by the first task, as "head.*" */
+        int owner = c->shared_head ? -1 : t;
+        if (c->shared_head && t > 0) {
+            m->head_w[t] = m->head_w[0], m->head_b[t] = m->head_b[0];
+            continue;
+        }
         int last = c->stage[c->n_stages - 1].width;
-        snprintf(name, sizeof name, "%s.head.weight", pre);
-        m->head_w[t] = add_view(m, name, TPL_KIND_HEAD_W, t, 2,
+        snprintf(name, sizeof name, "%s.head.weight", c->shared_head ? "" : pre);
+        m->head_w[t] = add_view(m, name + c->shared_head, TPL_KIND_HEAD_W, owner, 2,
                                 (int64_t[]){c->task[t].classes, last}, &ok);
-        snprintf(name, sizeof name, "%s.head.bias", pre);
-        m->head_b[t] = add_view(m, name, TPL_KIND_HEAD_B, t, 1,
+        snprintf(name, sizeof name, "%s.head.bias", c->shared_head ? "" : pre);
+        m->head_b[t] = add_view(m, name + c->shared_head, TPL_KIND_HEAD_B, owner, 1,
                                 (int64_t[]){c->task[t].classes}, &ok);
     }
     return ok ? tpl_params_alloc(&m->params) : -1;
@@ -223,6 +229,7 @@ tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) 
     if (!m) goto oom;
     m->cfg = *cfg;
     m->mixed_task = -1;
+    m->bn_momentum = BN_MOMENTUM;
     for (int s = 0; s < cfg->n_stages; s++) {
         tpl_stage *st = &m->stage[s];
         st->width = cfg->stage[s].width;
@@ -402,7 +409,7 @@ static tpl_bn_args bn_args(const tpl_model *m, tpl_bn_views v, size_t at,
                          .beta = tpl_params_data(p, v.shift) + at,
                          .running_mean = tpl_params_data(p, v.mean) + at,
                          .running_var = tpl_params_data(p, v.var) + at,
-                         .momentum = BN_MOMENTUM, .eps = BN_EPS,
+                         .momentum = m->bn_momentum, .eps = BN_EPS,
                          .relu = relu, .skip = skip};
 }
 

@@ -50,6 +50,7 @@ struct tpl_model {
     float *mixed;    /* mixed block weights W of the current task */
     size_t mixed_numel, mix_numel;
     int mixed_task;  /* task the mixed weights belong to, -1 = stale */
+    float bn_momentum;       /* of the running statistics; 1/(i+1) averages batches exactly */
     unsigned long version;   /* bumped whenever parameters change */
     unsigned long mixed_version;
     struct tpl_workspace *ws;

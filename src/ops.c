@@ -241,6 +241,55 @@ void tpl_linear_backward(int n, int in, int out, const float *x,
     }
 }
 
+/* p = softmax(z) in double; returns log of the normaliser. */
+static double softmax_row(int k, const float *z, double *p) {
+    float top = z[0];
+    for (int j = 1; j < k; j++) top = z[j] > top ? z[j] : top;
+    double sum = 0.0;
+    for (int j = 0; j < k; j++) sum += (p[j] = exp((double)z[j] - top));
+    for (int j = 0; j < k; j++) p[j] /= sum;
+    return log(sum) + top;
+}
+
+double tpl_infomax_forward_backward(int n, int classes, const float *logits, float diversity,
+                                    float *dlogits) {
+    double *p = malloc(sizeof(double) * (size_t)n * classes);
+    double *mean = calloc((size_t)classes, sizeof(double));
+    if (!p || !mean) {
+        free(p), free(mean);
+        return NAN;
+    }
+    double h_each = 0.0, h_mean = 0.0;
+    for (int i = 0; i < n; i++) {
+        double *pi = p + (size_t)i * classes;
+        softmax_row(classes, logits + (size_t)i * classes, pi);
+        for (int k = 0; k < classes; k++) {
+            h_each -= pi[k] > 0.0 ? pi[k] * log(pi[k]) : 0.0;
+            mean[k] += pi[k] / n;
+        }
+    }
+    for (int k = 0; k < classes; k++) h_mean -= mean[k] > 0.0 ? mean[k] * log(mean[k]) : 0.0;
+    /* dH(p_i)/dz_ik = -p_ik (log p_ik + H_i);
+     * dH(mean)/dz_ik = p_ik (sum_j p_ij log mean_j - log mean_k) / n */
+    for (int i = 0; dlogits && i < n; i++) {
+        const double *pi = p + (size_t)i * classes;
+        double hi = 0.0, cross = 0.0;
+        for (int k = 0; k < classes; k++) {
+            double lp = pi[k] > 1e-300 ? log(pi[k]) : -690.0;
+            hi -= pi[k] * lp;
+            cross += pi[k] * log(mean[k] > 1e-300 ? mean[k] : 1e-300);
+        }
+        for (int k = 0; k < classes; k++) {
+            double lp = pi[k] > 1e-300 ? log(pi[k]) : -690.0;
+            double lm = log(mean[k] > 1e-300 ? mean[k] : 1e-300);
+            double g = -pi[k] * (lp + hi) - diversity * pi[k] * (cross - lm);
+            dlogits[(size_t)i * classes + k] = (float)(g / n);
+        }
+    }
+    free(p), free(mean);
+    return h_each / n - diversity * h_mean;
+}
+
 double tpl_xent_forward_backward(int n, int classes, const float *logits,
                                 const int *labels, float *dlogits,
                                 int *correct) {

@@ -184,6 +184,29 @@ static double softmax_probe(void *p) {
     return dot(c->y, c->r, c->k);
 }
 
+typedef struct {
+    int n, k;
+    float *z, div;
+} im_ctx;
+
+static double infomax_probe(void *p) {
+    im_ctx *c = p;
+    return tpl_infomax_forward_backward(c->n, c->k, c->z, c->div, NULL);
+}
+
+static void test_infomax(void) {
+    im_ctx c = {.n = 5, .k = 4, .div = 0.8f};
+    c.z = randn(20, 1.5f);
+    float dz[20];
+    tpl_infomax_forward_backward(c.n, c.k, c.z, c.div, dz);
+    fd_check("infomax", infomax_probe, &c, c.z, dz, 20, 20, 1e-3f, 1e-2f);
+    /* equal logits: every row and the mean have entropy log k */
+    float flat[8] = {0};
+    double l = tpl_infomax_forward_backward(2, 4, flat, 1.0f, NULL);
+    CHECK_MSG(fabs(l) < 1e-9, "infomax of flat logits %g, expected 0", l);
+    free(c.z);
+}
+
 static void test_small_ops(void) {
     small_ctx c = {.s = {2, 32, 3, 3, 16}};
     size_t n = tpl_shape_numel(c.s);
@@ -384,8 +407,9 @@ static void test_model(int n_stages, tpl_routing routing, int shared_mixture) {
     cfg.logit_noise = 0.5f;
     /* a second task, so that a shared mixture is shared by someone */
     cfg.n_tasks = 2;
-    cfg.task[1] = (tpl_task_config){.name = "other", .classes = 3};
+    cfg.task[1] = (tpl_task_config){.name = "other", .classes = shared_mixture ? 10 : 3};
     cfg.shared_mixture = shared_mixture;
+    cfg.shared_head = shared_mixture;
     tpl_err err = {{0}};
     model_ctx c = {.n = 4};
     c.m = tpl_model_create(&cfg, 7, &err);
@@ -436,8 +460,9 @@ int main(void) {
     test_conv(e, 2, 8, 8, 1, 8, 8);      /* NHWC */
     tpl_engine_free(e);
     test_entropy();
+    test_infomax();
     test_model(1, TPL_ROUTE_SOFT, 0);
     test_model(2, TPL_ROUTE_SOFT, 0);
-    test_model(1, TPL_ROUTE_SOFT, 1); /* one mixture for both tasks */
+    test_model(1, TPL_ROUTE_SOFT, 1); /* one mixture and one head for both tasks */
     return check_summary("test_grad");
 }

@@ -47,8 +47,9 @@ int cmd_info(int argc, char **argv) {
         printf("stage %d: width %d, %d blocks from %d templates, %dx%d\n", s, c->stage[s].width,
                c->stage[s].layers, c->stage[s].templates, m->stage[s].h, m->stage[s].w);
     size_t shared = tpl_params_count(p, -1, 0);
-    printf("shared parameters: %zu (%zu bytes): templates and stem/transition convs\n", shared,
-           shared * sizeof(float));
+    printf("shared parameters: %zu (%zu bytes): templates, stem/transition convs%s%s\n", shared,
+           shared * sizeof(float), c->shared_mixture ? ", the one mixture" : "",
+           c->shared_head ? ", the one head" : "");
     for (int t = 0; t < c->n_tasks; t++) {
         size_t logits = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_LOGITS));
         size_t bn = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_SCALE) | TPL_KINDS(TPL_KIND_BN_SHIFT));

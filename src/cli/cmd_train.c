@@ -13,7 +13,7 @@
 
 typedef struct train_flags {
     const char *data, *task, *tasks, *widths;
-    int width, layers, templates, plain, shared;
+    int width, layers, templates, plain, shared, shared_head;
     float tau, logit_noise;
     trainer_opts o;
 } train_flags;
@@ -23,7 +23,7 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
                        .tau = 1.0f, .logit_noise = 0.1f};
     trainer_defaults(&f->o);
     f->o.out = "fashion.safetensors";
-    arg_spec specs[11 + TRAINER_N_SPECS] = {
+    arg_spec specs[12 + TRAINER_N_SPECS] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
         {"task", ARG_STR, &f->task, "name of the one task trained on --data (default fashion)", 0, 0},
         {"tasks", ARG_STR, &f->tasks, "several tasks on one bank, comma-separated: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
@@ -33,10 +33,11 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
         {"widths", ARG_STR, &f->widths, "staged layout: widths per stage, e.g. 32,64,128", 0, 0},
         {"plain", ARG_BOOL, &f->plain, "plain ResNet baseline: K = L, fixed one-hot mixtures", 0, 1},
         {"shared-mixture", ARG_BOOL, &f->shared, "one mixture for every task: a hard-shared trunk (baseline)", 0, 1},
+        {"shared-head", ARG_BOOL, &f->shared_head, "one head for every task (domains with one label set)", 0, 1},
         {"tau", ARG_FLOAT, &f->tau, "mixture softmax temperature", 1e-3, 1e3},
         {"logit-noise", ARG_FLOAT, &f->logit_noise, "std of the seeded noise on the uniform logits", 0, 10},
     };
-    const int own = 11;
+    const int own = 12;
     trainer_specs(&f->o, specs + own);
     int npos;
     return args_parse("train", "[flags]", specs, own + TRAINER_N_SPECS, argc, argv, 2, NULL, 0,
@@ -137,6 +138,7 @@ static int build_config(const train_flags *f, const trainer *r, tpl_config *c, t
     }
     c->tau = f->tau;
     c->shared_mixture = f->shared;
+    c->shared_head = f->shared_head;
     c->logit_noise = f->logit_noise;
     if (build_stages(f, c, err)) return -1;
     float mean[4], std[4];
