@@ -47,7 +47,12 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
     const int classes = c->task[task].classes;
     tpl_batch_fill(d, idx, n, c->in_mean, c->in_std, so ? so->aug : NULL, rng, b->x, b->y);
     if (tpl_model_forward(m, task, b->x, n, 1, b->logits, err)) return -1;
-    r->loss = tpl_xent_forward_backward(n, classes, b->logits, b->y, b->dlogits, &r->correct);
+    const int unsup = so && so->unsupervised;
+    /* unsupervised, the labels only count the correct answers shown */
+    r->loss = tpl_xent_forward_backward(n, classes, b->logits, b->y, unsup ? NULL : b->dlogits,
+                                        &r->correct);
+    if (unsup)
+        r->loss = tpl_infomax_forward_backward(n, classes, b->logits, so->diversity, b->dlogits);
     r->n = n;
     if (!isfinite(r->loss)) {
         tpl_err_set(err, "training diverged: loss is %g (try a lower --lr)", r->loss);
@@ -59,6 +64,23 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
     tpl_optim_step(o, &m->params);
     tpl_model_touch(m);
     return 0;
+}
+
+int tpl_bn_recalibrate(tpl_model *m, int task, const tpl_dataset *d, int max_images,
+                       tpl_batch *b, tpl_err *err) {
+    const tpl_config *c = &m->cfg;
+    const float keep = m->bn_momentum;
+    const int n_all = d->n < max_images ? d->n : max_images;
+    int rc = 0;
+    for (int i0 = 0, batch = 0; !rc && i0 + 2 <= n_all; i0 += b->cap, batch++) {
+        int n = n_all - i0 < b->cap ? n_all - i0 : b->cap;
+        for (int i = 0; i < n; i++) b->idx[i] = i0 + i;
+        tpl_batch_fill(d, b->idx, n, c->in_mean, c->in_std, NULL, NULL, b->x, b->y);
+        m->bn_momentum = 1.0f / (batch + 1); /* running = mean of the batches so far */
+        rc = tpl_model_forward(m, task, b->x, n, 1, b->logits, err);
+    }
+    m->bn_momentum = keep;
+    return rc;
 }
 
 int tpl_evaluate(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,

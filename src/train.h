@@ -26,6 +26,8 @@ void tpl_batch_free(tpl_batch *b);
 typedef struct tpl_step_opts {
     const tpl_augment *aug;
     float entropy;
+    int unsupervised;  /* labels unused: information maximisation (ops.h) */
+    float diversity;   /* its weight of the mean prediction's entropy */
 } tpl_step_opts;
 
 /* One optimisation step on images idx[0..n) of d for task t.  r->loss is
@@ -33,6 +35,11 @@ typedef struct tpl_step_opts {
 int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
                    const int *idx, int n, const tpl_step_opts *so, tpl_rng *rng,
                    tpl_batch *b, tpl_step_result *r, tpl_err *err);
+
+/* Re-estimates task t's BN running statistics on up to max_images of d
+ * (training-mode forwards, the batches' statistics averaged exactly). */
+int tpl_bn_recalibrate(tpl_model *m, int task, const tpl_dataset *d, int max_images,
+                       tpl_batch *b, tpl_err *err);
 
 /* Loss and accuracy of task t on all of d, in batches of b->cap. */
 int tpl_evaluate(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,

@@ -3,6 +3,7 @@
 #include "transfer.h"
 
 #include <float.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,35 +30,56 @@ tpl_model *tpl_model_add_task(const tpl_model *src, const tpl_task_config *task,
     return m;
 }
 
-static void copy_view(tpl_params *p, int from, int to) {
-    if (from != to)
-        memcpy(tpl_params_data(p, to), tpl_params_data(p, from), sizeof(float) * p->views[to].numel);
+/* View to = the mean of views from[0..n) (to may be one of them). */
+static void mean_view(tpl_params *p, const int *from, int n, int to) {
+    const size_t len = p->views[to].numel;
+    float *dst = tpl_params_data(p, to);
+    for (size_t i = 0; i < len; i++) {
+        double sum = 0.0;
+        for (int j = 0; j < n; j++) sum += tpl_params_data(p, from[j])[i];
+        dst[i] = (float)(sum / n);
+    }
 }
 
-static void copy_bn(tpl_params *p, tpl_bn_views from, tpl_bn_views to) {
-    copy_view(p, from.scale, to.scale);
-    copy_view(p, from.shift, to.shift);
-    copy_view(p, from.mean, to.mean);
-    copy_view(p, from.var, to.var);
+/* views[to] = mean of views[from[j]]: one tensor kind indexed by task. */
+static void mean_of(tpl_params *p, const int *views, const int *from, int n, int to) {
+    int src[TPL_MAX_TASKS];
+    for (int j = 0; j < n; j++) src[j] = views[from[j]];
+    mean_view(p, src, n, views[to]);
 }
 
-void tpl_model_copy_task(tpl_model *m, int from, int to) {
+static void mean_bn(tpl_params *p, const tpl_bn_views *bn, const int *from, int n, int to) {
+    int v[4][TPL_MAX_TASKS]; /* scale, shift, running mean, running var, by task */
+    for (int t = 0; t < TPL_MAX_TASKS; t++)
+        v[0][t] = bn[t].scale, v[1][t] = bn[t].shift, v[2][t] = bn[t].mean, v[3][t] = bn[t].var;
+    for (int f = 0; f < 4; f++) mean_of(p, v[f], from, n, to);
+}
+
+/* Every per-task view but the head, of tasks from[0..n) onto task to. */
+static void mean_task(tpl_model *m, const int *from, int n, int to) {
     tpl_params *p = &m->params;
-    copy_bn(p, m->stem_bn[from], m->stem_bn[to]);
+    mean_bn(p, m->stem_bn, from, n, to);
     for (int s = 0; s < m->cfg.n_stages; s++) {
         tpl_stage *st = &m->stage[s];
-        copy_view(p, st->logits[from], st->logits[to]);
-        copy_bn(p, st->bn[from], st->bn[to]);
-        if (s > 0) copy_bn(p, st->trans_bn[from], st->trans_bn[to]);
+        if (!m->cfg.shared_mixture) mean_of(p, st->logits, from, n, to);
+        mean_bn(p, st->bn, from, n, to);
+        if (s > 0) mean_bn(p, st->trans_bn, from, n, to);
     }
     tpl_model_touch(m);
+}
+
+void tpl_model_copy_task(tpl_model *m, int from, int to) { mean_task(m, &from, 1, to); }
+
+void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to) {
+    mean_task(m, from, n, to);
 }
 
 void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part) {
     for (int i = 0; i < m->params.n_views; i++) {
         tpl_view *v = &m->params.views[i];
         int head = v->kind == TPL_KIND_HEAD_W || v->kind == TPL_KIND_HEAD_B;
-        int own = v->task == task && (part == TPL_PART_MIXTURE || head);
+        int own = v->task == task && (part == TPL_PART_MIXTURE || (part == TPL_PART_HEAD && head) ||
+                                      (part == TPL_PART_LOGITS && v->kind == TPL_KIND_LOGITS));
         v->trainable = !tpl_kind_is_state(v->kind) && (part == TPL_PART_FULL || own);
     }
 }

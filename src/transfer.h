@@ -18,7 +18,12 @@
 #include "data.h"
 #include "model.h"
 
-typedef enum { TPL_PART_MIXTURE, TPL_PART_HEAD, TPL_PART_FULL } tpl_train_part;
+typedef enum {
+    TPL_PART_MIXTURE,  /* the task's logits, BN scale/shift and head */
+    TPL_PART_HEAD,     /* its head */
+    TPL_PART_FULL,     /* everything */
+    TPL_PART_LOGITS,   /* its mixture logits alone (domain adaptation) */
+} tpl_train_part;
 
 /* A copy of src with one more task (fresh, seeded init for its own tensors). */
 tpl_model *tpl_model_add_task(const tpl_model *src, const tpl_task_config *task, uint64_t seed,
@@ -26,6 +31,9 @@ tpl_model *tpl_model_add_task(const tpl_model *src, const tpl_task_config *task,
 /* Copies task from's mixture logits and BN (scale, shift, running statistics)
  * onto task to; heads differ in classes and are left alone. */
 void tpl_model_copy_task(tpl_model *m, int from, int to);
+/* Task to's mixture logits and BN (scale, shift, running statistics)
+ * become the mean of those of tasks from[0..n): where a new domain starts. */
+void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to);
 /* Marks which views train: those part names for task. */
 void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part);
 

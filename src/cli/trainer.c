@@ -205,7 +205,8 @@ static int train_batch(trainer *r, int t, tpl_rng *rng, tpl_err *err) {
         k->pos = 0;
     }
     tpl_step_result s;
-    const tpl_step_opts so = {.aug = &k->aug, .entropy = r->o->entropy};
+    const tpl_step_opts so = {.aug = &k->aug, .entropy = r->o->entropy,
+                              .unsupervised = r->unsupervised, .diversity = r->diversity};
     if (tpl_train_step(r->m, &r->opt, k->model_task, d, k->perm + k->pos, n, &so, rng, &r->batch,
                        &s, err))
         return -1;
@@ -259,7 +260,7 @@ char *trainer_sources(const trainer *r) {
     return data;
 }
 
-static int save_model(const trainer *r, tpl_err *err) {
+int trainer_save(const trainer *r, tpl_err *err) {
     char steps[32], *data = r->data_meta ? NULL : trainer_sources(r);
     if (!r->data_meta && !data) {
         tpl_err_set(err, "out of memory");
@@ -286,10 +287,14 @@ int trainer_run(trainer *r, tpl_err *err) {
     for (int e = 1; e <= epochs && !interrupted; e++)
         if (run_epoch(r, e, epochs, &rng, err)) return -1;
     if (interrupted) fprintf(stderr, "templar: interrupted, saving what was trained\n");
-    return save_model(r, err);
+    return trainer_save(r, err);
 }
 
 int trainer_report(trainer *r, tpl_err *err) {
+    if (!r->batch.x && tpl_batch_init(&r->batch, r->m, r->o->eval_batch)) {
+        tpl_err_set(err, "out of memory");
+        return -1;
+    }
     if (evaluate_all(r, err)) return -1;
     const tpl_step_result *te = &r->task[0].test;
     if (!r->multi) {

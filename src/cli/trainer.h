@@ -48,6 +48,8 @@ typedef struct trainer {
     long step, total, per_epoch;
     double start;
     const char *data_meta;      /* the file's "data" metadata; NULL: the tasks' sources */
+    int unsupervised;           /* steps ignore labels: information maximisation */
+    float diversity;            /* its weight of the mean prediction's entropy */
 } trainer;
 
 /* Opens the log (if any) and installs the Ctrl-C handler that stops after
@@ -55,6 +57,8 @@ typedef struct trainer {
 int trainer_begin(trainer *r, tpl_err *err);
 /* Trains r->m on the tasks (data loaded, model_task set) and saves it. */
 int trainer_run(trainer *r, tpl_err *err);
+/* Writes the model file (trainer_run does it after training). */
+int trainer_save(const trainer *r, tpl_err *err);
 /* Tests every task; prints a line each (multi) and the final line. */
 int trainer_report(trainer *r, tpl_err *err);
 void trainer_free(trainer *r);

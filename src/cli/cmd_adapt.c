@@ -1,0 +1,144 @@
+/* templar adapt: an unseen, unlabelled domain met by re-mixing the modules.
+ *
+ *   templar adapt --from MODEL --target SPEC [--mode mixture|adabn|source]
+ *
+ * The model was trained on source domains with one shared head (train
+ * --shared-head); the target becomes a new task whose mixture logits and BN
+ * start as the mean of the sources'.  source evaluates that as it is;
+ * adabn re-estimates the target's BN statistics on its images; mixture does
+ * that, then trains only the target's mixture logits to make confident,
+ * class-balanced predictions (information maximisation: mean prediction
+ * entropy minus --diversity times the entropy of the mean prediction), and
+ * re-estimates the statistics again for the final mixture.  No target label
+ * is used for anything but the accuracy shown. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "trainer.h"
+#include "transfer.h"
+
+typedef struct adapt_flags {
+    const char *from, *target, *mode, *data;
+    float diversity;
+    int bn_images;
+    trainer_opts o;
+} adapt_flags;
+
+enum { MODE_SOURCE, MODE_ADABN, MODE_MIXTURE };
+
+static int parse_flags(int argc, char **argv, adapt_flags *f) {
+    *f = (adapt_flags){.mode = "mixture", .diversity = 1.0f, .bn_images = 5000};
+    trainer_defaults(&f->o);
+    f->o.out = "adapted.safetensors";
+    f->o.steps = 300;
+    f->o.lr = 0.05f;
+    f->o.flip = 0;
+    arg_spec specs[6 + TRAINER_N_SPECS] = {
+        {"from", ARG_STR, &f->from, "model trained on the source domains (train --shared-head)", 0, 0},
+        {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR or a built-in task", 0, 0},
+        {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics) or source (neither)", 0, 0},
+        {"diversity", ARG_FLOAT, &f->diversity, "weight of the entropy of the mean prediction", 0, 100},
+        {"bn-images", ARG_INT, &f->bn_images, "target images the BN statistics are estimated on", 2, 10000000},
+        {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
+    };
+    trainer_specs(&f->o, specs + 6);
+    int npos;
+    return args_parse("adapt", "--from MODEL --target SPEC [flags]", specs, 6 + TRAINER_N_SPECS,
+                      argc, argv, 2, NULL, 0, &npos);
+}
+
+static int parse_mode(const char *s) {
+    return !strcmp(s, "source") ? MODE_SOURCE : !strcmp(s, "adabn") ? MODE_ADABN
+         : !strcmp(s, "mixture") ? MODE_MIXTURE : -1;
+}
+
+/* The target joins the model as a new task at the sources' mean. */
+static int add_target(const adapt_flags *f, const tpl_model *src, trainer *r, tpl_err *err) {
+    trainer_task *k = &r->task[0];
+    const tpl_config *c = &src->cfg;
+    if (!c->shared_head) {
+        tpl_err_set(err, "%s: the sources have a head each; adaptation needs one shared head "
+                    "(train with --shared-head)", f->from);
+        return -1;
+    }
+    if (tpl_task_load(f->target, strlen(f->target), f->data, TPL_TASK_BOTH, &k->d, err))
+        return -1;
+    const tpl_dataset *d = &k->d.train;
+    if (d->c != c->in_channels || d->h != c->in_height || d->w != c->in_width) {
+        tpl_err_set(err, "%s: images are %dx%dx%d but the model takes %dx%dx%d", k->d.where, d->c,
+                    d->h, d->w, c->in_channels, c->in_height, c->in_width);
+        return -1;
+    }
+    tpl_task_config task = {.classes = c->task[0].classes};
+    snprintf(task.name, TPL_NAME_LEN, "%s", k->d.name);
+    if (!(r->m = tpl_model_add_task(src, &task, (uint64_t)f->o.seed, err))) return -1;
+    int sources[TPL_MAX_TASKS];
+    for (int t = 0; t < c->n_tasks; t++) sources[t] = t;
+    k->model_task = c->n_tasks;
+    r->n_tasks = 1;
+    tpl_model_average_tasks(r->m, sources, c->n_tasks, k->model_task);
+    tpl_model_train_only(r->m, k->model_task, TPL_PART_LOGITS);
+    return 0;
+}
+
+static int recalibrate(const adapt_flags *f, trainer *r, tpl_err *err) {
+    tpl_batch b;
+    if (tpl_batch_init(&b, r->m, f->o.eval_batch)) {
+        tpl_err_set(err, "out of memory");
+        return -1;
+    }
+    const trainer_task *k = &r->task[0];
+    int rc = tpl_bn_recalibrate(r->m, k->model_task, &k->d.train, f->bn_images, &b, err);
+    tpl_batch_free(&b);
+    return rc;
+}
+
+static void report_bytes(const trainer *r, int mode) {
+    const int t = r->task[0].model_task;
+    const tpl_params *p = &r->m->params;
+    size_t logits = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_LOGITS));
+    size_t stats = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_MEAN) | TPL_KINDS(TPL_KIND_BN_VAR));
+    printf("target=%s mode=%s changed_param_bytes=%zu bn_statistics_bytes=%zu\n",
+           r->task[0].d.name, (const char *[]){"source", "adabn", "mixture"}[mode],
+           mode == MODE_MIXTURE ? logits : 0, mode == MODE_SOURCE ? 0 : stats);
+}
+
+static int adapt(const adapt_flags *f, int mode, trainer *r, tpl_err *err) {
+    tpl_model *src = tpl_model_load(f->from, err);
+    int rc = !src || add_target(f, src, r, err);
+    tpl_model_free(src);
+    if (rc) return -1;
+    if (mode != MODE_SOURCE && recalibrate(f, r, err)) return -1;
+    if (mode == MODE_MIXTURE) {
+        r->unsupervised = 1;
+        r->diversity = f->diversity;
+        if (trainer_run(r, err) || recalibrate(f, r, err)) return -1;
+    }
+    if (trainer_save(r, err)) return -1;
+    report_bytes(r, mode);
+    return trainer_report(r, err);
+}
+
+int cmd_adapt(int argc, char **argv) {
+    adapt_flags f;
+    int rc = parse_flags(argc, argv, &f);
+    if (rc) return rc > 0 ? 0 : 2;
+    int mode = parse_mode(f.mode);
+    const char *usage = !f.from ? "--from MODEL is missing" : !f.target ? "--target SPEC is missing"
+                      : mode < 0 ? "--mode is not mixture, adabn or source" : NULL;
+    if (usage) {
+        fprintf(stderr, "templar adapt: %s (see templar adapt --help)\n", usage);
+        return 2;
+    }
+    cli_set_threads(f.o.threads);
+    if (cli_check_writable(f.o.out)) return 1;
+    trainer r = {.o = &f.o};
+    tpl_err err = {{0}};
+    rc = trainer_begin(&r, &err) || adapt(&f, mode, &r, &err);
+    if (rc) fprintf(stderr, "templar adapt: %s\n", err.msg);
+    trainer_free(&r);
+    return rc ? 1 : 0;
+}
