@@ -5,7 +5,9 @@ JOBS ?= 2
 EPOCHS ?= 6
 FASHION_EPOCHS ?= 15
 
-.PHONY: all build deps train fashion test test-asan bench experiments clean
+PREFIX ?= /usr/local
+
+.PHONY: all build deps train fashion test test-asan bench experiments install clean
 
 all: build
 
@@ -46,6 +48,10 @@ bench: build
 experiments: build
 	@scripts/deps.sh train
 	experiments/multitask.sh
+
+# Header, static and shared library, pkg-config file and the tool under PREFIX.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

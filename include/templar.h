@@ -59,6 +59,24 @@ void tpl_config_default(tpl_config *cfg);
 /* Checks ranges and consistency; on failure names the bad field. */
 int tpl_config_check(const tpl_config *cfg, tpl_err *err);
 
+/* ---- inference ---------------------------------------------------------
+ * A model file (safetensors, written by templar train/transfer/adapt/export)
+ * rebuilds its own network.  Images are uint8, NHWC (height, width,
+ * channels), of the model's input size (tpl_model_config: in_height,
+ * in_width, in_channels); the model normalises them itself.  A model is not
+ * for use from two threads at once. */
+typedef struct tpl_model tpl_model;
+
+tpl_model *tpl_model_load(const char *path, tpl_err *err);
+void tpl_model_free(tpl_model *m);
+const tpl_config *tpl_model_config(const tpl_model *m);
+/* Index of the task called name, or -1. */
+int tpl_model_find_task(const tpl_model *m, const char *name);
+/* Class probabilities [n][classes of task] of n images.  Returns 0, or -1
+ * with err set. */
+int tpl_model_classify(tpl_model *m, int task, const uint8_t *pixels, int n, float *probs,
+                       tpl_err *err);
+
 #ifdef __cplusplus
 }
 #endif

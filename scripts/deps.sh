@@ -6,7 +6,7 @@
 #   scripts/deps.sh bench   the above plus PyTorch, for the side-by-side benchmark
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev)
+pkgs=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev pkgconf)
 case "$what" in
   build) ;;
   train) pkgs+=(dataset-fashion-mnist opencv-doc python3-sklearn) ;;

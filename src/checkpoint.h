@@ -11,5 +11,5 @@ int tpl_model_save(const tpl_model *m, const char *path, const tpl_st_kv *extra,
                    int n_extra, tpl_err *err);
 /* Rebuilds the model a file describes and loads its tensors; every tensor
  * the model needs must be present with its exact shape. */
-tpl_model *tpl_model_load(const char *path, tpl_err *err);
+/* tpl_model_load is declared in templar.h: it is public. */
 #endif

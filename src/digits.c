@@ -20,6 +20,7 @@
 #define DG_MAX_VALUE 65535
 /* Limit on resize output sides. */
 #define DG_MAX_OUT_SIDE 32768
+#define PNG_MAX_SIDE 8192 /* a photo to classify, not a sheet */
 
 /* Allocates d's arrays for n images of h x w x c (none when n is 0). */
 static int dataset_alloc(tpl_dataset *d, int n, int h, int w, int c, int classes) {
@@ -66,24 +67,76 @@ static int png_check_layout(const char *path, uint32_t width, uint32_t height, i
     return 0;
 }
 
-/* Decodes the opened PNG (header already read into *img) as 8-bit grey. */
-static int png_decode_grey(const char *path, png_image *img, uint8_t **sheet, tpl_err *err) {
-    img->format = PNG_FORMAT_GRAY;
-    size_t bytes = (size_t)img->width * (size_t)img->height;
-    *sheet = malloc(bytes);
-    if (!*sheet) {
+/* Decodes the opened PNG (header already read into *img) as 8-bit grey
+ * (channels 1) or RGB (3), composed over black. */
+static int png_decode(const char *path, png_image *img, int channels, uint8_t **pixels,
+                      tpl_err *err) {
+    img->format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    size_t bytes = (size_t)img->width * (size_t)img->height * (size_t)channels;
+    *pixels = malloc(bytes);
+    if (!*pixels) {
         png_image_free(img);
         tpl_err_set(err, "%s: out of memory for %zu bytes", path, bytes);
         return -1;
     }
     png_color black = {0, 0, 0};
-    if (!png_image_finish_read(img, &black, *sheet, (png_int_32)img->width, NULL)) {
+    if (!png_image_finish_read(img, &black, *pixels, (png_int_32)(img->width * channels), NULL)) {
         tpl_err_set(err, "%s: cannot decode PNG: %s", path, img->message);
         png_image_free(img);
-        free(*sheet);
-        *sheet = NULL;
+        free(*pixels);
+        *pixels = NULL;
         return -1;
     }
+    return 0;
+}
+
+/* Opens path as a PNG and reads its header into *img; *f stays open. */
+static int png_open(const char *path, png_image *img, FILE **f, tpl_err *err) {
+    errno = 0;
+    *f = fopen(path, "rb");
+    if (!*f) {
+        tpl_err_set(err, "%s: %s", path, errno ? strerror(errno) : "cannot open");
+        return -1;
+    }
+    uint8_t sig[8];
+    size_t got = fread(sig, 1, sizeof sig, *f);
+    memset(img, 0, sizeof *img);
+    img->version = PNG_IMAGE_VERSION;
+    if (got != sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
+        tpl_err_set(err, "%s: not a PNG file", path);
+    else if (rewind(*f), !png_image_begin_read_from_stdio(img, *f))
+        tpl_err_set(err, "%s: cannot read PNG header: %s", path, img->message);
+    else
+        return 0;
+    png_image_free(img);
+    fclose(*f);
+    return -1;
+}
+
+int tpl_image_png_load(const char *path, int channels, tpl_dataset *out, tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    png_image img;
+    FILE *f;
+    if (png_open(path, &img, &f, err)) return -1;
+    if (img.width > PNG_MAX_SIDE || img.height > PNG_MAX_SIDE) {
+        tpl_err_set(err, "%s: %" PRIu32 "x%" PRIu32 " pixels is more than %d a side", path,
+                    img.width, img.height, PNG_MAX_SIDE);
+        png_image_free(&img);
+        fclose(f);
+        return -1;
+    }
+    uint8_t *pixels;
+    int rc = png_decode(path, &img, channels, &pixels, err);
+    fclose(f);
+    if (rc) return -1;
+    if (dataset_alloc(out, 1, (int)img.height, (int)img.width, channels, 1)) {
+        free(pixels);
+        tpl_err_set(err, "%s: out of memory", path);
+        return -1;
+    }
+    memcpy(out->pixels, pixels, (size_t)img.width * img.height * channels);
+    out->labels[0] = 0;
+    free(pixels);
     return 0;
 }
 
@@ -114,29 +167,9 @@ int tpl_digits_png_load(const char *path, int cell, int rows_per_class,
                     rows_per_class, DG_MAX_OUT_SIDE);
         return -1;
     }
-    errno = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tpl_err_set(err, "%s: %s", path, errno ? strerror(errno) : "cannot open");
-        return -1;
-    }
-    uint8_t sig[8];
-    size_t got = fread(sig, 1, sizeof sig, f);
-    if (got != sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0) {
-        tpl_err_set(err, "%s: not a PNG file", path);
-        fclose(f);
-        return -1;
-    }
-    rewind(f);
     png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_stdio(&img, f)) {
-        tpl_err_set(err, "%s: cannot read PNG header: %s", path, img.message);
-        png_image_free(&img);
-        fclose(f);
-        return -1;
-    }
+    FILE *f;
+    if (png_open(path, &img, &f, err)) return -1;
     uint32_t width = img.width, height = img.height;
     if (png_check_layout(path, width, height, cell, rows_per_class, err)) {
         png_image_free(&img);
@@ -144,7 +177,7 @@ int tpl_digits_png_load(const char *path, int cell, int rows_per_class,
         return -1;
     }
     uint8_t *sheet = NULL;
-    int rc = png_decode_grey(path, &img, &sheet, err);
+    int rc = png_decode(path, &img, 1, &sheet, err);
     fclose(f);
     if (rc) return -1;
     tpl_dataset d;

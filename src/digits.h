@@ -63,6 +63,11 @@ int tpl_dataset_resize(const tpl_dataset *in, int out_h, int out_w,
  * and in must be distinct.  Errors read "split: problem". */
 int tpl_dataset_split(const tpl_dataset *in, double test_fraction, uint64_t seed,
                       tpl_dataset *train, tpl_dataset *test, tpl_err *err);
+/* Any PNG as one image of the given channels (1 grey, 3 RGB; transparency
+ * composed over black), label 0, at its own size.  Errors read
+ * "PATH: problem". */
+int tpl_image_png_load(const char *path, int channels, tpl_dataset *out, tpl_err *err);
+
 /* The first n images of every class in a seeded shuffle (a few-label
  * training set); a class with fewer keeps all of its images.  Errors read
  * "per-class: problem". */

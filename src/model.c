@@ -11,7 +11,7 @@
 #include "ops.h"
 #include "rng.h"
 
-#define BN_EPS 1e-5f
+#define BN_EPS TPL_BN_EPS
 #define BN_MOMENTUM 0.1f
 
 /* Activations kept for the backward of one training batch. */
@@ -397,6 +397,12 @@ static void mix_weights(tpl_model *m, int task) {
     }
     m->mixed_task = task;
     m->mixed_version = m->version;
+}
+
+const float *tpl_model_block_weights(tpl_model *m, int task, int s, int l) {
+    mix_weights(m, task);
+    const tpl_stage *st = &m->stage[s];
+    return m->mixed + st->mixed_offset + (size_t)l * st->per_template;
 }
 
 /* ---- forward ---------------------------------------------------------- */

@@ -15,6 +15,8 @@
 #include "params.h"
 #include "templar.h"
 
+#define TPL_BN_EPS 1e-5f
+
 /* View indices of one BN: scale, shift, running mean, running var. */
 typedef struct tpl_bn_views {
     int scale, shift, mean, var;
@@ -70,6 +72,10 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
 /* Backward of the last training forward: adds parameter gradients into
  * m->params.grad from dlogits [n][classes]. */
 void tpl_model_backward(tpl_model *m, int task, const float *dlogits);
+
+/* Block l of stage s as task t runs it: the mixed weights [2][C][C][3][3]
+ * (valid until the parameters or the task change). */
+const float *tpl_model_block_weights(tpl_model *m, int task, int s, int l);
 
 /* Pooled features [n][last width] of the last forward, valid until the next. */
 const float *tpl_model_features(const tpl_model *m);

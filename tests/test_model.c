@@ -22,6 +22,8 @@
 #include "train.h"
 #include "digits.h"
 #include "transfer.h"
+#include "export.h"
+#include <math.h>
 
 #define HW 12
 #define CLASSES 4
@@ -619,6 +621,40 @@ static void test_transfer(const tpl_dataset *d) {
     tpl_model_free(m);
 }
 
+/* ---- export: one task baked and BN folded, the same logits ------------- */
+static void check_export(tpl_model *m, int task, const tpl_dataset *d, const char *what) {
+    tpl_err err = {{0}};
+    tpl_model *e = tpl_model_export(m, task, &err);
+    CHECK_MSG(e != NULL, "%s: export: %s", what, err.msg);
+    if (!e) return;
+    CHECK(e->cfg.n_tasks == 1 && e->cfg.routing == TPL_ROUTE_FIXED_ONEHOT &&
+          e->cfg.stage[0].templates == e->cfg.stage[0].layers);
+    float *a = eval_task_logits(m, task, d, 32), *b = eval_task_logits(e, 0, d, 32);
+    double worst = 0.0;
+    for (int i = 0; i < 32 * CLASSES; i++) worst = fmax(worst, fabs(a[i] - b[i]));
+    CHECK_MSG(worst <= 1e-5, "%s: exported logits differ by %g", what, worst);
+    free(a), free(b);
+    tpl_model_free(e);
+}
+
+static void test_export(const tpl_dataset *d) {
+    tpl_config cfg;
+    base_config(&cfg, d);
+    cfg.n_tasks = 2;
+    cfg.task[1] = (tpl_task_config){.name = "second", .classes = CLASSES};
+    for (int staged = 0; staged < 2; staged++) {
+        cfg.n_stages = 1 + staged;
+        cfg.stage[1] = (tpl_stage_config){.width = 32, .layers = 2, .templates = 3};
+        tpl_err err = {{0}};
+        tpl_model *m = tpl_model_create(&cfg, 13, &err);
+        CHECK_MSG(m != NULL, "%s", err.msg);
+        /* trained, so BN statistics and mixtures are far from their start */
+        if (m && !train_task_steps(m, 1, d, 10, 0.05f, 4, NULL))
+            check_export(m, 1, d, staged ? "staged" : "isometric");
+        tpl_model_free(m);
+    }
+}
+
 /* ---- a few labels per class ----------------------------------------------- */
 static void test_per_class(const tpl_dataset *d) {
     tpl_dataset a, b;
@@ -665,6 +701,7 @@ int main(void) {
     TIMED(test_failed_save());
     TIMED(test_transfer(&d));
     TIMED(test_per_class(&d));
+    TIMED(test_export(&d));
     tpl_dataset_free(&d);
     CHECK_MSG(dir_entries(tmpdir) == 0, "files left in %s", tmpdir);
     rmdir(tmpdir);

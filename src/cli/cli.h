@@ -7,6 +7,8 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_transfer(int argc, char **argv);
 int cmd_adapt(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_data(int argc, char **argv);

@@ -16,6 +16,8 @@ static void usage(FILE *f) {
             "  eval      test accuracy of a model file on an IDX data set\n"
             "  transfer  learn a new task over a model's frozen templates (mixture, BN, head)\n"
             "  adapt     meet an unlabelled domain by re-mixing the modules (no target labels)\n"
+            "  export    one task as a plain network (mixtures baked, BN folded)\n"
+            "  predict   classify PNG images with a task of a model\n"
             "  info      architecture, parameter counts and mixtures of a model file\n"
             "  inspect   mixture table, heatmap (PNG, SVG) and where tasks share blocks\n"
             "  data      build data sets (digits: four domains from offline sources)\n\n"
@@ -49,6 +51,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "eval")) return cmd_eval(argc, argv);
     if (!strcmp(argv[1], "transfer")) return cmd_transfer(argc, argv);
     if (!strcmp(argv[1], "adapt")) return cmd_adapt(argc, argv);
+    if (!strcmp(argv[1], "export")) return cmd_export(argc, argv);
+    if (!strcmp(argv[1], "predict")) return cmd_predict(argc, argv);
     if (!strcmp(argv[1], "info")) return cmd_info(argc, argv);
     if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
     if (!strcmp(argv[1], "data")) return cmd_data(argc, argv);

@@ -1,0 +1,61 @@
+/* Export: see export.h. */
+#include "export.h"
+
+#include <math.h>
+#include <string.h>
+
+/* dst = src with its output channels scaled by BN bn's eval-mode scale; the
+ * exported BN out keeps only the shift.  A conv is [cout][per_out]. */
+static void fold(const tpl_params *from, tpl_bn_views bn, size_t at, const float *w, int cout,
+                 size_t per_out, tpl_params *to, tpl_bn_views out, float *dst) {
+    const float *g = tpl_params_data(from, bn.scale) + at, *b = tpl_params_data(from, bn.shift) + at;
+    const float *mu = tpl_params_data(from, bn.mean) + at, *v = tpl_params_data(from, bn.var) + at;
+    float *og = tpl_params_data(to, out.scale) + at, *ob = tpl_params_data(to, out.shift) + at;
+    float *om = tpl_params_data(to, out.mean) + at, *ov = tpl_params_data(to, out.var) + at;
+    for (int c = 0; c < cout; c++) {
+        const float scale = g[c] / sqrtf(v[c] + TPL_BN_EPS);
+        for (size_t i = 0; i < per_out; i++) dst[c * per_out + i] = w[c * per_out + i] * scale;
+        og[c] = 1.0f, ob[c] = b[c] - mu[c] * scale, om[c] = 0.0f, ov[c] = 1.0f - TPL_BN_EPS;
+    }
+}
+
+static void copy_view(const tpl_params *from, int a, tpl_params *to, int b) {
+    memcpy(tpl_params_data(to, b), tpl_params_data(from, a), sizeof(float) * from->views[a].numel);
+}
+
+tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {
+    tpl_config cfg = m->cfg;
+    cfg.n_tasks = 1;
+    cfg.task[0] = m->cfg.task[task];
+    cfg.routing = TPL_ROUTE_FIXED_ONEHOT;
+    cfg.shared_mixture = cfg.shared_head = 0;
+    for (int s = 0; s < cfg.n_stages; s++) cfg.stage[s].templates = cfg.stage[s].layers;
+    tpl_model *e = tpl_config_check(&cfg, err) ? NULL : tpl_model_create(&cfg, 0, err);
+    if (!e) return NULL;
+    const tpl_params *p = &m->params;
+    tpl_params *q = &e->params;
+    const int c0 = cfg.stage[0].width;
+    fold(p, m->stem_bn[task], 0, tpl_params_data(p, m->stem_w), c0, (size_t)cfg.in_channels * 9,
+         q, e->stem_bn[0], tpl_params_data(q, e->stem_w));
+    for (int s = 0; s < cfg.n_stages; s++) {
+        const tpl_stage *st = &m->stage[s];
+        const int C = st->width;
+        if (s > 0)
+            fold(p, st->trans_bn[task], 0, tpl_params_data(p, st->trans_w), C,
+                 (size_t)m->stage[s - 1].width * 9, q, e->stage[s].trans_bn[0],
+                 tpl_params_data(q, e->stage[s].trans_w));
+        float *bank = tpl_params_data(q, e->stage[s].bank);
+        const size_t half = st->per_template / 2;
+        for (int l = 0; l < st->layers; l++) {
+            const float *w = tpl_model_block_weights(m, task, s, l);
+            float *t = bank + (size_t)l * st->per_template;
+            for (int j = 0; j < 2; j++) /* BN [L][2][C]: the j-th conv of block l */
+                fold(p, st->bn[task], ((size_t)l * 2 + j) * C, w + j * half, C, (size_t)C * 9, q,
+                     e->stage[s].bn[0], t + j * half);
+        }
+    }
+    copy_view(p, m->head_w[task], q, e->head_w[0]);
+    copy_view(p, m->head_b[task], q, e->head_b[0]);
+    tpl_model_touch(e);
+    return e;
+}
