@@ -17,6 +17,7 @@ extern "C" {
 #define TPL_MAX_STAGES 4
 #define TPL_MAX_TASKS 16
 #define TPL_NAME_LEN 32
+#define TPL_MAX_TEMPLATES 256
 
 /* Errors travel as one line of text: "WHERE: what went wrong". */
 typedef struct tpl_err {
@@ -26,7 +27,22 @@ void tpl_err_set(tpl_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ---- architecture ------------------------------------------------------ */
-typedef enum { TPL_ROUTE_SOFT = 0, TPL_ROUTE_FIXED_ONEHOT = 1 } tpl_routing;
+/* How a block's mixture weights a come from its logits z:
+ *   SOFT          a = softmax(z / tau)
+ *   FIXED_ONEHOT  a = one-hot(block % K): with K = L a plain ResNet
+ *   TOPK          the top-k of softmax(z / tau), renormalised; the backward
+ *                 is the soft one (straight-through); k = 1 reads one
+ *                 template per block
+ *   GUMBEL        TOPK of z plus Gumbel noise in training (none in eval):
+ *                 straight-through Gumbel-softmax
+ *   FIXED         a = z / sum(z), given by the user and never trained */
+typedef enum {
+    TPL_ROUTE_SOFT = 0,
+    TPL_ROUTE_FIXED_ONEHOT = 1,
+    TPL_ROUTE_TOPK = 2,
+    TPL_ROUTE_GUMBEL = 3,
+    TPL_ROUTE_FIXED = 4,
+} tpl_routing;
 
 typedef struct tpl_stage_config {
     int width;     /* channels of every block in the stage */
@@ -46,13 +62,18 @@ typedef struct tpl_config {
     tpl_stage_config stage[TPL_MAX_STAGES];
     int n_tasks;
     tpl_task_config task[TPL_MAX_TASKS];
-    tpl_routing routing;          /* soft mixtures, or fixed one-hot (K = L: plain ResNet) */
+    tpl_routing routing;          /* see tpl_routing */
+    int topk;                     /* templates kept by TOPK and GUMBEL routing */
     int shared_mixture;           /* 1: one mixture for every task (a hard-shared trunk) */
     int shared_head;              /* 1: one head for every task (domains of one label set) */
     float tau;                    /* softmax temperature */
     float logit_noise;            /* std of the uniform logits' seeded noise */
     float in_mean[4], in_std[4];  /* input normalisation per channel */
 } tpl_config;
+
+/* "soft", "fixed-onehot", "topk", "gumbel", "fixed"; parse gives -1 for others. */
+const char *tpl_routing_name(tpl_routing r);
+int tpl_routing_parse(const char *name);
 
 /* Fills the defaults: isometric, width 64, 8 layers, 4 templates, 1x28x28, one task. */
 void tpl_config_default(tpl_config *cfg);

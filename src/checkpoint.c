@@ -59,7 +59,8 @@ static void config_meta(const tpl_config *c, meta_buf *b) {
     meta_put(b, "layers", "%s", l);
     meta_put(b, "templates", "%s", k);
     meta_put(b, "tasks", "%s", tasks);
-    meta_put(b, "routing", "%s", c->routing == TPL_ROUTE_FIXED_ONEHOT ? "fixed-onehot" : "soft");
+    meta_put(b, "routing", "%s", tpl_routing_name(c->routing));
+    meta_put(b, "topk", "%d", c->topk);
     meta_put(b, "mixtures", "%s", c->shared_mixture ? "shared" : "per-task");
     meta_put(b, "heads", "%s", c->shared_head ? "shared" : "per-task");
     meta_put(b, "tau", "%.9g", c->tau);
@@ -185,7 +186,7 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
     else if ((nk = parse_list(v[5], &c->stage[0].templates, sizeof c->stage[0], TPL_MAX_STAGES)) != nw)
         bad = "templates";
     else if (parse_tasks(v[6], c)) bad = "tasks";
-    else if (strcmp(v[7], "soft") && strcmp(v[7], "fixed-onehot")) bad = "routing";
+    else if (tpl_routing_parse(v[7]) < 0) bad = "routing";
     else if (parse_floats(v[8], &c->tau, 1)) bad = "tau";
     else if (parse_floats(v[9], &c->logit_noise, 1)) bad = "logit_noise";
     else if (c->in_channels < 1 || c->in_channels > 4) bad = "input";
@@ -200,7 +201,12 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
         sharing(f, "heads", path, &c->shared_head, err))
         return -1;
     c->n_stages = nw;
-    c->routing = strcmp(v[7], "soft") ? TPL_ROUTE_FIXED_ONEHOT : TPL_ROUTE_SOFT;
+    c->routing = (tpl_routing)tpl_routing_parse(v[7]);
+    const char *topk = tpl_st_meta(f, "topk"); /* absent before top-k routing */
+    if (topk && parse_list(topk, &c->topk, sizeof(int), 1) != 1) {
+        tpl_err_set(err, "%s: metadata 'topk' is malformed", path);
+        return -1;
+    }
     tpl_err inner;
     if (tpl_config_check(c, &inner)) {
         tpl_err_set(err, "%s: %s", path, inner.msg);

@@ -5,6 +5,18 @@
 
 #include "templar.h"
 
+static const char *const routing_names[] = {"soft", "fixed-onehot", "topk", "gumbel", "fixed"};
+
+const char *tpl_routing_name(tpl_routing r) {
+    return r >= TPL_ROUTE_SOFT && r <= TPL_ROUTE_FIXED ? routing_names[r] : "unknown";
+}
+
+int tpl_routing_parse(const char *name) {
+    for (int i = 0; i <= TPL_ROUTE_FIXED; i++)
+        if (!strcmp(name, routing_names[i])) return i;
+    return -1;
+}
+
 void tpl_config_default(tpl_config *c) {
     memset(c, 0, sizeof *c);
     c->in_channels = 1;
@@ -16,6 +28,7 @@ void tpl_config_default(tpl_config *c) {
     snprintf(c->task[0].name, TPL_NAME_LEN, "fashion");
     c->task[0].classes = 10;
     c->routing = TPL_ROUTE_SOFT;
+    c->topk = 1;
     c->tau = 1.0f;
     c->logit_noise = 0.1f;
     for (int i = 0; i < 4; i++) {
@@ -57,7 +70,10 @@ int tpl_config_check(const tpl_config *c, tpl_err *err) {
         const tpl_stage_config *st = &c->stage[s];
         if (bad_range(err, "width", st->width, 1, 1024) ||
             bad_range(err, "layers", st->layers, 1, 256) ||
-            bad_range(err, "templates", st->templates, 1, 256))
+            bad_range(err, "templates", st->templates, 1, TPL_MAX_TEMPLATES))
+            return -1;
+        if ((c->routing == TPL_ROUTE_TOPK || c->routing == TPL_ROUTE_GUMBEL) &&
+            bad_range(err, "topk", c->topk, 1, st->templates))
             return -1;
         if (c->routing == TPL_ROUTE_FIXED_ONEHOT && st->templates < st->layers) {
             tpl_err_set(err, "config: fixed one-hot routing needs templates >= layers (%d < %d)",
@@ -86,7 +102,7 @@ int tpl_config_check(const tpl_config *c, tpl_err *err) {
         tpl_err_set(err, "config: tau must be a positive number");
         return -1;
     }
-    if (c->routing != TPL_ROUTE_SOFT && c->routing != TPL_ROUTE_FIXED_ONEHOT) {
+    if (c->routing < TPL_ROUTE_SOFT || c->routing > TPL_ROUTE_FIXED) {
         tpl_err_set(err, "config: unknown routing %d", (int)c->routing);
         return -1;
     }

@@ -219,8 +219,9 @@ static int make_plans(tpl_model *m) {
     m->mix_numel = mix;
     m->mixed = malloc(sizeof(float) * mixed);
     m->mix = malloc(sizeof(float) * mix);
+    m->soft = malloc(sizeof(float) * mix);
     m->ws = calloc(1, sizeof *m->ws);
-    return m->mixed && m->mix && m->ws ? 0 : -1;
+    return m->mixed && m->mix && m->soft && m->ws ? 0 : -1;
 }
 
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) {
@@ -244,9 +245,10 @@ tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) 
     }
     if (declare_params(m) || make_plans(m)) goto oom;
     for (int i = 0; i < m->params.n_views; i++)
-        if (cfg->routing == TPL_ROUTE_FIXED_ONEHOT && m->params.views[i].kind == TPL_KIND_LOGITS)
+        if (!tpl_route_learned(cfg->routing) && m->params.views[i].kind == TPL_KIND_LOGITS)
             m->params.views[i].trainable = 0;
     init_params(m, seed);
+    tpl_rng_seed(&m->noise_rng, seed ^ 0x9e3779b97f4a7c15ull);
     return m;
 oom:
     tpl_err_set(err, "out of memory creating the model");
@@ -278,6 +280,7 @@ void tpl_model_free(tpl_model *m) {
     ws_free(m->ws);
     free(m->mixed);
     free(m->mix);
+    free(m->soft);
     tpl_params_free(&m->params);
     free(m);
 }
@@ -374,21 +377,43 @@ oom:
 
 /* ---- mixing ----------------------------------------------------------- */
 
-void tpl_model_mixture(tpl_model *m, int task, int s, float *a) {
-    const tpl_stage *st = &m->stage[s];
-    const float *z = tpl_params_data(&m->params, st->logits[task]);
-    for (int l = 0; l < st->layers; l++)
-        tpl_route_forward(m->cfg.routing, st->templates, m->cfg.tau, l,
-                          z + (size_t)l * st->templates, a + (size_t)l * st->templates);
+static tpl_route model_route(const tpl_model *m) {
+    return (tpl_route){.kind = m->cfg.routing, .tau = m->cfg.tau, .topk = m->cfg.topk};
 }
 
-/* Mixes every block's weights for task t, once per parameter version. */
-static void mix_weights(tpl_model *m, int task) {
-    if (m->mixed_task == task && m->mixed_version == m->version) return;
+/* Routes stage s of task t into a and soft ([L][K] each); noisy: with fresh
+ * Gumbel noise (training under Gumbel routing). */
+static void route_stage(tpl_model *m, int task, int s, int noisy, float *a, float *soft) {
+    const tpl_stage *st = &m->stage[s];
+    const tpl_route r = model_route(m);
+    const int k = st->templates;
+    const float *z = tpl_params_data(&m->params, st->logits[task]);
+    for (int l = 0; l < st->layers; l++) {
+        float g[k];
+        for (int i = 0; noisy && i < k; i++) /* Gumbel(0, 1) */
+            g[i] = -logf(-logf(fmaxf(tpl_rng_uniform(&m->noise_rng), 1e-12f)) + 1e-20f);
+        tpl_route_forward(&r, k, l, z + (size_t)l * k, noisy ? g : NULL, a + (size_t)l * k,
+                          soft + (size_t)l * k);
+    }
+}
+
+void tpl_model_mixture(tpl_model *m, int task, int s, float *a) {
+    const tpl_stage *st = &m->stage[s];
+    float soft[st->layers * st->templates];
+    route_stage(m, task, s, 0, a, soft);
+}
+
+/* Mixes every block's weights for task t, once per parameter version (and
+ * anew for every training forward under Gumbel routing: new noise). */
+static void mix_weights(tpl_model *m, int task, int training) {
+    const int noisy = training && m->cfg.routing == TPL_ROUTE_GUMBEL;
+    if (m->mixed_task == task && m->mixed_version == m->version && !noisy && !m->mixed_noisy)
+        return;
+    m->mixed_noisy = noisy;
     for (int s = 0; s < m->cfg.n_stages; s++) {
         tpl_stage *st = &m->stage[s];
         float *a = m->mix + st->mix_offset;
-        tpl_model_mixture(m, task, s, a);
+        route_stage(m, task, s, noisy, a, m->soft + st->mix_offset);
         const float *bank = tpl_params_data(&m->params, st->bank);
         for (int l = 0; l < st->layers; l++)
             tpl_mix_forward(st->templates, st->per_template, bank,
@@ -400,7 +425,7 @@ static void mix_weights(tpl_model *m, int task) {
 }
 
 const float *tpl_model_block_weights(tpl_model *m, int task, int s, int l) {
-    mix_weights(m, task);
+    mix_weights(m, task, 0);
     const tpl_stage *st = &m->stage[s];
     return m->mixed + st->mixed_offset + (size_t)l * st->per_template;
 }
@@ -479,7 +504,7 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
     if (ws_prepare(m, n, training, err)) return -1;
     tpl_workspace *ws = m->ws;
     const tpl_params *p = &m->params;
-    mix_weights(m, task);
+    mix_weights(m, task, training);
     ws->x = x;
     if (conv_bn_relu(m, m->stem_plan, &m->stem_slot, tpl_params_data(p, m->stem_w),
                      m->stem_bn[task], training, x, ws->stem_c, ws->stem_h,
@@ -524,12 +549,14 @@ double tpl_model_mixture_entropy(tpl_model *m, int task, float weight) {
         const int k = st->templates;
         const float *z = tpl_params_data(&m->params, st->logits[task]);
         float *gz = tpl_params_grad(&m->params, st->logits[task]);
+        const tpl_route r = model_route(m);
         for (int l = 0; l < st->layers; l++) {
-            float a[k], da[k], dz[k];
-            tpl_route_forward(c->routing, k, c->tau, l, z + (size_t)l * k, a);
-            h += tpl_entropy_forward_backward(k, a, da);
+            float a[k], soft[k], da[k], dz[k];
+            tpl_route_forward(&r, k, l, z + (size_t)l * k, NULL, a, soft);
+            /* of the soft weights: top-k's are piecewise constant */
+            h += tpl_entropy_forward_backward(k, soft, da);
             if (weight == 0.0f) continue;
-            tpl_route_backward(c->routing, k, c->tau, a, da, dz);
+            tpl_route_backward(&r, k, soft, da, dz);
             for (int i = 0; i < k; i++) gz[(size_t)l * k + i] += scale * dz[i];
         }
     }
@@ -579,10 +606,12 @@ static void mix_backward(tpl_model *m, int task, int s, int l, const float *dmix
     const tpl_params *p = &m->params;
     const int k = st->templates;
     const float *a = m->mix + st->mix_offset + (size_t)l * k;
+    const float *soft = m->soft + st->mix_offset + (size_t)l * k;
+    const tpl_route r = model_route(m);
     float da[k], dz[k];
     tpl_mix_backward(k, st->per_template, tpl_params_data(p, st->bank), a, dmixed,
                      tpl_params_grad(p, st->bank), da);
-    tpl_route_backward(m->cfg.routing, k, m->cfg.tau, a, da, dz);
+    tpl_route_backward(&r, k, soft, da, dz);
     float *gz = tpl_params_grad(p, st->logits[task]) + (size_t)l * k;
     for (int i = 0; i < k; i++) gz[i] += dz[i];
 }

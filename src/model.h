@@ -13,6 +13,7 @@
 #define TPL_MODEL_H
 #include "conv.h"
 #include "params.h"
+#include "rng.h"
 #include "templar.h"
 
 #define TPL_BN_EPS 1e-5f
@@ -49,6 +50,9 @@ struct tpl_model {
     tpl_conv_plan *stem_plan;
     tpl_conv_slot stem_slot;
     float *mix;      /* routed mixture weights a of the current task, per block */
+    float *soft;     /* the soft weights the routing's backward differentiates */
+    int mixed_noisy; /* the mixed weights carry Gumbel noise (a training forward) */
+    tpl_rng noise_rng;
     float *mixed;    /* mixed block weights W of the current task */
     size_t mixed_numel, mix_numel;
     int mixed_task;  /* task the mixed weights belong to, -1 = stale */

@@ -35,7 +35,7 @@ elif [ "$(value test_acc "$orig")" != "$(value test_acc "$baked")" ] || [ "$(val
     bad "export evaluates differently: '$orig' vs '$baked'"
 else ok; fi
 run info "$T/b.safetensors"
-grep -q 'fixed one-hot' "$T/stdout" && grep -q '3 blocks from 3 templates' "$T/stdout" && ok || bad "export: not a plain network: $(head -3 "$T/stdout")"
+grep -q 'fixed-onehot' "$T/stdout" && grep -q '3 blocks from 3 templates' "$T/stdout" && ok || bad "export: not a plain network: $(head -3 "$T/stdout")"
 expect_error 1 "--task" "export of a 2-task model without --task" -- export "$T/m.safetensors" "$T/x.safetensors"
 expect_error 1 "no task 'zz'" "export of an unknown task" -- export "$T/m.safetensors" "$T/x.safetensors" --task zz
 expect_error 1 "$T/nope.safetensors" "export of a missing model" -- export "$T/nope.safetensors" "$T/x.safetensors" --task a

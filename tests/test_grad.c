@@ -253,7 +253,9 @@ typedef struct {
 
 static double mix_probe(void *p) {
     mix_ctx *c = p;
-    tpl_route_forward(TPL_ROUTE_SOFT, c->k, c->tau, 0, c->z, c->a);
+    const tpl_route r = {TPL_ROUTE_SOFT, c->tau, 0};
+    float soft[8];
+    tpl_route_forward(&r, c->k, 0, c->z, NULL, c->a, soft);
     tpl_mix_forward(c->k, c->p, c->bank, c->a, c->w);
     return dot(c->w, c->r, c->p);
 }
@@ -265,13 +267,51 @@ static void test_mixture(void) {
     mix_probe(&c);
     float *dbank = calloc(c.k * c.p, 4), da[3], dz[3];
     tpl_mix_backward(c.k, c.p, c.bank, c.a, c.r, dbank, da);
-    tpl_route_backward(TPL_ROUTE_SOFT, c.k, c.tau, c.a, da, dz);
+    const tpl_route soft_rule = {TPL_ROUTE_SOFT, c.tau, 0};
+    tpl_route_backward(&soft_rule, c.k, c.a, da, dz);
     fd_check("mix.templates", mix_probe, &c, c.bank, dbank, c.k * c.p, 40, 1e-2f, 1e-2f);
     fd_check("mix.logits", mix_probe, &c, c.z, dz, c.k, 3, 1e-3f, 1e-2f);
-    float onehot[3];
-    tpl_route_forward(TPL_ROUTE_FIXED_ONEHOT, 3, 1.0f, 4, c.z, onehot);
+    float onehot[3], soft[3];
+    const tpl_route fixed = {TPL_ROUTE_FIXED_ONEHOT, 1.0f, 0};
+    tpl_route_forward(&fixed, 3, 4, c.z, NULL, onehot, soft);
     CHECK(onehot[0] == 0.0f && onehot[1] == 1.0f && onehot[2] == 0.0f);
     free(c.bank), free(c.z), free(c.a), free(c.w), free(c.r), free(dbank);
+}
+
+/* ---- hard routing: top-k and Gumbel forward, straight-through backward --- */
+static void test_routing(void) {
+    const float z[4] = {0.3f, -1.0f, 2.0f, 0.9f}, da[4] = {0.5f, -0.2f, 0.1f, 0.7f};
+    float a[4], soft[4], dz[4], dz_soft[4], s_ref[4], unused[4];
+    const tpl_route top2 = {TPL_ROUTE_TOPK, 0.5f, 2}, soft_rule = {TPL_ROUTE_SOFT, 0.5f, 0};
+    tpl_route_forward(&top2, 4, 0, z, NULL, a, soft);
+    tpl_route_forward(&soft_rule, 4, 0, z, NULL, s_ref, unused);
+    CHECK(a[1] == 0.0f && a[0] == 0.0f && a[2] > a[3] && a[3] > 0.0f);
+    CHECK(fabsf(a[2] + a[3] - 1.0f) < 1e-6f && fabsf(a[2] / a[3] - soft[2] / soft[3]) < 1e-5f);
+    CHECK(!memcmp(soft, s_ref, sizeof soft)); /* the surrogate is the soft mixture */
+    tpl_route_backward(&top2, 4, soft, da, dz);
+    tpl_route_backward(&soft_rule, 4, soft, da, dz_soft);
+    CHECK(!memcmp(dz, dz_soft, sizeof dz)); /* straight through */
+    /* Gumbel: noise moves the choice; without noise it is top-k of z */
+    const tpl_route gumbel = {TPL_ROUTE_GUMBEL, 1.0f, 1};
+    const float noise[4] = {0.0f, 5.0f, 0.0f, 0.0f};
+    tpl_route_forward(&gumbel, 4, 0, z, noise, a, soft);
+    CHECK(a[1] == 1.0f && a[0] == 0.0f && a[2] == 0.0f && a[3] == 0.0f);
+    tpl_route_forward(&gumbel, 4, 0, z, NULL, a, soft);
+    CHECK(a[2] == 1.0f && a[1] == 0.0f);
+    /* fixed: the user's weights, normalised; no gradient */
+    const tpl_route fixed = {TPL_ROUTE_FIXED, 1.0f, 0};
+    const float w[4] = {1.0f, 0.0f, 3.0f, -2.0f};
+    tpl_route_forward(&fixed, 4, 0, w, NULL, a, soft);
+    CHECK(a[0] == 0.25f && a[2] == 0.75f && a[1] == 0.0f && a[3] == 0.0f);
+    tpl_route_backward(&fixed, 4, soft, da, dz);
+    CHECK(dz[0] == 0.0f && dz[2] == 0.0f);
+    /* a template whose weight is 0 is not read: NaN there changes nothing */
+    float bank[3 * 5], out[5];
+    for (int i = 0; i < 15; i++) bank[i] = (float)i;
+    for (int i = 5; i < 10; i++) bank[i] = NAN;
+    const float pick[3] = {0.5f, 0.0f, 0.5f};
+    tpl_mix_forward(3, 5, bank, pick, out);
+    CHECK(out[0] == 5.0f && out[4] == 9.0f);
 }
 
 /* ---- mixture entropy: the op, and the penalty through the routing ------- */
@@ -289,9 +329,10 @@ static double entropy_probe(void *p) {
 static double routed_entropy_probe(void *p) {
     entropy_ctx *c = p;
     double h = 0.0;
+    const tpl_route r = {TPL_ROUTE_SOFT, c->tau, 0};
     for (int l = 0; l < c->layers; l++) {
-        float a[8];
-        tpl_route_forward(TPL_ROUTE_SOFT, c->k, c->tau, l, c->z + l * c->k, a);
+        float a[8], soft[8];
+        tpl_route_forward(&r, c->k, l, c->z + l * c->k, NULL, a, soft);
         h += tpl_entropy_forward_backward(c->k, a, NULL);
     }
     return h / c->layers;
@@ -404,6 +445,7 @@ static void test_model(int n_stages, tpl_routing routing, int shared_mixture) {
     cfg.stage[0] = (tpl_stage_config){.width = 16, .layers = 2, .templates = 3};
     cfg.stage[1] = (tpl_stage_config){.width = 32, .layers = 1, .templates = 2};
     cfg.routing = routing;
+    cfg.topk = 2; /* of 3 templates in stage 0 */
     cfg.logit_noise = 0.5f;
     /* a second task, so that a shared mixture is shared by someone */
     cfg.n_tasks = 2;
@@ -435,6 +477,14 @@ static void test_model(int n_stages, tpl_routing routing, int shared_mixture) {
     for (int i = 0; i < p->n_views; i++) {
         const tpl_view *v = &p->views[i];
         if (!v->trainable || v->task > 0) continue; /* task 0 is the one run */
+        /* top-k logits get a straight-through gradient, which no finite
+         * difference reproduces (the loss is piecewise constant in them) */
+        if (routing == TPL_ROUTE_TOPK && v->kind == TPL_KIND_LOGITS) {
+            double g2 = 0.0;
+            for (size_t j = 0; j < v->numel; j++) g2 += g[v->offset + j] * g[v->offset + j];
+            CHECK_MSG(g2 > 0.0, "%s: no straight-through gradient", v->name);
+            continue;
+        }
         fd_check(v->name, model_probe, &c, tpl_params_data(p, i), g + v->offset, v->numel,
                  8, model_eps, 1e-1f);
     }
@@ -459,10 +509,12 @@ int main(void) {
     test_conv(e, 2, 16, 32, 2, 16, 16);  /* transition */
     test_conv(e, 2, 8, 8, 1, 8, 8);      /* NHWC */
     tpl_engine_free(e);
+    test_routing();
     test_entropy();
     test_infomax();
     test_model(1, TPL_ROUTE_SOFT, 0);
     test_model(2, TPL_ROUTE_SOFT, 0);
     test_model(1, TPL_ROUTE_SOFT, 1); /* one mixture and one head for both tasks */
+    test_model(1, TPL_ROUTE_TOPK, 0);
     return check_summary("test_grad");
 }

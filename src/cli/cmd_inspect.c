@@ -215,7 +215,7 @@ static int inspect(const char *path, const char *png, const char *svg, int plot,
         const tpl_config *c = &m->cfg;
         printf("model %s: %d task%s, %d stage%s, %s mixtures (tau %g)\n", path, c->n_tasks,
                c->n_tasks > 1 ? "s" : "", c->n_stages, c->n_stages > 1 ? "s" : "",
-               c->routing == TPL_ROUTE_SOFT ? "soft" : "fixed one-hot", c->tau);
+               tpl_routing_name(c->routing), c->tau);
         for (int s = 0; s < c->n_stages; s++) {
             print_mixtures(&v[s]);
             print_similarity(&v[s]);

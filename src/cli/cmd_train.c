@@ -12,18 +12,18 @@
 #include "trainer.h"
 
 typedef struct train_flags {
-    const char *data, *task, *tasks, *widths;
-    int width, layers, templates, plain, shared, shared_head;
+    const char *data, *task, *tasks, *widths, *routing, *mixtures;
+    int width, layers, templates, plain, shared, shared_head, topk;
     float tau, logit_noise;
     trainer_opts o;
 } train_flags;
 
 static int parse_flags(int argc, char **argv, train_flags *f) {
     *f = (train_flags){.data = DEFAULT_DATA, .width = 64, .layers = 8, .templates = 4,
-                       .tau = 1.0f, .logit_noise = 0.1f};
+                       .routing = "soft", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
     trainer_defaults(&f->o);
     f->o.out = "fashion.safetensors";
-    arg_spec specs[12 + TRAINER_N_SPECS] = {
+    arg_spec specs[15 + TRAINER_N_SPECS] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
         {"task", ARG_STR, &f->task, "name of the one task trained on --data (default fashion)", 0, 0},
         {"tasks", ARG_STR, &f->tasks, "several tasks on one bank, comma-separated: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
@@ -34,10 +34,13 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
         {"plain", ARG_BOOL, &f->plain, "plain ResNet baseline: K = L, fixed one-hot mixtures", 0, 1},
         {"shared-mixture", ARG_BOOL, &f->shared, "one mixture for every task: a hard-shared trunk (baseline)", 0, 1},
         {"shared-head", ARG_BOOL, &f->shared_head, "one head for every task (domains with one label set)", 0, 1},
-        {"tau", ARG_FLOAT, &f->tau, "mixture softmax temperature", 1e-3, 1e3},
+        {"routing", ARG_STR, &f->routing, "how blocks pick templates: soft, topk (straight-through), gumbel (straight-through Gumbel-softmax) or fixed (--mixtures)", 0, 0},
+        {"topk", ARG_INT, &f->topk, "templates kept per block by topk and gumbel routing", 1, 256},
+        {"mixtures", ARG_STR, &f->mixtures, "file of fixed mixture weights: L x K numbers per stage, for every task (sets --routing fixed)", 0, 0},
+        {"tau", ARG_FLOAT, &f->tau, "mixture softmax temperature (the start, with --tau-end)", 1e-3, 1e3},
         {"logit-noise", ARG_FLOAT, &f->logit_noise, "std of the seeded noise on the uniform logits", 0, 10},
     };
-    const int own = 12;
+    const int own = 15;
     trainer_specs(&f->o, specs + own);
     int npos;
     return args_parse("train", "[flags]", specs, own + TRAINER_N_SPECS, argc, argv, 2, NULL, 0,
@@ -63,7 +66,14 @@ static int build_stages(const train_flags *f, tpl_config *c, tpl_err *err) {
                                                      f->plain ? f->layers : f->templates};
         s = s && *end ? end + 1 : NULL;
     } while (s);
-    if (f->plain) c->routing = TPL_ROUTE_FIXED_ONEHOT;
+    int routing = tpl_routing_parse(f->mixtures ? "fixed" : f->routing);
+    if (routing < 0 || routing == TPL_ROUTE_FIXED_ONEHOT || (routing == TPL_ROUTE_FIXED && !f->mixtures)) {
+        tpl_err_set(err, "--routing: '%s' is not soft, topk, gumbel or fixed (with --mixtures)",
+                    f->routing);
+        return -1;
+    }
+    c->routing = f->plain ? TPL_ROUTE_FIXED_ONEHOT : (tpl_routing)routing;
+    c->topk = f->topk;
     return 0;
 }
 
@@ -150,10 +160,43 @@ static int build_config(const train_flags *f, const trainer *r, tpl_config *c, t
     return tpl_config_check(c, err);
 }
 
+/* --mixtures: L x K weights per stage, in order, given to every task. */
+static int load_mixtures(const char *path, tpl_model *m, tpl_err *err) {
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        tpl_err_set(err, "%s: cannot open the mixtures file", path);
+        return -1;
+    }
+    int rc = 0;
+    for (int s = 0; !rc && s < m->cfg.n_stages; s++) {
+        const tpl_stage *st = &m->stage[s];
+        float *z = tpl_params_data(&m->params, st->logits[0]);
+        for (int i = 0; !rc && i < st->layers * st->templates; i++)
+            if (fscanf(in, "%f", &z[i]) != 1 || !(z[i] >= 0.0f) || z[i] > 1e30f) {
+                tpl_err_set(err, "%s: weight %d of stage %d is missing or not a number >= 0 "
+                            "(%d blocks x %d templates wanted)", path, i, s, st->layers,
+                            st->templates);
+                rc = -1;
+            }
+        for (int t = 1; t < m->cfg.n_tasks; t++)
+            memcpy(tpl_params_data(&m->params, st->logits[t]), z,
+                   sizeof(float) * st->layers * st->templates);
+    }
+    char extra;
+    if (!rc && fscanf(in, " %c", &extra) == 1) {
+        tpl_err_set(err, "%s: more numbers than %s", path, "the stages' blocks x templates");
+        rc = -1;
+    }
+    fclose(in);
+    tpl_model_touch(m);
+    return rc;
+}
+
 static int train(train_flags *f, trainer *r, tpl_err *err) {
     tpl_config cfg;
     if (load_tasks(f, r, err) || check_shapes(r, err) || build_config(f, r, &cfg, err)) return -1;
     if (!(r->m = tpl_model_create(&cfg, (uint64_t)f->o.seed, err))) return -1;
+    if (f->mixtures && load_mixtures(f->mixtures, r->m, err)) return -1;
     for (int t = 0; t < r->n_tasks; t++) r->task[t].model_task = t;
     return trainer_run(r, err) || trainer_report(r, err) ? -1 : 0;
 }

@@ -2,6 +2,7 @@
 #include "trainer.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ void trainer_specs(trainer_opts *o, arg_spec *specs) {
         {"optim", ARG_STR, &o->optim, "sgd (momentum, Nesterov) or adamw", 0, 0},
         {"lr", ARG_FLOAT, &o->lr, "peak learning rate", 1e-7, 100},
         {"logit-lr", ARG_FLOAT, &o->logit_lr, "learning rate multiplier of the mixture logits", 0, 1e4},
+        {"tau-end", ARG_FLOAT, &o->tau_end, "anneal the mixtures' temperature to this, geometrically (0 = no annealing)", 0, 1e3},
         {"entropy", ARG_FLOAT, &o->entropy, "weight of the mixtures' entropy in the loss (> 0: sharper choices)", -10, 10},
         {"momentum", ARG_FLOAT, &o->momentum, "SGD momentum", 0, 0.999},
         {"wd", ARG_FLOAT, &o->wd, "weight decay (conv, template and head weights)", 0, 1},
@@ -204,6 +206,9 @@ static int train_batch(trainer *r, int t, tpl_rng *rng, tpl_err *err) {
         tpl_shuffle(k->perm, d->n, rng);
         k->pos = 0;
     }
+    if (r->o->tau_end > 0.0f) /* geometric annealing; the last step ends at tau_end */
+        r->m->cfg.tau = r->tau_start * powf(r->o->tau_end / r->tau_start,
+                                            (float)r->step / (float)(r->total > 1 ? r->total - 1 : 1));
     tpl_step_result s;
     const tpl_step_opts so = {.aug = &k->aug, .entropy = r->o->entropy,
                               .unsupervised = r->unsupervised, .diversity = r->diversity};
@@ -281,12 +286,14 @@ int trainer_run(trainer *r, tpl_err *err) {
     tpl_optim_config oc;
     if (optim_config(f, r->total, &oc, err) || alloc_run(r, &oc, err)) return -1;
     print_header(r);
+    r->tau_start = r->m->cfg.tau;
     tpl_rng rng;
     tpl_rng_seed(&rng, (uint64_t)f->seed * 7919u + 1u);
     r->start = progress_now();
     for (int e = 1; e <= epochs && !interrupted; e++)
         if (run_epoch(r, e, epochs, &rng, err)) return -1;
     if (interrupted) fprintf(stderr, "templar: interrupted, saving what was trained\n");
+    if (f->tau_end > 0.0f) tpl_model_touch(r->m); /* the tau of the last step stays */
     return trainer_save(r, err);
 }
 

@@ -19,10 +19,10 @@
 typedef struct trainer_opts {
     const char *optim, *schedule, *out, *log;
     int batch, epochs, steps, threads, seed, crop_pad, flip, eval_batch;
-    float lr, logit_lr, momentum, wd, warmup, entropy;
+    float lr, logit_lr, momentum, wd, warmup, entropy, tau_end;
 } trainer_opts;
 
-#define TRAINER_N_SPECS 18
+#define TRAINER_N_SPECS 19
 /* Defaults, then the flag table entries (TRAINER_N_SPECS of them) into specs. */
 void trainer_defaults(trainer_opts *o);
 void trainer_specs(trainer_opts *o, arg_spec *specs);
@@ -46,6 +46,7 @@ typedef struct trainer {
     tpl_batch batch;
     FILE *log;
     long step, total, per_epoch;
+    float tau_start;            /* the model's tau before annealing */
     double start;
     const char *data_meta;      /* the file's "data" metadata; NULL: the tasks' sources */
     int unsupervised;           /* steps ignore labels: information maximisation */
