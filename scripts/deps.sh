@@ -6,10 +6,10 @@
 #   scripts/deps.sh bench   the above plus PyTorch, for the side-by-side benchmark
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev pkgconf)
+pkgs=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev pkgconf fonts-dejavu-core)
 case "$what" in
   build) ;;
-  train) pkgs+=(dataset-fashion-mnist opencv-doc python3-sklearn) ;;
+  train) pkgs+=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf) ;;
   bench) pkgs+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
   *) echo "usage: scripts/deps.sh build|train|bench" >&2; exit 2 ;;
 esac

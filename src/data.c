@@ -1,8 +1,9 @@
-/* Data sources: IDX files (MNIST layout) into byte datasets, byte datasets
- * into normalised, optionally augmented float batches. */
+/* Data sources: IDX files (MNIST layout) into byte datasets and back, byte
+ * datasets into normalised, optionally augmented float batches. */
 #include "data.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,13 +19,17 @@
 /* gzread takes an unsigned length and returns an int: read in bounded pieces. */
 #define IDX_CHUNK (1u << 24)
 
+/* Ranks an IDX file may have: images are (n, h, w) or (n, h, w, c). */
+#define IDX_MAX_RANK 4
+
 /* One IDX file, opened and with its header validated but its body unread. */
 typedef struct idx_file {
     gzFile f;
     const char *path;
     const char *kind;   /* "image" or "label", for messages */
-    int rank;
-    uint32_t dims[3];
+    int min_rank, max_rank; /* accepted */
+    int rank;           /* found */
+    uint32_t dims[IDX_MAX_RANK];
     uint64_t bytes;     /* product of dims: the body's size */
 } idx_file;
 
@@ -33,6 +38,16 @@ void tpl_dataset_free(tpl_dataset *d) {
     free(d->pixels);
     free(d->labels);
     memset(d, 0, sizeof *d);
+}
+
+int tpl_dataset_alloc(tpl_dataset *d, int n, int h, int w, int c, int classes) {
+    *d = (tpl_dataset){n, h, w, c, classes, NULL, NULL};
+    if (n <= 0) return 0;
+    d->pixels = malloc((size_t)n * (size_t)h * (size_t)w * (size_t)c);
+    d->labels = malloc((size_t)n);
+    if (d->pixels && d->labels) return 0;
+    tpl_dataset_free(d);
+    return -1;
 }
 
 /* Reads up to len bytes and returns how many arrived.  Loops because gzread
@@ -73,22 +88,48 @@ static int idx_check_magic(const idx_file *x, const uint8_t m[4], tpl_err *err) 
                     x->path, m[2]);
         return -1;
     }
-    if (m[3] != x->rank) {
-        tpl_err_set(err, "%s: IDX rank %d, expected %d for %s data", x->path,
-                    m[3], x->rank, x->kind);
+    if (m[3] < x->min_rank || m[3] > x->max_rank) {
+        if (x->min_rank == x->max_rank)
+            tpl_err_set(err, "%s: IDX rank %d, expected %d for %s data", x->path, m[3],
+                        x->min_rank, x->kind);
+        else
+            tpl_err_set(err, "%s: IDX rank %d, expected %d or %d for %s data", x->path, m[3],
+                        x->min_rank, x->max_rank, x->kind);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks axis i of the header: every axis in [1, IDX_MAX_DIM], and the
+ * fourth (channels, images only) 1 (grey) or 3 (RGB). */
+static int idx_check_dim(const idx_file *x, int i, tpl_err *err) {
+    if (x->dims[i] < 1 || x->dims[i] > IDX_MAX_DIM) {
+        tpl_err_set(err, "%s: IDX dimension %d is %" PRIu32 ", outside [1, %u]", x->path, i,
+                    x->dims[i], IDX_MAX_DIM);
+        return -1;
+    }
+    if (i == 3 && x->dims[3] != 1 && x->dims[3] != 3) {
+        tpl_err_set(err, "%s: IDX image has %" PRIu32 " channels, expected 1 or 3", x->path,
+                    x->dims[3]);
         return -1;
     }
     return 0;
 }
 
 /* Reads and validates the header.  Nothing is allocated from header values
- * until every dimension and their product have passed. */
+ * until every dimension and their product have passed.  The rank comes from
+ * the magic, so until it has passed the header's length is unknown: a short
+ * file reports the length the smallest accepted rank needs. */
 static int idx_read_header(idx_file *x, tpl_err *err) {
-    uint8_t h[4 + 4 * 3];
-    unsigned len = 4 + 4 * (unsigned)x->rank;
+    uint8_t h[4 + 4 * IDX_MAX_RANK];
+    unsigned len = 4 + 4 * (unsigned)x->min_rank;
     long got = gz_read_some(x->f, h, 4);
-    if (got == 4 && idx_check_magic(x, h, err)) return -1;
-    if (got == 4) got += gz_read_some(x->f, h + 4, len - 4);
+    if (got == 4) {
+        if (idx_check_magic(x, h, err)) return -1;
+        x->rank = h[3];
+        len = 4 + 4 * (unsigned)x->rank;
+        got += gz_read_some(x->f, h + 4, len - 4);
+    }
     if (got != (long)len) {
         const char *why = gz_reason(x->f);
         tpl_err_set(err, "%s: truncated: IDX header is %u bytes, got %ld%s%s%s", x->path,
@@ -98,12 +139,9 @@ static int idx_read_header(idx_file *x, tpl_err *err) {
     x->bytes = 1;
     for (int i = 0; i < x->rank; i++) {
         x->dims[i] = be32(h + 4 + 4 * i);
-        if (x->dims[i] < 1 || x->dims[i] > IDX_MAX_DIM) {
-            tpl_err_set(err, "%s: IDX dimension %d is %" PRIu32 ", outside [1, %u]",
-                        x->path, i, x->dims[i], IDX_MAX_DIM);
-            return -1;
-        }
-        x->bytes *= x->dims[i]; /* <= 2^60 after three axes: cannot overflow */
+        if (idx_check_dim(x, i, err)) return -1;
+        /* <= 2^60 after three axes, and the fourth is at most 3: no overflow */
+        x->bytes *= x->dims[i];
     }
     if (x->bytes > IDX_MAX_BYTES) {
         tpl_err_set(err, "%s: header claims %" PRIu64 " bytes of %s data, more than the %" PRIu64
@@ -113,13 +151,15 @@ static int idx_read_header(idx_file *x, tpl_err *err) {
     return 0;
 }
 
-/* Opens path and validates its header; x->f is NULL on failure. */
-static int idx_open(idx_file *x, const char *path, int rank, const char *kind,
-                    tpl_err *err) {
+/* Opens path and validates its header (a rank in [min_rank, max_rank]);
+ * x->f is NULL on failure. */
+static int idx_open(idx_file *x, const char *path, int min_rank, int max_rank,
+                    const char *kind, tpl_err *err) {
     memset(x, 0, sizeof *x);
     x->path = path;
     x->kind = kind;
-    x->rank = rank;
+    x->min_rank = min_rank;
+    x->max_rank = max_rank;
     errno = 0;
     x->f = gzopen(path, "rb");
     if (!x->f) {
@@ -196,7 +236,7 @@ static int idx_read_pair(idx_file *im, idx_file *lb, tpl_dataset *d, tpl_err *er
     d->n = (int)im->dims[0];
     d->h = (int)im->dims[1];
     d->w = (int)im->dims[2];
-    d->c = 1; /* IDX rank-3 images are greyscale */
+    d->c = im->rank == 4 ? (int)im->dims[3] : 1; /* rank 3 is greyscale */
     int top = 0;
     for (int i = 0; i < d->n; i++)
         if (d->labels[i] > top) top = d->labels[i];
@@ -209,8 +249,8 @@ int tpl_idx_load(const char *images_path, const char *labels_path,
     tpl_dataset d = {0};
     idx_file im, lb;
     memset(out, 0, sizeof *out);
-    if (idx_open(&im, images_path, 3, "image", err)) return -1;
-    if (idx_open(&lb, labels_path, 1, "label", err)) {
+    if (idx_open(&im, images_path, 3, 4, "image", err)) return -1;
+    if (idx_open(&lb, labels_path, 1, 1, "label", err)) {
         idx_close(&im);
         return -1;
     }
@@ -241,25 +281,207 @@ static int idx_pick_path(char *buf, size_t size, const char *dir, const char *st
     return 0;
 }
 
+/* The file-name prefix of a split: "train" or "t10k" (for "test"). */
+static const char *split_prefix(const char *dir, const char *split, tpl_err *err) {
+    if (strcmp(split, "train") == 0) return "train";
+    if (strcmp(split, "test") == 0) return "t10k";
+    tpl_err_set(err, "%s: unknown split \"%s\" (expected \"train\" or \"test\")", dir,
+                split);
+    return NULL;
+}
+
 int tpl_idx_load_dir(const char *dir, const char *split, tpl_dataset *out,
                      tpl_err *err) {
-    const char *prefix;
     memset(out, 0, sizeof *out);
-    if (strcmp(split, "train") == 0) {
-        prefix = "train";
-    } else if (strcmp(split, "test") == 0) {
-        prefix = "t10k";
-    } else {
-        tpl_err_set(err, "%s: unknown split \"%s\" (expected \"train\" or \"test\")",
-                    dir, split);
-        return -1;
-    }
+    const char *prefix = split_prefix(dir, split, err);
+    if (!prefix) return -1;
     char stem[64], images[4096], labels[4096];
     snprintf(stem, sizeof stem, "%s-images-idx3-ubyte", prefix);
     if (idx_pick_path(images, sizeof images, dir, stem, err)) return -1;
     snprintf(stem, sizeof stem, "%s-labels-idx1-ubyte", prefix);
     if (idx_pick_path(labels, sizeof labels, dir, stem, err)) return -1;
     return tpl_idx_load(images, labels, out, err);
+}
+
+/* ---- writing IDX files ---------------------------------------------------- */
+
+static void put_be32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* Writes len bytes in pieces gzwrite can take (an unsigned length). */
+static int gz_write_all(gzFile f, const uint8_t *p, uint64_t len) {
+    while (len) {
+        unsigned n = len > IDX_CHUNK ? IDX_CHUNK : (unsigned)len;
+        if (gzwrite(f, p, n) != (int)n) return -1;
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int ends_with(const char *s, const char *tail) {
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Header (magic, rank, dims) and body into gz; NULL or the step that failed. */
+static const char *idx_write_stream(gzFile gz, int rank, const uint32_t *dims,
+                                    const uint8_t *body, uint64_t bytes) {
+    uint8_t h[4 + 4 * IDX_MAX_RANK] = {0, 0, 0x08, (uint8_t)rank};
+    for (int i = 0; i < rank; i++) put_be32(h + 4 + 4 * i, dims[i]);
+    if (gz_write_all(gz, h, 4 + 4 * (uint64_t)rank) || gz_write_all(gz, body, bytes))
+        return "write";
+    return NULL;
+}
+
+/* Writes an IDX file of path into the new file tmp, gzip when path ends in
+ * ".gz" (zlib's "T" mode writes plain bytes through the same calls), and
+ * fsyncs it.  On failure tmp is removed and err names path and the step. */
+static int idx_write_tmp(const char *path, const char *tmp, int rank, const uint32_t *dims,
+                         const uint8_t *body, uint64_t bytes, tpl_err *err) {
+    char why[128] = "";
+    const char *what = NULL;
+    int e = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        tpl_err_set(err, "%s: cannot create temporary file %s (%s)", path, tmp, strerror(errno));
+        return -1;
+    }
+    /* gzclose closes its descriptor: it gets a copy, so fsync can follow */
+    int fd2 = dup(fd);
+    gzFile gz = fd2 < 0 ? NULL : gzdopen(fd2, ends_with(path, ".gz") ? "wb" : "wbT");
+    if (!gz) {
+        what = "open", e = errno;
+        if (fd2 >= 0) close(fd2);
+    } else {
+        if ((what = idx_write_stream(gz, rank, dims, body, bytes)))
+            e = errno, snprintf(why, sizeof why, "%s", gz_reason(gz));
+        if (gzclose(gz) != Z_OK && !what) what = "write", e = errno; /* the last block */
+    }
+    if (!what && fsync(fd)) what = "sync", e = errno;
+    if (close(fd) && !what) what = "close", e = errno;
+    if (!what) return 0;
+    unlink(tmp);
+    tpl_err_set(err, "%s: cannot %s temporary file %s (%s)", path, what, tmp,
+                *why ? why : e ? strerror(e) : "failed");
+    return -1;
+}
+
+/* What the loader would accept back: 1..IDX_MAX_DIM per axis, 1 or 3
+ * channels, at most IDX_MAX_BYTES. */
+static int idx_check_writable(const tpl_dataset *d, const char *path, tpl_err *err) {
+    if (d->n < 1 || (uint32_t)d->n > IDX_MAX_DIM || d->h < 1 || (uint32_t)d->h > IDX_MAX_DIM ||
+        d->w < 1 || (uint32_t)d->w > IDX_MAX_DIM || (d->c != 1 && d->c != 3) || !d->pixels ||
+        !d->labels) {
+        tpl_err_set(err, "%s: cannot write %d images of %dx%dx%d as IDX (1..%u images and "
+                    "sides, 1 or 3 channels)", path, d->n, d->c, d->h, d->w, IDX_MAX_DIM);
+        return -1;
+    }
+    uint64_t bytes = (uint64_t)d->n * (uint64_t)d->h * (uint64_t)d->w * (uint64_t)d->c;
+    if (bytes > IDX_MAX_BYTES) {
+        tpl_err_set(err, "%s: %" PRIu64 " bytes of images, more than the %" PRIu64 " limit",
+                    path, bytes, IDX_MAX_BYTES);
+        return -1;
+    }
+    return 0;
+}
+
+/* Makes the renames in path's directory durable; best effort. */
+static void sync_parent(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    int fd = open(dir, O_RDONLY);
+    if (fd < 0) return;
+    (void)fsync(fd);
+    close(fd);
+}
+
+int tpl_idx_write(const char *images_path, const char *labels_path, const tpl_dataset *d,
+                  tpl_err *err) {
+    if (idx_check_writable(d, images_path, err)) return -1;
+    uint32_t di[4] = {(uint32_t)d->n, (uint32_t)d->h, (uint32_t)d->w, (uint32_t)d->c};
+    uint32_t dl[1] = {(uint32_t)d->n};
+    uint64_t bytes = (uint64_t)d->n * di[1] * di[2] * di[3];
+    char ti[4096 + 32], tl[4096 + 32];
+    snprintf(ti, sizeof ti, "%s.tmp.%ld", images_path, (long)getpid());
+    snprintf(tl, sizeof tl, "%s.tmp.%ld", labels_path, (long)getpid());
+    /* grey stays rank 3, the MNIST layout every reader knows */
+    if (idx_write_tmp(images_path, ti, d->c == 1 ? 3 : 4, di, d->pixels, bytes, err))
+        return -1;
+    if (idx_write_tmp(labels_path, tl, 1, dl, d->labels, (uint64_t)d->n, err)) {
+        unlink(ti);
+        return -1;
+    }
+    const char *bad = rename(ti, images_path) ? images_path
+                    : rename(tl, labels_path) ? labels_path : NULL;
+    if (bad) {
+        tpl_err_set(err, "%s: cannot rename temporary file into place (%s)", bad,
+                    strerror(errno));
+        unlink(ti);
+        unlink(tl);
+        return -1;
+    }
+    sync_parent(images_path);
+    if (strcmp(images_path, labels_path)) sync_parent(labels_path);
+    return 0;
+}
+
+int tpl_idx_write_dir(const char *dir, const char *split, const tpl_dataset *d,
+                      tpl_err *err) {
+    const char *prefix = split_prefix(dir, split, err);
+    if (!prefix) return -1;
+    char images[4096], labels[4096];
+    int a = snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte.gz", dir, prefix);
+    int b = snprintf(labels, sizeof labels, "%s/%s-labels-idx1-ubyte.gz", dir, prefix);
+    if (a < 0 || b < 0 || (size_t)a >= sizeof images || (size_t)b >= sizeof labels) {
+        tpl_err_set(err, "%s: path too long", dir);
+        return -1;
+    }
+    return tpl_idx_write(images, labels, d, err);
+}
+
+/* ---- channels -------------------------------------------------------------- */
+
+/* One pixel from ci to co channels: grey replicated, RGB to grey by
+ * Rec. 601 luma in integers (0.299 R + 0.587 G + 0.114 B, rounded). */
+static void convert_pixel(const uint8_t *p, int ci, uint8_t *o, int co) {
+    if (ci == co) {
+        memcpy(o, p, (size_t)co);
+    } else if (ci == 1) {
+        memset(o, p[0], (size_t)co);
+    } else {
+        o[0] = (uint8_t)((299u * p[0] + 587u * p[1] + 114u * p[2] + 500u) / 1000u);
+    }
+}
+
+int tpl_dataset_to_channels(const tpl_dataset *in, int c, tpl_dataset *out, tpl_err *err) {
+    if (out == in) {
+        tpl_err_set(err, "channels: output must not be the input");
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    if ((in->c != 1 && in->c != 3) || (c != 1 && c != 3) || in->n < 0 || in->h < 1 ||
+        in->w < 1 || (in->n > 0 && (!in->pixels || !in->labels))) {
+        tpl_err_set(err, "channels: cannot convert %d images of %d channels to %d (1 or 3)",
+                    in->n, in->c, c);
+        return -1;
+    }
+    size_t pixels = (size_t)in->n * (size_t)in->h * (size_t)in->w;
+    tpl_dataset d;
+    if (tpl_dataset_alloc(&d, in->n, in->h, in->w, c, in->classes)) {
+        tpl_err_set(err, "channels: out of memory for %zu pixels", pixels);
+        return -1;
+    }
+    for (size_t i = 0; i < pixels; i++)
+        convert_pixel(in->pixels + i * (size_t)in->c, in->c, d.pixels + i * (size_t)c, c);
+    if (in->n > 0) memcpy(d.labels, in->labels, (size_t)in->n);
+    *out = d;
+    return 0;
 }
 
 void tpl_dataset_stats_union(const tpl_dataset *const *sets, int n_sets, float *mean,

@@ -1,4 +1,5 @@
-/* Data sources: labelled image sets held as bytes, turned into float batches.
+/* Data sources: labelled image sets held as bytes (read from and written to
+ * IDX files), turned into float batches.
  *
  * A dataset keeps images as uint8 in NHWC order (n, h, w, c) and one label per
  * image.  Batches are produced in the activation layout the model wants
@@ -19,13 +20,18 @@ typedef struct tpl_dataset {
 } tpl_dataset;
 
 void tpl_dataset_free(tpl_dataset *d);
+/* Sets *d to n uninitialised images of h x w x c with classes, allocating
+ * pixels and labels (none when n is 0).  -1 when out of memory (*d zeroed). */
+int tpl_dataset_alloc(tpl_dataset *d, int n, int h, int w, int c, int classes);
 
 /* Loads an IDX image file and its IDX label file (each gzip or plain; gzip is
- * detected by its magic bytes, not the file name).  Headers are validated
- * before any allocation: magic, dtype 0x08 (unsigned byte), rank (3 for
- * images, 1 for labels), dimensions > 0 and <= 1<<20 per axis and the total
- * size against what the file can hold; counts must agree; labels < 256.
- * Errors read "PATH: problem". Returns 0 on success. */
+ * detected by its magic bytes, not the file name).  Images are rank 3, (n, h,
+ * w), greyscale as MNIST's, or rank 4, (n, h, w, c) with c = 1 or 3 (RGB),
+ * channels last as in the dataset; labels are rank 1.  Headers are validated
+ * before any allocation: magic, dtype 0x08 (unsigned byte), rank, dimensions
+ * > 0 and <= 1<<20 per axis, the channel count, and the total size (at most
+ * 2^32 bytes) against what the file can hold; counts must agree; labels <
+ * 256.  Errors read "PATH: problem". Returns 0 on success. */
 int tpl_idx_load(const char *images_path, const char *labels_path,
                  tpl_dataset *out, tpl_err *err);
 
@@ -34,6 +40,28 @@ int tpl_idx_load(const char *images_path, const char *labels_path,
  * {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
 int tpl_idx_load_dir(const char *dir, const char *split, tpl_dataset *out,
                      tpl_err *err);
+
+/* Writes d as the IDX files tpl_idx_load reads back: images rank 3 when d
+ * has 1 channel (the MNIST layout), rank 4 (n, h, w, 3) when it has 3;
+ * labels rank 1.  A path ending in ".gz" is gzip-compressed, others plain.
+ * Both files are written to temporary files beside them (PATH.tmp.PID),
+ * fsync'd, and renamed into place only when both are complete, so neither
+ * is ever half-written.  d needs 1..1<<20 images and sides and 1 or 3
+ * channels (an empty set has no IDX form).  Errors read "PATH: problem". */
+int tpl_idx_write(const char *images_path, const char *labels_path, const tpl_dataset *d,
+                  tpl_err *err);
+/* Writes split ("train" or "test") of an IDX directory that
+ * tpl_idx_load_dir reads back: {train,t10k}-{images-idx3,labels-idx1}-ubyte.gz.
+ * dir must exist. */
+int tpl_idx_write_dir(const char *dir, const char *split, const tpl_dataset *d,
+                      tpl_err *err);
+
+/* A copy of in with c channels (1 or 3; in has 1 or 3): grey to RGB by
+ * replication, RGB to grey by Rec. 601 luma, round(0.299 R + 0.587 G +
+ * 0.114 B); the same count is a plain copy.  Lets one model, which takes
+ * one input shape, serve grey and colour sets.  out must not be in; on
+ * failure *out is zeroed.  Errors read "channels: problem". */
+int tpl_dataset_to_channels(const tpl_dataset *in, int c, tpl_dataset *out, tpl_err *err);
 
 /* Per-channel mean and std of the pixels scaled to [0, 1]. */
 void tpl_dataset_stats(const tpl_dataset *d, float *mean, float *std);

@@ -239,6 +239,63 @@ static void test_truncated(void) {
     tmp_end();
 }
 
+/* Rank-4 images, (n, h, w, c): RGB (and c = 1) load with their channels;
+ * a bad channel count, a cut header or body, and absurd sizes fail before
+ * any allocation, naming the problem. */
+static void test_rank4(void) {
+    tmp_begin();
+    const char *im = tmp_path("im"), *lb = tmp_path("lb");
+    uint8_t rgb[TN * TH * TW * 3];
+    for (int i = 0; i < (int)sizeof rgb; i++) rgb[i] = (uint8_t)(i * 7 + 1);
+    uint32_t d3[4] = {TN, TH, TW, 3}, d1[4] = {TN, TH, TW, 1}, dl[1] = {TN};
+    write_idx(lb, 1, dl, tiny_labels, TN, 0);
+    for (int gz = 0; gz < 2; gz++) {
+        write_idx(im, 4, d3, rgb, sizeof rgb, gz);
+        tpl_dataset d;
+        tpl_err err = {{0}};
+        CHECK_MSG(tpl_idx_load(im, lb, &d, &err) == 0, "gz %d: %s", gz, err.msg);
+        CHECK(d.n == TN && d.h == TH && d.w == TW && d.c == 3 && d.classes == 3);
+        CHECK(d.pixels && memcmp(d.pixels, rgb, sizeof rgb) == 0);
+        tpl_dataset_free(&d);
+    }
+    write_idx(im, 4, d1, rgb, TN * TH * TW, 1);
+    tpl_dataset d;
+    tpl_err err = {{0}};
+    CHECK_MSG(tpl_idx_load(im, lb, &d, &err) == 0, "%s", err.msg);
+    CHECK(d.c == 1 && d.pixels && memcmp(d.pixels, rgb, TN * TH * TW) == 0);
+    tpl_dataset_free(&d);
+
+    uint32_t two[4] = {TN, TH, TW, 2}, four[4] = {TN, TH, TW, 4}, zero[4] = {TN, TH, TW, 0};
+    write_idx(im, 4, two, rgb, sizeof rgb, 1);
+    expect_load_error(im, lb, im, "2 channels, expected 1 or 3");
+    write_idx(im, 4, four, rgb, sizeof rgb, 0);
+    expect_load_error(im, lb, im, "4 channels");
+    write_idx(im, 4, zero, rgb, sizeof rgb, 0);
+    expect_load_error(im, lb, im, "dimension 3 is 0");
+    /* every axis legal, 3 * 10^12 bytes in all */
+    uint32_t huge[4] = {1000000, 1000, 1000, 3};
+    write_idx(im, 4, huge, rgb, sizeof rgb, 1);
+    expect_load_error(im, lb, im, "3000000000000");
+    /* a rank-5 file, and a rank-4 one where labels belong */
+    uint32_t five[5] = {TN, TH, TW, 3, 1};
+    write_idx(im, 5, five, rgb, sizeof rgb, 0);
+    expect_load_error(im, lb, im, "IDX rank 5, expected 3 or 4 for image data");
+    write_idx(im, 4, d3, rgb, sizeof rgb, 0);
+    expect_load_error(im, im, im, "IDX rank 4, expected 1 for label data");
+
+    /* the header cut after three of its four dims: 16 of 20 bytes */
+    uint8_t head[20] = {0, 0, 0x08, 4};
+    for (int i = 0; i < 4; i++) put32(head + 4 + 4 * i, d3[i]);
+    for (int gz = 0; gz < 2; gz++) {
+        write_file(im, head, 16, gz);
+        expect_load_error(im, lb, im, "truncated: IDX header is 20 bytes, got 16");
+    }
+    /* the body cut short */
+    write_idx(im, 4, d3, rgb, sizeof rgb - 5, 1);
+    expect_load_error(im, lb, im, "truncated: expected 72 bytes of image data, got 67");
+    tmp_end();
+}
+
 static void test_count_mismatch_and_missing(void) {
     tmp_begin();
     const char *im = tmp_path("im"), *lb = tmp_path("lb");
@@ -460,6 +517,7 @@ int main(void) {
     test_load_dir();
     test_bad_headers();
     test_truncated();
+    test_rank4();
     test_count_mismatch_and_missing();
     test_batch_plain();
     test_batch_augment();

@@ -1,0 +1,862 @@
+/* The digits domains (see domains.h): sources, the FreeType printer, JPEG
+ * photos and the MNIST-M blend, the build with its splits, writing IDX
+ * directories without leaving half of one, and a preview picture. */
+#include "domains.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ft2build.h>
+#include FT_FREETYPE_H
+#include FT_OUTLINE_H
+#include <jpeglib.h>
+#include <setjmp.h>
+
+#include "digits.h"
+#include "plot.h"
+#include "tasks.h"
+
+#define SIDE TPL_DOMAIN_SIDE
+#define PI_F 3.14159265358979f
+/* How the published sets are laid out: OpenCV's sheet has 20x20 cells, 5
+ * rows of each digit; scikit-learn's CSV has 8x8 digits valued 0..16. */
+#define SHEET_CELL 20
+#define SHEET_ROWS_PER_CLASS 5
+#define CSV_SIDE 8
+#define CSV_MAX_VALUE 16
+/* Largest JPEG side decoded: the photos are a few hundred pixels. */
+#define JPEG_MAX_SIDE 16384
+
+const char *const tpl_domain_names[TPL_N_DOMAINS] = {"handwritten", "optical", "printed",
+                                                      "blended"};
+
+/* ---- sources --------------------------------------------------------------- */
+
+void tpl_digits_opts_default(tpl_digits_opts *o) {
+    static const tpl_source src[TPL_N_SOURCES] = {
+        [TPL_SRC_HANDWRITTEN] = {TPL_HANDWRITTEN_PNG, "opencv-doc"},
+        [TPL_SRC_OPTICAL] = {TPL_OPTICAL_CSV, "python3-sklearn"},
+        [TPL_SRC_DEJAVU] = {TPL_FONT_DIR_DEJAVU, "fonts-dejavu-core"},
+        [TPL_SRC_LIBERATION] = {TPL_FONT_DIR_LIBERATION, "fonts-liberation"},
+        [TPL_SRC_FREEFONT] = {TPL_FONT_DIR_FREEFONT, "fonts-freefont-ttf"},
+        [TPL_SRC_PHOTOS] = {TPL_PHOTO_DIR, "opencv-doc"},
+    };
+    *o = (tpl_digits_opts){.seed = TPL_TASK_SPLIT_SEED,
+                           .printed_per_class = TPL_PRINTED_PER_CLASS,
+                           .blended_per_class = TPL_BLENDED_MAX_PER_CLASS};
+    memcpy(o->src, src, sizeof src);
+}
+
+/* "PATH: problem (it comes with the Debian package PKG: apt-get install PKG)" */
+static void source_error(const tpl_source *s, const char *problem, tpl_err *err) {
+    tpl_err_set(err, "%s: %s (it comes with the Debian package %s: apt-get install %s)",
+                s->path, problem, s->package, s->package);
+}
+
+int tpl_digits_check_sources(const tpl_digits_opts *o, tpl_err *err) {
+    for (int i = 0; i < TPL_N_SOURCES; i++)
+        if (access(o->src[i].path, R_OK)) {
+            source_error(&o->src[i], strerror(errno), err);
+            return -1;
+        }
+    return 0;
+}
+
+static int ends_with(const char *s, const char *tail) {
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* "a/b" into buf; -1 (err set) when it does not fit. */
+static int join(char *buf, size_t size, const char *a, const char *b, tpl_err *err) {
+    int n = snprintf(buf, size, "%s/%s", a, b);
+    if (n >= 0 && (size_t)n < size) return 0;
+    tpl_err_set(err, "%s: path too long", a);
+    return -1;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int paths_push(tpl_paths *p, char *s) {
+    char **grown = realloc(p->path, sizeof *p->path * (size_t)(p->n + 1));
+    if (!grown) return -1;
+    p->path = grown;
+    p->path[p->n++] = s;
+    return 0;
+}
+
+/* Appends dir/name when it is a regular file (following links, as fonts
+ * are sometimes linked in); -1 only when out of memory. */
+static int paths_add_file(tpl_paths *p, const char *dir, const char *name) {
+    size_t len = strlen(dir) + strlen(name) + 2;
+    char *full = malloc(len);
+    if (!full) return -1;
+    snprintf(full, len, "%s/%s", dir, name);
+    struct stat st;
+    int keep = stat(full, &st) == 0 && S_ISREG(st.st_mode);
+    if (keep && paths_push(p, full) == 0) return 0;
+    free(full);
+    return keep ? -1 : 0;
+}
+
+int tpl_paths_list(tpl_paths *p, const char *dir, const char *suffix, tpl_err *err) {
+    DIR *d = opendir(dir);
+    if (!d) {
+        tpl_err_set(err, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int first = p->n, rc = 0;
+    for (struct dirent *e; !rc && (e = readdir(d));)
+        if (ends_with(e->d_name, suffix) && paths_add_file(p, dir, e->d_name)) {
+            tpl_err_set(err, "%s: out of memory listing files", dir);
+            rc = -1;
+        }
+    closedir(d);
+    qsort(p->path + first, (size_t)(p->n - first), sizeof *p->path, cmp_str);
+    return rc;
+}
+
+void tpl_paths_free(tpl_paths *p) {
+    for (int i = 0; i < p->n; i++) free(p->path[i]);
+    free(p->path);
+    p->n = 0;
+    p->path = NULL;
+}
+
+/* ---- printed: FreeType ------------------------------------------------------- */
+
+struct tpl_printer {
+    FT_Library lib;
+    int n;
+    FT_Face *face;
+    char **path; /* for messages */
+};
+
+/* Scalable, and with a glyph for every digit in its (Unicode) charmap. */
+static int has_digits(FT_Face f) {
+    if (!FT_IS_SCALABLE(f)) return 0;
+    for (FT_ULong ch = '0'; ch <= '9'; ch++)
+        if (!FT_Get_Char_Index(f, ch)) return 0;
+    return 1;
+}
+
+void tpl_printer_close(tpl_printer *p) {
+    if (!p) return;
+    for (int i = 0; i < p->n; i++) {
+        FT_Done_Face(p->face[i]);
+        free(p->path[i]);
+    }
+    if (p->lib) FT_Done_FreeType(p->lib);
+    free(p->face);
+    free(p->path);
+    free(p);
+}
+
+/* Opens one font into p, or skips it when it cannot print digits. */
+static int printer_add(tpl_printer *p, const char *path, tpl_err *err) {
+    FT_Face f;
+    FT_Error e = FT_New_Face(p->lib, path, 0, &f);
+    if (e) {
+        tpl_err_set(err, "%s: FreeType cannot open this font (error 0x%02x)", path, e);
+        return -1;
+    }
+    if (!has_digits(f)) {
+        FT_Done_Face(f);
+        return 0;
+    }
+    if (!(p->path[p->n] = strdup(path))) {
+        FT_Done_Face(f);
+        tpl_err_set(err, "%s: out of memory", path);
+        return -1;
+    }
+    p->face[p->n++] = f;
+    return 0;
+}
+
+tpl_printer *tpl_printer_open(const tpl_paths *fonts, tpl_err *err) {
+    size_t cap = (size_t)(fonts->n > 0 ? fonts->n : 1);
+    tpl_printer *p = calloc(1, sizeof *p);
+    if (!p || !(p->face = calloc(cap, sizeof *p->face)) ||
+        !(p->path = calloc(cap, sizeof *p->path))) {
+        tpl_printer_close(p);
+        tpl_err_set(err, "fonts: out of memory");
+        return NULL;
+    }
+    if (FT_Init_FreeType(&p->lib)) {
+        p->lib = NULL;
+        tpl_printer_close(p);
+        tpl_err_set(err, "fonts: FreeType failed to start");
+        return NULL;
+    }
+    for (int i = 0; i < fonts->n; i++)
+        if (printer_add(p, fonts->path[i], err)) {
+            tpl_printer_close(p);
+            return NULL;
+        }
+    if (p->n == 0) {
+        tpl_err_set(err, "fonts: none of the %d font files has the digits 0-9", fonts->n);
+        tpl_printer_close(p);
+        return NULL;
+    }
+    return p;
+}
+
+int tpl_printer_fonts(const tpl_printer *p) { return p->n; }
+
+static int luma(const uint8_t *c) { return (299 * c[0] + 587 * c[1] + 114 * c[2] + 500) / 1000; }
+
+static void random_rgb(tpl_rng *rng, uint8_t *c) {
+    for (int k = 0; k < 3; k++) c[k] = (uint8_t)tpl_rng_below(rng, 256);
+}
+
+void tpl_print_style_draw(tpl_rng *rng, int n_fonts, tpl_print_style *s) {
+    s->font = (int)tpl_rng_below(rng, (uint32_t)n_fonts);
+    s->size = TPL_PRINT_SIZE_MIN +
+              (int)tpl_rng_below(rng, TPL_PRINT_SIZE_MAX - TPL_PRINT_SIZE_MIN + 1);
+    s->angle = (2.0f * tpl_rng_uniform(rng) - 1.0f) * TPL_PRINT_ANGLE_DEG * (PI_F / 180.0f);
+    s->stroke = tpl_rng_uniform(rng) * TPL_PRINT_STROKE_MAX;
+    s->dx = (int)tpl_rng_below(rng, 2 * TPL_PRINT_SHIFT + 1) - TPL_PRINT_SHIFT;
+    s->dy = (int)tpl_rng_below(rng, 2 * TPL_PRINT_SHIFT + 1) - TPL_PRINT_SHIFT;
+    random_rgb(rng, s->bg);
+    for (int tries = 0;; tries++) {
+        random_rgb(rng, s->fg);
+        if (abs(luma(s->fg) - luma(s->bg)) >= TPL_PRINT_MIN_CONTRAST) return;
+        if (tries == 63) break;
+    }
+    memset(s->fg, luma(s->bg) < 128 ? 255 : 0, 3); /* white on dark, black on light */
+}
+
+/* Paper everywhere, then the glyph's coverage blends in the ink, the glyph
+ * box centred and shifted by (dx, dy); what falls outside is cut. */
+static void paint(const FT_Bitmap *b, const tpl_print_style *s, int side, uint8_t *rgb) {
+    for (int i = 0; i < side * side; i++) memcpy(rgb + 3 * i, s->bg, 3);
+    const int x0 = (side - (int)b->width) / 2 + s->dx, y0 = (side - (int)b->rows) / 2 + s->dy;
+    for (int r = 0; r < (int)b->rows; r++) {
+        const int y = y0 + r;
+        if (y < 0 || y >= side) continue;
+        const uint8_t *row = b->buffer + (size_t)r * (size_t)b->pitch;
+        for (int c = 0; c < (int)b->width; c++) {
+            const int x = x0 + c;
+            const unsigned a = row[c];
+            if (x < 0 || x >= side || !a) continue;
+            uint8_t *o = rgb + 3 * ((size_t)y * side + x);
+            for (int k = 0; k < 3; k++)
+                o[k] = (uint8_t)((s->bg[k] * (255u - a) + s->fg[k] * a + 127u) / 255u);
+        }
+    }
+}
+
+/* Loads digit as an outline rotated by the style's angle, thickens it and
+ * renders 256-level coverage into the face's glyph slot.  Hinting is off: it
+ * would fight the rotation and differs between FreeType versions. */
+static FT_Error render_glyph(FT_Face f, int digit, const tpl_print_style *s) {
+    const FT_Fixed c = (FT_Fixed)lroundf(cosf(s->angle) * 65536.0f);
+    const FT_Fixed sn = (FT_Fixed)lroundf(sinf(s->angle) * 65536.0f);
+    FT_Matrix m = {c, -sn, sn, c};
+    FT_Error e = FT_Set_Pixel_Sizes(f, 0, (FT_UInt)s->size);
+    if (e) return e;
+    FT_Set_Transform(f, &m, NULL);
+    e = FT_Load_Char(f, (FT_ULong)('0' + digit), FT_LOAD_NO_BITMAP | FT_LOAD_NO_HINTING);
+    if (e) return e;
+    if (f->glyph->format != FT_GLYPH_FORMAT_OUTLINE) return FT_Err_Invalid_Glyph_Format;
+    e = FT_Outline_Embolden(&f->glyph->outline, (FT_Pos)lroundf(s->stroke * 64.0f));
+    if (e) return e;
+    e = FT_Render_Glyph(f->glyph, FT_RENDER_MODE_NORMAL);
+    if (e) return e;
+    const FT_Bitmap *b = &f->glyph->bitmap;
+    if (b->rows && (b->pixel_mode != FT_PIXEL_MODE_GRAY || b->pitch < (int)b->width))
+        return FT_Err_Invalid_Glyph_Format; /* not the 8-bit coverage asked for */
+    return 0;
+}
+
+int tpl_printer_render(tpl_printer *p, int digit, const tpl_print_style *s, int side,
+                       uint8_t *rgb, tpl_err *err) {
+    if (digit < 0 || digit > 9 || s->font < 0 || s->font >= p->n || side < 1 || s->size < 1) {
+        tpl_err_set(err, "printed: cannot render digit %d in font %d of %d at %d px", digit,
+                    s->font, p->n, s->size);
+        return -1;
+    }
+    FT_Error e = render_glyph(p->face[s->font], digit, s);
+    if (e) {
+        tpl_err_set(err, "%s: FreeType cannot render '%d' at %d px (error 0x%02x)",
+                    p->path[s->font], digit, s->size, e);
+        return -1;
+    }
+    paint(&p->face[s->font]->glyph->bitmap, s, side, rgb);
+    return 0;
+}
+
+int tpl_printed_build(tpl_printer *p, int per_class, uint64_t seed, tpl_dataset *out,
+                      tpl_err *err) {
+    if (per_class < 1 || per_class > TPL_PRINTED_MAX_PER_CLASS) {
+        memset(out, 0, sizeof *out);
+        tpl_err_set(err, "printed: %d per class outside [1, %d]", per_class,
+                    TPL_PRINTED_MAX_PER_CLASS);
+        return -1;
+    }
+    const int n = TPL_DOMAIN_CLASSES * per_class;
+    if (tpl_dataset_alloc(out, n, SIDE, SIDE, 3, TPL_DOMAIN_CLASSES)) {
+        tpl_err_set(err, "printed: out of memory for %d images", n);
+        return -1;
+    }
+    tpl_rng rng;
+    tpl_rng_seed(&rng, seed);
+    for (int i = 0; i < n; i++) {
+        tpl_print_style s;
+        tpl_print_style_draw(&rng, p->n, &s);
+        out->labels[i] = (uint8_t)(i % TPL_DOMAIN_CLASSES);
+        if (tpl_printer_render(p, i % TPL_DOMAIN_CLASSES, &s, SIDE,
+                               out->pixels + (size_t)i * SIDE * SIDE * 3, err)) {
+            tpl_dataset_free(out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- blended: libjpeg and MNIST-M ---------------------------------------- */
+
+/* libjpeg reports errors by calling error_exit, which must not return: it
+ * jumps back to jpeg_run with the message kept. */
+typedef struct jpeg_job {
+    struct jpeg_decompress_struct ci;
+    struct jpeg_error_mgr mgr;
+    jmp_buf jump;
+    char msg[JMSG_LENGTH_MAX];
+} jpeg_job;
+
+static void jpeg_fail(j_common_ptr ci) {
+    jpeg_job *j = (jpeg_job *)ci; /* ci is the job's first member */
+    (*ci->err->format_message)(ci, j->msg);
+    longjmp(j->jump, 1);
+}
+
+static void jpeg_quiet(j_common_ptr ci) { (void)ci; } /* warnings: recoverable, unprinted */
+
+/* Decodes into out.  Every state it changes lives behind pointers, so the
+ * longjmp leaves nothing indeterminate. */
+static int jpeg_run(jpeg_job *j, FILE *f, tpl_photo *out) {
+    if (setjmp(j->jump)) return -1;
+    jpeg_create_decompress(&j->ci);
+    jpeg_stdio_src(&j->ci, f);
+    jpeg_read_header(&j->ci, TRUE);
+    if (j->ci.image_width > JPEG_MAX_SIDE || j->ci.image_height > JPEG_MAX_SIDE) {
+        snprintf(j->msg, sizeof j->msg, "%ux%u is larger than %dx%d", j->ci.image_width,
+                 j->ci.image_height, JPEG_MAX_SIDE, JPEG_MAX_SIDE);
+        return -1;
+    }
+    out->grey = j->ci.num_components == 1;
+    j->ci.out_color_space = JCS_RGB;
+    j->ci.dct_method = JDCT_ISLOW;
+    jpeg_start_decompress(&j->ci);
+    const size_t row = (size_t)j->ci.output_width * 3;
+    if (j->ci.output_components != 3 || !(out->rgb = malloc(row * j->ci.output_height))) {
+        snprintf(j->msg, sizeof j->msg, "out of memory or not RGB");
+        return -1;
+    }
+    out->w = (int)j->ci.output_width;
+    out->h = (int)j->ci.output_height;
+    while (j->ci.output_scanline < j->ci.output_height) {
+        JSAMPROW r = out->rgb + row * j->ci.output_scanline;
+        jpeg_read_scanlines(&j->ci, &r, 1);
+    }
+    jpeg_finish_decompress(&j->ci);
+    return 0;
+}
+
+int tpl_jpeg_load(const char *path, tpl_photo *out, tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tpl_err_set(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    jpeg_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        fclose(f);
+        tpl_err_set(err, "%s: out of memory", path);
+        return -1;
+    }
+    j->ci.err = jpeg_std_error(&j->mgr);
+    j->mgr.error_exit = jpeg_fail;
+    j->mgr.output_message = jpeg_quiet;
+    int rc = jpeg_run(j, f, out);
+    jpeg_destroy_decompress(&j->ci);
+    fclose(f);
+    if (rc) {
+        tpl_err_set(err, "%s: cannot decode JPEG: %s", path, j->msg);
+        free(out->rgb);
+        memset(out, 0, sizeof *out);
+    }
+    free(j);
+    return rc;
+}
+
+void tpl_photos_free(tpl_photos *ph) {
+    for (int i = 0; i < ph->n; i++) free(ph->photo[i].rgb);
+    free(ph->photo);
+    ph->n = 0;
+    ph->photo = NULL;
+}
+
+int tpl_photos_load(const tpl_paths *files, int side, tpl_photos *out, tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    if (!(out->photo = calloc((size_t)(files->n > 0 ? files->n : 1), sizeof *out->photo))) {
+        tpl_err_set(err, "photos: out of memory");
+        return -1;
+    }
+    for (int i = 0; i < files->n; i++) {
+        tpl_photo ph;
+        if (tpl_jpeg_load(files->path[i], &ph, err)) {
+            tpl_photos_free(out);
+            return -1;
+        }
+        if (ph.grey || ph.w < side || ph.h < side) free(ph.rgb);
+        else out->photo[out->n++] = ph;
+    }
+    if (out->n == 0) {
+        tpl_err_set(err, "photos: none of the %d JPEG files is a colour photo of at least %dx%d",
+                    files->n, side, side);
+        tpl_photos_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void tpl_mnistm_blend(const uint8_t *digit, int side, const uint8_t *patch, size_t stride,
+                      uint8_t *out) {
+    for (int y = 0; y < side; y++)
+        for (int x = 0; x < side; x++) {
+            const int d = digit[y * side + x];
+            const uint8_t *p = patch + (size_t)y * stride + 3 * (size_t)x;
+            uint8_t *o = out + 3 * ((size_t)y * side + x);
+            for (int c = 0; c < 3; c++) o[c] = (uint8_t)abs(p[c] - d);
+        }
+}
+
+int tpl_blended_build(const tpl_dataset *grey, const tpl_photos *ph, uint64_t seed,
+                      tpl_dataset *out, tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    const int side = grey->h;
+    int ok = grey->c == 1 && grey->h == grey->w && side > 0 && ph->n > 0;
+    for (int i = 0; ok && i < ph->n; i++) ok = ph->photo[i].w >= side && ph->photo[i].h >= side;
+    if (!ok) {
+        tpl_err_set(err, "blend: needs square grey digits and photos at least as large "
+                    "(%d digits of %dx%dx%d, %d photos)", grey->n, grey->c, grey->h, grey->w,
+                    ph->n);
+        return -1;
+    }
+    if (tpl_dataset_alloc(out, grey->n, side, side, 3, grey->classes)) {
+        tpl_err_set(err, "blend: out of memory for %d images", grey->n);
+        return -1;
+    }
+    tpl_rng rng;
+    tpl_rng_seed(&rng, seed);
+    for (int i = 0; i < grey->n; i++) {
+        const tpl_photo *p = &ph->photo[tpl_rng_below(&rng, (uint32_t)ph->n)];
+        const int x = (int)tpl_rng_below(&rng, (uint32_t)(p->w - side + 1));
+        const int y = (int)tpl_rng_below(&rng, (uint32_t)(p->h - side + 1));
+        tpl_mnistm_blend(grey->pixels + (size_t)i * side * side, side,
+                         p->rgb + ((size_t)y * p->w + x) * 3, (size_t)p->w * 3,
+                         out->pixels + (size_t)i * side * side * 3);
+    }
+    if (grey->n > 0) memcpy(out->labels, grey->labels, (size_t)grey->n);
+    return 0;
+}
+
+/* ---- the four domains ---------------------------------------------------- */
+
+void tpl_domains_free(tpl_domain *dom, int n) {
+    for (int i = 0; i < n; i++) {
+        tpl_dataset_free(&dom[i].train);
+        tpl_dataset_free(&dom[i].test);
+    }
+}
+
+/* Domain d's own stream of random draws. */
+static uint64_t draw_seed(uint64_t seed, int d) {
+    uint64_t x = seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)(d + 1));
+    return tpl_splitmix64(&x);
+}
+
+/* "NAME: N images FROM -> TRAIN train / TEST test" on the progress stream. */
+static void report(const tpl_digits_opts *o, const tpl_domain *d, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void report(const tpl_digits_opts *o, const tpl_domain *d, const char *fmt, ...) {
+    if (!o->progress) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(o->progress, "%s: %d images ", d->name, d->train.n + d->test.n);
+    vfprintf(o->progress, fmt, ap);
+    fprintf(o->progress, " -> %d train / %d test\n", d->train.n, d->test.n);
+    fflush(o->progress);
+    va_end(ap);
+}
+
+/* all, in 3 channels, split into dom's halves by the seed. */
+static int split_rgb(const tpl_digits_opts *o, const tpl_dataset *all, tpl_domain *dom,
+                     tpl_err *err) {
+    tpl_dataset rgb = {0};
+    if (all->c != TPL_DOMAIN_CHANNELS &&
+        tpl_dataset_to_channels(all, TPL_DOMAIN_CHANNELS, &rgb, err))
+        return -1;
+    const tpl_dataset *src = all->c == TPL_DOMAIN_CHANNELS ? all : &rgb;
+    int rc = tpl_dataset_split(src, TPL_DOMAIN_TEST_FRACTION, o->seed, &dom->train, &dom->test,
+                               err);
+    tpl_dataset_free(&rgb);
+    return rc;
+}
+
+/* A published digit set (the sheet or the CSV), resized to SIDE x SIDE. */
+static int load_grey(const tpl_source *s, int sheet, tpl_dataset *out, tpl_err *err) {
+    tpl_dataset raw;
+    int rc = sheet ? tpl_digits_png_load(s->path, SHEET_CELL, SHEET_ROWS_PER_CLASS, &raw, err)
+                   : tpl_digits_csv_load(s->path, CSV_SIDE, CSV_MAX_VALUE, &raw, err);
+    if (rc) {
+        if (access(s->path, F_OK)) source_error(s, strerror(errno), err);
+        return -1;
+    }
+    rc = tpl_dataset_resize(&raw, SIDE, SIDE, out, err);
+    tpl_dataset_free(&raw);
+    return rc;
+}
+
+/* handwritten and optical; *grey keeps the whole set for blended. */
+static int build_scanned(const tpl_digits_opts *o, int src, tpl_domain *dom,
+                         tpl_dataset *grey, tpl_err *err) {
+    if (load_grey(&o->src[src], src == TPL_SRC_HANDWRITTEN, grey, err)) return -1;
+    if (split_rgb(o, grey, dom, err)) return -1;
+    report(o, dom, "from %s", o->src[src].path);
+    return 0;
+}
+
+/* The .ttf files of the three font directories, each sorted, in turn. */
+static int list_fonts(const tpl_digits_opts *o, tpl_paths *fonts, tpl_err *err) {
+    for (int s = TPL_FIRST_FONT_SRC; s < TPL_FIRST_FONT_SRC + TPL_N_FONT_SRCS; s++) {
+        int before = fonts->n;
+        if (tpl_paths_list(fonts, o->src[s].path, ".ttf", err)) {
+            if (access(o->src[s].path, F_OK)) source_error(&o->src[s], strerror(errno), err);
+            return -1;
+        }
+        if (fonts->n == before) {
+            source_error(&o->src[s], "no .ttf fonts there", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int build_printed(const tpl_digits_opts *o, tpl_domain *dom, tpl_err *err) {
+    tpl_paths fonts = {0};
+    int rc = list_fonts(o, &fonts, err);
+    tpl_printer *p = rc ? NULL : tpl_printer_open(&fonts, err);
+    tpl_paths_free(&fonts);
+    if (!p) return -1;
+    tpl_dataset all;
+    rc = tpl_printed_build(p, o->printed_per_class, draw_seed(o->seed, TPL_DOM_PRINTED), &all,
+                           err);
+    if (!rc) rc = split_rgb(o, &all, dom, err);
+    if (!rc) report(o, dom, "rendered from %d fonts", tpl_printer_fonts(p));
+    tpl_printer_close(p);
+    tpl_dataset_free(&all);
+    return rc;
+}
+
+/* Cuts both halves to per_class images of each class in the split's
+ * proportions (round(0.2 per_class) test), so they stay within
+ * handwritten's halves. */
+static int keep_per_class(const tpl_digits_opts *o, int per_class, tpl_domain *dom,
+                          tpl_err *err) {
+    const int test = (int)round(TPL_DOMAIN_TEST_FRACTION * per_class);
+    const uint64_t seed = draw_seed(o->seed, TPL_N_DOMAINS);
+    tpl_dataset a, b;
+    if (tpl_dataset_per_class(&dom->train, per_class - test, seed, &a, err)) return -1;
+    if (tpl_dataset_per_class(&dom->test, test, seed, &b, err)) {
+        tpl_dataset_free(&a);
+        return -1;
+    }
+    tpl_dataset_free(&dom->train);
+    tpl_dataset_free(&dom->test);
+    dom->train = a;
+    dom->test = b;
+    return 0;
+}
+
+/* Image i of grey blended; split like grey (same labels, same seed: the same
+ * partition), then cut to blended_per_class. */
+static int build_blended(const tpl_digits_opts *o, const tpl_dataset *grey, tpl_domain *dom,
+                         tpl_err *err) {
+    const tpl_source *s = &o->src[TPL_SRC_PHOTOS];
+    tpl_paths files = {0};
+    tpl_photos ph = {0};
+    tpl_dataset all = {0};
+    int rc = tpl_paths_list(&files, s->path, ".jpg", err);
+    if (!rc && files.n == 0) {
+        source_error(s, "no .jpg photos there", err);
+        rc = -1;
+    }
+    if (!rc) rc = tpl_photos_load(&files, SIDE, &ph, err);
+    if (!rc) rc = tpl_blended_build(grey, &ph, draw_seed(o->seed, TPL_DOM_BLENDED), &all, err);
+    if (!rc) rc = split_rgb(o, &all, dom, err);
+    if (!rc && o->blended_per_class < TPL_BLENDED_MAX_PER_CLASS)
+        rc = keep_per_class(o, o->blended_per_class, dom, err);
+    if (!rc) report(o, dom, "over patches of %d colour photos in %s", ph.n, s->path);
+    tpl_paths_free(&files);
+    tpl_photos_free(&ph);
+    tpl_dataset_free(&all);
+    return rc;
+}
+
+static int check_opts(const tpl_digits_opts *o, tpl_err *err) {
+    if (o->printed_per_class < TPL_DOMAIN_MIN_PER_CLASS ||
+        o->printed_per_class > TPL_PRINTED_MAX_PER_CLASS ||
+        o->blended_per_class < TPL_DOMAIN_MIN_PER_CLASS ||
+        o->blended_per_class > TPL_BLENDED_MAX_PER_CLASS) {
+        tpl_err_set(err, "digits: per class: printed %d (want %d..%d), blended %d (want %d..%d)",
+                    o->printed_per_class, TPL_DOMAIN_MIN_PER_CLASS, TPL_PRINTED_MAX_PER_CLASS,
+                    o->blended_per_class, TPL_DOMAIN_MIN_PER_CLASS, TPL_BLENDED_MAX_PER_CLASS);
+        return -1;
+    }
+    return 0;
+}
+
+int tpl_digits_build(const tpl_digits_opts *o, tpl_domain dom[TPL_N_DOMAINS], tpl_err *err) {
+    memset(dom, 0, sizeof *dom * TPL_N_DOMAINS);
+    for (int i = 0; i < TPL_N_DOMAINS; i++) dom[i].name = tpl_domain_names[i];
+    if (check_opts(o, err)) return -1;
+    tpl_dataset hand = {0}, optical = {0};
+    int rc = build_scanned(o, TPL_SRC_HANDWRITTEN, &dom[TPL_DOM_HANDWRITTEN], &hand, err) ||
+             build_scanned(o, TPL_SRC_OPTICAL, &dom[TPL_DOM_OPTICAL], &optical, err) ||
+             build_printed(o, &dom[TPL_DOM_PRINTED], err) ||
+             build_blended(o, &hand, &dom[TPL_DOM_BLENDED], err);
+    tpl_dataset_free(&hand);
+    tpl_dataset_free(&optical);
+    if (rc) tpl_domains_free(dom, TPL_N_DOMAINS);
+    return rc ? -1 : 0;
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+/* The files of an IDX directory: what may be replaced or removed. */
+static const char *const idx_stems[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+#define N_STEMS ((int)(sizeof idx_stems / sizeof *idx_stems))
+
+static int is_idx_name(const char *name) {
+    for (int i = 0; i < N_STEMS; i++) {
+        size_t n = strlen(idx_stems[i]);
+        if (!strncmp(name, idx_stems[i], n) && (!name[n] || !strcmp(name + n, ".gz")))
+            return 1;
+    }
+    return 0;
+}
+
+/* Removes a directory of IDX files: those names only, so anything else in
+ * it makes the rmdir fail rather than vanish. */
+static void remove_idx_dir(const char *path) {
+    char f[4096];
+    for (int i = 0; i < N_STEMS; i++)
+        for (int gz = 0; gz < 2; gz++) {
+            int len = snprintf(f, sizeof f, "%s/%s%s", path, idx_stems[i], gz ? ".gz" : "");
+            if (len > 0 && (size_t)len < sizeof f) unlink(f);
+        }
+    rmdir(path);
+}
+
+/* path is absent, or a directory holding IDX files only. */
+static int replaceable(const char *path, tpl_err *err) {
+    struct stat st;
+    if (lstat(path, &st)) {
+        if (errno == ENOENT) return 0;
+        tpl_err_set(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+    if (!d) {
+        tpl_err_set(err, "%s: exists and is not a directory of IDX files; move it away or "
+                    "write elsewhere", path);
+        return -1;
+    }
+    char odd[256] = "";
+    for (struct dirent *e; !*odd && (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_idx_name(e->d_name))
+            snprintf(odd, sizeof odd, "%s", e->d_name);
+    closedir(d);
+    if (!*odd) return 0;
+    tpl_err_set(err, "%s: holds '%s', which an earlier run did not write; move it away or "
+                "write elsewhere", path, odd);
+    return -1;
+}
+
+/* A file can be made in dir (root passes any mode check, so try it). */
+static int probe_write(const char *dir, tpl_err *err) {
+    char probe[4096];
+    snprintf(probe, sizeof probe, "%s/.templar-probe.%ld", dir, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+        tpl_err_set(err, "%s: cannot write there (%s)", dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
+int tpl_domains_prepare(const char *dir, const char *const *names, int n, int *created,
+                        tpl_err *err) {
+    struct stat st;
+    *created = 0;
+    if (mkdir(dir, 0777) == 0) {
+        *created = 1;
+    } else if (errno != EEXIST) {
+        tpl_err_set(err, "%s: cannot create directory (%s)", dir, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+        tpl_err_set(err, "%s: exists and is not a directory", dir);
+        rc = -1;
+    }
+    if (!rc) rc = probe_write(dir, err);
+    char path[4096];
+    for (int i = 0; i < n && !rc; i++)
+        rc = join(path, sizeof path, dir, names[i], err) || replaceable(path, err);
+    if (rc && *created) {
+        rmdir(dir);
+        *created = 0;
+    }
+    return rc ? -1 : 0;
+}
+
+static void sync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY);
+    if (fd < 0) return;
+    (void)fsync(fd); /* best effort: some file systems refuse */
+    close(fd);
+}
+
+/* Both halves of dom into the new directory tmp. */
+static int write_domain(const char *tmp, const tpl_domain *dom, tpl_err *err) {
+    if (mkdir(tmp, 0777)) {
+        tpl_err_set(err, "%s: cannot create directory (%s)", tmp, strerror(errno));
+        return -1;
+    }
+    if (tpl_idx_write_dir(tmp, "train", &dom->train, err) ||
+        tpl_idx_write_dir(tmp, "test", &dom->test, err)) {
+        remove_idx_dir(tmp);
+        return -1;
+    }
+    sync_dir(tmp);
+    return 0;
+}
+
+/* Puts tmp at dir/name, moving an earlier one aside first and removing it
+ * after (rename cannot replace a directory that has files). */
+static int swap_in(const char *dir, const char *tmp, const char *name, tpl_err *err) {
+    char final[4096], old[4096], aside[256];
+    snprintf(aside, sizeof aside, ".%s.old.%ld", name, (long)getpid());
+    if (join(final, sizeof final, dir, name, err) || join(old, sizeof old, dir, aside, err))
+        return -1;
+    const int had = rename(final, old) == 0;
+    if (!had && errno != ENOENT) {
+        tpl_err_set(err, "%s: cannot move the earlier one aside (%s)", final, strerror(errno));
+        return -1;
+    }
+    if (rename(tmp, final)) {
+        tpl_err_set(err, "%s: cannot rename %s into place (%s)", final, tmp, strerror(errno));
+        if (had) rename(old, final);
+        return -1;
+    }
+    if (had) remove_idx_dir(old);
+    return 0;
+}
+
+int tpl_domains_save(const char *dir, const tpl_domain *dom, int n, tpl_err *err) {
+    char tmp[TPL_N_DOMAINS][4096];
+    if (n < 0 || n > TPL_N_DOMAINS) {
+        tpl_err_set(err, "%s: %d domains to write, at most %d", dir, n, TPL_N_DOMAINS);
+        return -1;
+    }
+    int made = 0, rc = 0;
+    for (; made < n && !rc; made++) {
+        char name[256];
+        snprintf(name, sizeof name, ".%s.tmp.%ld", dom[made].name, (long)getpid());
+        rc = join(tmp[made], sizeof tmp[made], dir, name, err) ||
+             write_domain(tmp[made], &dom[made], err);
+    }
+    if (rc) { /* the failed one removed itself */
+        for (int i = 0; i < made - 1; i++) remove_idx_dir(tmp[i]);
+        return -1;
+    }
+    for (int i = 0; i < n && !rc; i++) rc = swap_in(dir, tmp[i], dom[i].name, err);
+    sync_dir(dir);
+    return rc ? -1 : 0;
+}
+
+/* ---- preview ------------------------------------------------------------- */
+
+#define PREVIEW_ZOOM 2
+#define PREVIEW_GAP 4
+#define PREVIEW_MARGIN 8
+#define PREVIEW_TEXT 2 /* font scale */
+
+/* Index of the k-th image of class cls in d, or -1. */
+static int nth_of_class(const tpl_dataset *d, int cls, int k) {
+    for (int i = 0; i < d->n; i++)
+        if (d->labels[i] == cls && k-- == 0) return i;
+    return -1;
+}
+
+/* Image i of d, PREVIEW_ZOOM times larger, with its top-left at (x, y). */
+static void blit(tpl_canvas *c, const tpl_dataset *d, int i, int x, int y) {
+    const size_t per = (size_t)d->h * d->w * d->c;
+    for (int r = 0; r < d->h; r++)
+        for (int q = 0; q < d->w; q++) {
+            const uint8_t *p = d->pixels + per * i + ((size_t)r * d->w + q) * d->c;
+            tpl_rgb col = {p[0], p[d->c == 3 ? 1 : 0], p[d->c == 3 ? 2 : 0]};
+            tpl_canvas_fill(c, x + q * PREVIEW_ZOOM, y + r * PREVIEW_ZOOM, PREVIEW_ZOOM,
+                            PREVIEW_ZOOM, col);
+        }
+}
+
+int tpl_domains_preview(const char *path, const tpl_domain *dom, int n, int per_row,
+                        tpl_err *err) {
+    int cell = 0, label = 0;
+    for (int r = 0; r < n; r++) {
+        const tpl_dataset *d = &dom[r].train;
+        if (d->h * PREVIEW_ZOOM > cell) cell = d->h * PREVIEW_ZOOM;
+        if (d->w * PREVIEW_ZOOM > cell) cell = d->w * PREVIEW_ZOOM;
+        if (tpl_text_width(dom[r].name, PREVIEW_TEXT) > label)
+            label = tpl_text_width(dom[r].name, PREVIEW_TEXT);
+    }
+    const int left = PREVIEW_MARGIN + label + 2 * PREVIEW_GAP;
+    const int w = left + per_row * (cell + PREVIEW_GAP) - PREVIEW_GAP + PREVIEW_MARGIN;
+    const int h = 2 * PREVIEW_MARGIN + n * (cell + PREVIEW_GAP) - PREVIEW_GAP;
+    const tpl_rgb white = {255, 255, 255}, ink = {32, 32, 32};
+    tpl_canvas c;
+    if (n < 1 || per_row < 1 || cell < 1 || tpl_canvas_init(&c, w, h, white)) {
+        tpl_err_set(err, "%s: cannot make a %dx%d preview of %d domains", path, w, h, n);
+        return -1;
+    }
+    for (int r = 0; r < n; r++) {
+        const int y = PREVIEW_MARGIN + r * (cell + PREVIEW_GAP);
+        tpl_canvas_text(&c, PREVIEW_MARGIN, y + (cell - 7 * PREVIEW_TEXT) / 2, PREVIEW_TEXT,
+                        dom[r].name, ink);
+        for (int j = 0; j < per_row; j++) {
+            const int i = nth_of_class(&dom[r].train, j % 10, j / 10);
+            if (i >= 0) blit(&c, &dom[r].train, i, left + j * (cell + PREVIEW_GAP), y);
+        }
+    }
+    int rc = tpl_canvas_write_png(&c, path, err);
+    tpl_canvas_free(&c);
+    return rc;
+}

@@ -1,0 +1,208 @@
+/* The "digits" domains: one task (the ten digits) seen in four styles, built
+ * from files Debian ships, deterministically from a seed.
+ *
+ *   handwritten  OpenCV's digits.png (opencv-doc): 5000 20x20 cells, resized
+ *   optical      scikit-learn's digits.csv.gz (python3-sklearn): 1797 8x8
+ *                digits, resized
+ *   printed      0-9 rendered with FreeType from the TrueType fonts of
+ *                fonts-dejavu-core, fonts-liberation and fonts-freefont-ttf,
+ *                each with a random font, size, shift, rotation, stroke
+ *                width and foreground/background colour
+ *   blended      the handwritten digits over random 28x28 patches of the
+ *                colour photos beside digits.png (opencv-doc), the way
+ *                MNIST-M is made from MNIST: out = |patch - digit| per channel
+ *
+ * Every domain comes out 28x28 with 3 channels (the grey ones replicated), so
+ * any subset trains on one model, and 10 classes.  Each is split 80/20 with
+ * tpl_dataset_split(TPL_DOMAIN_TEST_FRACTION, seed).  handwritten and blended
+ * share their partition (blended image i is handwritten image i blended), so
+ * no handwritten test digit trains under a coloured background; with the
+ * default seed, TPL_TASK_SPLIT_SEED, the handwritten and optical halves are
+ * the built-in tasks' (tasks.h).  Random draws come from per-domain streams
+ * derived from the seed, so one domain's size does not change another's.
+ *
+ * Conventions as in data.h: one-line errors "WHERE: problem", 0 on success,
+ * outputs zeroed (and nothing leaked) on failure. */
+#ifndef TPL_DOMAINS_H
+#define TPL_DOMAINS_H
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data.h"
+#include "rng.h"
+#include "templar.h"
+
+#define TPL_DOMAIN_SIDE 28
+#define TPL_DOMAIN_CHANNELS 3
+#define TPL_DOMAIN_CLASSES 10
+#define TPL_DOMAIN_TEST_FRACTION 0.2
+#define TPL_PRINTED_PER_CLASS 2000
+#define TPL_PRINTED_MAX_PER_CLASS 20000
+#define TPL_BLENDED_MAX_PER_CLASS 500 /* digits.png has 500 of each digit */
+/* The fewest per class that still leaves one test and two train images. */
+#define TPL_DOMAIN_MIN_PER_CLASS 3
+
+#ifndef TPL_FONT_DIR_DEJAVU
+#define TPL_FONT_DIR_DEJAVU "/usr/share/fonts/truetype/dejavu"
+#endif
+#ifndef TPL_FONT_DIR_LIBERATION
+#define TPL_FONT_DIR_LIBERATION "/usr/share/fonts/truetype/liberation"
+#endif
+#ifndef TPL_FONT_DIR_FREEFONT
+#define TPL_FONT_DIR_FREEFONT "/usr/share/fonts/truetype/freefont"
+#endif
+#ifndef TPL_PHOTO_DIR
+#define TPL_PHOTO_DIR "/usr/share/doc/opencv-doc/examples/data"
+#endif
+
+enum { TPL_DOM_HANDWRITTEN, TPL_DOM_OPTICAL, TPL_DOM_PRINTED, TPL_DOM_BLENDED, TPL_N_DOMAINS };
+extern const char *const tpl_domain_names[TPL_N_DOMAINS];
+
+/* ---- sources ------------------------------------------------------------- */
+
+enum {
+    TPL_SRC_HANDWRITTEN, /* digits.png */
+    TPL_SRC_OPTICAL,     /* digits.csv.gz */
+    TPL_SRC_DEJAVU,      /* font directories, read in this order */
+    TPL_SRC_LIBERATION,
+    TPL_SRC_FREEFONT,
+    TPL_SRC_PHOTOS,      /* directory of *.jpg */
+    TPL_N_SOURCES
+};
+#define TPL_FIRST_FONT_SRC TPL_SRC_DEJAVU
+#define TPL_N_FONT_SRCS 3
+
+typedef struct tpl_source {
+    const char *path;
+    const char *package; /* the Debian package that installs it */
+} tpl_source;
+
+typedef struct tpl_digits_opts {
+    uint64_t seed;
+    int printed_per_class; /* TPL_DOMAIN_MIN_PER_CLASS..TPL_PRINTED_MAX_PER_CLASS */
+    int blended_per_class; /* TPL_DOMAIN_MIN_PER_CLASS..TPL_BLENDED_MAX_PER_CLASS */
+    tpl_source src[TPL_N_SOURCES];
+    FILE *progress;        /* a line per domain as it is built, or NULL */
+} tpl_digits_opts;
+
+/* Seed TPL_TASK_SPLIT_SEED, TPL_PRINTED_PER_CLASS, all of digits.png for
+ * blended, Debian's paths, no progress. */
+void tpl_digits_opts_default(tpl_digits_opts *o);
+/* Checks that every source is there before any work starts; a missing one
+ * reads "PATH: No such file or directory (it comes with the Debian package
+ * PKG: apt-get install PKG)". */
+int tpl_digits_check_sources(const tpl_digits_opts *o, tpl_err *err);
+
+/* A sorted list of file names (strcmp order, so the same files give the same
+ * order everywhere). */
+typedef struct tpl_paths {
+    int n;
+    char **path;
+} tpl_paths;
+/* Appends dir's regular files whose names end in suffix, sorted, as
+ * "dir/name".  A directory without any is not an error here. */
+int tpl_paths_list(tpl_paths *p, const char *dir, const char *suffix, tpl_err *err);
+void tpl_paths_free(tpl_paths *p);
+
+/* ---- printed: FreeType --------------------------------------------------- */
+
+/* The random choices behind one printed digit. */
+typedef struct tpl_print_style {
+    int font;       /* index into the printer's fonts */
+    int size;       /* pixels per em */
+    float angle;    /* rotation in radians, counter-clockwise */
+    float stroke;   /* pixels added to the stroke width (FT_Outline_Embolden) */
+    int dx, dy;     /* shift of the glyph box's centre from the image's */
+    uint8_t fg[3], bg[3];
+} tpl_print_style;
+
+/* Ranges of the draws (uniform): size in pixels per em, angle in degrees,
+ * stroke in pixels, shift in pixels, and the least luma difference between
+ * ink and paper (so every digit stays legible). */
+#define TPL_PRINT_SIZE_MIN 18
+#define TPL_PRINT_SIZE_MAX 28
+#define TPL_PRINT_ANGLE_DEG 15.0f
+#define TPL_PRINT_STROKE_MAX 2.0f
+#define TPL_PRINT_SHIFT 3
+#define TPL_PRINT_MIN_CONTRAST 96
+
+typedef struct tpl_printer tpl_printer; /* FreeType and the open fonts */
+
+/* Opens the fonts; fonts without all ten digits (or not scalable) are
+ * skipped, a font FreeType cannot open is an error, and so is having none
+ * left.  NULL on failure. */
+tpl_printer *tpl_printer_open(const tpl_paths *fonts, tpl_err *err);
+void tpl_printer_close(tpl_printer *p);
+int tpl_printer_fonts(const tpl_printer *p);
+/* Draws the choices, in a fixed order: font, size, angle, stroke, dx, dy,
+ * paper, then ink until it differs from paper by TPL_PRINT_MIN_CONTRAST in
+ * luma (after 64 tries, the paper's complement). */
+void tpl_print_style_draw(tpl_rng *rng, int n_fonts, tpl_print_style *s);
+/* Renders digit (0-9) as side x side RGB: paper colour, with the glyph's
+ * anti-aliased coverage blending in the ink; parts shifted out are cut. */
+int tpl_printer_render(tpl_printer *p, int digit, const tpl_print_style *s, int side,
+                       uint8_t *rgb, tpl_err *err);
+/* per_class images of each digit, label i % 10 for image i. */
+int tpl_printed_build(tpl_printer *p, int per_class, uint64_t seed, tpl_dataset *out,
+                      tpl_err *err);
+
+/* ---- blended: libjpeg and MNIST-M ---------------------------------------- */
+
+typedef struct tpl_photo {
+    int w, h;
+    int grey;     /* the file had one component (decoded to RGB anyway) */
+    uint8_t *rgb; /* h*w*3 */
+} tpl_photo;
+
+typedef struct tpl_photos {
+    int n;
+    tpl_photo *photo;
+} tpl_photos;
+
+/* Decodes a JPEG as 8-bit RGB (libjpeg's exact integer IDCT, so a file
+ * gives the same pixels on every run). */
+int tpl_jpeg_load(const char *path, tpl_photo *out, tpl_err *err);
+/* The colour photos among files that are at least side x side; grey ones
+ * (chessboards) are skipped.  Having none is an error. */
+int tpl_photos_load(const tpl_paths *files, int side, tpl_photos *out, tpl_err *err);
+void tpl_photos_free(tpl_photos *ph);
+
+/* MNIST-M's blend of one grey side x side digit over an RGB patch whose rows
+ * are stride bytes apart: out[p][c] = |patch[p][c] - digit[p]|. */
+void tpl_mnistm_blend(const uint8_t *digit, int side, const uint8_t *patch, size_t stride,
+                      uint8_t *out);
+/* Every image of grey (1 channel, square) blended over a patch cut from a
+ * random photo at a random place; image i's draws are photo, x, y. */
+int tpl_blended_build(const tpl_dataset *grey, const tpl_photos *ph, uint64_t seed,
+                      tpl_dataset *out, tpl_err *err);
+
+/* ---- the four domains ---------------------------------------------------- */
+
+typedef struct tpl_domain {
+    const char *name;
+    tpl_dataset train, test;
+} tpl_domain;
+
+/* Builds all four in memory (about 75 MB at the defaults). */
+int tpl_digits_build(const tpl_digits_opts *o, tpl_domain dom[TPL_N_DOMAINS], tpl_err *err);
+void tpl_domains_free(tpl_domain *dom, int n);
+
+/* Makes dir unless it exists (its parent must) and checks that it can be
+ * written and that each DIR/NAME of names[0..n) is absent or a directory of
+ * IDX files only, as an earlier run wrote it (nothing else gets replaced).
+ * Cheap, so a command can fail on a bad output before the work.  *created =
+ * 1 when dir was made here: the caller removes it (rmdir) if a later step
+ * fails; prepare's own failure leaves nothing. */
+int tpl_domains_prepare(const char *dir, const char *const *names, int n, int *created,
+                        tpl_err *err);
+/* Writes each domain (n <= TPL_N_DOMAINS) as an IDX directory DIR/NAME: all
+ * of them into temporary directories DIR/.NAME.tmp.PID first, then each
+ * renamed into place, replacing an earlier run's.  When writing fails the
+ * temporary directories are removed and dir is as it was. */
+int tpl_domains_save(const char *dir, const tpl_domain *dom, int n, tpl_err *err);
+/* A PNG of per_row training samples of each domain, a row per domain with
+ * its name, samples 2x upscaled; sample j is the (j / 10)-th image of class
+ * j % 10.  Written atomically. */
+int tpl_domains_preview(const char *path, const tpl_domain *dom, int n, int per_row,
+                        tpl_err *err);
+#endif
