@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Turns the outputs of experiments/multitask.sh into docs/RESULTS.md (on
-# stdout).  Every figure is read from a run's own output.
+# Turns the outputs of the experiment scripts into docs/RESULTS.md (on
+# stdout): multitask.sh (Tables 1, 2), reuse.sh (Table 3) and adapt.sh
+# (Table 4); a section whose runs are missing is left out.  Every figure is
+# read from a run's own output.
 #
-#   experiments/results.sh runs/multitask > docs/RESULTS.md
+#   experiments/results.sh [MULTITASK_DIR [REUSE_DIR [ADAPT_DIR]]] > docs/RESULTS.md
 set -euo pipefail
-OUT=${1:?usage: results.sh OUTDIR}
+cd "$(dirname "$0")/.."
+OUT=${1:-runs/multitask}
+REUSE=${2:-runs/reuse}
+ADAPT=${3:-runs/adapt}
 
 # acc FILE TASK: a task's test accuracy, in percent, from a train/transfer output
 acc() {
@@ -17,12 +22,11 @@ params() { sed -n 's/.* \([0-9][0-9]*\) trained parameters.*/\1/p' "$1" | head -
 # field FILE KEY: KEY=VALUE from a transfer's bytes line
 field() { grep '^task=' "$1" | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
+multitask_section() {
 cat <<'HEAD'
-# Results
 
-Made by `experiments/multitask.sh` (which ends by calling
-`experiments/results.sh`); every number below is read from the output of a
-`templar` run with seed 1 on 2 threads.  Data: `fashion` is Fashion-MNIST
+Made by `experiments/multitask.sh`; every number below is read from the
+output of a `templar` run with seed 1 on 2 threads.  Data: `fashion` is Fashion-MNIST
 (60,000 / 10,000), `handwritten` is OpenCV's digits.png (4,000 / 1,000),
 `optical` is scikit-learn's 8x8 digits (1,438 / 359), both digit sets resized
 to 28x28 and split by the fixed, seeded, stratified rule of `src/tasks.h`
@@ -101,3 +105,93 @@ for n in 10 50 0; do
         printf "- %s labels per class: mixture %.2f%% vs head only %.2f%%; mixture stores %d bytes: %s.\n", n, m, h, b, (m > h && b < 8192) ? "bar met" : "bar NOT met"
     }'
 done
+}
+
+# ---- Table 3: block reuse --------------------------------------------------
+reuse_section() {
+    cat <<'TXT'
+
+## Table 3: block reuse, deeper for the same parameters
+
+Made by `experiments/reuse.sh` (3 epochs each, width 32, seed 1, 2
+threads).  A bank of K templates feeds L blocks; `plain` is an ordinary
+ResNet of L blocks with its own weights (K = L, fixed one-hot routing).
+Parameters exclude BN running statistics.
+
+| data | network | K | L | parameters | test accuracy |
+|---|---|---:|---:|---:|---:|
+TXT
+    local set k l f
+    for set in fashion printed; do
+        for f in "$REUSE/${set}"_*.out; do
+            [ -e "$f" ] || continue
+            name=$(basename "$f" .out)
+            l=${name##*_l}
+            case $name in *plain*) k=$l net=plain ;; *) k=${name#*_k}; k=${k%%_*}; net=bank ;; esac
+            printf '%s|%s|%s|%s|%s|%s\n' "$set" "$net" "$k" "$l" "$(params "$REUSE/$name.err")" "$(last_acc "$f")"
+        done | sort -t'|' -k1,1 -k3,3n -k4,4n | awk -F'|' '{ printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6 }'
+    done
+    echo
+    experiments/plot_reuse.sh "$REUSE" >docs/reuse.svg
+    echo '![accuracy against parameters: reuse (L > K) against plain networks](reuse.svg)'
+    echo
+    for set in fashion printed; do
+        for k in 1 2 4; do
+            for l in 2 4 8; do
+                [ "$l" -gt "$k" ] && [ -e "$REUSE/${set}_k${k}_l$l.out" ] && [ -e "$REUSE/${set}_plain_l$k.out" ] || continue
+                echo "$set $k $l $(last_acc "$REUSE/${set}_k${k}_l$l.out") $(last_acc "$REUSE/${set}_plain_l$k.out")"
+            done
+        done
+    done | awk '{ g = $4 - $5; if (!($1 in best) || g > best[$1]) { best[$1] = g; at[$1] = $2 " " $3 " " $4 " " $5 } }
+        END { for (s in best) { split(at[s], v, " ")
+            printf "- %s: at equal parameters the largest gain of reuse is K = %d, L = %d: %.2f%% against %.2f%% for the plain %d-block network (%+.2f points)%s.\n",
+                s, v[1], v[2], v[3], v[4], v[1], best[s], s == "fashion" ? (best[s] >= 0.5 ? "; bar (>= 0.5 points) met" : "; bar (>= 0.5 points) NOT met") : "" } }'
+}
+
+# ---- Table 4: domain adaptation ---------------------------------------------
+adapt_section() {
+    cat <<'TXT'
+
+## Table 4: unsupervised domain adaptation by re-mixing
+
+Made by `experiments/adapt.sh` on the four domains of `templar data digits`
+(default seed; see [the samples](digits-domains.png)).  For each target,
+a bank (width 32, 6 blocks, K = 4, one shared head) is trained on the other
+three domains with their labels (3,000 steps, one domain a step in turn);
+the target then joins as a new task at the mean of the sources' mixtures
+and BN, and no target label is used: source-only evaluates that; AdaBN
+re-estimates the target's BN statistics; mixture adaptation also trains the
+target's mixture logits for 300 steps by information maximisation.
+"Changed" is the trained parameters of the target, in bytes; every method
+but source-only also re-estimates the BN running statistics.
+
+| target | source-only | AdaBN | mixture adaptation | changed parameters (bytes) | BN statistics (bytes) |
+|---|---:|---:|---:|---:|---:|
+TXT
+    local t
+    for t in handwritten optical printed blended; do
+        [ -e "$ADAPT/mixture_$t.out" ] || continue
+        printf '| %s | %s | %s | %s | %s | %s |\n' "$t" "$(last_acc "$ADAPT/source_$t.out")" \
+            "$(last_acc "$ADAPT/adabn_$t.out")" "$(last_acc "$ADAPT/mixture_$t.out")" \
+            "$(grep -o 'changed_param_bytes=[0-9]*' "$ADAPT/mixture_$t.out" | cut -d= -f2)" \
+            "$(grep -o 'bn_statistics_bytes=[0-9]*' "$ADAPT/mixture_$t.out" | cut -d= -f2)"
+    done | tee "$ADAPT/table.md"
+    awk -F'|' '{ s += $3; a += $4; m += $5; n++; if ($5 + 0 <= $3 + 0) lose = lose " " $2; if ($6 + 0 >= 1024) big = 1 }
+        END { if (!n) exit
+            printf "| mean | %.2f | %.2f | %.2f | | |\n\n", s / n, a / n, m / n
+            printf "Bar (mixture adaptation beats source-only on every target and AdaBN on average, changing under 1 KB per target): %s.\n",
+                (lose == "" && m > a && !big) ? "met" : "NOT met" (lose != "" ? " (not above source-only on:" lose ")" : "") }' "$ADAPT/table.md"
+    local t0
+    for t0 in handwritten optical printed blended; do
+        [ -e "$ADAPT/mixtures_$t0.png" ] || continue
+        cp "$ADAPT/mixtures_$t0.png" "docs/adapt-mixtures-$t0.png"
+        printf '\nMixtures with %s as the target (sources, then the adapted target):\n\n![%s](adapt-mixtures-%s.png)\n\n```\n%s\n```\n' \
+            "$t0" "$t0" "$t0" "$(grep -A20 'task similarity' "$ADAPT/inspect_$t0.txt")"
+    done
+}
+
+echo "# Results"
+[ -e "$OUT/bank_k4.out" ] && multitask_section
+[ -e "$REUSE/fashion_k1_l2.out" ] && reuse_section
+[ -e "$ADAPT/mixture_handwritten.out" ] && adapt_section
+exit 0

@@ -44,6 +44,13 @@ typedef enum {
     TPL_ROUTE_FIXED = 4,
 } tpl_routing;
 
+/* Where a block combines its templates:
+ *   PARAMS   W = sum_k a_k T_k, one conv pair per block (the template bank)
+ *   OUTPUTS  each template with a_k != 0 runs its own branch (conv, BN, ReLU,
+ *            conv) and the branches' outputs are mixed: a mixture of experts,
+ *            with a BN per expert; K times the convolutions */
+typedef enum { TPL_AGG_PARAMS = 0, TPL_AGG_OUTPUTS = 1 } tpl_aggregation;
+
 typedef struct tpl_stage_config {
     int width;     /* channels of every block in the stage */
     int layers;    /* residual blocks L */
@@ -64,6 +71,7 @@ typedef struct tpl_config {
     tpl_task_config task[TPL_MAX_TASKS];
     tpl_routing routing;          /* see tpl_routing */
     int topk;                     /* templates kept by TOPK and GUMBEL routing */
+    tpl_aggregation aggregate;    /* mix parameters or outputs */
     int shared_mixture;           /* 1: one mixture for every task (a hard-shared trunk) */
     int shared_head;              /* 1: one head for every task (domains of one label set) */
     float tau;                    /* softmax temperature */

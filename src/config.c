@@ -102,6 +102,10 @@ int tpl_config_check(const tpl_config *c, tpl_err *err) {
         tpl_err_set(err, "config: tau must be a positive number");
         return -1;
     }
+    if (c->aggregate != TPL_AGG_PARAMS && c->aggregate != TPL_AGG_OUTPUTS) {
+        tpl_err_set(err, "config: unknown aggregation %d", (int)c->aggregate);
+        return -1;
+    }
     if (c->routing < TPL_ROUTE_SOFT || c->routing > TPL_ROUTE_FIXED) {
         tpl_err_set(err, "config: unknown routing %d", (int)c->routing);
         return -1;

@@ -24,6 +24,11 @@ static void copy_view(const tpl_params *from, int a, tpl_params *to, int b) {
 }
 
 tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {
+    if (m->cfg.aggregate != TPL_AGG_PARAMS) {
+        tpl_err_set(err, "a model that mixes outputs (a mixture of experts) has no one set of "
+                    "weights per block to export");
+        return NULL;
+    }
     tpl_config cfg = m->cfg;
     cfg.n_tasks = 1;
     cfg.task[0] = m->cfg.task[task];

@@ -22,16 +22,30 @@ typedef struct tpl_workspace {
     float *arena;     /* every saved activation, one allocation */
     float *stem_c, *stem_h, *stem_stats;      /* stats: mean[C], invstd[C] */
     float *trans_c[TPL_MAX_STAGES], *trans_h[TPL_MAX_STAGES], *trans_stats[TPL_MAX_STAGES];
-    float **blk;      /* training: per block c1, a1, c2, out, stats1, stats2 */
-    float *ring[3];   /* eval: three activations reused block after block */
+    float **blk;      /* training: per block c1, a1, c2, out, stats1, stats2, then
+                       * for outputs aggregation c1, a1, c2, stats1 of every expert */
+    int bstride;      /* pointers a block takes in blk */
+    float *ring[5];   /* eval: activations reused block after block */
     float *pool, *logits;
-    float *g[3];      /* gradient buffers, largest activation each */
+    float *g[4];      /* gradient buffers, largest activation each */
     float *dw;        /* weight-gradient scratch, largest conv */
     float *dpool;
     const float *x;   /* input of the last training forward */
 } tpl_workspace;
 
 enum { B_C1, B_A1, B_C2, B_OUT, B_S1, B_S2, B_COUNT };
+enum { E_C1, E_A1, E_C2, E_S1, E_COUNT }; /* an expert's, after B_COUNT */
+
+static int outputs_mode(const tpl_model *m) { return m->cfg.aggregate == TPL_AGG_OUTPUTS; }
+
+/* Offsets into a stage's BN view [L][bn_per_block][C]: the first BN of
+ * block l (of expert k under outputs aggregation) and the one on the sum. */
+static size_t bn1_at(const tpl_stage *st, int l, int k) {
+    return ((size_t)l * st->bn_per_block + k) * st->width;
+}
+static size_t bn2_at(const tpl_stage *st, int l) {
+    return ((size_t)l * st->bn_per_block + st->bn_per_block - 1) * st->width;
+}
 
 /* ---- parameter layout ------------------------------------------------- */
 
@@ -97,7 +111,7 @@ static int declare_params(tpl_model *m) {
                 st->logits[t] = add_view(m, name, TPL_KIND_LOGITS, t, 2,
                                          (int64_t[]){st->layers, st->templates}, &ok);
             snprintf(name, sizeof name, "%s.stage%d.bn", pre, s);
-            st->bn[t] = add_bn(m, name, t, 3, (int64_t[]){st->layers, 2, st->width}, &ok);
+            st->bn[t] = add_bn(m, name, t, 3, (int64_t[]){st->layers, st->bn_per_block, st->width}, &ok);
             if (s > 0) {
                 snprintf(name, sizeof name, "%s.stage%d.transition.bn", pre, s);
                 st->trans_bn[t] = add_bn(m, name, t, 1, (int64_t[]){st->width}, &ok);
@@ -165,13 +179,12 @@ static void init_params(tpl_model *m, uint64_t seed) {
             fill_const(w, v->numel, 0.0f);
         }
     }
-    /* zero-init the second BN scale of every block: [L][2][C] -> [l][1][:] */
+    /* zero-init the scale of the BN before each block's sum */
     for (int s = 0; s < m->cfg.n_stages; s++)
         for (int t = 0; t < m->cfg.n_tasks; t++) {
             tpl_stage *st = &m->stage[s];
             float *g = tpl_params_data(p, st->bn[t].scale);
-            for (int l = 0; l < st->layers; l++)
-                fill_const(g + ((size_t)l * 2 + 1) * st->width, st->width, 0.0f);
+            for (int l = 0; l < st->layers; l++) fill_const(g + bn2_at(st, l), st->width, 0.0f);
         }
 }
 
@@ -183,6 +196,8 @@ static int act_block(int c) { return c % 16 == 0 ? 16 : c; }
  * first-layer kernels take (NHWC with one channel falls to a slow reference
  * kernel). */
 static int in_block(int c) { return c == 1 ? 1 : c; }
+
+static int cfg_outputs(const tpl_config *c) { return c->aggregate == TPL_AGG_OUTPUTS; }
 
 static int make_plans(tpl_model *m) {
     const tpl_config *c = &m->cfg;
@@ -208,16 +223,17 @@ static int make_plans(tpl_model *m) {
         st->w = w;
         int b = act_block(st->width);
         st->plan = tpl_conv_plan_create(m->engine, st->width, st->width, 3, 1, h, w, b, b);
-        st->slots = calloc((size_t)st->layers * 2, sizeof *st->slots);
+        st->n_slots = 2 * (cfg_outputs(c) ? st->templates : st->layers);
+        st->slots = calloc((size_t)st->n_slots, sizeof *st->slots);
         if (!st->plan || !st->slots) return -1;
         st->mixed_offset = mixed;
         st->mix_offset = mix;
-        mixed += (size_t)st->layers * st->per_template;
+        if (!cfg_outputs(c)) mixed += (size_t)st->layers * st->per_template;
         mix += (size_t)st->layers * st->templates;
     }
     m->mixed_numel = mixed;
     m->mix_numel = mix;
-    m->mixed = malloc(sizeof(float) * mixed);
+    m->mixed = malloc(sizeof(float) * (mixed ? mixed : 1));
     m->mix = malloc(sizeof(float) * mix);
     m->soft = malloc(sizeof(float) * mix);
     m->ws = calloc(1, sizeof *m->ws);
@@ -237,6 +253,7 @@ tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) 
         st->layers = cfg->stage[s].layers;
         st->templates = cfg->stage[s].templates;
         st->per_template = (size_t)2 * st->width * st->width * 9;
+        st->bn_per_block = cfg->aggregate == TPL_AGG_OUTPUTS ? st->templates + 1 : 2;
     }
     m->engine = tpl_engine_create(err);
     if (!m->engine) {
@@ -268,7 +285,7 @@ void tpl_model_free(tpl_model *m) {
     for (int s = 0; s < m->cfg.n_stages; s++) {
         tpl_stage *st = &m->stage[s];
         if (st->slots)
-            for (int i = 0; i < st->layers * 2; i++) tpl_conv_slot_free(&st->slots[i]);
+            for (int i = 0; i < st->n_slots; i++) tpl_conv_slot_free(&st->slots[i]);
         free(st->slots);
         tpl_conv_slot_free(&st->trans_slot);
         tpl_conv_plan_free(st->plan);
@@ -320,21 +337,26 @@ static size_t ws_layout(tpl_model *m, tpl_workspace *ws, float *base, int n, int
         }
         if (!training) continue;
         for (int l = 0; l < st->layers; l++, blk++) {
-            float **b = ws->blk + (size_t)blk * B_COUNT;
+            float **b = ws->blk + (size_t)blk * ws->bstride;
             for (int i = B_C1; i <= B_OUT; i++) TAKE(b[i], a);
             TAKE(b[B_S1], 2 * (size_t)st->width);
             TAKE(b[B_S2], 2 * (size_t)st->width);
+            for (int k = 0; outputs_mode(m) && k < st->templates; k++) {
+                float **e = b + B_COUNT + E_COUNT * k;
+                for (int i = E_C1; i <= E_C2; i++) TAKE(e[i], a);
+                TAKE(e[E_S1], 2 * (size_t)st->width);
+            }
         }
     }
     if (!training)
-        for (int i = 0; i < 3; i++) TAKE(ws->ring[i], biggest);
+        for (int i = 0; i < (outputs_mode(m) ? 5 : 3); i++) TAKE(ws->ring[i], biggest);
     int last = c->stage[c->n_stages - 1].width, classes = 0;
     for (int t = 0; t < c->n_tasks; t++)
         if (c->task[t].classes > classes) classes = c->task[t].classes;
     TAKE(ws->pool, (size_t)n * last);
     TAKE(ws->logits, (size_t)n * classes);
     if (training) {
-        for (int i = 0; i < 3; i++) TAKE(ws->g[i], biggest);
+        for (int i = 0; i < 4; i++) TAKE(ws->g[i], biggest);
         TAKE(ws->dw, biggest_w);
         TAKE(ws->dpool, (size_t)n * last);
     }
@@ -345,9 +367,13 @@ static size_t ws_layout(tpl_model *m, tpl_workspace *ws, float *base, int n, int
 static int ws_prepare(tpl_model *m, int n, int training, tpl_err *err) {
     tpl_workspace *ws = m->ws;
     if (!ws->blk) {
-        int blocks = 0;
-        for (int s = 0; s < m->cfg.n_stages; s++) blocks += m->stage[s].layers;
-        ws->blk = calloc((size_t)blocks * B_COUNT, sizeof(float *));
+        int blocks = 0, experts = 0;
+        for (int s = 0; s < m->cfg.n_stages; s++) {
+            blocks += m->stage[s].layers;
+            if (outputs_mode(m) && m->stage[s].templates > experts) experts = m->stage[s].templates;
+        }
+        ws->bstride = B_COUNT + E_COUNT * experts;
+        ws->blk = calloc((size_t)blocks * ws->bstride, sizeof(float *));
         if (!ws->blk) goto oom;
     }
     if (ws->cap < n || ws->training != training) {
@@ -415,7 +441,7 @@ static void mix_weights(tpl_model *m, int task, int training) {
         float *a = m->mix + st->mix_offset;
         route_stage(m, task, s, noisy, a, m->soft + st->mix_offset);
         const float *bank = tpl_params_data(&m->params, st->bank);
-        for (int l = 0; l < st->layers; l++)
+        for (int l = 0; !outputs_mode(m) && l < st->layers; l++)
             tpl_mix_forward(st->templates, st->per_template, bank,
                             a + (size_t)l * st->templates,
                             m->mixed + st->mixed_offset + (size_t)l * st->per_template);
@@ -474,25 +500,72 @@ static int block_forward(tpl_model *m, int task, int s, int l, int training,
     if (tpl_conv_set_weights(st->plan, slot, w, gen, err) ||
         tpl_conv_set_weights(st->plan, slot + 1, w + half, gen, err))
         return -1;
-    size_t at = (size_t)l * 2 * st->width;
     tpl_conv_forward(st->plan, slot, h, b[B_C1]);
-    tpl_bn_args a1 = bn_args(m, st->bn[task], at, shape, 1, NULL);
+    tpl_bn_args a1 = bn_args(m, st->bn[task], bn1_at(st, l, 0), shape, 1, NULL);
     bn_forward(&a1, training, b[B_C1], b[B_A1], b[B_S1]);
     tpl_conv_forward(st->plan, slot + 1, b[B_A1], b[B_C2]);
-    tpl_bn_args a2 = bn_args(m, st->bn[task], at + st->width, shape, 1, h);
+    tpl_bn_args a2 = bn_args(m, st->bn[task], bn2_at(st, l), shape, 1, h);
     bn_forward(&a2, training, b[B_C2], b[B_OUT], b[B_S2]);
+    return 0;
+}
+
+/* Outputs aggregation: every template with a_k != 0 runs its own branch
+ * conv -> BN_k -> ReLU -> conv; the sum of a_k * branch_k goes through the
+ * block's last BN, the skip and the ReLU. */
+static int block_forward_outputs(tpl_model *m, int task, int s, int l, int training,
+                                 const float *h, float **b, tpl_err *err) {
+    tpl_stage *st = &m->stage[s];
+    const int K = st->templates;
+    const float *a = m->mix + st->mix_offset + (size_t)l * K;
+    const float *bank = tpl_params_data(&m->params, st->bank);
+    const size_t half = st->per_template / 2;
+    const tpl_shape shape = tpl_conv_out_shape(st->plan);
+    const size_t numel = tpl_shape_numel(shape);
+    float *sum = b[B_C2];
+    memset(sum, 0, sizeof(float) * numel);
+    for (int k = 0; k < K; k++) {
+        if (a[k] == 0.0f) continue; /* top-k routing: not run */
+        float **x = b + B_COUNT + (training ? E_COUNT * k : 0); /* eval: one expert's buffers */
+        tpl_conv_slot *slot = st->slots + 2 * k;
+        if (tpl_conv_set_weights(st->plan, slot, bank + k * st->per_template, m->version, err) ||
+            tpl_conv_set_weights(st->plan, slot + 1, bank + k * st->per_template + half,
+                                 m->version, err))
+            return -1;
+        tpl_conv_forward(st->plan, slot, h, x[E_C1]);
+        tpl_bn_args a1 = bn_args(m, st->bn[task], bn1_at(st, l, k), shape, 1, NULL);
+        bn_forward(&a1, training, x[E_C1], x[E_A1], x[E_S1]);
+        tpl_conv_forward(st->plan, slot + 1, x[E_A1], x[E_C2]);
+        for (size_t i = 0; i < numel; i++) sum[i] += a[k] * x[E_C2][i];
+    }
+    tpl_bn_args a2 = bn_args(m, st->bn[task], bn2_at(st, l), shape, 1, h);
+    bn_forward(&a2, training, sum, b[B_OUT], b[B_S2]);
     return 0;
 }
 
 /* Eval keeps no activations: a block reads h from one ring buffer and writes
  * c1/c2 to the next and a1/out to the third (each dead when overwritten).
  * hr is the ring index holding h, or -1; returns the index of out. */
-static int ring_buffers(tpl_workspace *ws, int hr, float **b) {
-    int x = hr < 0 ? 0 : (hr + 1) % 3, y = hr < 0 ? 1 : (hr + 2) % 3;
-    b[B_C1] = b[B_C2] = ws->ring[x];
-    b[B_A1] = b[B_OUT] = ws->ring[y];
+/* Eval buffers of the next block from ring slot hr (its input; -1: the
+ * input lies outside the ring); returns the slot of its output.  Mixing
+ * parameters needs 2 slots besides the input (c1 = c2, a1 = out); mixing
+ * outputs 4 (an expert's c1 = out, a1 and c2 at expert 0's place in b, the
+ * sum). */
+static int ring_buffers(tpl_workspace *ws, int hr, int outputs, float **b) {
+    const int n = outputs ? 5 : 3, base = hr < 0 ? n - 1 : hr;
+    float *x = ws->ring[(base + 1) % n], *y = ws->ring[(base + 2) % n];
     b[B_S1] = b[B_S2] = NULL;
-    return y;
+    if (!outputs) {
+        b[B_C1] = b[B_C2] = x;
+        b[B_A1] = b[B_OUT] = y;
+        return (base + 2) % n;
+    }
+    float **e = b + B_COUNT;
+    e[E_C1] = b[B_OUT] = x;
+    e[E_A1] = y;
+    e[E_C2] = ws->ring[(base + 3) % n];
+    e[E_S1] = NULL;
+    b[B_C2] = ws->ring[(base + 4) % n]; /* the sum */
+    return (base + 1) % n;
 }
 
 int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
@@ -524,9 +597,12 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
             hr = -1;
         }
         for (int l = 0; l < st->layers; l++, blk++) {
-            float *ring[B_COUNT], **b = training ? ws->blk + (size_t)blk * B_COUNT : ring;
-            if (!training) hr = ring_buffers(ws, hr, ring);
-            if (block_forward(m, task, s, l, training, h, b, err)) return -1;
+            float *ring[B_COUNT + E_COUNT];
+            float **b = training ? ws->blk + (size_t)blk * ws->bstride : ring;
+            if (!training) hr = ring_buffers(ws, hr, outputs_mode(m), ring);
+            if ((outputs_mode(m) ? block_forward_outputs : block_forward)(m, task, s, l, training,
+                                                                          h, b, err))
+                return -1;
             h = b[B_OUT];
         }
     }
@@ -586,18 +662,70 @@ static void block_backward(tpl_model *m, int task, int s, int l, const float *h,
     tpl_workspace *ws = m->ws;
     tpl_stage *st = &m->stage[s];
     tpl_shape shape = tpl_conv_out_shape(st->plan);
-    size_t at = (size_t)l * 2 * st->width, half = st->per_template / 2;
+    const size_t at1 = bn1_at(st, l, 0), at2 = bn2_at(st, l), half = st->per_template / 2;
     tpl_conv_slot *slot = st->slots + 2 * l;
     float *g0 = ws->g[0], *g1 = ws->g[1], *g2 = ws->g[2];
-    tpl_bn_args a2 = bn_args(m, st->bn[task], at + st->width, shape, 1, h);
-    bn_backward(m, &a2, b[B_C2], b[B_OUT], g0, b[B_S2], st->bn[task], at + st->width, g1, g0);
+    tpl_bn_args a2 = bn_args(m, st->bn[task], at2, shape, 1, h);
+    bn_backward(m, &a2, b[B_C2], b[B_OUT], g0, b[B_S2], st->bn[task], at2, g1, g0);
     tpl_conv_backward_weights(st->plan, b[B_A1], g1, dmixed + half);
     tpl_conv_backward_data(st->plan, slot + 1, g1, g2);
-    tpl_bn_args a1 = bn_args(m, st->bn[task], at, shape, 1, NULL);
-    bn_backward(m, &a1, b[B_C1], b[B_A1], g2, b[B_S1], st->bn[task], at, g2, NULL);
+    tpl_bn_args a1 = bn_args(m, st->bn[task], at1, shape, 1, NULL);
+    bn_backward(m, &a1, b[B_C1], b[B_A1], g2, b[B_S1], st->bn[task], at1, g2, NULL);
     tpl_conv_backward_weights(st->plan, h, g2, dmixed);
     tpl_conv_backward_data(st->plan, slot, g2, g1);
     add_into(g0, g1, tpl_shape_numel(shape));
+}
+
+/* sum of x[i] * y[i] in fixed chunks, so any thread count gives one answer */
+static double dot_fixed(const float *x, const float *y, size_t n) {
+    double total = 0.0;
+    for (size_t c0 = 0; c0 < n; c0 += 4096) {
+        float part = 0.0f;
+        for (size_t i = c0; i < n && i < c0 + 4096; i++) part += x[i] * y[i];
+        total += part;
+    }
+    return total;
+}
+
+/* Backward of block_forward_outputs: the gradients of every run expert's
+ * templates go straight into the bank; da_k = <branch_k, dsum> goes through
+ * the routing into the logits. */
+static void block_backward_outputs(tpl_model *m, int task, int s, int l, const float *h,
+                                   float **b) {
+    tpl_workspace *ws = m->ws;
+    tpl_stage *st = &m->stage[s];
+    const tpl_params *p = &m->params;
+    const int K = st->templates;
+    const tpl_shape shape = tpl_conv_out_shape(st->plan);
+    const size_t numel = tpl_shape_numel(shape), half = st->per_template / 2;
+    const float *a = m->mix + st->mix_offset + (size_t)l * K;
+    float *g0 = ws->g[0], *g1 = ws->g[1], *g2 = ws->g[2], *g3 = ws->g[3];
+    float *dbank = tpl_params_grad(p, st->bank), da[K], dz[K];
+    tpl_bn_args a2 = bn_args(m, st->bn[task], bn2_at(st, l), shape, 1, h);
+    bn_backward(m, &a2, b[B_C2], b[B_OUT], g0, b[B_S2], st->bn[task], bn2_at(st, l), g1, g0);
+    for (int k = 0; k < K; k++) {
+        da[k] = 0.0f;
+        if (a[k] == 0.0f) continue;
+        float **x = b + B_COUNT + E_COUNT * k;
+        tpl_conv_slot *slot = st->slots + 2 * k;
+        float *dt = dbank + (size_t)k * st->per_template;
+        da[k] = (float)dot_fixed(x[E_C2], g1, numel);
+        for (size_t i = 0; i < numel; i++) g2[i] = a[k] * g1[i];
+        tpl_conv_backward_weights(st->plan, x[E_A1], g2, ws->dw);
+        add_into(dt + half, ws->dw, half);
+        tpl_conv_backward_data(st->plan, slot + 1, g2, g3);
+        tpl_bn_args a1 = bn_args(m, st->bn[task], bn1_at(st, l, k), shape, 1, NULL);
+        bn_backward(m, &a1, x[E_C1], x[E_A1], g3, x[E_S1], st->bn[task], bn1_at(st, l, k), g3,
+                    NULL);
+        tpl_conv_backward_weights(st->plan, h, g3, ws->dw);
+        add_into(dt, ws->dw, half);
+        tpl_conv_backward_data(st->plan, slot, g3, g2);
+        add_into(g0, g2, numel);
+    }
+    const tpl_route r = model_route(m);
+    tpl_route_backward(&r, K, m->soft + st->mix_offset + (size_t)l * K, da, dz);
+    float *gz = tpl_params_grad(p, st->logits[task]) + (size_t)l * K;
+    for (int i = 0; i < K; i++) gz[i] += dz[i];
 }
 
 /* Sends a block's weight gradient to the templates and the logits. */
@@ -647,13 +775,17 @@ void tpl_model_backward(tpl_model *m, int task, const float *dlogits) {
     for (int s = c->n_stages - 1; s >= 0; s--) {
         tpl_stage *st = &m->stage[s];
         for (int l = st->layers - 1; l >= 0; l--) {
-            float **b = ws->blk + (size_t)(--blk) * B_COUNT;
-            const float *h = l > 0 ? (b - B_COUNT)[B_OUT] : s > 0 ? ws->trans_h[s] : ws->stem_h;
+            float **b = ws->blk + (size_t)(--blk) * ws->bstride;
+            const float *h = l > 0 ? (b - ws->bstride)[B_OUT] : s > 0 ? ws->trans_h[s] : ws->stem_h;
+            if (outputs_mode(m)) {
+                block_backward_outputs(m, task, s, l, h, b);
+                continue;
+            }
             block_backward(m, task, s, l, h, b, ws->dw);
             mix_backward(m, task, s, l, ws->dw);
         }
         if (s > 0) {
-            const float *x = ws->blk[(size_t)(blk - 1) * B_COUNT + B_OUT];
+            const float *x = ws->blk[(size_t)(blk - 1) * ws->bstride + B_OUT];
             conv_bn_relu_backward(m, st->trans_plan, &st->trans_slot, st->trans_w,
                                   st->trans_bn[task], x, ws->trans_c[s], ws->trans_h[s],
                                   ws->trans_stats[s], 1);

@@ -32,7 +32,9 @@ typedef struct tpl_stage {
     tpl_bn_views bn[TPL_MAX_TASKS];      /* views [L][2][C] */
     tpl_bn_views trans_bn[TPL_MAX_TASKS];
     tpl_conv_plan *plan, *trans_plan;
-    tpl_conv_slot *slots;    /* [L][2] */
+    int bn_per_block;        /* BNs a block owns: 2, or K + 1 (an expert's each, then the sum's) */
+    tpl_conv_slot *slots;    /* [L][2] mixed weights, or [K][2] templates (outputs aggregation) */
+    int n_slots;
     tpl_conv_slot trans_slot;
     size_t mixed_offset;     /* into model->mixed */
     size_t mix_offset;       /* into model->mix (a values), L*K floats */

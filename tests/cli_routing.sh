@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Routing choices through the binary: top-k and Gumbel routing train and
-# save hard mixtures; --mixtures fixes them from a file (never trained);
+# save hard mixtures; mixing outputs (a mixture of experts) trains,
+# evaluates and refuses export; --mixtures fixes them from a file (never trained);
 # --tau-end anneals the temperature into the file; bad choices fail with one
 # line and no model file.
 #
@@ -47,6 +48,16 @@ run info "$T/fixed.safetensors"
 if [ "$(rows | awk '{ $1 = $2 = ""; print }' | tr -s ' ' | sed 's/^ //')" != "$(printf '1.000 0.000 0.000\n0.000 1.000 0.000\n0.000 0.500 0.500')" ]; then
     bad "--mixtures: not the file's weights after training: $(rows)"
 else ok; fi
+
+# ---- mixing outputs: a mixture of experts --------------------------------------
+run train "${SMALL[@]}" --aggregate outputs --routing topk --topk 2 --out "$T/moe.safetensors"
+[ "$rc" -eq 0 ] && ok || bad "train --aggregate outputs: exit $rc"
+run info "$T/moe.safetensors"
+grep -q 'of outputs (mixture of experts)' "$T/stdout" && ok || bad "info: not a mixture of experts: $(sed -n 2p "$T/stdout")"
+run eval "$T/moe.safetensors" --data "$T/d1"
+[ "$rc" -eq 0 ] && ok || bad "eval of a mixture of experts: exit $rc"
+expect_error 1 "mixes outputs" "export of a mixture of experts" -- export "$T/moe.safetensors" "$T/x.safetensors"
+expect_error 1 "--aggregate" "an unknown aggregation" -- train "${SMALL[@]}" --aggregate both --out "$T/x.safetensors"
 
 printf '1 0 0\n0 1\n' >"$T/short.txt"
 expect_error 1 "short.txt" "a mixtures file too short" -- train "${SMALL[@]}" --mixtures "$T/short.txt" --out "$T/x.safetensors"

@@ -40,9 +40,10 @@ int cmd_info(int argc, char **argv) {
     const tpl_config *c = &m->cfg;
     const tpl_params *p = &m->params;
     printf("model %s\n", pos[0]);
-    printf("input %dx%dx%d, stem stride %d, %s layout, %s mixtures (tau %g)\n", c->in_channels,
-           c->in_height, c->in_width, c->stem_stride, c->n_stages > 1 ? "staged" : "isometric",
-           tpl_routing_name(c->routing), c->tau);
+    printf("input %dx%dx%d, stem stride %d, %s layout, %s mixtures (tau %g) of %s\n",
+           c->in_channels, c->in_height, c->in_width, c->stem_stride,
+           c->n_stages > 1 ? "staged" : "isometric", tpl_routing_name(c->routing), c->tau,
+           c->aggregate == TPL_AGG_OUTPUTS ? "outputs (mixture of experts)" : "parameters");
     for (int s = 0; s < c->n_stages; s++)
         printf("stage %d: width %d, %d blocks from %d templates, %dx%d\n", s, c->stage[s].width,
                c->stage[s].layers, c->stage[s].templates, m->stage[s].h, m->stage[s].w);

@@ -12,7 +12,7 @@
 #include "trainer.h"
 
 typedef struct train_flags {
-    const char *data, *task, *tasks, *widths, *routing, *mixtures;
+    const char *data, *task, *tasks, *widths, *routing, *mixtures, *aggregate;
     int width, layers, templates, plain, shared, shared_head, topk;
     float tau, logit_noise;
     trainer_opts o;
@@ -20,10 +20,10 @@ typedef struct train_flags {
 
 static int parse_flags(int argc, char **argv, train_flags *f) {
     *f = (train_flags){.data = DEFAULT_DATA, .width = 64, .layers = 8, .templates = 4,
-                       .routing = "soft", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
+                       .routing = "soft", .aggregate = "params", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
     trainer_defaults(&f->o);
     f->o.out = "fashion.safetensors";
-    arg_spec specs[15 + TRAINER_N_SPECS] = {
+    arg_spec specs[16 + TRAINER_N_SPECS] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
         {"task", ARG_STR, &f->task, "name of the one task trained on --data (default fashion)", 0, 0},
         {"tasks", ARG_STR, &f->tasks, "several tasks on one bank, comma-separated: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
@@ -37,10 +37,11 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
         {"routing", ARG_STR, &f->routing, "how blocks pick templates: soft, topk (straight-through), gumbel (straight-through Gumbel-softmax) or fixed (--mixtures)", 0, 0},
         {"topk", ARG_INT, &f->topk, "templates kept per block by topk and gumbel routing", 1, 256},
         {"mixtures", ARG_STR, &f->mixtures, "file of fixed mixture weights: L x K numbers per stage, for every task (sets --routing fixed)", 0, 0},
+        {"aggregate", ARG_STR, &f->aggregate, "params (mix the templates: one conv pair a block) or outputs (run each template, mix the results: a mixture of experts)", 0, 0},
         {"tau", ARG_FLOAT, &f->tau, "mixture softmax temperature (the start, with --tau-end)", 1e-3, 1e3},
         {"logit-noise", ARG_FLOAT, &f->logit_noise, "std of the seeded noise on the uniform logits", 0, 10},
     };
-    const int own = 15;
+    const int own = 16;
     trainer_specs(&f->o, specs + own);
     int npos;
     return args_parse("train", "[flags]", specs, own + TRAINER_N_SPECS, argc, argv, 2, NULL, 0,
@@ -74,6 +75,11 @@ static int build_stages(const train_flags *f, tpl_config *c, tpl_err *err) {
     }
     c->routing = f->plain ? TPL_ROUTE_FIXED_ONEHOT : (tpl_routing)routing;
     c->topk = f->topk;
+    if (strcmp(f->aggregate, "params") && strcmp(f->aggregate, "outputs")) {
+        tpl_err_set(err, "--aggregate: '%s' is not params or outputs", f->aggregate);
+        return -1;
+    }
+    c->aggregate = strcmp(f->aggregate, "params") ? TPL_AGG_OUTPUTS : TPL_AGG_PARAMS;
     return 0;
 }
 
