@@ -9,15 +9,9 @@
 #
 # usage: bash tests/cli_data.sh PATH/TO/templar
 set -u
-BIN=${1:?usage: cli_data.sh PATH/TO/templar}
-case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_data.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=2
-cd "$T" || exit 1
-
 . "$HERE/harness.sh"
+harness_start cli_data "${1:-}"
 
 # ---- bad flags: exit 2, one line ------------------------------------------
 expect_error 2 "unknown flag '--nope'" "unknown flag" -- data digits --out "$T/o" --nope

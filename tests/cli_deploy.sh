@@ -6,15 +6,10 @@
 #
 # usage: bash tests/cli_deploy.sh PATH/TO/templar
 set -u
-BIN=${1:?usage: cli_deploy.sh PATH/TO/templar}
-case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_deploy.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=2
-cd "$T" || exit 1
-
-. "$SRC/tests/harness.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(dirname "$HERE")
+. "$HERE/harness.sh"
+harness_start cli_deploy "${1:-}"
 # value KEY LINE: the value of KEY=... in LINE
 value() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 

@@ -7,14 +7,9 @@
 #
 # usage: bash tests/cli_errors.sh PATH/TO/templar
 set -u
-BIN=${1:?usage: cli_errors.sh PATH/TO/templar}
-case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_errors.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=2
-cd "$T" || exit 1   # a default --out (fashion.safetensors) would land here
-
-. "$(dirname "$0")/harness.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/harness.sh"
+harness_start cli_errors "${1:-}"
 idx_dir "$T/data" 12 96 32 4 17
 if [ "$(stat -c %s "$T/data/train-images-idx3-ubyte")" -ne $((16 + 96 * 144)) ] ||
     [ "$(stat -c %s "$T/data/t10k-labels-idx1-ubyte")" -ne $((8 + 32)) ]; then

@@ -8,15 +8,9 @@
 #
 # usage: bash tests/cli_inspect.sh PATH/TO/templar
 set -u
-BIN=${1:?usage: cli_inspect.sh PATH/TO/templar}
-case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_inspect.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=2
-cd "$T" || exit 1
-
 . "$HERE/harness.sh"
+harness_start cli_inspect "${1:-}"
 
 # png_size FILE: "W H" from the IHDR chunk (after the 8-byte signature, the
 # chunk's length and type: bytes 16-23, big-endian)

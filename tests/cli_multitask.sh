@@ -7,14 +7,9 @@
 #
 # usage: bash tests/cli_multitask.sh PATH/TO/templar
 set -u
-BIN=${1:?usage: cli_multitask.sh PATH/TO/templar}
-case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_multitask.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=2
-cd "$T" || exit 1
-
-. "$(dirname "$0")/harness.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/harness.sh"
+harness_start cli_multitask "${1:-}"
 # value KEY LINE: the value of KEY=... in LINE
 value() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 

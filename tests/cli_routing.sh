@@ -7,15 +7,9 @@
 #
 # usage: bash tests/cli_routing.sh PATH/TO/templar
 set -u
-BIN=${1:?usage: cli_routing.sh PATH/TO/templar}
-case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
-SRC=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_routing.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=2
-cd "$T" || exit 1
-
-. "$SRC/tests/harness.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/harness.sh"
+harness_start cli_routing "${1:-}"
 
 idx_dir "$T/d1" 12 64 16 4 17
 SMALL=(--data "$T/d1" --width 16 --layers 3 --templates 3 --batch 16 --eval-batch 16 --threads 2 --steps 6)

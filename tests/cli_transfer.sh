@@ -6,14 +6,9 @@
 #
 # usage: bash tests/cli_transfer.sh PATH/TO/templar
 set -u
-BIN=${1:?usage: cli_transfer.sh PATH/TO/templar}
-case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
-T=$(mktemp -d "${TMPDIR:-/tmp}/cli_transfer.XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
-export OMP_NUM_THREADS=2
-cd "$T" || exit 1
-
-. "$(dirname "$0")/harness.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/harness.sh"
+harness_start cli_transfer "${1:-}"
 
 idx_dir "$T/d1" 12 96 32 4 17
 idx_dir "$T/d2" 12 80 24 3 99

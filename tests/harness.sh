@@ -3,6 +3,22 @@
 # errors, checking that nothing was left behind, and tiny IDX data sets made
 # with printf alone.
 
+# harness_start NAME BIN: BIN made absolute, a scratch directory $T that is
+# removed at exit and is the working directory (so a default output file
+# lands there), two OpenMP threads.
+harness_start() {
+    BIN=$2
+    if [ -z "$BIN" ]; then
+        echo "usage: bash tests/$1.sh PATH/TO/templar" >&2
+        exit 2
+    fi
+    case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+    T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
+    trap 'rm -rf "$T"' EXIT
+    export OMP_NUM_THREADS=2
+    cd "$T" || exit 1
+}
+
 pass=0
 fail=0
 ok() { pass=$((pass + 1)); }

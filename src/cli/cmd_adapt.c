@@ -23,7 +23,7 @@
 typedef struct adapt_flags {
     const char *from, *target, *mode, *data;
     float diversity;
-    int bn_images;
+    int bn_images, mode_index;
     trainer_opts o;
 } adapt_flags;
 
@@ -106,7 +106,9 @@ static void report_bytes(const trainer *r, int mode) {
            mode == MODE_MIXTURE ? logits : 0, mode == MODE_SOURCE ? 0 : stats);
 }
 
-static int adapt(const adapt_flags *f, int mode, trainer *r, tpl_err *err) {
+static int adapt(void *flags, trainer *r, tpl_err *err) {
+    const adapt_flags *f = flags;
+    const int mode = f->mode_index;
     tpl_model *src = tpl_model_load(f->from, err);
     int rc = !src || add_target(f, src, r, err);
     tpl_model_free(src);
@@ -133,12 +135,6 @@ int cmd_adapt(int argc, char **argv) {
         fprintf(stderr, "templar adapt: %s (see templar adapt --help)\n", usage);
         return 2;
     }
-    cli_set_threads(f.o.threads);
-    if (cli_check_writable(f.o.out)) return 1;
-    trainer r = {.o = &f.o};
-    tpl_err err = {{0}};
-    rc = trainer_begin(&r, &err) || adapt(&f, mode, &r, &err);
-    if (rc) fprintf(stderr, "templar adapt: %s\n", err.msg);
-    trainer_free(&r);
-    return rc ? 1 : 0;
+    f.mode_index = mode;
+    return trainer_command("adapt", &f.o, 0, adapt, &f);
 }

@@ -198,7 +198,8 @@ static int load_mixtures(const char *path, tpl_model *m, tpl_err *err) {
     return rc;
 }
 
-static int train(train_flags *f, trainer *r, tpl_err *err) {
+static int train(void *flags, trainer *r, tpl_err *err) {
+    const train_flags *f = flags;
     tpl_config cfg;
     if (load_tasks(f, r, err) || check_shapes(r, err) || build_config(f, r, &cfg, err)) return -1;
     if (!(r->m = tpl_model_create(&cfg, (uint64_t)f->o.seed, err))) return -1;
@@ -215,12 +216,5 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "templar train: --task and --tasks: give one or the other\n");
         return 2;
     }
-    cli_set_threads(f.o.threads);
-    if (cli_check_writable(f.o.out)) return 1;
-    trainer r = {.o = &f.o, .multi = f.tasks != NULL};
-    tpl_err err = {{0}};
-    rc = trainer_begin(&r, &err) || train(&f, &r, &err);
-    if (rc) fprintf(stderr, "templar train: %s\n", err.msg);
-    trainer_free(&r);
-    return rc ? 1 : 0;
+    return trainer_command("train", &f.o, f.tasks != NULL, train, &f);
 }

@@ -23,7 +23,7 @@
 
 typedef struct transfer_flags {
     const char *from, *task, *mode, *init, *data;
-    int per_class;
+    int per_class, mode_index;
     trainer_opts o;
 } transfer_flags;
 
@@ -152,7 +152,9 @@ static size_t trained_params(const tpl_model *m) {
     return n;
 }
 
-static int transfer(const transfer_flags *f, int mode, trainer *r, tpl_err *err) {
+static int transfer(void *flags, trainer *r, tpl_err *err) {
+    const transfer_flags *f = flags;
+    const int mode = f->mode_index;
     tpl_model *src = tpl_model_load(f->from, err);
     if (!src) return -1;
     char *data = NULL;
@@ -218,12 +220,6 @@ int cmd_transfer(int argc, char **argv) {
         fprintf(stderr, "templar transfer: %s (see templar transfer --help)\n", usage);
         return 2;
     }
-    cli_set_threads(f.o.threads);
-    if (cli_check_writable(f.o.out)) return 1;
-    trainer r = {.o = &f.o};
-    tpl_err err = {{0}};
-    rc = trainer_begin(&r, &err) || transfer(&f, mode, &r, &err);
-    if (rc) fprintf(stderr, "templar transfer: %s\n", err.msg);
-    trainer_free(&r);
-    return rc ? 1 : 0;
+    f.mode_index = mode;
+    return trainer_command("transfer", &f.o, 0, transfer, &f);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "cli.h"
 #include "progress.h"
 
 static volatile sig_atomic_t interrupted = 0;
@@ -69,6 +70,18 @@ static int optim_config(const trainer_opts *f, long total, tpl_optim_config *o, 
         return -1;
     }
     return 0;
+}
+
+int trainer_command(const char *cmd, const trainer_opts *o, int multi, trainer_body body,
+                    void *flags) {
+    cli_set_threads(o->threads);
+    if (cli_check_writable(o->out)) return 1;
+    trainer r = {.o = o, .multi = multi};
+    tpl_err err = {{0}};
+    int rc = trainer_begin(&r, &err) || body(flags, &r, &err);
+    if (rc) fprintf(stderr, "templar %s: %s\n", cmd, err.msg);
+    trainer_free(&r);
+    return rc ? 1 : 0;
 }
 
 int trainer_begin(trainer *r, tpl_err *err) {

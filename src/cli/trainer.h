@@ -53,6 +53,14 @@ typedef struct trainer {
     float diversity;            /* its weight of the mean prediction's entropy */
 } trainer;
 
+/* What a training command does once its flags are parsed and checked. */
+typedef int (*trainer_body)(void *flags, trainer *r, tpl_err *err);
+/* The frame every training command shares: threads, a writable --out, the
+ * log, body, one line "templar CMD: error" on failure.  multi: results per
+ * task.  Returns the exit code (0 or 1). */
+int trainer_command(const char *cmd, const trainer_opts *o, int multi, trainer_body body,
+                    void *flags);
+
 /* Opens the log (if any) and installs the Ctrl-C handler that stops after
  * the current step and saves what was trained. */
 int trainer_begin(trainer *r, tpl_err *err);
