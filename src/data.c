@@ -540,10 +540,10 @@ static void fill_one(const tpl_dataset *d, const uint8_t *src, aug_draw a,
             int sx = (a.flip ? w - 1 - x : x) + a.dx;
             int inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
             const uint8_t *p = inside ? src + ((size_t)sy * w + sx) * C : NULL;
-            float *o = dst + ((size_t)y * w + x) * C;
+            float *o = dst + (size_t)y * w + x; /* planar: channel c at o[c * h * w] */
             for (int c = 0; c < C; c++) {
                 float v = p ? (float)p[c] / 255.0f : 0.0f;
-                o[c] = (v - mean[c]) / std[c];
+                o[(size_t)c * h * w] = (v - mean[c]) / std[c];
             }
         }
     }

@@ -3,7 +3,7 @@
  *
  * A dataset keeps images as uint8 in NHWC order (n, h, w, c) and one label per
  * image.  Batches are produced in the activation layout the model wants
- * (see ops.h: [N][C/B][H*W][B]; for images B = C, i.e. NHWC). */
+ * (see ops.h: [N][C/B][H*W][B]; for images B = 1, i.e. NCHW). */
 #ifndef TPL_DATA_H
 #define TPL_DATA_H
 #include <stddef.h>
@@ -75,7 +75,9 @@ typedef struct tpl_augment {
 } tpl_augment;
 
 /* Writes images idx[0..n) as floats ((p/255 - mean[c]) / std[c]) into x,
- * laid out NHWC (n, h, w, c), and their labels into y.  aug may be NULL; rng
+ * laid out NCHW (n, c, h, w: the planar input oneDNN's first-layer kernels
+ * take; with one channel the same as NHWC), and their labels into y.  aug
+ * may be NULL; rng
  * is only used when aug asks for randomness.  Out-of-image pixels produced by
  * the crop are zero before normalisation (i.e. black). */
 void tpl_batch_fill(const tpl_dataset *d, const int *idx, int n,

@@ -192,10 +192,10 @@ static void init_params(tpl_model *m, uint64_t seed) {
 
 static int act_block(int c) { return c % 16 == 0 ? 16 : c; }
 
-/* Images come NHWC; with one channel that is also NCHW, the layout oneDNN's
- * first-layer kernels take (NHWC with one channel falls to a slow reference
- * kernel). */
-static int in_block(int c) { return c == 1 ? 1 : c; }
+/* Images come planar (NCHW, channel block 1), the layout oneDNN's
+ * first-layer kernels take: with NHWC and few channels it falls back to a
+ * reference kernel, ten times slower for RGB. */
+#define IMAGE_BLOCK 1
 
 static int cfg_outputs(const tpl_config *c) { return c->aggregate == TPL_AGG_OUTPUTS; }
 
@@ -205,7 +205,7 @@ static int make_plans(tpl_model *m) {
     int w = (c->in_width + 2 - 3) / c->stem_stride + 1;
     int c0 = c->stage[0].width;
     m->stem_plan = tpl_conv_plan_create(m->engine, c->in_channels, c0, 3, c->stem_stride,
-                                        c->in_height, c->in_width, in_block(c->in_channels),
+                                        c->in_height, c->in_width, IMAGE_BLOCK,
                                         act_block(c0));
     if (!m->stem_plan) return -1;
     size_t mixed = 0, mix = 0;

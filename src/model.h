@@ -70,7 +70,7 @@ void tpl_model_free(tpl_model *m);
 /* Call after changing parameters from outside (optimiser, load). */
 static inline void tpl_model_touch(tpl_model *m) { m->version++; }
 
-/* Forward pass of n images (NHWC floats, normalised) for task t; writes
+/* Forward pass of n images (NCHW floats, normalised: tpl_batch_fill) for task t; writes
  * logits [n][classes].  Training mode keeps what the backward needs and uses
  * batch statistics.  Returns 0 or -1 with err set. */
 int tpl_model_forward(tpl_model *m, int task, const float *x, int n,

@@ -433,7 +433,7 @@ static void test_batch_augment(void) {
     CHECK(memcmp(a, b, sizeof a) == 0);
 }
 
-/* Multi-channel, multi-image batch: NHWC layout and per-channel constants. */
+/* Multi-channel, multi-image batch: NCHW layout and per-channel constants. */
 static void test_batch_channels(void) {
     uint8_t px[2 * 2 * 2 * 3], lb[2] = {1, 0};
     for (int i = 0; i < (int)sizeof px; i++) px[i] = (uint8_t)(i * 9);
@@ -442,8 +442,8 @@ static void test_batch_channels(void) {
     int idx[2] = {1, 0}, y[2];
     tpl_batch_fill(&d, idx, 2, mean, std, NULL, NULL, x, y);
     CHECK(y[0] == 0 && y[1] == 1);
-    for (int i = 0; i < 24; i++) {
-        int src = (i + 12) % 24, c = i % 3;
+    for (int i = 0; i < 24; i++) { /* x[n][c][p] from px[idx[n]][p][c], 4 pixels */
+        int n = i / 12, c = i / 4 % 3, q = i % 4, src = (1 - n) * 12 + q * 3 + c;
         CHECK(fabsf(x[i] - norm(px[src], mean[c], std[c])) < 1e-6f);
     }
 }
