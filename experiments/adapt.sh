@@ -44,4 +44,8 @@ target() { # one held-out domain: train on the rest, then adapt three ways
 export -f target
 export BIN OUT DIGITS THREADS STEPS ADAPT_STEPS
 printf '%s\n' "${DOMAINS[@]}" | xargs -P "$JOBS" -I{} bash -c 'target {}'
+for t in "${DOMAINS[@]}"; do # the mixtures: sources, then the adapted target
+    "$BIN" inspect "$OUT/mixture_$t.safetensors" --png "$OUT/mixtures_$t.png" \
+        --svg "$OUT/mixtures_$t.svg" >"$OUT/inspect_$t.txt"
+done
 echo "adapt: done in $OUT" >&2

@@ -58,7 +58,8 @@ for f in include/templar.h lib/libtemplar.a lib/libtemplar.so lib/pkgconfig/temp
 done
 flags=$(PKG_CONFIG_PATH=$T/prefix/lib/pkgconfig pkg-config --cflags --libs templar 2>"$T/stderr")
 # shellcheck disable=SC2086
-if cc -std=c11 -Wall -Wextra -Werror "$SRC/examples/classify.c" $flags -o "$T/classify" 2>"$T/stderr"; then ok; else bad "the example does not build against the installed tree"; fi
+# shellcheck disable=SC2086
+if cc -std=c11 -Wall -Wextra -Werror ${EXAMPLE_CFLAGS:-} "$SRC/examples/classify.c" $flags -o "$T/classify" 2>"$T/stderr"; then ok; else bad "the example does not build against the installed tree"; fi
 { printf 'P5 12 12 255\n'; tail -c +17 "$T/d1/t10k-images-idx3-ubyte" | head -c 144; } >"$T/x.pgm"
 out=$(LD_LIBRARY_PATH=$T/prefix/lib "$T/classify" "$T/m.safetensors" a "$T/x.pgm" 2>"$T/stderr")
 [[ $out =~ ^class=[0-3]\ prob=[01]\.[0-9]{4}$ ]] && ok || bad "example program: '$out'"
