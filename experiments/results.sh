@@ -36,8 +36,8 @@ to 28x28 and split by the fixed, seeded, stratified rule of `src/tasks.h`
 
 All arms: isometric ResNet, width 32, 6 residual blocks, stride-2 stem, SGD
 Nesterov one-cycle, lr 0.1, batch 64, the same number of steps per task (the
-round robin gives each task 937 steps an epoch; the independent networks
-train each task alone for as many steps).  Parameters exclude BN running
+round robin gives each task 937 steps an epoch, 5,622 in all; the
+independent networks train each task alone for 5,625 steps).  Parameters exclude BN running
 statistics.
 
 | arm | parameters | fashion | handwritten | optical | mean |
