@@ -2,6 +2,8 @@
  * datasets into normalised, optionally augmented float batches. */
 #include "data.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -390,17 +392,6 @@ static int idx_check_writable(const tpl_dataset *d, const char *path, tpl_err *e
     return 0;
 }
 
-/* Makes the renames in path's directory durable; best effort. */
-static void sync_parent(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0) return;
-    (void)fsync(fd);
-    close(fd);
-}
-
 int tpl_idx_write(const char *images_path, const char *labels_path, const tpl_dataset *d,
                   tpl_err *err) {
     if (idx_check_writable(d, images_path, err)) return -1;
@@ -426,8 +417,8 @@ int tpl_idx_write(const char *images_path, const char *labels_path, const tpl_da
         unlink(tl);
         return -1;
     }
-    sync_parent(images_path);
-    if (strcmp(images_path, labels_path)) sync_parent(labels_path);
+    tpl_sync_parent(images_path);
+    if (strcmp(images_path, labels_path)) tpl_sync_parent(labels_path);
     return 0;
 }
 

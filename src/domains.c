@@ -3,6 +3,8 @@
  * directories without leaving half of one, and a preview picture. */
 #include "domains.h"
 
+#include "fileio.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -737,13 +739,6 @@ int tpl_domains_prepare(const char *dir, const char *const *names, int n, int *c
     return rc ? -1 : 0;
 }
 
-static void sync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY);
-    if (fd < 0) return;
-    (void)fsync(fd); /* best effort: some file systems refuse */
-    close(fd);
-}
-
 /* Both halves of dom into the new directory tmp. */
 static int write_domain(const char *tmp, const tpl_domain *dom, tpl_err *err) {
     if (mkdir(tmp, 0777)) {
@@ -755,7 +750,7 @@ static int write_domain(const char *tmp, const tpl_domain *dom, tpl_err *err) {
         remove_idx_dir(tmp);
         return -1;
     }
-    sync_dir(tmp);
+    tpl_sync_dir(tmp);
     return 0;
 }
 
@@ -798,7 +793,7 @@ int tpl_domains_save(const char *dir, const tpl_domain *dom, int n, tpl_err *err
         return -1;
     }
     for (int i = 0; i < n && !rc; i++) rc = swap_in(dir, tmp[i], dom[i].name, err);
-    sync_dir(dir);
+    tpl_sync_dir(dir);
     return rc ? -1 : 0;
 }
 

@@ -2,6 +2,8 @@
  * writers, and the heatmap layout both writers render (see plot.h). */
 #include "plot.h"
 
+#include "fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -132,54 +134,6 @@ int tpl_canvas_text(tpl_canvas *c, int x, int y, int scale, const char *s, tpl_r
 }
 
 /* ---- files --------------------------------------------------------------- */
-
-/* Makes the rename durable; best effort (some file systems refuse). */
-static void sync_dir_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
-    int fd = dir ? open(dir, O_RDONLY) : -1;
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-/* Writes tmp and closes it: NULL, or the step that failed with *e its errno
- * (0 when the writer failed without one); removes tmp on failure. */
-static const char *write_tmp(const char *tmp, tpl_write_fn write, const void *ctx, int *e) {
-    errno = 0;
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) return *e = errno, "create";
-    const char *what = NULL;
-    if (write(fp, ctx) || fflush(fp) || ferror(fp)) what = "write";
-    else if (fsync(fileno(fp))) what = "sync";
-    *e = errno;
-    if (fclose(fp) && !what) what = "close", *e = errno;
-    if (what) unlink(tmp);
-    return what;
-}
-
-int tpl_write_atomic(const char *path, tpl_write_fn write, const void *ctx, tpl_err *err) {
-    const size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
-    if (!tmp) return tpl_err_set(err, "%s: out of memory", path), -1;
-    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    int e = 0;
-    const char *what = write_tmp(tmp, write, ctx, &e);
-    if (!what && rename(tmp, path)) {
-        e = errno;
-        unlink(tmp);
-        what = "rename";
-    }
-    if (what)
-        tpl_err_set(err, "%s: cannot %s temporary file %s (%s)", path, what, tmp,
-                    e ? strerror(e) : "write failed");
-    else
-        sync_dir_of(path);
-    free(tmp);
-    return what ? -1 : 0;
-}
 
 static int png_write(FILE *fp, const void *ctx) {
     const tpl_canvas *c = ctx;

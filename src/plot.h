@@ -53,7 +53,7 @@ void tpl_canvas_fill(tpl_canvas *c, int x, int y, int w, int h, tpl_rgb col);
  * printable ASCII show as '?'.  Returns the width, tpl_text_width's. */
 int tpl_canvas_text(tpl_canvas *c, int x, int y, int scale, const char *s, tpl_rgb col);
 int tpl_text_width(const char *s, int scale);
-/* Writes the canvas as an 8-bit RGB PNG, atomically (see tpl_write_atomic). */
+/* Writes the canvas as an 8-bit RGB PNG, atomically (see fileio.h). */
 int tpl_canvas_write_png(const tpl_canvas *c, const char *path, tpl_err *err);
 
 /* ---- the mixture heatmap ------------------------------------------------- */
@@ -80,11 +80,4 @@ int tpl_heatmap_write_png(const tpl_heatmap *hm, const char *path, int *w, int *
                           tpl_err *err);
 int tpl_heatmap_write_svg(const tpl_heatmap *hm, const char *path, tpl_err *err);
 
-/* ---- files --------------------------------------------------------------- */
-
-/* Writes path through write(fp, ctx) into path.tmp.PID, flushes, fsyncs and
- * renames it into place, so a reader never sees half a file; on failure the
- * temporary file is removed and err names the file. */
-typedef int (*tpl_write_fn)(FILE *fp, const void *ctx);
-int tpl_write_atomic(const char *path, tpl_write_fn write, const void *ctx, tpl_err *err);
 #endif

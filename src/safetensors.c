@@ -10,6 +10,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "json.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -203,78 +204,25 @@ static int build_header(tpl_buf *h, const tpl_st_tensor *tensors, int n,
 
 /* ---- writer: file --------------------------------------------------------- */
 
-static int write_all(FILE *fp, const tpl_buf *h, const tpl_st_tensor *tensors,
-                     int n) {
+/* What tpl_write_atomic writes: the header, then every tensor's data. */
+typedef struct st_body {
+    const tpl_buf *h;
+    const tpl_st_tensor *tensors;
+    int n;
+} st_body;
+
+static int write_all(FILE *fp, const void *ctx) {
+    const st_body *b = ctx;
     unsigned char len8[8];
-    uint64_t numel, hl = h->len;
+    uint64_t numel, hl = b->h->len;
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)(hl >> (8 * i));
-    if (fwrite(len8, 1, 8, fp) != 8 || fwrite(h->p, 1, h->len, fp) != h->len)
+    if (fwrite(len8, 1, 8, fp) != 8 || fwrite(b->h->p, 1, b->h->len, fp) != b->h->len)
         return -1;
-    for (int i = 0; i < n; i++) {
-        numel_bounded(tensors[i].shape, tensors[i].ndim, &numel);
-        if (numel && fwrite(tensors[i].data, 4, (size_t)numel, fp) != numel)
+    for (int i = 0; i < b->n; i++) {
+        numel_bounded(b->tensors[i].shape, b->tensors[i].ndim, &numel);
+        if (numel && fwrite(b->tensors[i].data, 4, (size_t)numel, fp) != numel)
             return -1;
     }
-    return 0;
-}
-
-/* Makes the rename durable; best effort (some file systems refuse). */
-static void sync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, (size_t)(slash - path) + 1) : strdup(".");
-    if (!dir) return;
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-/* Writes tmp completely and closes it; on failure *what names the step
- * and the return value is the errno. */
-static int write_tmp(const char *tmp, const tpl_buf *h, const tpl_st_tensor *tensors,
-                     int n, const char **what) {
-    FILE *fp = fopen(tmp, "wb");
-    int e = 0;
-    if (!fp) {
-        *what = "create";
-        return errno ? errno : EIO;
-    }
-    if (write_all(fp, h, tensors, n) || fflush(fp)) {
-        *what = "write";
-        e = errno ? errno : EIO;
-    } else if (fsync(fileno(fp))) {
-        *what = "sync";
-        e = errno ? errno : EIO;
-    }
-    if (fclose(fp) && !e) {
-        *what = "close";
-        e = errno ? errno : EIO;
-    }
-    if (e) unlink(tmp);
-    return e;
-}
-
-/* Writes tmp and renames it over path; removes tmp on failure. */
-static int write_atomic(const char *path, const char *tmp, const tpl_buf *h,
-                        const tpl_st_tensor *tensors, int n, tpl_err *err) {
-    const char *what = "";
-    errno = 0;
-    int e = write_tmp(tmp, h, tensors, n, &what);
-    if (e) {
-        tpl_err_set(err, "%s: cannot %s temporary file %s (%s)", path, what, tmp,
-                    strerror(e));
-        return -1;
-    }
-    if (rename(tmp, path)) {
-        e = errno ? errno : EIO;
-        unlink(tmp);
-        tpl_err_set(err, "%s: cannot rename %s into place (%s)", path, tmp,
-                    strerror(e));
-        return -1;
-    }
-    sync_parent_dir(path);
     return 0;
 }
 
@@ -290,16 +238,8 @@ int tpl_st_write(const char *path, const tpl_st_tensor *tensors, int n_tensors,
         return tpl_err_set(err, "%s: header or data too large (or out of memory)",
                            path), -1;
     }
-    size_t tn = strlen(path) + 32;
-    char *tmp = malloc(tn);
-    int rc = -1;
-    if (tmp) {
-        snprintf(tmp, tn, "%s.tmp.%ld", path, (long)getpid());
-        rc = write_atomic(path, tmp, &h, tensors, n_tensors, err);
-    } else {
-        tpl_err_set(err, "%s: out of memory", path);
-    }
-    free(tmp);
+    const st_body body = {&h, tensors, n_tensors};
+    int rc = tpl_write_atomic(path, write_all, &body, err);
     tpl_buf_free(&h);
     return rc;
 }
