@@ -22,25 +22,6 @@
 #define DG_MAX_OUT_SIDE 32768
 #define PNG_MAX_SIDE 8192 /* a photo to classify, not a sheet */
 
-/* Allocates d's arrays for n images of h x w x c (none when n is 0). */
-static int dataset_alloc(tpl_dataset *d, int n, int h, int w, int c, int classes) {
-    memset(d, 0, sizeof *d);
-    if (n > 0) {
-        d->pixels = malloc((size_t)n * (size_t)h * (size_t)w * (size_t)c);
-        d->labels = malloc((size_t)n);
-        if (!d->pixels || !d->labels) {
-            tpl_dataset_free(d);
-            return -1;
-        }
-    }
-    d->n = n;
-    d->h = h;
-    d->w = w;
-    d->c = c;
-    d->classes = classes;
-    return 0;
-}
-
 /* ---- digits.png ---------------------------------------------------------- */
 
 /* Checks the sheet's size against the cell layout, from the header alone. */
@@ -129,7 +110,7 @@ int tpl_image_png_load(const char *path, int channels, tpl_dataset *out, tpl_err
     int rc = png_decode(path, &img, channels, &pixels, err);
     fclose(f);
     if (rc) return -1;
-    if (dataset_alloc(out, 1, (int)img.height, (int)img.width, channels, 1)) {
+    if (tpl_dataset_alloc(out, 1, (int)img.height, (int)img.width, channels, 1)) {
         free(pixels);
         tpl_err_set(err, "%s: out of memory", path);
         return -1;
@@ -144,7 +125,7 @@ int tpl_image_png_load(const char *path, int channels, tpl_dataset *out, tpl_err
 static int png_cut_cells(const uint8_t *sheet, uint32_t width, uint32_t height, int cell,
                          int rows_per_class, tpl_dataset *d) {
     int cols = (int)(width / (uint32_t)cell), rows = (int)(height / (uint32_t)cell);
-    if (dataset_alloc(d, cols * rows, cell, cell, 1, 10)) return -1;
+    if (tpl_dataset_alloc(d, cols * rows, cell, cell, 1, 10)) return -1;
     uint8_t *dst = d->pixels;
     for (int r = 0; r < rows; r++)
         for (int q = 0; q < cols; q++) {
@@ -499,7 +480,7 @@ int tpl_dataset_resize(const tpl_dataset *in, int out_h, int out_w, tpl_dataset 
     tpl_dataset d;
     int rc = -1;
     if (!y0 || !y1 || !x0 || !x1 || !fy || !fx ||
-        dataset_alloc(&d, in->n, out_h, out_w, in->c, in->classes)) {
+        tpl_dataset_alloc(&d, in->n, out_h, out_w, in->c, in->classes)) {
         tpl_err_set(err, "resize: out of memory");
         goto done;
     }
@@ -563,7 +544,7 @@ static int split_mark(const tpl_dataset *in, double frac, uint64_t seed, uint8_t
 /* A new dataset of the n images whose mark is value, in their order. */
 static int gather(const tpl_dataset *in, const uint8_t *mark, uint8_t value, int n,
                   tpl_dataset *out) {
-    if (dataset_alloc(out, n, in->h, in->w, in->c, in->classes)) return -1;
+    if (tpl_dataset_alloc(out, n, in->h, in->w, in->c, in->classes)) return -1;
     size_t per = (size_t)in->h * (size_t)in->w * (size_t)in->c;
     for (int i = 0, j = 0; i < in->n; i++) {
         if (mark[i] != value) continue;
