@@ -69,3 +69,10 @@ size_t tpl_params_count(const tpl_params *p, int task, int include_state) {
     }
     return n;
 }
+
+size_t tpl_params_trainable(const tpl_params *p) {
+    size_t n = 0;
+    for (int i = 0; i < p->n_views; i++)
+        if (p->views[i].trainable) n += p->views[i].numel;
+    return n;
+}

@@ -61,4 +61,6 @@ static inline float *tpl_params_grad(const tpl_params *p, int view) {
 }
 /* Sum of numel over the views that satisfy task (-2 = all, -1 = shared). */
 size_t tpl_params_count(const tpl_params *p, int task, int include_state);
+/* Sum of numel over the views that train. */
+size_t tpl_params_trainable(const tpl_params *p);
 #endif

@@ -24,14 +24,19 @@ void tpl_batch_free(tpl_batch *b) {
     memset(b, 0, sizeof *b);
 }
 
+int tpl_dataset_check_shape(const tpl_model *m, const tpl_dataset *d, const char *what,
+                            tpl_err *err) {
+    const tpl_config *c = &m->cfg;
+    if (d->c == c->in_channels && d->h == c->in_height && d->w == c->in_width) return 0;
+    tpl_err_set(err, "%s: images are %dx%dx%d but the model takes %dx%dx%d", what, d->c, d->h,
+                d->w, c->in_channels, c->in_height, c->in_width);
+    return -1;
+}
+
 int tpl_dataset_check(const tpl_model *m, int task, const tpl_dataset *d,
                       const char *what, tpl_err *err) {
     const tpl_config *c = &m->cfg;
-    if (d->c != c->in_channels || d->h != c->in_height || d->w != c->in_width) {
-        tpl_err_set(err, "%s: images are %dx%dx%d but the model takes %dx%dx%d", what, d->c,
-                    d->h, d->w, c->in_channels, c->in_height, c->in_width);
-        return -1;
-    }
+    if (tpl_dataset_check_shape(m, d, what, err)) return -1;
     if (d->classes > c->task[task].classes) {
         tpl_err_set(err, "%s: labels go up to %d but task '%s' has %d classes", what,
                     d->classes - 1, c->task[task].name, c->task[task].classes);

@@ -45,6 +45,9 @@ int tpl_bn_recalibrate(tpl_model *m, int task, const tpl_dataset *d, int max_ima
 int tpl_evaluate(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,
                  tpl_step_result *r, tpl_err *err);
 
+/* Checks that a dataset's images have the model's input shape. */
+int tpl_dataset_check_shape(const tpl_model *m, const tpl_dataset *d, const char *what,
+                            tpl_err *err);
 /* Checks that a dataset fits a task of the model (shape, labels). */
 int tpl_dataset_check(const tpl_model *m, int task, const tpl_dataset *d,
                       const char *what, tpl_err *err);

@@ -16,6 +16,9 @@ int cmd_data(int argc, char **argv);
 #define DEFAULT_DATA TPL_FASHION_DIR
 /* Sets the thread count of OpenMP (and so of oneDNN); 0 = all cores. */
 void cli_set_threads(int threads);
+/* The "data" metadata of a model file (its tasks' sources, as train and
+ * transfer record them), malloc'd; NULL when there is none. */
+char *cli_recorded_sources(const char *path);
 /* Fails early, with a clear message, if path cannot be written. */
 int cli_check_writable(const char *path);
 #endif

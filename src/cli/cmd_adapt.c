@@ -66,12 +66,7 @@ static int add_target(const adapt_flags *f, const tpl_model *src, trainer *r, tp
     }
     if (tpl_task_load(f->target, strlen(f->target), f->data, TPL_TASK_BOTH, &k->d, err))
         return -1;
-    const tpl_dataset *d = &k->d.train;
-    if (d->c != c->in_channels || d->h != c->in_height || d->w != c->in_width) {
-        tpl_err_set(err, "%s: images are %dx%dx%d but the model takes %dx%dx%d", k->d.where, d->c,
-                    d->h, d->w, c->in_channels, c->in_height, c->in_width);
-        return -1;
-    }
+    if (tpl_dataset_check_shape(src, &k->d.train, k->d.where, err)) return -1;
     tpl_task_config task = {.classes = c->task[0].classes};
     snprintf(task.name, TPL_NAME_LEN, "%s", k->d.name);
     if (!(r->m = tpl_model_add_task(src, &task, (uint64_t)f->o.seed, err))) return -1;

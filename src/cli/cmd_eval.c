@@ -14,22 +14,6 @@
 #include "cli.h"
 #include "train.h"
 
-static int find_task(const tpl_model *m, const char *name) {
-    for (int t = 0; t < m->cfg.n_tasks; t++)
-        if (!strcmp(m->cfg.task[t].name, name)) return t;
-    return -1;
-}
-
-/* The file's "data" metadata (malloc'd), or NULL. */
-static char *recorded_sources(const char *path) {
-    tpl_err ignored;
-    tpl_st_file *f = tpl_st_open(path, &ignored);
-    const char *v = f ? tpl_st_meta(f, "data") : NULL;
-    char *copy = v ? strdup(v) : NULL;
-    tpl_st_close(f);
-    return copy;
-}
-
 static int load_test(const char *recorded, const char *name, const char *data,
                      tpl_task_data *d, tpl_err *err) {
     size_t len;
@@ -44,7 +28,7 @@ static int load_test(const char *recorded, const char *name, const char *data,
 /* Evaluates tasks first .. first + n - 1 into r[0 .. n). */
 static int evaluate_tasks(const char *path, tpl_model *m, int first, int n, const char *data,
                           int batch, tpl_step_result *r, tpl_err *err) {
-    char *recorded = data ? NULL : recorded_sources(path);
+    char *recorded = data ? NULL : cli_recorded_sources(path);
     tpl_batch b;
     int rc = tpl_batch_init(&b, m, batch);
     if (rc) tpl_err_set(err, "out of memory");
@@ -100,7 +84,7 @@ int cmd_eval(int argc, char **argv) {
     tpl_err err = {{0}};
     tpl_step_result r[TPL_MAX_TASKS];
     tpl_model *m = tpl_model_load(pos[0], &err);
-    int first = m && task ? find_task(m, task) : 0, n = task ? 1 : m ? m->cfg.n_tasks : 0;
+    int first = m && task ? tpl_model_find_task(m, task) : 0, n = task ? 1 : m ? m->cfg.n_tasks : 0;
     if (m && n > 1 && data) {
         fprintf(stderr, "templar eval: --data is the IDX directory of one task: name it with "
                         "--task (the model has %d)\n", n);

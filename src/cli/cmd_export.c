@@ -12,13 +12,11 @@
 
 /* The task's recorded data source, so that eval finds its test images. */
 static char *task_source(const char *path, const char *name) {
-    tpl_err ignored;
-    tpl_st_file *f = tpl_st_open(path, &ignored);
-    const char *rec = f ? tpl_st_meta(f, "data") : NULL;
+    char *rec = cli_recorded_sources(path);
     size_t len;
     const char *spec = rec ? tpl_task_spec_find(rec, name, &len) : NULL;
     char *out = spec ? strndup(spec, len) : strdup(tpl_task_known(name) ? name : "");
-    tpl_st_close(f);
+    free(rec);
     return out;
 }
 

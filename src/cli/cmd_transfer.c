@@ -56,12 +56,6 @@ static int parse_mode(const char *s) {
     return -1;
 }
 
-static int find_task(const tpl_model *m, const char *name) {
-    for (int t = 0; t < m->cfg.n_tasks; t++)
-        if (!strcmp(m->cfg.task[t].name, name)) return t;
-    return -1;
-}
-
 /* The new task's data, its training half cut to --per-class. */
 static int load_new_task(const transfer_flags *f, tpl_task_data *d, tpl_err *err) {
     if (tpl_task_load(f->task, strlen(f->task), f->data, TPL_TASK_BOTH, d, err)) return -1;
@@ -76,9 +70,7 @@ static int load_new_task(const transfer_flags *f, tpl_task_data *d, tpl_err *err
 /* The "data" metadata of the result: the old tasks' recorded sources (or
  * their built-in names), then the new task's. */
 static char *sources_after(const char *path, const tpl_model *src, const char *added) {
-    tpl_err ignored;
-    tpl_st_file *file = tpl_st_open(path, &ignored);
-    const char *rec = file ? tpl_st_meta(file, "data") : NULL;
+    char *rec = cli_recorded_sources(path);
     size_t cap = strlen(added) + 2 + (rec ? strlen(rec) : 0) + 64 * (size_t)src->cfg.n_tasks;
     char *out = malloc(cap);
     size_t k = 0;
@@ -90,7 +82,7 @@ static char *sources_after(const char *path, const tpl_model *src, const char *a
         else if (tpl_task_known(name)) k += snprintf(out + k, cap - k, "%s,", name);
     }
     if (out) snprintf(out + k, cap - k, "%s", added);
-    tpl_st_close(file);
+    free(rec);
     return out;
 }
 
@@ -99,7 +91,7 @@ static int pick_init(const transfer_flags *f, tpl_model *src, const tpl_dataset 
                      tpl_err *err) {
     if (!strcmp(f->init, "uniform")) return -1;
     if (strcmp(f->init, "closest")) {
-        int t = find_task(src, f->init);
+        int t = tpl_model_find_task(src, f->init);
         if (t < 0) tpl_err_set(err, "--init: the model has no task '%s'", f->init);
         return t < 0 ? -2 : t;
     }
@@ -145,13 +137,6 @@ static void report_bytes(const tpl_model *m, int t, int mode, size_t trained) {
            mode == TPL_PART_FULL || mode == MODE_SCRATCH ? ", plus a whole network" : "");
 }
 
-static size_t trained_params(const tpl_model *m) {
-    size_t n = 0;
-    for (int i = 0; i < m->params.n_views; i++)
-        if (m->params.views[i].trainable) n += m->params.views[i].numel;
-    return n;
-}
-
 static int transfer(void *flags, trainer *r, tpl_err *err) {
     const transfer_flags *f = flags;
     const int mode = f->mode_index;
@@ -170,18 +155,11 @@ static int transfer(void *flags, trainer *r, tpl_err *err) {
                     k->d.where, k->d.train.n, f->per_class, f->o.batch);
         goto done;
     }
-    if (mode != MODE_SCRATCH && find_task(src, task.name) >= 0) {
+    if (mode != MODE_SCRATCH && tpl_model_find_task(src, task.name) >= 0) {
         tpl_err_set(err, "%s: the model already has a task '%s'", f->from, task.name);
         goto done;
     }
-    const tpl_config *c = &src->cfg;
-    if (k->d.train.c != c->in_channels || k->d.train.h != c->in_height ||
-        k->d.train.w != c->in_width) {
-        tpl_err_set(err, "%s: images are %dx%dx%d but the model takes %dx%dx%d", k->d.where,
-                    k->d.train.c, k->d.train.h, k->d.train.w, c->in_channels, c->in_height,
-                    c->in_width);
-        goto done;
-    }
+    if (tpl_dataset_check_shape(src, &k->d.train, k->d.where, err)) goto done;
     if (mode == MODE_SCRATCH) {
         if (!(r->m = scratch_model(src, &task, &k->d.train, (uint64_t)f->o.seed, err))) goto done;
         k->model_task = 0;
@@ -200,7 +178,7 @@ static int transfer(void *flags, trainer *r, tpl_err *err) {
         r->data_meta = data;
     }
     rc = trainer_run(r, err);
-    if (!rc) report_bytes(r->m, k->model_task, mode, trained_params(r->m));
+    if (!rc) report_bytes(r->m, k->model_task, mode, tpl_params_trainable(&r->m->params));
     rc = rc || trainer_report(r, err);
 done:
     tpl_model_free(src);

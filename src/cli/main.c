@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "safetensors.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -26,6 +27,15 @@ static void usage(FILE *f) {
 
 void cli_set_threads(int threads) {
     if (threads > 0) omp_set_num_threads(threads);
+}
+
+char *cli_recorded_sources(const char *path) {
+    tpl_err ignored;
+    tpl_st_file *f = tpl_st_open(path, &ignored);
+    const char *v = f ? tpl_st_meta(f, "data") : NULL;
+    char *copy = v ? strdup(v) : NULL;
+    tpl_st_close(f);
+    return copy;
 }
 
 int cli_check_writable(const char *path) {

@@ -133,9 +133,7 @@ static int alloc_run(trainer *r, const tpl_optim_config *oc, tpl_err *err) {
 }
 
 static void print_header(const trainer *r) {
-    size_t params = 0;
-    for (int i = 0; i < r->m->params.n_views; i++)
-        if (r->m->params.views[i].trainable) params += r->m->params.views[i].numel;
+    size_t params = tpl_params_trainable(&r->m->params);
     const tpl_task_data *d = &r->task[0].d;
     if (r->n_tasks == 1) {
         fprintf(stderr, "templar: %s, %d train / %d test images, %zu trained parameters, %ld steps\n",
