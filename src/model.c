@@ -11,7 +11,6 @@
 #include "ops.h"
 #include "rng.h"
 
-#define BN_EPS TPL_BN_EPS
 #define BN_MOMENTUM 0.1f
 
 /* Activations kept for the backward of one training batch. */
@@ -197,8 +196,6 @@ static int act_block(int c) { return c % 16 == 0 ? 16 : c; }
  * reference kernel, ten times slower for RGB. */
 #define IMAGE_BLOCK 1
 
-static int cfg_outputs(const tpl_config *c) { return c->aggregate == TPL_AGG_OUTPUTS; }
-
 static int make_plans(tpl_model *m) {
     const tpl_config *c = &m->cfg;
     int h = (c->in_height + 2 - 3) / c->stem_stride + 1;
@@ -223,12 +220,12 @@ static int make_plans(tpl_model *m) {
         st->w = w;
         int b = act_block(st->width);
         st->plan = tpl_conv_plan_create(m->engine, st->width, st->width, 3, 1, h, w, b, b);
-        st->n_slots = 2 * (cfg_outputs(c) ? st->templates : st->layers);
+        st->n_slots = 2 * (outputs_mode(m) ? st->templates : st->layers);
         st->slots = calloc((size_t)st->n_slots, sizeof *st->slots);
         if (!st->plan || !st->slots) return -1;
         st->mixed_offset = mixed;
         st->mix_offset = mix;
-        if (!cfg_outputs(c)) mixed += (size_t)st->layers * st->per_template;
+        if (!outputs_mode(m)) mixed += (size_t)st->layers * st->per_template;
         mix += (size_t)st->layers * st->templates;
     }
     m->mixed_numel = mixed;
@@ -253,7 +250,7 @@ tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) 
         st->layers = cfg->stage[s].layers;
         st->templates = cfg->stage[s].templates;
         st->per_template = (size_t)2 * st->width * st->width * 9;
-        st->bn_per_block = cfg->aggregate == TPL_AGG_OUTPUTS ? st->templates + 1 : 2;
+        st->bn_per_block = outputs_mode(m) ? st->templates + 1 : 2;
     }
     m->engine = tpl_engine_create(err);
     if (!m->engine) {
@@ -338,8 +335,13 @@ static size_t ws_layout(tpl_model *m, tpl_workspace *ws, float *base, int n, int
         if (!training) continue;
         for (int l = 0; l < st->layers; l++, blk++) {
             float **b = ws->blk + (size_t)blk * ws->bstride;
-            for (int i = B_C1; i <= B_OUT; i++) TAKE(b[i], a);
-            TAKE(b[B_S1], 2 * (size_t)st->width);
+            if (!outputs_mode(m)) { /* mixing outputs keeps these per expert, below */
+                TAKE(b[B_C1], a);
+                TAKE(b[B_A1], a);
+                TAKE(b[B_S1], 2 * (size_t)st->width);
+            }
+            TAKE(b[B_C2], a);
+            TAKE(b[B_OUT], a);
             TAKE(b[B_S2], 2 * (size_t)st->width);
             for (int k = 0; outputs_mode(m) && k < st->templates; k++) {
                 float **e = b + B_COUNT + E_COUNT * k;
@@ -466,7 +468,7 @@ static tpl_bn_args bn_args(const tpl_model *m, tpl_bn_views v, size_t at,
                          .beta = tpl_params_data(p, v.shift) + at,
                          .running_mean = tpl_params_data(p, v.mean) + at,
                          .running_var = tpl_params_data(p, v.var) + at,
-                         .momentum = m->bn_momentum, .eps = BN_EPS,
+                         .momentum = m->bn_momentum, .eps = TPL_BN_EPS,
                          .relu = relu, .skip = skip};
 }
 
