@@ -96,6 +96,12 @@ expect_error 1 nosuch "eval of a task the model lacks" -- eval "$T/a.safetensors
 run info "$T/a.safetensors"
 [ "$rc" -eq 0 ] && grep -q 'stage 0: width 16, 2 blocks from 2 templates, 12x12' "$T/stdout" &&
     grep -q 'block  1:' "$T/stdout" && ok || bad "info: exit $rc or unexpected output"
+# --stem-stride overrides the choice by image size (12x12 input: 1)
+run train --data "$T/data" "${SMALL[@]}" --stem-stride 2 --out "$T/s2.safetensors"
+run info "$T/s2.safetensors"
+[ "$rc" -eq 0 ] && grep -q 'stem stride 2' "$T/stdout" && grep -q 'width 16, 2 blocks from 2 templates, 6x6' "$T/stdout" &&
+    ok || bad "--stem-stride 2: exit $rc or not recorded"
+expect_error 2 stem-stride "--stem-stride out of range" -- train --data "$T/data" "${SMALL[@]}" --stem-stride 5 --out "$T/m.safetensors"
 
 # ---- bad data sets ------------------------------------------------------
 cp -r "$T/data" "$T/magic"

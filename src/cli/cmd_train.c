@@ -13,7 +13,7 @@
 
 typedef struct train_flags {
     const char *data, *task, *tasks, *widths, *routing, *mixtures, *aggregate;
-    int width, layers, templates, plain, shared, shared_head, topk;
+    int width, layers, templates, stem_stride, plain, shared, shared_head, topk;
     float tau, logit_noise;
     trainer_opts o;
 } train_flags;
@@ -23,7 +23,7 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
                        .routing = "soft", .aggregate = "params", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
     trainer_defaults(&f->o);
     f->o.out = "fashion.safetensors";
-    arg_spec specs[16 + TRAINER_N_SPECS] = {
+    arg_spec specs[17 + TRAINER_N_SPECS] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
         {"task", ARG_STR, &f->task, "name of the one task trained on --data (default fashion)", 0, 0},
         {"tasks", ARG_STR, &f->tasks, "several tasks on one bank, comma-separated: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
@@ -31,6 +31,7 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
         {"layers", ARG_INT, &f->layers, "residual blocks L (per stage)", 1, 256},
         {"templates", ARG_INT, &f->templates, "templates K in the bank (per stage)", 1, 256},
         {"widths", ARG_STR, &f->widths, "staged layout: widths per stage, e.g. 32,64,128", 0, 0},
+        {"stem-stride", ARG_INT, &f->stem_stride, "stride of the stem conv (0 = 2 for images of 24 pixels or more, else 1)", 0, 4},
         {"plain", ARG_BOOL, &f->plain, "plain ResNet baseline: K = L, fixed one-hot mixtures", 0, 1},
         {"shared-mixture", ARG_BOOL, &f->shared, "one mixture for every task: a hard-shared trunk (baseline)", 0, 1},
         {"shared-head", ARG_BOOL, &f->shared_head, "one head for every task (domains with one label set)", 0, 1},
@@ -41,7 +42,7 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
         {"tau", ARG_FLOAT, &f->tau, "mixture softmax temperature (the start, with --tau-end)", 1e-3, 1e3},
         {"logit-noise", ARG_FLOAT, &f->logit_noise, "std of the seeded noise on the uniform logits", 0, 10},
     };
-    const int own = 16;
+    const int own = 17;
     trainer_specs(&f->o, specs + own);
     int npos;
     return args_parse("train", "[flags]", specs, own + TRAINER_N_SPECS, argc, argv, 2, NULL, 0,
@@ -145,7 +146,7 @@ static int build_config(const train_flags *f, const trainer *r, tpl_config *c, t
     c->in_channels = train->c;
     c->in_height = train->h;
     c->in_width = train->w;
-    c->stem_stride = train->h >= 24 ? 2 : 1;
+    c->stem_stride = f->stem_stride ? f->stem_stride : train->h >= 24 ? 2 : 1;
     c->n_tasks = r->n_tasks;
     for (int t = 0; t < r->n_tasks; t++) {
         snprintf(c->task[t].name, TPL_NAME_LEN, "%s", r->task[t].d.name);
