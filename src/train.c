@@ -24,6 +24,13 @@ void tpl_batch_free(tpl_batch *b) {
     memset(b, 0, sizeof *b);
 }
 
+int tpl_batch_range(tpl_batch *b, const tpl_model *m, const tpl_dataset *d, int i0, int end) {
+    const int n = end - i0 < b->cap ? end - i0 : b->cap;
+    for (int i = 0; i < n; i++) b->idx[i] = i0 + i;
+    tpl_batch_fill(d, b->idx, n, m->cfg.in_mean, m->cfg.in_std, NULL, NULL, b->x, b->y);
+    return n;
+}
+
 int tpl_dataset_check_shape(const tpl_model *m, const tpl_dataset *d, const char *what,
                             tpl_err *err) {
     const tpl_config *c = &m->cfg;
@@ -73,14 +80,11 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
 
 int tpl_bn_recalibrate(tpl_model *m, int task, const tpl_dataset *d, int max_images,
                        tpl_batch *b, tpl_err *err) {
-    const tpl_config *c = &m->cfg;
     const float keep = m->bn_momentum;
     const int n_all = d->n < max_images ? d->n : max_images;
     int rc = 0;
     for (int i0 = 0, batch = 0; !rc && i0 + 2 <= n_all; i0 += b->cap, batch++) {
-        int n = n_all - i0 < b->cap ? n_all - i0 : b->cap;
-        for (int i = 0; i < n; i++) b->idx[i] = i0 + i;
-        tpl_batch_fill(d, b->idx, n, c->in_mean, c->in_std, NULL, NULL, b->x, b->y);
+        int n = tpl_batch_range(b, m, d, i0, n_all);
         m->bn_momentum = 1.0f / (batch + 1); /* running = mean of the batches so far */
         rc = tpl_model_forward(m, task, b->x, n, 1, b->logits, err);
     }
@@ -94,9 +98,7 @@ int tpl_evaluate(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,
     double loss = 0.0;
     int correct = 0;
     for (int i0 = 0; i0 < d->n; i0 += b->cap) {
-        int n = d->n - i0 < b->cap ? d->n - i0 : b->cap, right;
-        for (int i = 0; i < n; i++) b->idx[i] = i0 + i;
-        tpl_batch_fill(d, b->idx, n, c->in_mean, c->in_std, NULL, NULL, b->x, b->y);
+        int n = tpl_batch_range(b, m, d, i0, d->n), right;
         if (tpl_model_forward(m, task, b->x, n, 0, b->logits, err)) return -1;
         loss += n * tpl_xent_forward_backward(n, c->task[task].classes, b->logits, b->y, NULL,
                                               &right);

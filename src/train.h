@@ -20,6 +20,9 @@ typedef struct tpl_batch {
 
 int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap);
 void tpl_batch_free(tpl_batch *b);
+/* Loads images [i0, min(i0 + b->cap, end)) of d into b, normalised and not
+ * augmented (evaluation and statistics passes); returns how many. */
+int tpl_batch_range(tpl_batch *b, const tpl_model *m, const tpl_dataset *d, int i0, int end);
 
 /* What a step adds to plain training: augmentation (NULL: none) and the
  * weight of the mixtures' mean entropy in the loss (0: none). */

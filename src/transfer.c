@@ -2,6 +2,8 @@
  * task to start from.  See transfer.h. */
 #include "transfer.h"
 
+#include "train.h"
+
 #include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -93,17 +95,14 @@ size_t tpl_task_bytes(const tpl_params *p, int task, unsigned kinds) {
 }
 
 /* Pooled features of d's first n images under task t, into f[n][dim]. */
-static int features(tpl_model *m, int t, const tpl_dataset *d, int n, float *x, int batch,
-                    float *logits, float *f, tpl_err *err) {
+static int features(tpl_model *m, int t, const tpl_dataset *d, int n, tpl_batch *b, float *f,
+                    tpl_err *err) {
     const tpl_config *c = &m->cfg;
     const int dim = c->stage[c->n_stages - 1].width;
-    int idx[batch], y[batch];
-    for (int i0 = 0; i0 < n; i0 += batch) {
-        int b = n - i0 < batch ? n - i0 : batch;
-        for (int i = 0; i < b; i++) idx[i] = i0 + i;
-        tpl_batch_fill(d, idx, b, c->in_mean, c->in_std, NULL, NULL, x, y);
-        if (tpl_model_forward(m, t, x, b, 0, logits, err)) return -1;
-        memcpy(f + (size_t)i0 * dim, tpl_model_features(m), sizeof(float) * (size_t)b * dim);
+    for (int i0 = 0; i0 < n; i0 += b->cap) {
+        int k = tpl_batch_range(b, m, d, i0, n);
+        if (tpl_model_forward(m, t, b->x, k, 0, b->logits, err)) return -1;
+        memcpy(f + (size_t)i0 * dim, tpl_model_features(m), sizeof(float) * (size_t)k * dim);
     }
     return 0;
 }
@@ -139,23 +138,19 @@ static double nearest_mean_accuracy(const float *f, const uint8_t *labels, int n
 int tpl_closest_task(tpl_model *m, int n_tasks, const tpl_dataset *d, int max_images,
                      double *score, tpl_err *err) {
     const tpl_config *c = &m->cfg;
-    const int dim = c->stage[c->n_stages - 1].width, batch = 100, classes = d->classes;
+    const int dim = c->stage[c->n_stages - 1].width, classes = d->classes;
     const int n = d->n < max_images ? d->n : max_images;
-    int logit_cap = 1;
-    for (int t = 0; t < c->n_tasks; t++)
-        if (c->task[t].classes > logit_cap) logit_cap = c->task[t].classes;
-    size_t img = (size_t)c->in_channels * c->in_height * c->in_width;
-    float *x = malloc(sizeof(float) * img * batch);
-    float *logits = malloc(sizeof(float) * (size_t)logit_cap * batch);
+    tpl_batch b;
+    int batch_ok = tpl_batch_init(&b, m, 100) == 0;
     float *f = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1) * dim);
     double *mean = malloc(sizeof(double) * (size_t)classes * dim);
     int *count = malloc(sizeof(int) * (size_t)classes);
     int best = -1;
-    if (!x || !logits || !f || !mean || !count || n < 1) {
+    if (!batch_ok || !f || !mean || !count || n < 1) {
         tpl_err_set(err, n < 1 ? "closest task: no images" : "closest task: out of memory");
     } else {
         for (int t = 0; t < n_tasks; t++) {
-            if (features(m, t, d, n, x, batch, logits, f, err)) {
+            if (features(m, t, d, n, &b, f, err)) {
                 best = -1;
                 break;
             }
@@ -163,6 +158,7 @@ int tpl_closest_task(tpl_model *m, int n_tasks, const tpl_dataset *d, int max_im
             if (best < 0 || score[t] > score[best]) best = t;
         }
     }
-    free(x), free(logits), free(f), free(mean), free(count);
+    tpl_batch_free(&b);
+    free(f), free(mean), free(count);
     return best;
 }
