@@ -32,8 +32,12 @@ typedef struct tpl_workspace {
     const float *x;   /* input of the last training forward */
 } tpl_workspace;
 
-enum { B_C1, B_A1, B_C2, B_OUT, B_S1, B_S2, B_COUNT };
-enum { E_C1, E_A1, E_C2, E_S1, E_COUNT }; /* an expert's, after B_COUNT */
+/* A residual branch's saved activations: conv1 output, after BN + ReLU,
+ * conv2 output, BN1 statistics.  A block's pointers start with its branch's
+ * (under outputs aggregation E_C2 there holds the experts' sum instead, and
+ * every expert's branch follows B_COUNT). */
+enum { E_C1, E_A1, E_C2, E_S1, E_COUNT };
+enum { B_OUT = E_COUNT, B_S2, B_COUNT };
 
 static int outputs_mode(const tpl_model *m) { return m->cfg.aggregate == TPL_AGG_OUTPUTS; }
 
@@ -336,11 +340,11 @@ static size_t ws_layout(tpl_model *m, tpl_workspace *ws, float *base, int n, int
         for (int l = 0; l < st->layers; l++, blk++) {
             float **b = ws->blk + (size_t)blk * ws->bstride;
             if (!outputs_mode(m)) { /* mixing outputs keeps these per expert, below */
-                TAKE(b[B_C1], a);
-                TAKE(b[B_A1], a);
-                TAKE(b[B_S1], 2 * (size_t)st->width);
+                TAKE(b[E_C1], a);
+                TAKE(b[E_A1], a);
+                TAKE(b[E_S1], 2 * (size_t)st->width);
             }
-            TAKE(b[B_C2], a);
+            TAKE(b[E_C2], a);
             TAKE(b[B_OUT], a);
             TAKE(b[B_S2], 2 * (size_t)st->width);
             for (int k = 0; outputs_mode(m) && k < st->templates; k++) {
@@ -491,6 +495,18 @@ static int conv_bn_relu(tpl_model *m, tpl_conv_plan *plan, tpl_conv_slot *slot,
     return 0;
 }
 
+/* The residual branch conv -> BN -> ReLU -> conv of the weight pair in
+ * slot[0..1], its BN at offset `at` of the stage's view: x[E_C1], x[E_A1] and
+ * x[E_S1] keep what the backward needs, x[E_C2] gets the result. */
+static void branch_forward(tpl_model *m, int task, int s, size_t at, tpl_conv_slot *slot,
+                           int training, const float *h, float **x) {
+    tpl_stage *st = &m->stage[s];
+    tpl_conv_forward(st->plan, slot, h, x[E_C1]);
+    tpl_bn_args a1 = bn_args(m, st->bn[task], at, tpl_conv_out_shape(st->plan), 1, NULL);
+    bn_forward(&a1, training, x[E_C1], x[E_A1], x[E_S1]);
+    tpl_conv_forward(st->plan, slot + 1, x[E_A1], x[E_C2]);
+}
+
 static int block_forward(tpl_model *m, int task, int s, int l, int training,
                          const float *h, float **b, tpl_err *err) {
     tpl_stage *st = &m->stage[s];
@@ -502,12 +518,9 @@ static int block_forward(tpl_model *m, int task, int s, int l, int training,
     if (tpl_conv_set_weights(st->plan, slot, w, gen, err) ||
         tpl_conv_set_weights(st->plan, slot + 1, w + half, gen, err))
         return -1;
-    tpl_conv_forward(st->plan, slot, h, b[B_C1]);
-    tpl_bn_args a1 = bn_args(m, st->bn[task], bn1_at(st, l, 0), shape, 1, NULL);
-    bn_forward(&a1, training, b[B_C1], b[B_A1], b[B_S1]);
-    tpl_conv_forward(st->plan, slot + 1, b[B_A1], b[B_C2]);
+    branch_forward(m, task, s, bn1_at(st, l, 0), slot, training, h, b);
     tpl_bn_args a2 = bn_args(m, st->bn[task], bn2_at(st, l), shape, 1, h);
-    bn_forward(&a2, training, b[B_C2], b[B_OUT], b[B_S2]);
+    bn_forward(&a2, training, b[E_C2], b[B_OUT], b[B_S2]);
     return 0;
 }
 
@@ -523,7 +536,7 @@ static int block_forward_outputs(tpl_model *m, int task, int s, int l, int train
     const size_t half = st->per_template / 2;
     const tpl_shape shape = tpl_conv_out_shape(st->plan);
     const size_t numel = tpl_shape_numel(shape);
-    float *sum = b[B_C2];
+    float *sum = b[E_C2];
     memset(sum, 0, sizeof(float) * numel);
     for (int k = 0; k < K; k++) {
         if (a[k] == 0.0f) continue; /* top-k routing: not run */
@@ -533,10 +546,7 @@ static int block_forward_outputs(tpl_model *m, int task, int s, int l, int train
             tpl_conv_set_weights(st->plan, slot + 1, bank + k * st->per_template + half,
                                  m->version, err))
             return -1;
-        tpl_conv_forward(st->plan, slot, h, x[E_C1]);
-        tpl_bn_args a1 = bn_args(m, st->bn[task], bn1_at(st, l, k), shape, 1, NULL);
-        bn_forward(&a1, training, x[E_C1], x[E_A1], x[E_S1]);
-        tpl_conv_forward(st->plan, slot + 1, x[E_A1], x[E_C2]);
+        branch_forward(m, task, s, bn1_at(st, l, k), slot, training, h, x);
         for (size_t i = 0; i < numel; i++) sum[i] += a[k] * x[E_C2][i];
     }
     tpl_bn_args a2 = bn_args(m, st->bn[task], bn2_at(st, l), shape, 1, h);
@@ -544,10 +554,8 @@ static int block_forward_outputs(tpl_model *m, int task, int s, int l, int train
     return 0;
 }
 
-/* Eval keeps no activations: a block reads h from one ring buffer and writes
- * c1/c2 to the next and a1/out to the third (each dead when overwritten).
- * hr is the ring index holding h, or -1; returns the index of out. */
-/* Eval buffers of the next block from ring slot hr (its input; -1: the
+/* Eval keeps no activations, only a ring of buffers each block reuses
+ * (each dead when overwritten).  Eval buffers of the next block from ring slot hr (its input; -1: the
  * input lies outside the ring); returns the slot of its output.  Mixing
  * parameters needs 2 slots besides the input (c1 = c2, a1 = out); mixing
  * outputs 4 (an expert's c1 = out, a1 and c2 at expert 0's place in b, the
@@ -555,10 +563,10 @@ static int block_forward_outputs(tpl_model *m, int task, int s, int l, int train
 static int ring_buffers(tpl_workspace *ws, int hr, int outputs, float **b) {
     const int n = outputs ? 5 : 3, base = hr < 0 ? n - 1 : hr;
     float *x = ws->ring[(base + 1) % n], *y = ws->ring[(base + 2) % n];
-    b[B_S1] = b[B_S2] = NULL;
+    b[E_S1] = b[B_S2] = NULL;
     if (!outputs) {
-        b[B_C1] = b[B_C2] = x;
-        b[B_A1] = b[B_OUT] = y;
+        b[E_C1] = b[E_C2] = x;
+        b[E_A1] = b[B_OUT] = y;
         return (base + 2) % n;
     }
     float **e = b + B_COUNT;
@@ -566,7 +574,7 @@ static int ring_buffers(tpl_workspace *ws, int hr, int outputs, float **b) {
     e[E_A1] = y;
     e[E_C2] = ws->ring[(base + 3) % n];
     e[E_S1] = NULL;
-    b[B_C2] = ws->ring[(base + 4) % n]; /* the sum */
+    b[E_C2] = ws->ring[(base + 4) % n]; /* the sum */
     return (base + 1) % n;
 }
 
@@ -658,35 +666,32 @@ static void bn_backward(tpl_model *m, const tpl_bn_args *a, const float *x,
                     tpl_params_grad(p, v.scale) + at, tpl_params_grad(p, v.shift) + at, dskip);
 }
 
+/* Backward of branch_forward from dc2 = dL/d(x[E_C2]): the weight pair's
+ * gradient into dw (conv1's, then conv2's), dL/dh into dh (which may be dc2);
+ * scratch holds the gradient between the convs. */
+static void branch_backward(tpl_model *m, int task, int s, size_t at, tpl_conv_slot *slot,
+                            const float *h, float **x, float *dc2, float *scratch, float *dw,
+                            float *dh) {
+    tpl_stage *st = &m->stage[s];
+    tpl_conv_backward_weights(st->plan, x[E_A1], dc2, dw + st->per_template / 2);
+    tpl_conv_backward_data(st->plan, slot + 1, dc2, scratch);
+    tpl_bn_args a1 = bn_args(m, st->bn[task], at, tpl_conv_out_shape(st->plan), 1, NULL);
+    bn_backward(m, &a1, x[E_C1], x[E_A1], scratch, x[E_S1], st->bn[task], at, scratch, NULL);
+    tpl_conv_backward_weights(st->plan, h, scratch, dw);
+    tpl_conv_backward_data(st->plan, slot, scratch, dh);
+}
+
 /* Gradient of a block: g[0] holds dL/d(out) on entry and dL/d(h) on exit. */
 static void block_backward(tpl_model *m, int task, int s, int l, const float *h,
                            float **b, float *dmixed) {
     tpl_workspace *ws = m->ws;
     tpl_stage *st = &m->stage[s];
     tpl_shape shape = tpl_conv_out_shape(st->plan);
-    const size_t at1 = bn1_at(st, l, 0), at2 = bn2_at(st, l), half = st->per_template / 2;
-    tpl_conv_slot *slot = st->slots + 2 * l;
     float *g0 = ws->g[0], *g1 = ws->g[1], *g2 = ws->g[2];
-    tpl_bn_args a2 = bn_args(m, st->bn[task], at2, shape, 1, h);
-    bn_backward(m, &a2, b[B_C2], b[B_OUT], g0, b[B_S2], st->bn[task], at2, g1, g0);
-    tpl_conv_backward_weights(st->plan, b[B_A1], g1, dmixed + half);
-    tpl_conv_backward_data(st->plan, slot + 1, g1, g2);
-    tpl_bn_args a1 = bn_args(m, st->bn[task], at1, shape, 1, NULL);
-    bn_backward(m, &a1, b[B_C1], b[B_A1], g2, b[B_S1], st->bn[task], at1, g2, NULL);
-    tpl_conv_backward_weights(st->plan, h, g2, dmixed);
-    tpl_conv_backward_data(st->plan, slot, g2, g1);
+    tpl_bn_args a2 = bn_args(m, st->bn[task], bn2_at(st, l), shape, 1, h);
+    bn_backward(m, &a2, b[E_C2], b[B_OUT], g0, b[B_S2], st->bn[task], bn2_at(st, l), g1, g0);
+    branch_backward(m, task, s, bn1_at(st, l, 0), st->slots + 2 * l, h, b, g1, g2, dmixed, g1);
     add_into(g0, g1, tpl_shape_numel(shape));
-}
-
-/* sum of x[i] * y[i] in fixed chunks, so any thread count gives one answer */
-static double dot_fixed(const float *x, const float *y, size_t n) {
-    double total = 0.0;
-    for (size_t c0 = 0; c0 < n; c0 += 4096) {
-        float part = 0.0f;
-        for (size_t i = c0; i < n && i < c0 + 4096; i++) part += x[i] * y[i];
-        total += part;
-    }
-    return total;
 }
 
 /* Backward of block_forward_outputs: the gradients of every run expert's
@@ -699,29 +704,23 @@ static void block_backward_outputs(tpl_model *m, int task, int s, int l, const f
     const tpl_params *p = &m->params;
     const int K = st->templates;
     const tpl_shape shape = tpl_conv_out_shape(st->plan);
-    const size_t numel = tpl_shape_numel(shape), half = st->per_template / 2;
+    const size_t numel = tpl_shape_numel(shape);
     const float *a = m->mix + st->mix_offset + (size_t)l * K;
     float *g0 = ws->g[0], *g1 = ws->g[1], *g2 = ws->g[2], *g3 = ws->g[3];
     float *dbank = tpl_params_grad(p, st->bank), da[K], dz[K];
     tpl_bn_args a2 = bn_args(m, st->bn[task], bn2_at(st, l), shape, 1, h);
-    bn_backward(m, &a2, b[B_C2], b[B_OUT], g0, b[B_S2], st->bn[task], bn2_at(st, l), g1, g0);
+    bn_backward(m, &a2, b[E_C2], b[B_OUT], g0, b[B_S2], st->bn[task], bn2_at(st, l), g1, g0);
     for (int k = 0; k < K; k++) {
         da[k] = 0.0f;
         if (a[k] == 0.0f) continue;
         float **x = b + B_COUNT + E_COUNT * k;
-        tpl_conv_slot *slot = st->slots + 2 * k;
-        float *dt = dbank + (size_t)k * st->per_template;
-        da[k] = (float)dot_fixed(x[E_C2], g1, numel);
-        for (size_t i = 0; i < numel; i++) g2[i] = a[k] * g1[i];
-        tpl_conv_backward_weights(st->plan, x[E_A1], g2, ws->dw);
-        add_into(dt + half, ws->dw, half);
-        tpl_conv_backward_data(st->plan, slot + 1, g2, g3);
-        tpl_bn_args a1 = bn_args(m, st->bn[task], bn1_at(st, l, k), shape, 1, NULL);
-        bn_backward(m, &a1, x[E_C1], x[E_A1], g3, x[E_S1], st->bn[task], bn1_at(st, l, k), g3,
-                    NULL);
-        tpl_conv_backward_weights(st->plan, h, g3, ws->dw);
-        add_into(dt, ws->dw, half);
-        tpl_conv_backward_data(st->plan, slot, g3, g2);
+        /* the sum is a one-template mix of the branch: dbranch = a_k dsum,
+         * da_k = <branch, dsum>, by the bank's own kernel */
+        memset(g2, 0, sizeof(float) * numel);
+        tpl_mix_backward(1, numel, x[E_C2], &a[k], g1, g2, &da[k]);
+        branch_backward(m, task, s, bn1_at(st, l, k), st->slots + 2 * k, h, x, g2, g3, ws->dw,
+                        g2);
+        add_into(dbank + (size_t)k * st->per_template, ws->dw, st->per_template);
         add_into(g0, g2, numel);
     }
     const tpl_route r = model_route(m);
