@@ -330,7 +330,8 @@ static size_t ws_layout(tpl_model *m, tpl_workspace *ws, float *base, int n, int
         const tpl_stage *st = &m->stage[s];
         size_t a = stage_act(m, s, n);
         if (a > biggest) biggest = a;
-        if (st->per_template / 2 > biggest_w) biggest_w = st->per_template;
+        /* a block's weight pair (a transition conv's weights are fewer) */
+        if (st->per_template > biggest_w) biggest_w = st->per_template;
         if (s > 0) {
             TAKE(ws->trans_c[s], a);
             TAKE(ws->trans_h[s], a);
