@@ -77,9 +77,8 @@ typedef struct tpl_augment {
 /* Writes images idx[0..n) as floats ((p/255 - mean[c]) / std[c]) into x,
  * laid out NCHW (n, c, h, w: the planar input oneDNN's first-layer kernels
  * take; with one channel the same as NHWC), and their labels into y.  aug
- * may be NULL; rng
- * is only used when aug asks for randomness.  Out-of-image pixels produced by
- * the crop are zero before normalisation (i.e. black). */
+ * may be NULL; rng is only used when aug asks for randomness.  Out-of-image
+ * pixels produced by the crop are zero before normalisation (i.e. black). */
 void tpl_batch_fill(const tpl_dataset *d, const int *idx, int n,
                     const float *mean, const float *std,
                     const tpl_augment *aug, tpl_rng *rng, float *x, int *y);
