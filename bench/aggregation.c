@@ -13,20 +13,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
 #include "model.h"
 #include "ops.h"
 #include "rng.h"
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct run {
     int width, layers, batch, reps;
@@ -58,19 +48,18 @@ static double time_model(const run *r, int k, tpl_aggregation agg, tpl_routing r
     double t[64];
     for (int rep = -2; rep < r->reps; rep++) {
         tpl_model_touch(m); /* every step mixes anew, as after an update */
-        double t0 = now();
+        double t0 = bench_now();
         tpl_model_forward(m, 0, x, r->batch, training, logits, &err);
         if (training) {
             tpl_xent_forward_backward(r->batch, 10, logits, y, dl, NULL);
             memset(m->params.grad, 0, sizeof(float) * m->params.numel);
             tpl_model_backward(m, 0, dl);
         }
-        if (rep >= 0) t[rep] = now() - t0;
+        if (rep >= 0) t[rep] = bench_now() - t0;
     }
-    qsort(t, (size_t)r->reps, sizeof *t, cmp_double);
     free(x), free(logits), free(dl), free(y);
     tpl_model_free(m);
-    return t[r->reps / 2];
+    return bench_median(t, r->reps);
 }
 
 int main(int argc, char **argv) {

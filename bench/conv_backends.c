@@ -30,6 +30,8 @@
 #include <cblas.h>
 #endif
 
+#include "bench.h"
+
 enum { FWD, BWD_D, BWD_W, NPASS };
 static const char *const pass_name[NPASS] = {"fwd", "bwd_d", "bwd_w"};
 
@@ -47,21 +49,15 @@ static void die(const char *what) {
     exit(1);
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* Mean seconds per call: 3 warm-up calls, then repeat until >= 0.3 s. */
 static double time_per_call(void (*fn)(void *), void *arg) {
     for (int i = 0; i < 3; i++) fn(arg);
     int calls = 0;
-    double t0 = now_s(), t;
+    double t0 = bench_now(), t;
     do {
         fn(arg);
         calls++;
-        t = now_s() - t0;
+        t = bench_now() - t0;
     } while (t < 0.3);
     return t / calls;
 }

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench.h"
 #include "model.h"
 #include "ops.h"
 #include "optim.h"
@@ -28,12 +29,6 @@ typedef struct opts {
     int width, layers, templates, batch, threads, steps, warmup, latency_iters, json;
     const char *mode;
 } opts;
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static int parse(int argc, char **argv, opts *o) {
     *o = (opts){64, 8, 4, 64, 2, 30, 5, 200, 0, "all"};
@@ -79,11 +74,11 @@ static double measured_peak(int threads) {
     omp_set_num_threads(threads);
     dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
     int reps = 0;
-    double t0 = now(), t;
+    double t0 = bench_now(), t;
     do {
         dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
         reps++;
-    } while ((t = now() - t0) < 1.0);
+    } while ((t = bench_now() - t0) < 1.0);
     free(a), free(b), free(c);
     return 2.0 * n * n * (double)n * reps / t * 1e-9;
 }
@@ -109,7 +104,7 @@ static double bench_train(const opts *o, double *gflops) {
     tpl_err err;
     double t0 = 0;
     for (int s = 0; s < o->warmup + o->steps; s++) {
-        if (s == o->warmup) t0 = now();
+        if (s == o->warmup) t0 = bench_now();
         tpl_model_forward(m, 0, x, o->batch, 1, logits, &err);
         tpl_xent_forward_backward(o->batch, 10, logits, y, dl, NULL);
         memset(m->params.grad, 0, sizeof(float) * m->params.numel);
@@ -117,17 +112,12 @@ static double bench_train(const opts *o, double *gflops) {
         tpl_optim_step(&opt, &m->params);
         tpl_model_touch(m);
     }
-    double img_s = o->steps * (double)o->batch / (now() - t0);
+    double img_s = o->steps * (double)o->batch / (bench_now() - t0);
     *gflops = img_s * train_flops(o) * 1e-9;
     tpl_optim_free(&opt);
     tpl_model_free(m);
     free(x), free(logits), free(dl), free(y);
     return img_s;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double d = *(const double *)a - *(const double *)b;
-    return (d > 0) - (d < 0);
 }
 
 /* Batch-1 eval forward on one thread; the mixed weights are prepared once
@@ -144,13 +134,12 @@ static void bench_latency(const opts *o, double *median, double *mean) {
     for (int i = 0; i < 10; i++) tpl_model_forward(m, 0, x, 1, 0, logits, &err);
     double *t = malloc(sizeof(double) * o->latency_iters), sum = 0;
     for (int i = 0; i < o->latency_iters; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         tpl_model_forward(m, 0, x, 1, 0, logits, &err);
-        t[i] = (now() - t0) * 1e3;
+        t[i] = (bench_now() - t0) * 1e3;
         sum += t[i];
     }
-    qsort(t, o->latency_iters, sizeof *t, cmp_double);
-    *median = t[o->latency_iters / 2];
+    *median = bench_median(t, o->latency_iters);
     *mean = sum / o->latency_iters;
     free(t);
     tpl_model_free(m);
