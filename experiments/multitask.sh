@@ -8,8 +8,9 @@
 # Budget: every multi-task arm trains EPOCHS epochs of the round robin over
 # fashion, handwritten and optical (an epoch = 3 x 937 steps of 64 images),
 # so each task gets EPOCHS x 937 steps; the independent networks train each
-# task alone for EPOCHS x 60000 / 64 steps (5,625 for 6 epochs: 3 more).  Transfer: a bank pretrained on fashion and handwritten
-# meets optical with 10, 50 and all training labels per class.
+# task alone for EPOCHS x 60000 / 64 steps (5,625 for 6 epochs: 3 more).
+# Transfer: a bank pretrained on fashion and handwritten meets optical with
+# 10, 50 and all training labels per class.
 # Environment: TEMPLAR (binary, default build/templar), EPOCHS (default 6),
 # THREADS (default 2), TRANSFER_STEPS (default 500).
 set -euo pipefail
