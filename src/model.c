@@ -10,6 +10,7 @@
 #include "bank.h"
 #include "ops.h"
 #include "rng.h"
+#include "winograd.h"
 
 #define BN_MOMENTUM 0.1f
 
@@ -29,6 +30,8 @@ typedef struct tpl_workspace {
     float *g[4];      /* gradient buffers, largest activation each */
     float *dw;        /* weight-gradient scratch, largest conv */
     float *dpool;
+    float *wino;      /* small-batch eval: winograd scratch (its own allocation) */
+    size_t wino_cap;  /* floats */
     const float *x;   /* input of the last training forward */
 } tpl_workspace;
 
@@ -248,6 +251,7 @@ tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) 
     m->cfg = *cfg;
     m->mixed_task = -1;
     m->bn_momentum = BN_MOMENTUM;
+    m->winograd = getenv("TEMPLAR_NO_WINOGRAD") == NULL;
     for (int s = 0; s < cfg->n_stages; s++) {
         tpl_stage *st = &m->stage[s];
         st->width = cfg->stage[s].width;
@@ -278,6 +282,7 @@ static void ws_free(tpl_workspace *ws) {
     if (!ws) return;
     free(ws->arena);
     free(ws->blk);
+    free(ws->wino);
     free(ws);
 }
 
@@ -289,6 +294,7 @@ void tpl_model_free(tpl_model *m) {
             for (int i = 0; i < st->n_slots; i++) tpl_conv_slot_free(&st->slots[i]);
         free(st->slots);
         tpl_conv_slot_free(&st->trans_slot);
+        free(st->wino_u);
         tpl_conv_plan_free(st->plan);
         tpl_conv_plan_free(st->trans_plan);
     }
@@ -508,6 +514,60 @@ static void branch_forward(tpl_model *m, int task, int s, size_t at, tpl_conv_sl
     tpl_conv_forward(st->plan, slot + 1, x[E_A1], x[E_C2]);
 }
 
+/* Small-batch eval runs a block's convs as winograd.c's F(4x4, 3x3), which
+ * beats oneDNN's direct kernels below a batch of 16 (oneDNN's own winograd
+ * takes over from there, conv.c). */
+static int use_winograd(const tpl_model *m, const tpl_stage *st, int n, int training) {
+    return m->winograd && !training && n < 16 && !outputs_mode(m) &&
+           st->width % TPL_WINO_CHANNEL_BLOCK == 0;
+}
+
+/* Transforms stage s's mixed weights (version gen) for winograd.c. */
+static int wino_weights(tpl_model *m, tpl_stage *st, unsigned long gen, tpl_err *err) {
+    const size_t count = tpl_wino_weight_count(st->width, st->width);
+    if (st->wino_gen == gen + 1) return 0;
+    if (!st->wino_u) st->wino_u = aligned_alloc(64, sizeof(float) * count * 2 * st->layers);
+    if (!st->wino_u) {
+        tpl_err_set(err, "out of memory: winograd weights");
+        return -1;
+    }
+    const float *w = m->mixed + st->mixed_offset;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < 2 * st->layers; i++)
+        tpl_wino_weights(st->width, st->width, w + (size_t)i * st->per_template / 2,
+                         st->wino_u + (size_t)i * count);
+    st->wino_gen = gen + 1;
+    return 0;
+}
+
+/* The eval block h -> conv -> BN -> ReLU -> conv -> BN -> + h -> ReLU with
+ * every BN, skip and ReLU fused into the convs' output transforms. */
+static int block_forward_winograd(tpl_model *m, int task, int s, int l, unsigned long gen,
+                                  const float *h, float **b, tpl_err *err) {
+    tpl_stage *st = &m->stage[s];
+    tpl_workspace *ws = m->ws;
+    const tpl_shape shape = tpl_conv_out_shape(st->plan);
+    const size_t need = tpl_wino_scratch_count(shape, st->width);
+    if (wino_weights(m, st, gen, err)) return -1;
+    if (ws->wino_cap < need) {
+        free(ws->wino);
+        ws->wino = aligned_alloc(64, sizeof(float) * need);
+        ws->wino_cap = ws->wino ? need : 0;
+        if (!ws->wino) {
+            tpl_err_set(err, "out of memory: winograd scratch");
+            return -1;
+        }
+    }
+    const float *u = st->wino_u + (size_t)2 * l * tpl_wino_weight_count(st->width, st->width);
+    tpl_bn_args a1 = bn_args(m, st->bn[task], bn1_at(st, l, 0), shape, 1, NULL);
+    tpl_bn_args a2 = bn_args(m, st->bn[task], bn2_at(st, l), shape, 1, h);
+    /* c1 and out are different ring slots (a1 is out's, so not a1) */
+    tpl_wino_forward(shape, u, &a1, h, b[E_C1], ws->wino);
+    tpl_wino_forward(shape, u + tpl_wino_weight_count(st->width, st->width), &a2, b[E_C1],
+                     b[B_OUT], ws->wino);
+    return 0;
+}
+
 static int block_forward(tpl_model *m, int task, int s, int l, int training,
                          const float *h, float **b, tpl_err *err) {
     tpl_stage *st = &m->stage[s];
@@ -516,6 +576,8 @@ static int block_forward(tpl_model *m, int task, int s, int l, int training,
     tpl_conv_slot *slot = st->slots + 2 * l;
     const unsigned long gen = m->mixed_version * TPL_MAX_TASKS + (unsigned long)task;
     tpl_shape shape = tpl_conv_out_shape(st->plan);
+    if (use_winograd(m, st, shape.n, training))
+        return block_forward_winograd(m, task, s, l, gen, h, b, err);
     if (tpl_conv_set_weights(st->plan, slot, w, gen, err) ||
         tpl_conv_set_weights(st->plan, slot + 1, w + half, gen, err))
         return -1;

@@ -38,6 +38,8 @@ typedef struct tpl_stage {
     tpl_conv_slot trans_slot;
     size_t mixed_offset;     /* into model->mixed */
     size_t mix_offset;       /* into model->mix (a values), L*K floats */
+    float *wino_u;           /* small-batch eval: [L][2] winograd-transformed mixed weights */
+    unsigned long wino_gen;  /* version of the mixed weights in wino_u, + 1 (0: none yet) */
 } tpl_stage;
 
 typedef struct tpl_model tpl_model;
@@ -61,6 +63,7 @@ struct tpl_model {
     float bn_momentum;       /* of the running statistics; 1/(i+1) averages batches exactly */
     unsigned long version;   /* bumped whenever parameters change */
     unsigned long mixed_version;
+    int winograd;            /* small-batch eval may use winograd.c (off: TEMPLAR_NO_WINOGRAD) */
     struct tpl_workspace *ws;
 };
 

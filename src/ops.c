@@ -107,13 +107,16 @@ void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
     free(scale);
 }
 
-void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out) {
-    const int C = a->shape.c;
-    float *scale = malloc(sizeof(float) * 2 * C), *shift = scale + C;
-    for (int c = 0; c < C; c++) {
+void tpl_bn_eval_affine(const tpl_bn_args *a, float *scale, float *shift) {
+    for (int c = 0; c < a->shape.c; c++) {
         scale[c] = a->gamma[c] / sqrtf(a->running_var[c] + a->eps);
         shift[c] = a->beta[c] - a->running_mean[c] * scale[c];
     }
+}
+
+void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out) {
+    float *scale = malloc(sizeof(float) * 2 * a->shape.c), *shift = scale + a->shape.c;
+    tpl_bn_eval_affine(a, scale, shift);
     affine_act(a, scale, shift, x, out);
     free(scale);
 }

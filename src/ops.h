@@ -39,6 +39,8 @@ typedef struct tpl_bn_args {
 void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
                           float *save_mean, float *save_invstd);
 void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out);
+/* The per-channel affine map eval mode applies: out = x * scale + shift. */
+void tpl_bn_eval_affine(const tpl_bn_args *a, float *scale, float *shift);
 /* Given out and dout: writes dx, adds into dgamma/dbeta, and writes dskip
  * (the gradient reaching the residual input) when a->skip and dskip are set.
  * dout may alias dx. */

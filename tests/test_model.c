@@ -655,6 +655,48 @@ static void test_export(const tpl_dataset *d) {
     }
 }
 
+/* ---- small-batch eval through winograd.c ----------------------------------
+ * Batches under 16 run the blocks' convs as winograd.c's F(4x4, 3x3) with the
+ * BNs fused; their logits must match the oneDNN path's, for both layouts,
+ * for each task, and again after the parameters change (the transformed
+ * weights are cached per parameter version and task). */
+static void check_winograd_logits(tpl_model *m, const tpl_dataset *d, const char *what) {
+    for (int t = 0; t < m->cfg.n_tasks; t++) {
+        m->winograd = 0;
+        float *ref = eval_task_logits(m, t, d, 5);
+        m->winograd = 1;
+        float *got = eval_task_logits(m, t, d, 5);
+        double worst = 0.0;
+        for (int i = 0; i < 5 * CLASSES; i++)
+            worst = fmax(worst, fabs(ref[i] - got[i]) / fmax(1.0, fabs(ref[i])));
+        CHECK_MSG(worst <= 1e-4, "%s, task %d: winograd logits differ by %g", what, t, worst);
+        free(ref), free(got);
+    }
+    for (int s = 0; s < m->cfg.n_stages; s++)
+        CHECK_MSG(m->stage[s].wino_u != NULL, "%s: stage %d did not use winograd", what, s);
+}
+
+static void test_winograd_eval(const tpl_dataset *d) {
+    tpl_config cfg;
+    base_config(&cfg, d);
+    cfg.n_tasks = 2;
+    cfg.task[1] = (tpl_task_config){.name = "second", .classes = CLASSES};
+    for (int staged = 0; staged < 2; staged++) {
+        const char *what = staged ? "staged" : "isometric";
+        cfg.n_stages = 1 + staged;
+        cfg.stage[1] = (tpl_stage_config){.width = 32, .layers = 2, .templates = 3};
+        tpl_err err = {{0}};
+        tpl_model *m = tpl_model_create(&cfg, 17, &err);
+        CHECK_MSG(m != NULL, "%s", err.msg);
+        if (!m) continue;
+        for (int round = 0; round < 2; round++) { /* trained, then trained further */
+            if (train_task_steps(m, round, d, 5, 0.05f, 6, NULL)) break;
+            check_winograd_logits(m, d, what);
+        }
+        tpl_model_free(m);
+    }
+}
+
 /* ---- a few labels per class ----------------------------------------------- */
 static void test_per_class(const tpl_dataset *d) {
     tpl_dataset a, b;
@@ -702,6 +744,7 @@ int main(void) {
     TIMED(test_transfer(&d));
     TIMED(test_per_class(&d));
     TIMED(test_export(&d));
+    TIMED(test_winograd_eval(&d));
     tpl_dataset_free(&d);
     CHECK_MSG(dir_entries(tmpdir) == 0, "files left in %s", tmpdir);
     rmdir(tmpdir);
