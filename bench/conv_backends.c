@@ -8,6 +8,8 @@
  *   onednn direct nhwc      oneDNN direct, nhwc activations, weights "any"
  *   onednn direct nChw16c   oneDNN direct, nChw16c activations
  *   onednn winograd 16c     oneDNN winograd, nChw16c activations
+ *   templar winograd.c      src/winograd.c's F(4x4, 3x3), forward only (eval,
+ *                           batches under 16), with its BN epilogue
  *   im2col+openblas         NHWC im2col + cblas_sgemm (HAVE_OPENBLAS only):
  *       fwd   Y[NHW,C]   = col[NHW,9C] x W^T[9C,C]           (im2col timed)
  *       bwd_d dcol[NHW,9C] = dY[NHW,C] x W[C,9C], then col2im (timed)
@@ -31,6 +33,7 @@
 #endif
 
 #include "bench.h"
+#include "winograd.h"
 
 enum { FWD, BWD_D, BWD_W, NPASS };
 static const char *const pass_name[NPASS] = {"fwd", "bwd_d", "bwd_w"};
@@ -286,6 +289,12 @@ static void dnn_time(const dnn_conv *c, const dnn_ctx *x, const char *backend,
     }
 }
 
+static float *alloc_floats(size_t n) {
+    float *p = malloc(n * sizeof *p);
+    if (!p) die("out of memory");
+    return p;
+}
+
 /* ---- im2col + OpenBLAS ------------------------------------------------- */
 #ifdef HAVE_OPENBLAS
 
@@ -293,12 +302,6 @@ typedef struct {
     shape s;
     float *x, *w, *y, *dy, *dx, *dw, *col; /* NHWC; w is [C][3][3][C]; col [NHW][9C] */
 } gemm_conv;
-
-static float *alloc_floats(size_t n) {
-    float *p = malloc(n * sizeof *p);
-    if (!p) die("out of memory");
-    return p;
-}
 
 static void gemm_init(gemm_conv *g, shape s) {
     size_t act = (size_t)s.n * s.h * s.w * s.c, wts = (size_t)s.c * 9 * s.c;
@@ -470,6 +473,39 @@ static void verify(const dnn_conv *c, const dnn_ctx *x, gemm_conv *g) {
 }
 #endif /* HAVE_OPENBLAS */
 
+/* ---- templar's winograd.c ---------------------------------------------- */
+
+typedef struct {
+    tpl_shape xs;
+    tpl_bn_args bn;
+    float *x, *y, *u, *scratch, *affine; /* affine: gamma, beta, mean, var */
+} wino_conv;
+
+static void wino_call_fn(void *arg) {
+    wino_conv *k = arg;
+    tpl_wino_forward(k->xs, k->u, &k->bn, k->x, k->y, k->scratch);
+}
+
+static void wino_time(shape s) {
+    wino_conv k = {.xs = {s.n, s.c, s.h, s.w, TPL_WINO_CHANNEL_BLOCK}};
+    const size_t act = (size_t)s.n * s.c * s.h * s.w;
+    k.x = alloc_floats(act), k.y = alloc_floats(act), k.affine = alloc_floats(4 * (size_t)s.c);
+    k.u = aligned_alloc(64, tpl_wino_weight_count(s.c, s.c) * sizeof(float));
+    k.scratch = aligned_alloc(64, tpl_wino_scratch_count(k.xs, s.c) * sizeof(float));
+    float *w = alloc_floats((size_t)s.c * s.c * 9);
+    if (!k.u || !k.scratch) die("out of memory");
+    fill_random(k.x, act, 5);
+    fill_random(w, (size_t)s.c * s.c * 9, 6);
+    for (int i = 0; i < 4 * s.c; i++) k.affine[i] = i < 3 * s.c ? (i < s.c) : 1.0f;
+    tpl_wino_weights(s.c, s.c, w, k.u);
+    k.bn = (tpl_bn_args){.shape = k.xs, .gamma = k.affine, .beta = k.affine + s.c,
+                         .running_mean = k.affine + 2 * s.c, .running_var = k.affine + 3 * s.c,
+                         .eps = 1e-5f};
+    print_row("templar winograd.c", FWD, s, time_per_call(wino_call_fn, &k),
+              "F(4x4,3x3), BN fused");
+    free(k.x), free(k.y), free(k.affine), free(k.u), free(k.scratch), free(w);
+}
+
 /* ---- driver ------------------------------------------------------------ */
 
 static void bench_shape(const dnn_ctx *x, shape s) {
@@ -499,6 +535,7 @@ static void bench_shape(const dnn_ctx *x, shape s) {
         dnn_time(&c, x, dnn[i].name, s);
         dnn_free(&c);
     }
+    wino_time(s);
 #ifdef HAVE_OPENBLAS
     gemm_time(&g, "im2col+openblas");
     gemm_free(&g);

@@ -1,21 +1,24 @@
 /* Export: see export.h. */
 #include "export.h"
 
-#include <math.h>
 #include <string.h>
 
 /* dst = src with its output channels scaled by BN bn's eval-mode scale; the
  * exported BN out keeps only the shift.  A conv is [cout][per_out]. */
 static void fold(const tpl_params *from, tpl_bn_views bn, size_t at, const float *w, int cout,
                  size_t per_out, tpl_params *to, tpl_bn_views out, float *dst) {
-    const float *g = tpl_params_data(from, bn.scale) + at, *b = tpl_params_data(from, bn.shift) + at;
-    const float *mu = tpl_params_data(from, bn.mean) + at, *v = tpl_params_data(from, bn.var) + at;
+    const tpl_bn_args a = {.shape = {.c = cout},
+                           .gamma = tpl_params_data(from, bn.scale) + at,
+                           .beta = tpl_params_data(from, bn.shift) + at,
+                           .running_mean = tpl_params_data(from, bn.mean) + at,
+                           .running_var = tpl_params_data(from, bn.var) + at,
+                           .eps = TPL_BN_EPS};
     float *og = tpl_params_data(to, out.scale) + at, *ob = tpl_params_data(to, out.shift) + at;
     float *om = tpl_params_data(to, out.mean) + at, *ov = tpl_params_data(to, out.var) + at;
+    tpl_bn_eval_affine(&a, og, ob); /* the scale goes into the weights, the shift stays */
     for (int c = 0; c < cout; c++) {
-        const float scale = g[c] / sqrtf(v[c] + TPL_BN_EPS);
-        for (size_t i = 0; i < per_out; i++) dst[c * per_out + i] = w[c * per_out + i] * scale;
-        og[c] = 1.0f, ob[c] = b[c] - mu[c] * scale, om[c] = 0.0f, ov[c] = 1.0f - TPL_BN_EPS;
+        for (size_t i = 0; i < per_out; i++) dst[c * per_out + i] = w[c * per_out + i] * og[c];
+        og[c] = 1.0f, om[c] = 0.0f, ov[c] = 1.0f - TPL_BN_EPS;
     }
 }
 
