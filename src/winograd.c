@@ -100,7 +100,21 @@ static grid make_grid(tpl_shape x, int cout) {
     return g;
 }
 
-/* v[p][tile][ic] = (B^T d B)[p] of every tile and 16-channel block. */
+/* Column xx of the 6 rows from y0 of one 16-channel plane of image x;
+ * zeros outside the image (the padding).  Tiles wholly inside skip the
+ * checks, as most tiles of a large image are. */
+static inline void load_column(tpl_shape x, const float *plane, int y0, int xx, int inside,
+                               v16 col[IN]) {
+    for (int i = 0; i < IN; i++) {
+        const int yy = y0 + i;
+        col[i] = inside || (yy >= 0 && yy < x.h && xx >= 0 && xx < x.w)
+                     ? vload(plane + ((size_t)yy * x.w + xx) * VL)
+                     : vzero();
+    }
+}
+
+/* v[p][tile][ic] = (B^T d B)[p] of every tile and 16-channel block; a tile's
+ * 6x6 pixels start one up and one left of its 4x4 outputs (padding 1). */
 static void input_transform(tpl_shape x, const grid *g, const float *xd, float *v) {
     const int cb_n = x.c / VL;
     const size_t plane = (size_t)x.h * x.w * VL;
@@ -113,21 +127,12 @@ static void input_transform(tpl_shape x, const grid *g, const float *xd, float *
                 const int x0 = tx * TILE - 1, t = it * g->tw + tx;
                 v16 tmp[POS], col[IN];
                 const int inside = y0 >= 0 && y0 + IN <= x.h && x0 >= 0 && x0 + IN <= x.w;
-                for (int j = 0; j < IN; j++) {
-                    const int xx = x0 + j;
-                    if (inside) {
-                        for (int i = 0; i < IN; i++) col[i] = vload(src + ((size_t)(y0 + i) * x.w + xx) * VL);
-                    } else {
-                        for (int i = 0; i < IN; i++) {
-                            const int yy = y0 + i;
-                            col[i] = yy >= 0 && yy < x.h && xx >= 0 && xx < x.w
-                                ? vload(src + ((size_t)yy * x.w + xx) * VL) : vzero();
-                        }
-                    }
+                for (int j = 0; j < IN; j++) { /* columns */
+                    load_column(x, src, y0, x0 + j, inside, col);
                     input_1d(col, 1, tmp + j, IN);
                 }
                 float *dst = v + (size_t)t * x.c + cb * VL;
-                for (int r = 0; r < IN; r++) {
+                for (int r = 0; r < IN; r++) { /* rows */
                     v16 o[IN];
                     input_1d(tmp + r * IN, 1, o, 1);
                     for (int c = 0; c < IN; c++) vstore(dst + (r * IN + c) * g->vstride, o[c]);
