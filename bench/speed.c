@@ -3,7 +3,7 @@
  * the PyTorch side, same model, same batch, same optimiser).
  *
  *   bench_speed [--width 64 --layers 8 --templates 4 --batch 64 --threads 2
- *                --steps 30 --warmup 5 --latency-iters 200 --mode all|train|latency
+ *                --steps 30 --warmup 5 --latency-iters 1000 --mode all|train|latency
  *                --json]
  *
  * Data are random (seeded) like the PyTorch side, so both time the network
@@ -31,7 +31,7 @@ typedef struct opts {
 } opts;
 
 static int parse(int argc, char **argv, opts *o) {
-    *o = (opts){64, 8, 4, 64, 2, 30, 5, 200, 0, "all"};
+    *o = (opts){64, 8, 4, 64, 2, 30, 5, 1000, 0, "all"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *dst = !strcmp(a, "--width") ? &o->width : !strcmp(a, "--layers") ? &o->layers

@@ -93,7 +93,7 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=30, help="timed training steps")
     p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--latency-iters", type=int, default=200)
+    p.add_argument("--latency-iters", type=int, default=1000)
     p.add_argument("--mode", choices=["train", "latency", "all"], default="all")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object line at the end")
