@@ -251,7 +251,7 @@ tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) 
     m->cfg = *cfg;
     m->mixed_task = -1;
     m->bn_momentum = BN_MOMENTUM;
-    m->winograd = getenv("TEMPLAR_NO_WINOGRAD") == NULL;
+    m->winograd = tpl_wino_fast() && getenv("TEMPLAR_NO_WINOGRAD") == NULL;
     for (int s = 0; s < cfg->n_stages; s++) {
         tpl_stage *st = &m->stage[s];
         st->width = cfg->stage[s].width;

@@ -63,7 +63,8 @@ struct tpl_model {
     float bn_momentum;       /* of the running statistics; 1/(i+1) averages batches exactly */
     unsigned long version;   /* bumped whenever parameters change */
     unsigned long mixed_version;
-    int winograd;            /* small-batch eval may use winograd.c (off: TEMPLAR_NO_WINOGRAD) */
+    int winograd;            /* small-batch eval may use winograd.c: AVX-512 builds, unless
+                              * TEMPLAR_NO_WINOGRAD is set (to anything) at creation */
     struct tpl_workspace *ws;
 };
 

@@ -9,10 +9,11 @@
  * Every transform works on 16 channels at once (one vector), which is why
  * the blocked layout suits it: a pixel's 16 channels are contiguous.
  *
- * The vectors are GCC/Clang vector extensions rather than intrinsics, so the
- * same code builds for AVX-512 (one register per vector), AVX2 or anything
- * else; CMakeLists.txt compiles this file with -ffp-contract=fast, which
- * ISO C mode otherwise turns off, so that a * b + c becomes one FMA. */
+ * The vectors are GCC/Clang vector extensions rather than intrinsics: one
+ * AVX-512 register each, and on other targets the same code still builds
+ * and gives the same results, only slowly (tpl_wino_fast says which).
+ * CMakeLists.txt compiles this file with -ffp-contract=fast, which ISO C
+ * mode otherwise turns off, so that a * b + c becomes one FMA. */
 #include "winograd.h"
 
 #include <string.h>
@@ -33,6 +34,14 @@ static inline void vstore(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 static inline v16 vzero(void) { return (v16){0.0f}; }
 static inline v16 vrelu(v16 r) { /* keeps the lanes that compare > 0 (mask all ones) */
     return (v16)((v16i)r & (r > vzero()));
+}
+
+int tpl_wino_fast(void) {
+#ifdef __AVX512F__
+    return 1;
+#else
+    return 0;
+#endif
 }
 
 /* ---- transforms ------------------------------------------------------- */
