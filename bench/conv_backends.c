@@ -496,7 +496,8 @@ static void wino_time(shape s) {
     if (!k.u || !k.scratch) die("out of memory");
     fill_random(k.x, act, 5);
     fill_random(w, (size_t)s.c * s.c * 9, 6);
-    for (int i = 0; i < 4 * s.c; i++) k.affine[i] = i < 3 * s.c ? (i < s.c) : 1.0f;
+    for (int i = 0; i < 4 * s.c; i++) /* an identity BN: gamma 1, beta 0, mean 0, var 1 */
+        k.affine[i] = i < s.c || i >= 3 * s.c ? 1.0f : 0.0f;
     tpl_wino_weights(s.c, s.c, w, k.u);
     k.bn = (tpl_bn_args){.shape = k.xs, .gamma = k.affine, .beta = k.affine + s.c,
                          .running_mean = k.affine + 2 * s.c, .running_var = k.affine + 3 * s.c,

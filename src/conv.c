@@ -157,8 +157,8 @@ static int mem_make(dnnl_memory_t *m, const dnnl_memory_desc_t *md, tpl_engine *
  * the batch is large enough to fill its tiles (measured: ~1.5x at batch 64,
  * 2x slower at batch 1; bench/conv_backends.c). */
 static dnnl_alg_kind_t pick_alg(const tpl_conv_plan *p, int n) {
-    int wino = p->k == 3 && p->stride == 1 && p->in_block == 16 &&
-               p->out_block == 16 && n >= 16 && getenv("TEMPLAR_NO_WINOGRAD") == NULL;
+    int wino = p->k == 3 && p->stride == 1 && p->in_block == 16 && p->out_block == 16 &&
+               n >= TPL_CONV_WINOGRAD_MIN_BATCH && getenv("TEMPLAR_NO_WINOGRAD") == NULL;
     return wino ? dnnl_convolution_winograd : dnnl_convolution_direct;
 }
 

@@ -26,6 +26,10 @@ const char *tpl_engine_isa(void);
 
 typedef struct tpl_conv_plan tpl_conv_plan;
 
+/* From this batch on, 3x3 stride-1 convs on blocked layouts run as oneDNN's
+ * winograd (below it, its direct kernels; for eval, model.c's winograd.c). */
+#define TPL_CONV_WINOGRAD_MIN_BATCH 16
+
 /* cin -> cout channels, k x k kernel, stride, padding k/2; input h x w. */
 tpl_conv_plan *tpl_conv_plan_create(tpl_engine *e, int cin, int cout, int k,
                                     int stride, int h, int w, int in_block,

@@ -515,11 +515,11 @@ static void branch_forward(tpl_model *m, int task, int s, size_t at, tpl_conv_sl
 }
 
 /* Small-batch eval runs a block's convs as winograd.c's F(4x4, 3x3), which
- * beats oneDNN's direct kernels below a batch of 16 (oneDNN's own winograd
- * takes over from there, conv.c). */
+ * beats oneDNN's direct kernels at batches where oneDNN's own winograd does
+ * not take over yet (conv.h). */
 static int use_winograd(const tpl_model *m, const tpl_stage *st, int n, int training) {
-    return m->winograd && !training && n < 16 && !outputs_mode(m) &&
-           st->width % TPL_WINO_CHANNEL_BLOCK == 0;
+    return m->winograd && !training && n < TPL_CONV_WINOGRAD_MIN_BATCH &&
+           !outputs_mode(m) && st->width % TPL_WINO_CHANNEL_BLOCK == 0;
 }
 
 /* Transforms stage s's mixed weights (version gen) for winograd.c. */
@@ -548,6 +548,7 @@ static int block_forward_winograd(tpl_model *m, int task, int s, int l, unsigned
     tpl_workspace *ws = m->ws;
     const tpl_shape shape = tpl_conv_out_shape(st->plan);
     const size_t need = tpl_wino_scratch_count(shape, st->width);
+    const size_t count = tpl_wino_weight_count(st->width, st->width); /* one conv's */
     if (wino_weights(m, st, gen, err)) return -1;
     if (ws->wino_cap < need) {
         free(ws->wino);
@@ -558,13 +559,12 @@ static int block_forward_winograd(tpl_model *m, int task, int s, int l, unsigned
             return -1;
         }
     }
-    const float *u = st->wino_u + (size_t)2 * l * tpl_wino_weight_count(st->width, st->width);
+    const float *u = st->wino_u + 2 * (size_t)l * count;
     tpl_bn_args a1 = bn_args(m, st->bn[task], bn1_at(st, l, 0), shape, 1, NULL);
     tpl_bn_args a2 = bn_args(m, st->bn[task], bn2_at(st, l), shape, 1, h);
     /* c1 and out are different ring slots (a1 is out's, so not a1) */
     tpl_wino_forward(shape, u, &a1, h, b[E_C1], ws->wino);
-    tpl_wino_forward(shape, u + tpl_wino_weight_count(st->width, st->width), &a2, b[E_C1],
-                     b[B_OUT], ws->wino);
+    tpl_wino_forward(shape, u + count, &a2, b[E_C1], b[B_OUT], ws->wino);
     return 0;
 }
 
@@ -618,11 +618,11 @@ static int block_forward_outputs(tpl_model *m, int task, int s, int l, int train
 }
 
 /* Eval keeps no activations, only a ring of buffers each block reuses
- * (each dead when overwritten).  Eval buffers of the next block from ring slot hr (its input; -1: the
- * input lies outside the ring); returns the slot of its output.  Mixing
- * parameters needs 2 slots besides the input (c1 = c2, a1 = out); mixing
- * outputs 4 (an expert's c1 = out, a1 and c2 at expert 0's place in b, the
- * sum). */
+ * (each dead when overwritten).  Sets the buffers of the next block from
+ * ring slot hr (its input; -1: the input lies outside the ring); returns the
+ * slot of its output.  Mixing parameters needs 2 slots besides the input
+ * (c1 = c2, a1 = out); mixing outputs 4 (an expert's c1 = out, a1 and c2 at
+ * expert 0's place in b, the sum). */
 static int ring_buffers(tpl_workspace *ws, int hr, int outputs, float **b) {
     const int n = outputs ? 5 : 3, base = hr < 0 ? n - 1 : hr;
     float *x = ws->ring[(base + 1) % n], *y = ws->ring[(base + 2) % n];

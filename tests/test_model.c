@@ -637,14 +637,20 @@ static void check_export(tpl_model *m, int task, const tpl_dataset *d, const cha
     tpl_model_free(e);
 }
 
+/* Two tasks on the base network (isometric), or on it plus a second stage
+ * of width 32 (staged). */
+static void two_task_config(tpl_config *cfg, const tpl_dataset *d, int staged) {
+    base_config(cfg, d);
+    cfg->n_tasks = 2;
+    cfg->task[1] = (tpl_task_config){.name = "second", .classes = CLASSES};
+    cfg->n_stages = 1 + staged;
+    cfg->stage[1] = (tpl_stage_config){.width = 32, .layers = 2, .templates = 3};
+}
+
 static void test_export(const tpl_dataset *d) {
-    tpl_config cfg;
-    base_config(&cfg, d);
-    cfg.n_tasks = 2;
-    cfg.task[1] = (tpl_task_config){.name = "second", .classes = CLASSES};
     for (int staged = 0; staged < 2; staged++) {
-        cfg.n_stages = 1 + staged;
-        cfg.stage[1] = (tpl_stage_config){.width = 32, .layers = 2, .templates = 3};
+        tpl_config cfg;
+        two_task_config(&cfg, d, staged);
         tpl_err err = {{0}};
         tpl_model *m = tpl_model_create(&cfg, 13, &err);
         CHECK_MSG(m != NULL, "%s", err.msg);
@@ -698,14 +704,10 @@ static void randomise_bns(tpl_model *m, uint64_t seed) {
 }
 
 static void test_winograd_eval(const tpl_dataset *d) {
-    tpl_config cfg;
-    base_config(&cfg, d);
-    cfg.n_tasks = 2;
-    cfg.task[1] = (tpl_task_config){.name = "second", .classes = CLASSES};
     for (int staged = 0; staged < 2; staged++) {
         const char *what = staged ? "staged" : "isometric";
-        cfg.n_stages = 1 + staged;
-        cfg.stage[1] = (tpl_stage_config){.width = 32, .layers = 2, .templates = 3};
+        tpl_config cfg;
+        two_task_config(&cfg, d, staged);
         tpl_err err = {{0}};
         tpl_model *m = tpl_model_create(&cfg, 17, &err);
         CHECK_MSG(m != NULL, "%s", err.msg);
