@@ -15,6 +15,7 @@
 
 #include "bench.h"
 #include "model.h"
+#include "loss.h"
 #include "ops.h"
 #include "rng.h"
 

@@ -21,6 +21,7 @@
 
 #include "bench.h"
 #include "model.h"
+#include "loss.h"
 #include "ops.h"
 #include "optim.h"
 #include "rng.h"

@@ -25,6 +25,7 @@
 
 #include "check.h"
 #include "domains.h"
+#include "plot.h"
 #include "tasks.h"
 
 static const char *dejavu_sans = TPL_FONT_DIR_DEJAVU "/DejaVuSans.ttf";
@@ -329,22 +330,22 @@ static void test_jpeg(void) {
     write_jpeg(at("c.jpg"), W, H, 3, rgb);
     write_jpeg(at("g.jpg"), W, H, 1, grey);
     write_jpeg(at("small.jpg"), 20, 20, 3, rgb);
-    tpl_photo ph;
+    tpl_image ph;
     tpl_err err = {{0}};
-    CHECK_MSG(tpl_jpeg_load(at("c.jpg"), &ph, &err) == 0, "%s", err.msg);
-    CHECK(ph.w == W && ph.h == H && !ph.grey && ph.rgb);
+    CHECK_MSG(tpl_jpeg_read(at("c.jpg"), 3, 16384, &ph, &err) == 0, "%s", err.msg);
+    CHECK(ph.w == W && ph.h == H && ph.file_c == 3 && ph.px);
     int worst = 0; /* quality 100 on a smooth picture: within a few levels */
     for (int i = 0; i < W * H * 3; i++)
-        if (abs(ph.rgb[i] - rgb[i]) > worst) worst = abs(ph.rgb[i] - rgb[i]);
+        if (abs(ph.px[i] - rgb[i]) > worst) worst = abs(ph.px[i] - rgb[i]);
     CHECK_MSG(worst <= 8, "JPEG off by %d", worst);
-    free(ph.rgb);
-    CHECK(tpl_jpeg_load(at("g.jpg"), &ph, &err) == 0 && ph.grey && ph.w == W);
-    for (int i = 0; i < W * H; i++) CHECK(ph.rgb[3 * i] == ph.rgb[3 * i + 1]);
-    free(ph.rgb);
+    free(ph.px);
+    CHECK(tpl_jpeg_read(at("g.jpg"), 3, 16384, &ph, &err) == 0 && ph.file_c == 1 && ph.w == W);
+    for (int i = 0; i < W * H; i++) CHECK(ph.px[3 * i] == ph.px[3 * i + 1]);
+    free(ph.px);
 
     /* not a JPEG, cut short, missing: one line naming the file */
     write_file(at("bad.jpg"), "not a jpeg at all", 17);
-    CHECK(tpl_jpeg_load(at("bad.jpg"), &ph, &err) != 0 && !ph.rgb);
+    CHECK(tpl_jpeg_read(at("bad.jpg"), 3, 16384, &ph, &err) != 0 && !ph.px);
     CHECK_MSG(strstr(err.msg, "bad.jpg: cannot decode JPEG") && !strchr(err.msg, '\n'), "%s",
               err.msg);
     size_t len;
@@ -353,10 +354,10 @@ static void test_jpeg(void) {
     free(b);
     /* libjpeg pads a stream cut inside the scans (a warning), so only ask for
      * no crash and no leak; cut inside the header it must fail */
-    if (tpl_jpeg_load(at("cut.jpg"), &ph, &err) == 0) free(ph.rgb);
+    if (tpl_jpeg_read(at("cut.jpg"), 3, 16384, &ph, &err) == 0) free(ph.px);
     write_file(at("cut.jpg"), "\xff\xd8\xff\xe0\x00\x10JFIF", 10);
-    CHECK(tpl_jpeg_load(at("cut.jpg"), &ph, &err) != 0 && strstr(err.msg, "cut.jpg: cannot decode"));
-    CHECK(tpl_jpeg_load(at("none.jpg"), &ph, &err) != 0 && strstr(err.msg, "No such file"));
+    CHECK(tpl_jpeg_read(at("cut.jpg"), 3, 16384, &ph, &err) != 0 && strstr(err.msg, "cut.jpg: cannot decode"));
+    CHECK(tpl_jpeg_read(at("none.jpg"), 3, 16384, &ph, &err) != 0 && strstr(err.msg, "No such file"));
 
     /* a directory of them: sorted; grey and small photos skipped */
     tpl_paths files = {0};
@@ -408,9 +409,9 @@ static int is_blend_of_crop(const tpl_dataset *grey, const tpl_dataset *out, int
     for (int p = 0; p < ph->n; p++)
         for (int y = 0; y + s <= ph->photo[p].h; y++)
             for (int x = 0; x + s <= ph->photo[p].w; x++) {
-                const tpl_photo *f = &ph->photo[p];
+                const tpl_image *f = &ph->photo[p];
                 tpl_mnistm_blend(grey->pixels + (size_t)i * s * s, s,
-                                 f->rgb + ((size_t)y * f->w + x) * 3, (size_t)f->w * 3, want);
+                                 f->px + ((size_t)y * f->w + x) * 3, (size_t)f->w * 3, want);
                 if (!memcmp(want, out->pixels + (size_t)i * s * s * 3, (size_t)s * s * 3)) {
                     *which = p;
                     return 1;
@@ -422,7 +423,7 @@ static int is_blend_of_crop(const tpl_dataset *grey, const tpl_dataset *out, int
 static void test_blended_build(void) {
     tpl_dataset grey = make_set(60, 8, 8, 1, 10, 3), a, b;
     tpl_dataset big = make_set(2, 12, 10, 3, 1, 5); /* two "photos" as pixel stores */
-    tpl_photo photo[2] = {{10, 12, 0, big.pixels}, {8, 8, 0, big.pixels + 12 * 10 * 3}};
+    tpl_image photo[2] = {{10, 12, 3, 3, big.pixels}, {8, 8, 3, 3, big.pixels + 12 * 10 * 3}};
     tpl_photos ph = {2, photo};
     tpl_err err = {{0}};
     CHECK_MSG(tpl_blended_build(&grey, &ph, 77, &a, &err) == 0, "%s", err.msg);
@@ -809,6 +810,13 @@ static int saved_as(const char *dir, const tpl_domain *dom) {
     return same;
 }
 
+/* The preview of the domains' training halves, 16 samples a row. */
+static int preview(const char *path, const tpl_domain *dom, int n, tpl_err *err) {
+    const tpl_dataset *sets[TPL_N_DOMAINS];
+    for (int d = 0; d < n; d++) sets[d] = &dom[d].train;
+    return tpl_samples_preview(path, tpl_domain_names, sets, n, 16, err);
+}
+
 static void test_save(void) {
     scratch_begin();
     tpl_domain one[TPL_N_DOMAINS], two[TPL_N_DOMAINS];
@@ -855,15 +863,15 @@ static void test_save(void) {
           created && rmdir(at("new")) == 0);
 
     /* the preview: an RGB PNG, a row per domain */
-    CHECK_MSG(tpl_domains_preview(at("p.png"), two, TPL_N_DOMAINS, 16, &err) == 0, "%s", err.msg);
+    CHECK_MSG(preview(at("p.png"), two, TPL_N_DOMAINS, &err) == 0, "%s", err.msg);
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
     CHECK(png_image_begin_read_from_file(&img, at("p.png")));
     CHECK(img.width > 16 * 12 && img.height > 4 * 12 && img.height < img.width);
     png_image_free(&img);
-    CHECK(tpl_domains_preview(at("nodir/p.png"), two, TPL_N_DOMAINS, 16, &err) != 0);
-    CHECK(tpl_domains_preview(at("q.png"), two, 0, 16, &err) != 0 && access(at("q.png"), F_OK));
+    CHECK(preview(at("nodir/p.png"), two, TPL_N_DOMAINS, &err) != 0);
+    CHECK(preview(at("q.png"), two, 0, &err) != 0 && access(at("q.png"), F_OK));
     listing(root, names, sizeof names);
     CHECK_MSG(!strstr(names, ".tmp"), "%s", names);
     tpl_domains_free(one, TPL_N_DOMAINS);

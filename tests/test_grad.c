@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bank.h"
+#include "mix.h"
+#include "route.h"
 #include "check.h"
 #include "conv.h"
+#include "loss.h"
 #include "model.h"
 #include "ops.h"
 #include "rng.h"
@@ -366,7 +368,7 @@ static void test_entropy(void) {
     const int v = m->stage[0].logits[0];
     float *z = tpl_params_data(&m->params, v);
     memset(m->params.grad, 0, m->params.numel * 4);
-    double h = tpl_model_mixture_entropy(m, 0, 1.0f);
+    double h = tpl_mixture_entropy(m, 0, 1.0f);
     entropy_ctx r = {.k = 4, .layers = 3, .z = z, .tau = cfg.tau};
     CHECK_MSG(fabs(h - routed_entropy_probe(&r)) < 1e-6, "model entropy %g", h);
     fd_check("model.entropy", routed_entropy_probe, &r, z, tpl_params_grad(&m->params, v), 12,

@@ -21,7 +21,7 @@
 #include "safetensors.h"
 #include "train.h"
 #include "digits.h"
-#include "transfer.h"
+#include "model.h"
 #include "export.h"
 #include <math.h>
 

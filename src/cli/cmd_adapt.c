@@ -18,7 +18,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "trainer.h"
-#include "transfer.h"
+#include "model.h"
 
 typedef struct adapt_flags {
     const char *from, *target, *mode, *data;

@@ -16,6 +16,7 @@
 #include "args.h"
 #include "cli.h"
 #include "domains.h"
+#include "plot.h"
 
 #define PREVIEW_PER_ROW 16
 
@@ -66,7 +67,10 @@ static int build(const data_flags *f, tpl_domain *dom, tpl_err *err) {
     if (tpl_digits_check_sources(&o, err) || tpl_digits_build(&o, dom, err)) return -1;
     fprintf(stderr, "writing %s\n", f->out);
     if (tpl_domains_save(f->out, dom, TPL_N_DOMAINS, err)) return -1;
-    return f->preview ? tpl_domains_preview(f->preview, dom, TPL_N_DOMAINS, PREVIEW_PER_ROW, err)
+    const tpl_dataset *sets[TPL_N_DOMAINS];
+    for (int d = 0; d < TPL_N_DOMAINS; d++) sets[d] = &dom[d].train;
+    return f->preview ? tpl_samples_preview(f->preview, tpl_domain_names, sets, TPL_N_DOMAINS,
+                                            PREVIEW_PER_ROW, err)
                       : 0;
 }
 

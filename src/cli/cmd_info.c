@@ -5,7 +5,7 @@
 #include "args.h"
 #include "checkpoint.h"
 #include "cli.h"
-#include "transfer.h"
+#include "model.h"
 
 static void print_mixtures(tpl_model *m) {
     for (int t = 0; t < m->cfg.n_tasks; t++)

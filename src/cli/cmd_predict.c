@@ -8,12 +8,12 @@
 
 #include "args.h"
 #include "cli.h"
-#include "digits.h"
+#include "image.h"
 
 /* One image, as the model takes it, into pixels (in_h * in_w * in_c). */
 static int load_image(const char *path, const tpl_config *c, uint8_t *pixels, tpl_err *err) {
     tpl_dataset raw, sized;
-    if (tpl_image_png_load(path, c->in_channels == 3 ? 3 : 1, &raw, err)) return -1;
+    if (tpl_image_load_dataset(path, c->in_channels == 3 ? 3 : 1, &raw, err)) return -1;
     int rc = tpl_dataset_resize(&raw, c->in_height, c->in_width, &sized, err);
     tpl_dataset_free(&raw);
     if (rc) return -1;

@@ -19,7 +19,7 @@
 #include "cli.h"
 #include "digits.h"
 #include "trainer.h"
-#include "transfer.h"
+#include "model.h"
 
 typedef struct transfer_flags {
     const char *from, *task, *mode, *init, *data;

@@ -7,6 +7,7 @@
 #define TPL_PLOT_H
 #include <stdio.h>
 
+#include "data.h"
 #include "templar.h"
 
 /* ---- comparing mixtures -------------------------------------------------- */
@@ -80,4 +81,11 @@ int tpl_heatmap_write_png(const tpl_heatmap *hm, const char *path, int *w, int *
                           tpl_err *err);
 int tpl_heatmap_write_svg(const tpl_heatmap *hm, const char *path, tpl_err *err);
 
+/* ---- samples ------------------------------------------------------------- */
+
+/* A PNG of per_row training samples of each of n datasets, a row each with
+ * its name, samples 2x upscaled; with k = min(classes, per_row), sample j
+ * is the (j / k)-th image of class j % k.  Written atomically. */
+int tpl_samples_preview(const char *path, const char *const *names,
+                        const tpl_dataset *const *sets, int n, int per_row, tpl_err *err);
 #endif

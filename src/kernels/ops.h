@@ -61,20 +61,6 @@ void tpl_linear_backward(int n, int in, int out, const float *x,
                          const float *w, const float *dy, float *dx, float *dw,
                          float *db);
 
-/* ---- softmax cross-entropy, mean over the batch -------------------------
- * Returns the mean loss; writes dlogits = (softmax - onehot) / n when
- * dlogits is non-NULL; counts correct arg-max predictions into *correct. */
-double tpl_xent_forward_backward(int n, int classes, const float *logits,
-                                const int *labels, float *dlogits,
-                                int *correct);
-
-/* ---- information maximisation: the unsupervised loss of adaptation -------
- * L = mean_i H(p_i) - diversity * H(mean_i p_i), p_i = softmax(logits_i):
- * confident predictions, spread over the classes.  Returns L; writes dL/dz
- * when dlogits is non-NULL. */
-double tpl_infomax_forward_backward(int n, int classes, const float *logits, float diversity,
-                                    float *dlogits);
-
 /* ---- softmax over k values with temperature, and its backward ------------ */
 void tpl_softmax_forward(int k, float tau, const float *z, float *a);
 /* dz[j] = (1/tau) * a[j] * (da[j] - sum_i a[i] da[i]) */

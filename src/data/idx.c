@@ -1,18 +1,16 @@
-/* Data sources: IDX files (MNIST layout) into byte datasets and back, byte
- * datasets into normalised, optionally augmented float batches. */
+/* IDX files (the MNIST layout) read into byte datasets and written back. */
 #include "data.h"
-
-#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include "fileio.h"
 
 /* Per-axis and total limits.  Each axis alone can look harmless while the
  * product is absurd (1e6 x 1e3 x 1e3), so the total is checked as well. */
@@ -34,23 +32,6 @@ typedef struct idx_file {
     uint32_t dims[IDX_MAX_RANK];
     uint64_t bytes;     /* product of dims: the body's size */
 } idx_file;
-
-void tpl_dataset_free(tpl_dataset *d) {
-    if (!d) return;
-    free(d->pixels);
-    free(d->labels);
-    memset(d, 0, sizeof *d);
-}
-
-int tpl_dataset_alloc(tpl_dataset *d, int n, int h, int w, int c, int classes) {
-    *d = (tpl_dataset){n, h, w, c, classes, NULL, NULL};
-    if (n <= 0) return 0;
-    d->pixels = malloc((size_t)n * (size_t)h * (size_t)w * (size_t)c);
-    d->labels = malloc((size_t)n);
-    if (d->pixels && d->labels) return 0;
-    tpl_dataset_free(d);
-    return -1;
-}
 
 /* Reads up to len bytes and returns how many arrived.  Loops because gzread
  * may return short counts mid-stream; a zlib error just ends the read early
@@ -434,128 +415,4 @@ int tpl_idx_write_dir(const char *dir, const char *split, const tpl_dataset *d,
         return -1;
     }
     return tpl_idx_write(images, labels, d, err);
-}
-
-/* ---- channels -------------------------------------------------------------- */
-
-/* One pixel from ci to co channels: grey replicated, RGB to grey by
- * Rec. 601 luma in integers (0.299 R + 0.587 G + 0.114 B, rounded). */
-static void convert_pixel(const uint8_t *p, int ci, uint8_t *o, int co) {
-    if (ci == co) {
-        memcpy(o, p, (size_t)co);
-    } else if (ci == 1) {
-        memset(o, p[0], (size_t)co);
-    } else {
-        o[0] = (uint8_t)((299u * p[0] + 587u * p[1] + 114u * p[2] + 500u) / 1000u);
-    }
-}
-
-int tpl_dataset_to_channels(const tpl_dataset *in, int c, tpl_dataset *out, tpl_err *err) {
-    if (out == in) {
-        tpl_err_set(err, "channels: output must not be the input");
-        return -1;
-    }
-    memset(out, 0, sizeof *out);
-    if ((in->c != 1 && in->c != 3) || (c != 1 && c != 3) || in->n < 0 || in->h < 1 ||
-        in->w < 1 || (in->n > 0 && (!in->pixels || !in->labels))) {
-        tpl_err_set(err, "channels: cannot convert %d images of %d channels to %d (1 or 3)",
-                    in->n, in->c, c);
-        return -1;
-    }
-    size_t pixels = (size_t)in->n * (size_t)in->h * (size_t)in->w;
-    tpl_dataset d;
-    if (tpl_dataset_alloc(&d, in->n, in->h, in->w, c, in->classes)) {
-        tpl_err_set(err, "channels: out of memory for %zu pixels", pixels);
-        return -1;
-    }
-    for (size_t i = 0; i < pixels; i++)
-        convert_pixel(in->pixels + i * (size_t)in->c, in->c, d.pixels + i * (size_t)c, c);
-    if (in->n > 0) memcpy(d.labels, in->labels, (size_t)in->n);
-    *out = d;
-    return 0;
-}
-
-void tpl_dataset_stats_union(const tpl_dataset *const *sets, int n_sets, float *mean,
-                             float *std) {
-    for (int c = 0; c < sets[0]->c; c++) {
-        /* Integer sums are exact (255^2 * 2^32 < 2^64), so the variance is
-         * not lost to cancellation; doubles only for the final division. */
-        uint64_t s = 0, s2 = 0, count = 0;
-        for (int k = 0; k < n_sets; k++) {
-            const tpl_dataset *d = sets[k];
-            size_t pixels = (size_t)d->n * (size_t)d->h * (size_t)d->w;
-            for (size_t i = 0; i < pixels; i++) {
-                uint64_t p = d->pixels[i * (size_t)d->c + (size_t)c];
-                s += p;
-                s2 += p * p;
-            }
-            count += pixels;
-        }
-        double m = count ? (double)s / (double)count : 0.0;
-        double var = count ? (double)s2 / (double)count - m * m : 0.0;
-        mean[c] = (float)(m / 255.0);
-        std[c] = (float)(sqrt(var > 0.0 ? var : 0.0) / 255.0);
-    }
-}
-
-void tpl_dataset_stats(const tpl_dataset *d, float *mean, float *std) {
-    tpl_dataset_stats_union(&d, 1, mean, std);
-}
-
-/* One image's random choices, drawn in a fixed order: dy, dx, flip. */
-typedef struct aug_draw {
-    int dy, dx, flip;
-} aug_draw;
-
-static aug_draw draw_aug(const tpl_augment *aug, tpl_rng *rng) {
-    aug_draw a = {0, 0, 0};
-    if (!aug) return a;
-    if (aug->pad > 0) {
-        uint32_t span = 2u * (uint32_t)aug->pad + 1u;
-        a.dy = (int)tpl_rng_below(rng, span) - aug->pad;
-        a.dx = (int)tpl_rng_below(rng, span) - aug->pad;
-    }
-    if (aug->flip) a.flip = (int)tpl_rng_below(rng, 2);
-    return a;
-}
-
-/* Writes one image: crop (shift by dy, dx with zero fill), then mirror the
- * crop if flip, then normalise.  out(y, x) = in(y + dy, x' + dx) with
- * x' = flip ? w-1-x : x. */
-static void fill_one(const tpl_dataset *d, const uint8_t *src, aug_draw a,
-                     const float *mean, const float *std, float *dst) {
-    const int h = d->h, w = d->w, C = d->c;
-    for (int y = 0; y < h; y++) {
-        int sy = y + a.dy;
-        for (int x = 0; x < w; x++) {
-            int sx = (a.flip ? w - 1 - x : x) + a.dx;
-            int inside = sy >= 0 && sy < h && sx >= 0 && sx < w;
-            const uint8_t *p = inside ? src + ((size_t)sy * w + sx) * C : NULL;
-            float *o = dst + (size_t)y * w + x; /* planar: channel c at o[c * h * w] */
-            for (int c = 0; c < C; c++) {
-                float v = p ? (float)p[c] / 255.0f : 0.0f;
-                o[(size_t)c * h * w] = (v - mean[c]) / std[c];
-            }
-        }
-    }
-}
-
-void tpl_batch_fill(const tpl_dataset *d, const int *idx, int n,
-                    const float *mean, const float *std,
-                    const tpl_augment *aug, tpl_rng *rng, float *x, int *y) {
-    const size_t per = (size_t)d->h * (size_t)d->w * (size_t)d->c;
-    for (int i = 0; i < n; i++) {
-        aug_draw a = draw_aug(aug, rng);
-        fill_one(d, d->pixels + (size_t)idx[i] * per, a, mean, std, x + (size_t)i * per);
-        if (y) y[i] = d->labels[idx[i]];
-    }
-}
-
-void tpl_shuffle(int *perm, int n, tpl_rng *rng) {
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)tpl_rng_below(rng, (uint32_t)i + 1u);
-        int t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
 }

@@ -85,4 +85,33 @@ void tpl_batch_fill(const tpl_dataset *d, const int *idx, int n,
 
 /* Fisher-Yates shuffle of perm[0..n) with rng. */
 void tpl_shuffle(int *perm, int n, tpl_rng *rng);
+
+/* ---- transforms ------------------------------------------------------------ */
+
+/* Bilinear resize of every image, each channel separately, to out_h x out_w,
+ * with pixel centres aligned as OpenCV's INTER_LINEAR does: output pixel x
+ * samples the input at (x + 0.5) * in_w / out_w - 0.5, clamped to the edge
+ * pixels; results are rounded to the nearest integer.  (OpenCV uses 11-bit
+ * fixed-point weights, so its uint8 results can differ by 1.)  Labels and
+ * classes are copied.  out must not be in.  Errors read "resize: problem". */
+int tpl_dataset_resize(const tpl_dataset *in, int out_h, int out_w,
+                       tpl_dataset *out, tpl_err *err);
+
+/* Stratified split, fixed by seed.  The rule: one tpl_rng is seeded with
+ * seed; for each class k = 0, 1, ..., in->classes - 1 in turn, the indices
+ * of the images labelled k (ascending) are shuffled with tpl_shuffle using
+ * that rng, and the first round(test_fraction * count_k) of them (halves
+ * away from zero) go to test, the rest to train.  Both halves keep the
+ * original order of the images, and both keep in->classes as their classes
+ * (so a class missing from a half still has its head slot).  test_fraction
+ * must be in [0, 1]; a half may be empty (n = 0, NULL arrays).  train, test
+ * and in must be distinct.  Errors read "split: problem". */
+int tpl_dataset_split(const tpl_dataset *in, double test_fraction, uint64_t seed,
+                      tpl_dataset *train, tpl_dataset *test, tpl_err *err);
+
+/* The first n images of every class in a seeded shuffle (a few-label
+ * training set); a class with fewer keeps all of its images.  Errors read
+ * "per-class: problem". */
+int tpl_dataset_per_class(const tpl_dataset *in, int n, uint64_t seed, tpl_dataset *out,
+                          tpl_err *err);
 #endif

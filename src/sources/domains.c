@@ -1,6 +1,6 @@
 /* The digits domains (see domains.h): sources, the FreeType printer, JPEG
- * photos and the MNIST-M blend, the build with its splits, writing IDX
- * directories without leaving half of one, and a preview picture. */
+ * photos and the MNIST-M blend, the build with its splits, and writing IDX
+ * directories without leaving half of one. */
 #include "domains.h"
 
 #include "fileio.h"
@@ -18,11 +18,9 @@
 #include <ft2build.h>
 #include FT_FREETYPE_H
 #include FT_OUTLINE_H
-#include <jpeglib.h>
-#include <setjmp.h>
 
 #include "digits.h"
-#include "plot.h"
+#include "image.h"
 #include "tasks.h"
 
 #define SIDE TPL_DOMAIN_SIDE
@@ -327,84 +325,8 @@ int tpl_printed_build(tpl_printer *p, int per_class, uint64_t seed, tpl_dataset 
 
 /* ---- blended: libjpeg and MNIST-M ---------------------------------------- */
 
-/* libjpeg reports errors by calling error_exit, which must not return: it
- * jumps back to jpeg_run with the message kept. */
-typedef struct jpeg_job {
-    struct jpeg_decompress_struct ci;
-    struct jpeg_error_mgr mgr;
-    jmp_buf jump;
-    char msg[JMSG_LENGTH_MAX];
-} jpeg_job;
-
-static void jpeg_fail(j_common_ptr ci) {
-    jpeg_job *j = (jpeg_job *)ci; /* ci is the job's first member */
-    (*ci->err->format_message)(ci, j->msg);
-    longjmp(j->jump, 1);
-}
-
-static void jpeg_quiet(j_common_ptr ci) { (void)ci; } /* warnings: recoverable, unprinted */
-
-/* Decodes into out.  Every state it changes lives behind pointers, so the
- * longjmp leaves nothing indeterminate. */
-static int jpeg_run(jpeg_job *j, FILE *f, tpl_photo *out) {
-    if (setjmp(j->jump)) return -1;
-    jpeg_create_decompress(&j->ci);
-    jpeg_stdio_src(&j->ci, f);
-    jpeg_read_header(&j->ci, TRUE);
-    if (j->ci.image_width > JPEG_MAX_SIDE || j->ci.image_height > JPEG_MAX_SIDE) {
-        snprintf(j->msg, sizeof j->msg, "%ux%u is larger than %dx%d", j->ci.image_width,
-                 j->ci.image_height, JPEG_MAX_SIDE, JPEG_MAX_SIDE);
-        return -1;
-    }
-    out->grey = j->ci.num_components == 1;
-    j->ci.out_color_space = JCS_RGB;
-    j->ci.dct_method = JDCT_ISLOW;
-    jpeg_start_decompress(&j->ci);
-    const size_t row = (size_t)j->ci.output_width * 3;
-    if (j->ci.output_components != 3 || !(out->rgb = malloc(row * j->ci.output_height))) {
-        snprintf(j->msg, sizeof j->msg, "out of memory or not RGB");
-        return -1;
-    }
-    out->w = (int)j->ci.output_width;
-    out->h = (int)j->ci.output_height;
-    while (j->ci.output_scanline < j->ci.output_height) {
-        JSAMPROW r = out->rgb + row * j->ci.output_scanline;
-        jpeg_read_scanlines(&j->ci, &r, 1);
-    }
-    jpeg_finish_decompress(&j->ci);
-    return 0;
-}
-
-int tpl_jpeg_load(const char *path, tpl_photo *out, tpl_err *err) {
-    memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tpl_err_set(err, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    jpeg_job *j = calloc(1, sizeof *j);
-    if (!j) {
-        fclose(f);
-        tpl_err_set(err, "%s: out of memory", path);
-        return -1;
-    }
-    j->ci.err = jpeg_std_error(&j->mgr);
-    j->mgr.error_exit = jpeg_fail;
-    j->mgr.output_message = jpeg_quiet;
-    int rc = jpeg_run(j, f, out);
-    jpeg_destroy_decompress(&j->ci);
-    fclose(f);
-    if (rc) {
-        tpl_err_set(err, "%s: cannot decode JPEG: %s", path, j->msg);
-        free(out->rgb);
-        memset(out, 0, sizeof *out);
-    }
-    free(j);
-    return rc;
-}
-
 void tpl_photos_free(tpl_photos *ph) {
-    for (int i = 0; i < ph->n; i++) free(ph->photo[i].rgb);
+    for (int i = 0; i < ph->n; i++) tpl_image_free(&ph->photo[i]);
     free(ph->photo);
     ph->n = 0;
     ph->photo = NULL;
@@ -417,12 +339,12 @@ int tpl_photos_load(const tpl_paths *files, int side, tpl_photos *out, tpl_err *
         return -1;
     }
     for (int i = 0; i < files->n; i++) {
-        tpl_photo ph;
-        if (tpl_jpeg_load(files->path[i], &ph, err)) {
+        tpl_image ph;
+        if (tpl_jpeg_read(files->path[i], 3, JPEG_MAX_SIDE, &ph, err)) {
             tpl_photos_free(out);
             return -1;
         }
-        if (ph.grey || ph.w < side || ph.h < side) free(ph.rgb);
+        if (ph.file_c == 1 || ph.w < side || ph.h < side) tpl_image_free(&ph);
         else out->photo[out->n++] = ph;
     }
     if (out->n == 0) {
@@ -464,11 +386,11 @@ int tpl_blended_build(const tpl_dataset *grey, const tpl_photos *ph, uint64_t se
     tpl_rng rng;
     tpl_rng_seed(&rng, seed);
     for (int i = 0; i < grey->n; i++) {
-        const tpl_photo *p = &ph->photo[tpl_rng_below(&rng, (uint32_t)ph->n)];
+        const tpl_image *p = &ph->photo[tpl_rng_below(&rng, (uint32_t)ph->n)];
         const int x = (int)tpl_rng_below(&rng, (uint32_t)(p->w - side + 1));
         const int y = (int)tpl_rng_below(&rng, (uint32_t)(p->h - side + 1));
         tpl_mnistm_blend(grey->pixels + (size_t)i * side * side, side,
-                         p->rgb + ((size_t)y * p->w + x) * 3, (size_t)p->w * 3,
+                         p->px + ((size_t)y * p->w + x) * 3, (size_t)p->w * 3,
                          out->pixels + (size_t)i * side * side * 3);
     }
     if (grey->n > 0) memcpy(out->labels, grey->labels, (size_t)grey->n);
@@ -795,63 +717,4 @@ int tpl_domains_save(const char *dir, const tpl_domain *dom, int n, tpl_err *err
     for (int i = 0; i < n && !rc; i++) rc = swap_in(dir, tmp[i], dom[i].name, err);
     tpl_sync_dir(dir);
     return rc ? -1 : 0;
-}
-
-/* ---- preview ------------------------------------------------------------- */
-
-#define PREVIEW_ZOOM 2
-#define PREVIEW_GAP 4
-#define PREVIEW_MARGIN 8
-#define PREVIEW_TEXT 2 /* font scale */
-
-/* Index of the k-th image of class cls in d, or -1. */
-static int nth_of_class(const tpl_dataset *d, int cls, int k) {
-    for (int i = 0; i < d->n; i++)
-        if (d->labels[i] == cls && k-- == 0) return i;
-    return -1;
-}
-
-/* Image i of d, PREVIEW_ZOOM times larger, with its top-left at (x, y). */
-static void blit(tpl_canvas *c, const tpl_dataset *d, int i, int x, int y) {
-    const size_t per = (size_t)d->h * d->w * d->c;
-    for (int r = 0; r < d->h; r++)
-        for (int q = 0; q < d->w; q++) {
-            const uint8_t *p = d->pixels + per * i + ((size_t)r * d->w + q) * d->c;
-            tpl_rgb col = {p[0], p[d->c == 3 ? 1 : 0], p[d->c == 3 ? 2 : 0]};
-            tpl_canvas_fill(c, x + q * PREVIEW_ZOOM, y + r * PREVIEW_ZOOM, PREVIEW_ZOOM,
-                            PREVIEW_ZOOM, col);
-        }
-}
-
-int tpl_domains_preview(const char *path, const tpl_domain *dom, int n, int per_row,
-                        tpl_err *err) {
-    int cell = 0, label = 0;
-    for (int r = 0; r < n; r++) {
-        const tpl_dataset *d = &dom[r].train;
-        if (d->h * PREVIEW_ZOOM > cell) cell = d->h * PREVIEW_ZOOM;
-        if (d->w * PREVIEW_ZOOM > cell) cell = d->w * PREVIEW_ZOOM;
-        if (tpl_text_width(dom[r].name, PREVIEW_TEXT) > label)
-            label = tpl_text_width(dom[r].name, PREVIEW_TEXT);
-    }
-    const int left = PREVIEW_MARGIN + label + 2 * PREVIEW_GAP;
-    const int w = left + per_row * (cell + PREVIEW_GAP) - PREVIEW_GAP + PREVIEW_MARGIN;
-    const int h = 2 * PREVIEW_MARGIN + n * (cell + PREVIEW_GAP) - PREVIEW_GAP;
-    const tpl_rgb white = {255, 255, 255}, ink = {32, 32, 32};
-    tpl_canvas c;
-    if (n < 1 || per_row < 1 || cell < 1 || tpl_canvas_init(&c, w, h, white)) {
-        tpl_err_set(err, "%s: cannot make a %dx%d preview of %d domains", path, w, h, n);
-        return -1;
-    }
-    for (int r = 0; r < n; r++) {
-        const int y = PREVIEW_MARGIN + r * (cell + PREVIEW_GAP);
-        tpl_canvas_text(&c, PREVIEW_MARGIN, y + (cell - 7 * PREVIEW_TEXT) / 2, PREVIEW_TEXT,
-                        dom[r].name, ink);
-        for (int j = 0; j < per_row; j++) {
-            const int i = nth_of_class(&dom[r].train, j % 10, j / 10);
-            if (i >= 0) blit(&c, &dom[r].train, i, left + j * (cell + PREVIEW_GAP), y);
-        }
-    }
-    int rc = tpl_canvas_write_png(&c, path, err);
-    tpl_canvas_free(&c);
-    return rc;
 }

@@ -4,6 +4,7 @@
 #define TPL_TRAIN_H
 #include "data.h"
 #include "model.h"
+#include "loss.h"
 #include "optim.h"
 
 typedef struct tpl_step_result {
@@ -54,4 +55,11 @@ int tpl_dataset_check_shape(const tpl_model *m, const tpl_dataset *d, const char
 /* Checks that a dataset fits a task of the model (shape, labels). */
 int tpl_dataset_check(const tpl_model *m, int task, const tpl_dataset *d,
                       const char *what, tpl_err *err);
+/* How well each of the first n_tasks tasks' features separate d's classes:
+ * nearest-class-mean accuracy of the pooled features (eval mode, task u's
+ * mixture and BN) on up to max_images of d, into score[u].  Returns the best
+ * task, or -1 with err set. */
+int tpl_closest_task(tpl_model *m, int n_tasks, const tpl_dataset *d, int max_images,
+                     double *score, tpl_err *err);
+
 #endif

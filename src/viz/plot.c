@@ -1,5 +1,6 @@
 /* Pictures of mixtures: colour map, canvas and bitmap font, PNG and SVG
  * writers, and the heatmap layout both writers render (see plot.h). */
+#include "image.h"
 #include "plot.h"
 
 #include "fileio.h"
@@ -7,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <png.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,21 +135,8 @@ int tpl_canvas_text(tpl_canvas *c, int x, int y, int scale, const char *s, tpl_r
 
 /* ---- files --------------------------------------------------------------- */
 
-static int png_write(FILE *fp, const void *ctx) {
-    const tpl_canvas *c = ctx;
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (png_uint_32)c->w;
-    img.height = (png_uint_32)c->h;
-    img.format = PNG_FORMAT_RGB;
-    int ok = png_image_write_to_stdio(&img, fp, 0, c->px, c->w * 3, NULL);
-    png_image_free(&img);
-    return ok ? 0 : -1;
-}
-
 int tpl_canvas_write_png(const tpl_canvas *c, const char *path, tpl_err *err) {
-    return tpl_write_atomic(path, png_write, c, err);
+    return tpl_png_write(path, c->px, c->w, c->h, 3, err);
 }
 
 /* ---- heatmap layout -------------------------------------------------------- */

@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "data.h"
+#include "image.h"
 #include "rng.h"
 #include "templar.h"
 
@@ -148,20 +149,12 @@ int tpl_printed_build(tpl_printer *p, int per_class, uint64_t seed, tpl_dataset 
 
 /* ---- blended: libjpeg and MNIST-M ---------------------------------------- */
 
-typedef struct tpl_photo {
-    int w, h;
-    int grey;     /* the file had one component (decoded to RGB anyway) */
-    uint8_t *rgb; /* h*w*3 */
-} tpl_photo;
-
 typedef struct tpl_photos {
     int n;
-    tpl_photo *photo;
+    tpl_image *photo; /* RGB, decoded with libjpeg's exact integer IDCT, so a file
+                       * gives the same pixels on every run */
 } tpl_photos;
 
-/* Decodes a JPEG as 8-bit RGB (libjpeg's exact integer IDCT, so a file
- * gives the same pixels on every run). */
-int tpl_jpeg_load(const char *path, tpl_photo *out, tpl_err *err);
 /* The colour photos among files that are at least side x side; grey ones
  * (chessboards) are skipped.  Having none is an error. */
 int tpl_photos_load(const tpl_paths *files, int side, tpl_photos *out, tpl_err *err);
@@ -200,9 +193,4 @@ int tpl_domains_prepare(const char *dir, const char *const *names, int n, int *c
  * renamed into place, replacing an earlier run's.  When writing fails the
  * temporary directories are removed and dir is as it was. */
 int tpl_domains_save(const char *dir, const tpl_domain *dom, int n, tpl_err *err);
-/* A PNG of per_row training samples of each domain, a row per domain with
- * its name, samples 2x upscaled; sample j is the (j / 10)-th image of class
- * j % 10.  Written atomically. */
-int tpl_domains_preview(const char *path, const tpl_domain *dom, int n, int per_row,
-                        tpl_err *err);
 #endif

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bank.h"
+#include "mix.h"
+#include "route.h"
 #include "ops.h"
 #include "rng.h"
 #include "winograd.h"
@@ -416,7 +417,7 @@ oom:
 
 /* ---- mixing ----------------------------------------------------------- */
 
-static tpl_route model_route(const tpl_model *m) {
+tpl_route tpl_model_route(const tpl_model *m) {
     return (tpl_route){.kind = m->cfg.routing, .tau = m->cfg.tau, .topk = m->cfg.topk};
 }
 
@@ -424,7 +425,7 @@ static tpl_route model_route(const tpl_model *m) {
  * Gumbel noise (training under Gumbel routing). */
 static void route_stage(tpl_model *m, int task, int s, int noisy, float *a, float *soft) {
     const tpl_stage *st = &m->stage[s];
-    const tpl_route r = model_route(m);
+    const tpl_route r = tpl_model_route(m);
     const int k = st->templates;
     const float *z = tpl_params_data(&m->params, st->logits[task]);
     for (int l = 0; l < st->layers; l++) {
@@ -687,31 +688,6 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
     return 0;
 }
 
-double tpl_model_mixture_entropy(tpl_model *m, int task, float weight) {
-    const tpl_config *c = &m->cfg;
-    int blocks = 0;
-    for (int s = 0; s < c->n_stages; s++) blocks += c->stage[s].layers;
-    const float scale = weight / blocks; /* of the mean over blocks */
-    double h = 0.0;
-    for (int s = 0; s < c->n_stages; s++) {
-        const tpl_stage *st = &m->stage[s];
-        const int k = st->templates;
-        const float *z = tpl_params_data(&m->params, st->logits[task]);
-        float *gz = tpl_params_grad(&m->params, st->logits[task]);
-        const tpl_route r = model_route(m);
-        for (int l = 0; l < st->layers; l++) {
-            float a[k], soft[k], da[k], dz[k];
-            tpl_route_forward(&r, k, l, z + (size_t)l * k, NULL, a, soft);
-            /* of the soft weights: top-k's are piecewise constant */
-            h += tpl_entropy_forward_backward(k, soft, da);
-            if (weight == 0.0f) continue;
-            tpl_route_backward(&r, k, soft, da, dz);
-            for (int i = 0; i < k; i++) gz[(size_t)l * k + i] += scale * dz[i];
-        }
-    }
-    return h / blocks;
-}
-
 const float *tpl_model_features(const tpl_model *m) { return m->ws ? m->ws->pool : NULL; }
 
 /* ---- backward --------------------------------------------------------- */
@@ -786,7 +762,7 @@ static void block_backward_outputs(tpl_model *m, int task, int s, int l, const f
         add_into(dbank + (size_t)k * st->per_template, ws->dw, st->per_template);
         add_into(g0, g2, numel);
     }
-    const tpl_route r = model_route(m);
+    const tpl_route r = tpl_model_route(m);
     tpl_route_backward(&r, K, m->soft + st->mix_offset + (size_t)l * K, da, dz);
     float *gz = tpl_params_grad(p, st->logits[task]) + (size_t)l * K;
     for (int i = 0; i < K; i++) gz[i] += dz[i];
@@ -799,7 +775,7 @@ static void mix_backward(tpl_model *m, int task, int s, int l, const float *dmix
     const int k = st->templates;
     const float *a = m->mix + st->mix_offset + (size_t)l * k;
     const float *soft = m->soft + st->mix_offset + (size_t)l * k;
-    const tpl_route r = model_route(m);
+    const tpl_route r = tpl_model_route(m);
     float da[k], dz[k];
     tpl_mix_backward(k, st->per_template, tpl_params_data(p, st->bank), a, dmixed,
                      tpl_params_grad(p, st->bank), da);

@@ -14,6 +14,7 @@
 #include "conv.h"
 #include "params.h"
 #include "rng.h"
+#include "route.h"
 #include "templar.h"
 
 #define TPL_BN_EPS 1e-5f
@@ -90,10 +91,46 @@ const float *tpl_model_block_weights(tpl_model *m, int task, int s, int l);
 /* Pooled features [n][last width] of the last forward, valid until the next. */
 const float *tpl_model_features(const tpl_model *m);
 
-/* Mean entropy of task t's mixtures over all blocks; with weight != 0 adds
- * weight * its gradient into the logits' gradients (after the backward). */
-double tpl_model_mixture_entropy(tpl_model *m, int task, float weight);
-
 /* Mixture weights a[L][K] of stage s for task t (after routing). */
 void tpl_model_mixture(tpl_model *m, int task, int stage, float *a);
+
+/* ---- tasks as units ---------------------------------------------------------
+ * A new task gets its own mixture logits, BN and head, appended after the
+ * model's tasks; every existing tensor is copied bit for bit, and freezing
+ * everything but the new task's part keeps the old tasks' predictions
+ * exactly as they were.  Which part trains is the experiment:
+ *
+ *   mixture  the new task's logits, BN scale/shift and head (the default)
+ *   head     its head only, over a frozen copy of another task's mixture
+ *            and BN (a linear probe; BN running statistics still follow the
+ *            new data, as they do in every training-mode forward)
+ *   full     everything, templates and old tasks included (a fine-tune: the
+ *            old tasks change)
+ *
+ * (From scratch is a fresh model, not a transfer.) */
+typedef enum {
+    TPL_PART_MIXTURE,  /* the task's logits, BN scale/shift and head */
+    TPL_PART_HEAD,     /* its head */
+    TPL_PART_FULL,     /* everything */
+    TPL_PART_LOGITS,   /* its mixture logits alone (domain adaptation) */
+} tpl_train_part;
+
+/* A copy of src with one more task (fresh, seeded init for its own tensors). */
+tpl_model *tpl_model_add_task(const tpl_model *src, const tpl_task_config *task, uint64_t seed,
+                              tpl_err *err);
+/* Copies task from's mixture logits and BN (scale, shift, running statistics)
+ * onto task to; heads differ in classes and are left alone. */
+void tpl_model_copy_task(tpl_model *m, int from, int to);
+/* Task to's mixture logits and BN (scale, shift, running statistics)
+ * become the mean of those of tasks from[0..n): where a new domain starts. */
+void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to);
+/* Marks which views train: those part names for task. */
+void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part);
+
+/* Bytes of task t's views of the given kinds (a bit set of 1 << tpl_kind). */
+size_t tpl_task_bytes(const tpl_params *p, int task, unsigned kinds);
+#define TPL_KINDS(a) (1u << (a))
+
+/* The routing rule of the model's config. */
+tpl_route tpl_model_route(const tpl_model *m);
 #endif

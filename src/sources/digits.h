@@ -6,8 +6,8 @@
  *     50 rows x 100 columns, 5 rows per digit 0..9 (500 images per class);
  *   - scikit-learn's datasets/data/digits.csv.gz: 1797 8x8 images, one per
  *     line as 64 values 0..16 and then the label.
- * and the transforms that make them usable beside (Fashion-)MNIST: bilinear
- * resize (to 28x28) and a seeded, stratified train/test split.
+ * (the transforms that make them usable beside (Fashion-)MNIST, resizing
+ * and splitting, are data.h's).
  *
  * Conventions as in data.h: on failure *out is zeroed, nothing is leaked and
  * err holds one line, "PATH: problem" (or "PATH:LINE: problem" for a CSV
@@ -43,34 +43,4 @@ int tpl_digits_png_load(const char *path, int cell, int rows_per_class,
 int tpl_digits_csv_load(const char *path, int side, int max_value,
                         tpl_dataset *out, tpl_err *err);
 
-/* Bilinear resize of every image, each channel separately, to out_h x out_w,
- * with pixel centres aligned as OpenCV's INTER_LINEAR does: output pixel x
- * samples the input at (x + 0.5) * in_w / out_w - 0.5, clamped to the edge
- * pixels; results are rounded to the nearest integer.  (OpenCV uses 11-bit
- * fixed-point weights, so its uint8 results can differ by 1.)  Labels and
- * classes are copied.  out must not be in.  Errors read "resize: problem". */
-int tpl_dataset_resize(const tpl_dataset *in, int out_h, int out_w,
-                       tpl_dataset *out, tpl_err *err);
-
-/* Stratified split, fixed by seed.  The rule: one tpl_rng is seeded with
- * seed; for each class k = 0, 1, ..., in->classes - 1 in turn, the indices
- * of the images labelled k (ascending) are shuffled with tpl_shuffle using
- * that rng, and the first round(test_fraction * count_k) of them (halves
- * away from zero) go to test, the rest to train.  Both halves keep the
- * original order of the images, and both keep in->classes as their classes
- * (so a class missing from a half still has its head slot).  test_fraction
- * must be in [0, 1]; a half may be empty (n = 0, NULL arrays).  train, test
- * and in must be distinct.  Errors read "split: problem". */
-int tpl_dataset_split(const tpl_dataset *in, double test_fraction, uint64_t seed,
-                      tpl_dataset *train, tpl_dataset *test, tpl_err *err);
-/* Any PNG as one image of the given channels (1 grey, 3 RGB; transparency
- * composed over black), label 0, at its own size.  Errors read
- * "PATH: problem". */
-int tpl_image_png_load(const char *path, int channels, tpl_dataset *out, tpl_err *err);
-
-/* The first n images of every class in a seeded shuffle (a few-label
- * training set); a class with fewer keeps all of its images.  Errors read
- * "per-class: problem". */
-int tpl_dataset_per_class(const tpl_dataset *in, int n, uint64_t seed, tpl_dataset *out,
-                          tpl_err *err);
 #endif

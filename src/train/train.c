@@ -72,7 +72,7 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
     }
     memset(m->params.grad, 0, sizeof(float) * m->params.numel);
     tpl_model_backward(m, task, b->dlogits);
-    if (so && so->entropy != 0.0f) tpl_model_mixture_entropy(m, task, so->entropy);
+    if (so && so->entropy != 0.0f) tpl_mixture_entropy(m, task, so->entropy);
     tpl_optim_step(o, &m->params);
     tpl_model_touch(m);
     return 0;

@@ -1,0 +1,105 @@
+/* PNG through libpng's simplified API (see image.h). */
+#include <errno.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "image.h"
+
+/* Opens path as a PNG and reads its header into *img; *f stays open. */
+static int png_open(const char *path, png_image *img, FILE **f, tpl_err *err) {
+    errno = 0;
+    *f = fopen(path, "rb");
+    if (!*f) {
+        tpl_err_set(err, "%s: %s", path, errno ? strerror(errno) : "cannot open");
+        return -1;
+    }
+    uint8_t sig[8];
+    size_t got = fread(sig, 1, sizeof sig, *f);
+    memset(img, 0, sizeof *img);
+    img->version = PNG_IMAGE_VERSION;
+    if (got != sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
+        tpl_err_set(err, "%s: not a PNG file", path);
+    else if (rewind(*f), !png_image_begin_read_from_stdio(img, *f))
+        tpl_err_set(err, "%s: cannot read PNG header: %s", path, img->message);
+    else
+        return 0;
+    png_image_free(img);
+    fclose(*f);
+    return -1;
+}
+
+static int file_channels(const png_image *img) {
+    return img->format & PNG_FORMAT_FLAG_COLOR ? 3 : 1;
+}
+
+int tpl_png_probe(const char *path, int *w, int *h, int *file_c, tpl_err *err) {
+    png_image img;
+    FILE *f;
+    if (png_open(path, &img, &f, err)) return -1;
+    *w = (int)(img.width > 0x7fffffff ? 0x7fffffff : img.width);
+    *h = (int)(img.height > 0x7fffffff ? 0x7fffffff : img.height);
+    *file_c = file_channels(&img);
+    png_image_free(&img);
+    fclose(f);
+    return 0;
+}
+
+int tpl_png_read(const char *path, int channels, int max_side, tpl_image *out, tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    png_image img;
+    FILE *f;
+    if (png_open(path, &img, &f, err)) return -1;
+    if (img.width > (png_uint_32)max_side || img.height > (png_uint_32)max_side) {
+        tpl_err_set(err, "%s: %ux%u pixels is more than %d a side", path, (unsigned)img.width,
+                    (unsigned)img.height, max_side);
+        png_image_free(&img);
+        fclose(f);
+        return -1;
+    }
+    const int file_c = file_channels(&img);
+    img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    size_t bytes = (size_t)img.width * (size_t)img.height * (size_t)channels;
+    uint8_t *px = malloc(bytes ? bytes : 1);
+    png_color black = {0, 0, 0};
+    int rc = -1;
+    if (!px)
+        tpl_err_set(err, "%s: out of memory for %zu bytes", path, bytes);
+    else if (!png_image_finish_read(&img, &black, px, (png_int_32)(img.width * channels), NULL))
+        tpl_err_set(err, "%s: cannot decode PNG: %s", path, img.message);
+    else
+        rc = 0;
+    png_image_free(&img);
+    fclose(f);
+    if (rc) {
+        free(px);
+        return -1;
+    }
+    *out = (tpl_image){(int)img.width, (int)img.height, channels, file_c, px};
+    return 0;
+}
+
+typedef struct png_job {
+    const uint8_t *px;
+    int w, h, c;
+} png_job;
+
+static int png_write_stream(FILE *fp, const void *ctx) {
+    const png_job *j = ctx;
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)j->w;
+    img.height = (png_uint_32)j->h;
+    img.format = j->c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    int ok = png_image_write_to_stdio(&img, fp, 0, j->px, j->w * j->c, NULL);
+    png_image_free(&img);
+    return ok ? 0 : -1;
+}
+
+int tpl_png_write(const char *path, const uint8_t *px, int w, int h, int c, tpl_err *err) {
+    const png_job j = {px, w, h, c};
+    return tpl_write_atomic(path, png_write_stream, &j, err);
+}

@@ -1,0 +1,121 @@
+/* Losses: what training minimises, each forward beside its backward.
+ * Reductions run in double, in a fixed order, so results do not depend on
+ * the number of threads. */
+#include "loss.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "model.h"
+#include "route.h"
+
+/* p = softmax(z) in double; returns log of the normaliser. */
+static double softmax_row(int k, const float *z, double *p) {
+    float top = z[0];
+    for (int j = 1; j < k; j++) top = z[j] > top ? z[j] : top;
+    double sum = 0.0;
+    for (int j = 0; j < k; j++) sum += (p[j] = exp((double)z[j] - top));
+    for (int j = 0; j < k; j++) p[j] /= sum;
+    return log(sum) + top;
+}
+
+double tpl_infomax_forward_backward(int n, int classes, const float *logits, float diversity,
+                                    float *dlogits) {
+    double *p = malloc(sizeof(double) * (size_t)n * classes);
+    double *mean = calloc((size_t)classes, sizeof(double));
+    if (!p || !mean) {
+        free(p), free(mean);
+        return NAN;
+    }
+    double h_each = 0.0, h_mean = 0.0;
+    for (int i = 0; i < n; i++) {
+        double *pi = p + (size_t)i * classes;
+        softmax_row(classes, logits + (size_t)i * classes, pi);
+        for (int k = 0; k < classes; k++) {
+            h_each -= pi[k] > 0.0 ? pi[k] * log(pi[k]) : 0.0;
+            mean[k] += pi[k] / n;
+        }
+    }
+    for (int k = 0; k < classes; k++) h_mean -= mean[k] > 0.0 ? mean[k] * log(mean[k]) : 0.0;
+    /* dH(p_i)/dz_ik = -p_ik (log p_ik + H_i);
+     * dH(mean)/dz_ik = p_ik (sum_j p_ij log mean_j - log mean_k) / n */
+    for (int i = 0; dlogits && i < n; i++) {
+        const double *pi = p + (size_t)i * classes;
+        double hi = 0.0, cross = 0.0;
+        for (int k = 0; k < classes; k++) {
+            double lp = pi[k] > 1e-300 ? log(pi[k]) : -690.0;
+            hi -= pi[k] * lp;
+            cross += pi[k] * log(mean[k] > 1e-300 ? mean[k] : 1e-300);
+        }
+        for (int k = 0; k < classes; k++) {
+            double lp = pi[k] > 1e-300 ? log(pi[k]) : -690.0;
+            double lm = log(mean[k] > 1e-300 ? mean[k] : 1e-300);
+            double g = -pi[k] * (lp + hi) - diversity * pi[k] * (cross - lm);
+            dlogits[(size_t)i * classes + k] = (float)(g / n);
+        }
+    }
+    free(p), free(mean);
+    return h_each / n - diversity * h_mean;
+}
+
+double tpl_xent_forward_backward(int n, int classes, const float *logits,
+                                const int *labels, float *dlogits,
+                                int *correct) {
+    double loss = 0.0;
+    int right = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * classes;
+        int best = 0;
+        for (int k = 1; k < classes; k++)
+            if (z[k] > z[best]) best = k;
+        double sum = 0.0;
+        for (int k = 0; k < classes; k++) sum += exp((double)z[k] - z[best]);
+        const double logsum = log(sum) + z[best];
+        loss += logsum - z[labels[i]];
+        right += best == labels[i];
+        if (!dlogits) continue;
+        for (int k = 0; k < classes; k++) {
+            double p = exp((double)z[k] - logsum);
+            dlogits[(size_t)i * classes + k] = (float)((p - (k == labels[i])) / n);
+        }
+    }
+    if (correct) *correct = right;
+    return loss / n;
+}
+
+double tpl_entropy_forward_backward(int k, const float *a, float *da) {
+    double h = 0.0;
+    for (int i = 0; i < k; i++) {
+        /* the limit of -a log a at 0 is 0; its slope there is unbounded, so
+         * a weight that is exactly 0 gets the slope of a tiny one */
+        double ai = a[i] > 1e-30f ? a[i] : 1e-30;
+        if (a[i] > 0.0f) h -= a[i] * log(ai);
+        if (da) da[i] = (float)(-log(ai) - 1.0);
+    }
+    return h;
+}
+
+double tpl_mixture_entropy(tpl_model *m, int task, float weight) {
+    const tpl_config *c = &m->cfg;
+    int blocks = 0;
+    for (int s = 0; s < c->n_stages; s++) blocks += c->stage[s].layers;
+    const float scale = weight / blocks; /* of the mean over blocks */
+    double h = 0.0;
+    for (int s = 0; s < c->n_stages; s++) {
+        const tpl_stage *st = &m->stage[s];
+        const int k = st->templates;
+        const float *z = tpl_params_data(&m->params, st->logits[task]);
+        float *gz = tpl_params_grad(&m->params, st->logits[task]);
+        const tpl_route r = tpl_model_route(m);
+        for (int l = 0; l < st->layers; l++) {
+            float a[k], soft[k], da[k], dz[k];
+            tpl_route_forward(&r, k, l, z + (size_t)l * k, NULL, a, soft);
+            /* of the soft weights: top-k's are piecewise constant */
+            h += tpl_entropy_forward_backward(k, soft, da);
+            if (weight == 0.0f) continue;
+            tpl_route_backward(&r, k, soft, da, dz);
+            for (int i = 0; i < k; i++) gz[(size_t)l * k + i] += scale * dz[i];
+        }
+    }
+    return h / blocks;
+}

@@ -1,0 +1,30 @@
+/* Losses of training: supervised, unsupervised and regularisers, each
+ * forward beside its backward (the gradient written with the value). */
+#ifndef TPL_LOSS_H
+#define TPL_LOSS_H
+#include "model.h"
+
+/* ---- softmax cross-entropy, mean over the batch -------------------------
+ * Returns the mean loss; writes dlogits = (softmax - onehot) / n when
+ * dlogits is non-NULL; counts correct arg-max predictions into *correct. */
+double tpl_xent_forward_backward(int n, int classes, const float *logits,
+                                const int *labels, float *dlogits,
+                                int *correct);
+
+/* ---- information maximisation: the unsupervised loss of adaptation -------
+ * L = mean_i H(p_i) - diversity * H(mean_i p_i), p_i = softmax(logits_i):
+ * confident predictions, spread over the classes.  Returns L; writes dL/dz
+ * when dlogits is non-NULL. */
+double tpl_infomax_forward_backward(int n, int classes, const float *logits, float diversity,
+                                    float *dlogits);
+
+/* Entropy H = -sum_k a_k log a_k of a mixture (nats); da[k] = dH/da_k
+ * (may be NULL).  Zero weights count as 0 log 0 = 0. */
+double tpl_entropy_forward_backward(int k, const float *a, float *da);
+
+
+/* Mean entropy of task t's mixtures over all blocks; with weight != 0 adds
+ * weight * its gradient into the logits' gradients (after the backward). */
+double tpl_mixture_entropy(tpl_model *m, int task, float weight);
+
+#endif
