@@ -42,6 +42,7 @@ typedef enum {
     TPL_ROUTE_TOPK = 2,
     TPL_ROUTE_GUMBEL = 3,
     TPL_ROUTE_FIXED = 4,
+    TPL_ROUTE_COUNT
 } tpl_routing;
 
 /* Where a block combines its templates:
@@ -49,7 +50,7 @@ typedef enum {
  *   OUTPUTS  each template with a_k != 0 runs its own branch (conv, BN, ReLU,
  *            conv) and the branches' outputs are mixed: a mixture of experts,
  *            with a BN per expert; K times the convolutions */
-typedef enum { TPL_AGG_PARAMS = 0, TPL_AGG_OUTPUTS = 1 } tpl_aggregation;
+typedef enum { TPL_AGG_PARAMS = 0, TPL_AGG_OUTPUTS = 1, TPL_AGG_COUNT } tpl_aggregation;
 
 typedef struct tpl_stage_config {
     int width;     /* channels of every block in the stage */
@@ -82,6 +83,9 @@ typedef struct tpl_config {
 /* "soft", "fixed-onehot", "topk", "gumbel", "fixed"; parse gives -1 for others. */
 const char *tpl_routing_name(tpl_routing r);
 int tpl_routing_parse(const char *name);
+/* "params", "outputs"; parse gives -1 for others. */
+const char *tpl_aggregation_name(tpl_aggregation a);
+int tpl_aggregation_parse(const char *name);
 
 /* Fills the defaults: isometric, width 64, 8 layers, 4 templates, 1x28x28, one task. */
 void tpl_config_default(tpl_config *cfg);

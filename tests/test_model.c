@@ -493,7 +493,7 @@ static void test_staged_and_onehot(const tpl_dataset *d) {
         }
     CHECK(logits_views == 1);
     CHECK_MSG(frozen, "fixed one-hot: mixture logits are trainable");
-    int lv = m->stage[0].logits[0];
+    int lv = m->task[0].stage[0].logits;
     size_t ln = m->params.views[lv].numel;
     float *before = malloc(sizeof(float) * ln);
     memcpy(before, tpl_params_data(&m->params, lv), sizeof(float) * ln);
@@ -514,7 +514,7 @@ static void test_staged_and_onehot(const tpl_dataset *d) {
     CHECK_MSG(l != NULL, "one-hot load: %s", err.msg);
     if (l) {
         CHECK(l->cfg.routing == TPL_ROUTE_FIXED_ONEHOT);
-        CHECK(!l->params.views[l->stage[0].logits[0]].trainable);
+        CHECK(!l->params.views[l->task[0].stage[0].logits].trainable);
     }
     tpl_model_free(l);
     unlink(path);
@@ -586,10 +586,10 @@ static void test_transfer(const tpl_dataset *d) {
         }
         CHECK(copied);
         tpl_model_copy_task(t, 0, 2);
-        const tpl_stage *st = &t->stage[0];
-        CHECK(!memcmp(tpl_params_data(&t->params, st->bn[0].var),
-                      tpl_params_data(&t->params, st->bn[2].var),
-                      t->params.views[st->bn[0].var].numel * sizeof(float)));
+        const tpl_task_params *t0 = &t->task[0], *t2 = &t->task[2];
+        CHECK(!memcmp(tpl_params_data(&t->params, t0->stage[0].bn.var),
+                      tpl_params_data(&t->params, t2->stage[0].bn.var),
+                      t->params.views[t0->stage[0].bn.var].numel * sizeof(float)));
         tpl_model_train_only(t, 2, TPL_PART_MIXTURE);
         int flags_ok = 1;
         for (int i = 0; i < t->params.n_views; i++) {
@@ -597,12 +597,12 @@ static void test_transfer(const tpl_dataset *d) {
             flags_ok &= v->trainable == (v->task == 2 && !tpl_kind_is_state(v->kind));
         }
         CHECK(flags_ok);
-        float *logits0 = malloc(t->params.views[st->logits[2]].numel * sizeof(float));
-        memcpy(logits0, tpl_params_data(&t->params, st->logits[2]),
-               t->params.views[st->logits[2]].numel * sizeof(float));
+        float *logits0 = malloc(t->params.views[t2->stage[0].logits].numel * sizeof(float));
+        memcpy(logits0, tpl_params_data(&t->params, t2->stage[0].logits),
+               t->params.views[t2->stage[0].logits].numel * sizeof(float));
         train_task_steps(t, 2, d, 10, 0.05f, 3, NULL);
-        CHECK_MSG(memcmp(logits0, tpl_params_data(&t->params, st->logits[2]),
-                         t->params.views[st->logits[2]].numel * sizeof(float)) != 0,
+        CHECK_MSG(memcmp(logits0, tpl_params_data(&t->params, t2->stage[0].logits),
+                         t->params.views[t2->stage[0].logits].numel * sizeof(float)) != 0,
                   "the new task's mixture did not train");
         for (int k = 0; k < 2; k++) {
             float *after = eval_task_logits(t, k, d, 32);
@@ -682,7 +682,7 @@ static void check_winograd_logits(tpl_model *m, const tpl_dataset *d, int first,
         free(ref), free(got);
     }
     for (int s = 0; s < m->cfg.n_stages; s++)
-        CHECK_MSG(m->stage[s].wino_u != NULL, "%s: stage %d did not use winograd", what, s);
+        CHECK_MSG(m->stage[s].kind_state != NULL, "%s: stage %d did not use winograd", what, s);
 }
 
 /* Every BN far from identity (a short training leaves the blocks' last BN
@@ -700,7 +700,7 @@ static void randomise_bns(tpl_model *m, uint64_t seed) {
                 x[i] = 0.2f * tpl_rng_normal(&r);
         }
     }
-    tpl_model_touch(m);
+    tpl_model_params_changed(m);
 }
 
 static void test_winograd_eval(const tpl_dataset *d) {

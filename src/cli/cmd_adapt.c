@@ -93,9 +93,8 @@ static int recalibrate(const adapt_flags *f, trainer *r, tpl_err *err) {
 
 static void report_bytes(const trainer *r, int mode) {
     const int t = r->task[0].model_task;
-    const tpl_params *p = &r->m->params;
-    size_t logits = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_LOGITS));
-    size_t stats = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_MEAN) | TPL_KINDS(TPL_KIND_BN_VAR));
+    const tpl_task_size z = tpl_task_bytes(r->m, t);
+    const size_t logits = z.logits, stats = z.bn_stats;
     printf("target=%s mode=%s changed_param_bytes=%zu bn_statistics_bytes=%zu\n",
            r->task[0].d.name, (const char *[]){"source", "adabn", "mixture"}[mode],
            mode == MODE_MIXTURE ? logits : 0, mode == MODE_SOURCE ? 0 : stats);

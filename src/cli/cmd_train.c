@@ -174,28 +174,19 @@ static int load_mixtures(const char *path, tpl_model *m, tpl_err *err) {
         tpl_err_set(err, "%s: cannot open the mixtures file", path);
         return -1;
     }
+    size_t n = 0, cap = 0;
+    float *w = NULL, v;
     int rc = 0;
-    for (int s = 0; !rc && s < m->cfg.n_stages; s++) {
-        const tpl_stage *st = &m->stage[s];
-        float *z = tpl_params_data(&m->params, st->logits[0]);
-        for (int i = 0; !rc && i < st->layers * st->templates; i++)
-            if (fscanf(in, "%f", &z[i]) != 1 || !(z[i] >= 0.0f) || z[i] > 1e30f) {
-                tpl_err_set(err, "%s: weight %d of stage %d is missing or not a number >= 0 "
-                            "(%d blocks x %d templates wanted)", path, i, s, st->layers,
-                            st->templates);
-                rc = -1;
-            }
-        for (int t = 1; t < m->cfg.n_tasks; t++)
-            memcpy(tpl_params_data(&m->params, st->logits[t]), z,
-                   sizeof(float) * st->layers * st->templates);
+    while (!rc && fscanf(in, "%f", &v) == 1) {
+        if (n == cap && !(w = realloc(w, sizeof *w * (cap = cap ? 2 * cap : 256)))) rc = -1;
+        if (!rc) w[n++] = v;
     }
     char extra;
-    if (!rc && fscanf(in, " %c", &extra) == 1) {
-        tpl_err_set(err, "%s: more numbers than %s", path, "the stages' blocks x templates");
-        rc = -1;
-    }
+    if (rc) tpl_err_set(err, "%s: out of memory", path);
+    else if (fscanf(in, " %c", &extra) == 1) tpl_err_set(err, "%s: '%c' is not a number", path, extra), rc = -1;
+    else rc = tpl_model_set_mixtures(m, w, n, path, err);
     fclose(in);
-    tpl_model_touch(m);
+    free(w);
     return rc;
 }
 

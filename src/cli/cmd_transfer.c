@@ -122,11 +122,8 @@ static tpl_model *scratch_model(const tpl_model *src, const tpl_task_config *tas
  * whole model apart from the head for full and scratch (a model each). */
 static void report_bytes(const tpl_model *m, int t, int mode, size_t trained) {
     const tpl_params *p = &m->params;
-    const unsigned head = TPL_KINDS(TPL_KIND_HEAD_W) | TPL_KINDS(TPL_KIND_HEAD_B);
-    const unsigned stats = TPL_KINDS(TPL_KIND_BN_MEAN) | TPL_KINDS(TPL_KIND_BN_VAR);
-    size_t logits = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_LOGITS));
-    size_t bn = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_SCALE) | TPL_KINDS(TPL_KIND_BN_SHIFT));
-    size_t st = tpl_task_bytes(p, t, stats), hb = tpl_task_bytes(p, t, head);
+    const tpl_task_size z = tpl_task_bytes(m, t);
+    const size_t logits = z.logits, bn = z.bn, st = z.bn_stats, hb = z.head;
     size_t added = logits + bn + st;
     if (mode == TPL_PART_FULL || mode == MODE_SCRATCH)
         added = tpl_params_count(p, -1, 1) * sizeof(float) + added;

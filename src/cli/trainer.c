@@ -218,8 +218,9 @@ static int train_batch(trainer *r, int t, tpl_rng *rng, tpl_err *err) {
         k->pos = 0;
     }
     if (r->o->tau_end > 0.0f) /* geometric annealing; the last step ends at tau_end */
-        r->m->cfg.tau = r->tau_start * powf(r->o->tau_end / r->tau_start,
-                                            (float)r->step / (float)(r->total > 1 ? r->total - 1 : 1));
+        tpl_model_set_tau(r->m, r->tau_start * powf(r->o->tau_end / r->tau_start,
+                                                    (float)r->step /
+                                                        (float)(r->total > 1 ? r->total - 1 : 1)));
     tpl_step_result s;
     const tpl_step_opts so = {.aug = &k->aug, .entropy = r->o->entropy,
                               .unsupervised = r->unsupervised, .diversity = r->diversity};
@@ -304,7 +305,6 @@ int trainer_run(trainer *r, tpl_err *err) {
     for (int e = 1; e <= epochs && !interrupted; e++)
         if (run_epoch(r, e, epochs, &rng, err)) return -1;
     if (interrupted) fprintf(stderr, "templar: interrupted, saving what was trained\n");
-    if (f->tau_end > 0.0f) tpl_model_touch(r->m); /* the tau of the last step stays */
     return trainer_save(r, err);
 }
 

@@ -260,7 +260,7 @@ tpl_model *tpl_model_load(const char *path, tpl_err *err) {
         tpl_model_free(m);
         m = NULL;
     }
-    if (m) tpl_model_touch(m);
+    if (m) tpl_model_params_changed(m);
     tpl_st_close(f);
     return m;
 }
