@@ -68,7 +68,7 @@ int main(int argc, char **argv) {
     if (tpl_model_forward(m, task, x, n, /*training*/ 1, logits, &err)) return fail(err.msg);
     float loss = (float)tpl_xent_forward_backward(n, classes, logits, labels, dlogits, NULL);
     memset(m->params.grad, 0, sizeof(float) * m->params.numel);
-    tpl_model_backward(m, task, dlogits);
+    if (tpl_model_backward(m, task, dlogits, &err)) return fail(err.msg);
 
     t[0] = (tpl_st_tensor){"input", 4, {n, c->in_channels, c->in_height, c->in_width}, x};
     t[1] = (tpl_st_tensor){"labels", 1, {n}, labels_f};
