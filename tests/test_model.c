@@ -231,7 +231,7 @@ static void test_roundtrip(const tpl_dataset *d) {
     char path[512];
     snprintf(path, sizeof path, "%s/rt.safetensors", tmpdir);
     tpl_st_kv extra[] = {{"note", "round trip"}};
-    int rc = tpl_model_save(m, path, extra, 1, &err);
+    int rc = tpl_model_save_with(m, path, extra, 1, &err);
     CHECK_MSG(rc == 0, "save: %s", err.msg);
     tpl_model *l = tpl_model_load(path, &err);
     CHECK_MSG(l != NULL, "load: %s", err.msg);
@@ -278,7 +278,7 @@ static void test_roundtrip(const tpl_dataset *d) {
         /* a second save of the loaded model gives the same file */
         char path2[512];
         snprintf(path2, sizeof path2, "%s/rt2.safetensors", tmpdir);
-        CHECK(tpl_model_save(l, path2, extra, 1, &err) == 0);
+        CHECK(tpl_model_save_with(l, path2, extra, 1, &err) == 0);
         size_t n1 = 0, n2 = 0;
         unsigned char *b1 = read_bytes(path, &n1), *b2 = read_bytes(path2, &n2);
         CHECK_MSG(b1 && b2 && n1 == n2 && !memcmp(b1, b2, n1), "re-saved file differs");
@@ -339,7 +339,7 @@ static void test_damaged(const tpl_dataset *d) {
     char good[512], bad[512];
     snprintf(good, sizeof good, "%s/good.safetensors", tmpdir);
     snprintf(bad, sizeof bad, "%s/bad.safetensors", tmpdir);
-    CHECK(tpl_model_save(m, good, NULL, 0, &err) == 0);
+    CHECK(tpl_model_save(m, good, &err) == 0);
     size_t n = 0;
     unsigned char *bytes = read_bytes(good, &n);
     CHECK(bytes && n > 1000);
@@ -460,7 +460,7 @@ static void test_staged_and_onehot(const tpl_dataset *d) {
         /* staged files round-trip too */
         char path[512];
         snprintf(path, sizeof path, "%s/staged.safetensors", tmpdir);
-        CHECK(tpl_model_save(m, path, NULL, 0, &err) == 0);
+        CHECK(tpl_model_save(m, path, &err) == 0);
         tpl_model *l = tpl_model_load(path, &err);
         CHECK_MSG(l != NULL, "staged load: %s", err.msg);
         if (l) {
@@ -509,7 +509,7 @@ static void test_staged_and_onehot(const tpl_dataset *d) {
     /* routing survives a round trip */
     char path[512];
     snprintf(path, sizeof path, "%s/onehot.safetensors", tmpdir);
-    CHECK(tpl_model_save(m, path, NULL, 0, &err) == 0);
+    CHECK(tpl_model_save(m, path, &err) == 0);
     tpl_model *l = tpl_model_load(path, &err);
     CHECK_MSG(l != NULL, "one-hot load: %s", err.msg);
     if (l) {
@@ -540,7 +540,7 @@ static void test_failed_save(void) {
     snprintf(dir, sizeof dir, "%s/no-such-dir", tmpdir);
     snprintf(path, sizeof path, "%s/m.safetensors", dir);
     err.msg[0] = 0;
-    CHECK(tpl_model_save(m, path, NULL, 0, &err) != 0);
+    CHECK(tpl_model_save(m, path, &err) != 0);
     CHECK_MSG(err.msg[0] && strstr(err.msg, path), "save error '%s' does not name the path",
               err.msg);
     CHECK(!file_exists(path) && !file_exists(dir));
@@ -549,7 +549,7 @@ static void test_failed_save(void) {
     snprintf(dir, sizeof dir, "%s/a-dir", tmpdir);
     CHECK(mkdir(dir, 0755) == 0);
     err.msg[0] = 0;
-    CHECK(tpl_model_save(m, dir, NULL, 0, &err) != 0);
+    CHECK(tpl_model_save(m, dir, &err) != 0);
     CHECK(err.msg[0] != 0);
     CHECK_MSG(dir_entries(tmpdir) == before + 1, "a temporary file was left in %s", tmpdir);
     CHECK(dir_entries(dir) == 0);

@@ -35,10 +35,11 @@ static int parse_flags(int argc, char **argv, data_flags *f) {
         {"printed-per-class", ARG_INT, &f->printed, "printed images of each digit", TPL_DOMAIN_MIN_PER_CLASS, TPL_PRINTED_MAX_PER_CLASS},
         {"blended-per-class", ARG_INT, &f->blended, "blended images of each digit (at most all 500 of digits.png)", TPL_DOMAIN_MIN_PER_CLASS, TPL_BLENDED_MAX_PER_CLASS},
         {"preview", ARG_STR, &f->preview, "also write a PNG of samples, a row per domain", 0, 0},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
     const char *pos[1];
     int npos;
-    int rc = args_parse("data", "digits --out DIR [flags]", specs, (int)(sizeof specs / sizeof *specs),
+    int rc = args_parse("data", "digits --out DIR [flags]", (const arg_spec *const[]){specs, NULL},
                         argc, argv, 2, pos, 1, &npos);
     if (rc) return rc > 0 ? 1 : 2;
     if (npos != 1) {

@@ -25,7 +25,7 @@ static void print_mixtures(tpl_model *m) {
 int cmd_info(int argc, char **argv) {
     const char *pos[1];
     int npos;
-    int rc = args_parse("info", "MODEL", NULL, 0, argc, argv, 2, pos, 1, &npos);
+    int rc = args_parse("info", "MODEL", NULL, argc, argv, 2, pos, 1, &npos);
     if (rc) return rc > 0 ? 0 : 2;
     if (npos != 1) {
         fprintf(stderr, "templar info: which model? (usage: templar info MODEL)\n");

@@ -23,7 +23,7 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
                        .routing = "soft", .aggregate = "params", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
     trainer_defaults(&f->o);
     f->o.out = "fashion.safetensors";
-    arg_spec specs[17 + TRAINER_N_SPECS] = {
+    const arg_spec specs[] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
         {"task", ARG_STR, &f->task, "name of the one task trained on --data (default fashion)", 0, 0},
         {"tasks", ARG_STR, &f->tasks, "several tasks on one bank, comma-separated: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
@@ -41,12 +41,11 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
         {"aggregate", ARG_STR, &f->aggregate, "params (mix the templates: one conv pair a block) or outputs (run each template, mix the results: a mixture of experts)", 0, 0},
         {"tau", ARG_FLOAT, &f->tau, "mixture softmax temperature (the start, with --tau-end)", 1e-3, 1e3},
         {"logit-noise", ARG_FLOAT, &f->logit_noise, "std of the seeded noise on the uniform logits", 0, 10},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
-    const int own = 17;
-    trainer_specs(&f->o, specs + own);
     int npos;
-    return args_parse("train", "[flags]", specs, own + TRAINER_N_SPECS, argc, argv, 2, NULL, 0,
-                      &npos);
+    return args_parse("train", "[flags]", (const arg_spec *const[]){specs, f->o.specs, NULL}, argc,
+                      argv, 2, NULL, 0, &npos);
 }
 
 /* The stages from --width/--layers/--templates or --widths. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "templar.h"
+#include "names.h"
 
 /* Name tables: one entry per enum value, which the asserts keep true. */
 static const char *const routing_names[] = {
@@ -19,18 +20,12 @@ static const char *const aggregation_names[] = {
 static_assert(sizeof aggregation_names / sizeof *aggregation_names == TPL_AGG_COUNT,
               "an aggregation without a name");
 
-static int find_name(const char *const *names, int n, const char *name) {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(name, names[i])) return i;
-    return -1;
-}
-
 const char *tpl_routing_name(tpl_routing r) {
     return (int)r >= 0 && (int)r < TPL_ROUTE_COUNT ? routing_names[r] : "unknown";
 }
 
 int tpl_routing_parse(const char *name) {
-    return find_name(routing_names, TPL_ROUTE_COUNT, name);
+    return tpl_name_find(routing_names, TPL_ROUTE_COUNT, name);
 }
 
 const char *tpl_aggregation_name(tpl_aggregation a) {
@@ -38,7 +33,7 @@ const char *tpl_aggregation_name(tpl_aggregation a) {
 }
 
 int tpl_aggregation_parse(const char *name) {
-    return find_name(aggregation_names, TPL_AGG_COUNT, name);
+    return tpl_name_find(aggregation_names, TPL_AGG_COUNT, name);
 }
 
 void tpl_config_default(tpl_config *c) {
