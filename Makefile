@@ -40,6 +40,7 @@ fashion-long: build
 
 # Unit, gradient and CLI tests: a release build, then again under ASan+UBSan.
 test: build
+	@scripts/deps.sh test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory test-asan
 

@@ -2,34 +2,52 @@
 # Installs (as root) or names (otherwise) the Debian packages templar needs.
 #   scripts/deps.sh build   compilers and libraries
 #   scripts/deps.sh train   the above plus the data sets: Fashion-MNIST, OpenCV's
-#                           digit sheet, scikit-learn's digits
-#   scripts/deps.sh bench   the above plus PyTorch, for the side-by-side benchmark
+#                           digit sheet, scikit-learn's digits, fonts
+#   scripts/deps.sh test    the above plus what the tests' real-data and
+#                           side-by-side checks use (PyTorch, NumPy); as a
+#                           user, missing ones are named and their tests skip
+#   scripts/deps.sh bench   the build set plus PyTorch and OpenBLAS, for the
+#                           side-by-side benchmarks
 set -euo pipefail
 what=${1:-build}
-pkgs=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev pkgconf fonts-dejavu-core)
+need=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev
+      pkgconf fonts-dejavu-core)
+data=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf)
+want=()  # wanted, not needed: without them some tests skip (exit 77)
 case "$what" in
   build) ;;
-  train) pkgs+=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf) ;;
-  bench) pkgs+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
-  *) echo "usage: scripts/deps.sh build|train|bench" >&2; exit 2 ;;
+  train) need+=("${data[@]}") ;;
+  test) want+=("${data[@]}" python3-torch python3-numpy) ;;
+  bench) need+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
+  *) echo "usage: scripts/deps.sh build|train|test|bench" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
-  echo "deps: not a Debian system; make sure these (or your distribution's equivalents) are installed: ${pkgs[*]}" >&2
+  echo "deps: not a Debian system; make sure these (or your distribution's equivalents) are installed: ${need[*]} ${want[*]}" >&2
   exit 0
 fi
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
+absent() {
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+mapfile -t missing < <(absent "${need[@]}")
+mapfile -t wanted < <(absent "${want[@]}")
+[ ${#missing[@]} -eq 0 ] && [ ${#wanted[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
-  echo "deps: installing ${missing[*]}" >&2
+  all=("${missing[@]}" "${wanted[@]}")
+  echo "deps: installing ${all[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-else
+  apt-get install -y -q --no-install-recommends "${all[@]}" >/dev/null
+  exit 0
+fi
+if [ ${#wanted[@]} -gt 0 ]; then
+  echo "deps: not installed, so the tests that use them will be skipped: ${wanted[*]}" >&2
+  echo "deps: install them with: sudo apt-get install ${wanted[*]}" >&2
+fi
+if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: missing Debian packages: ${missing[*]}" >&2
   echo "deps: install them with: sudo apt-get install ${missing[*]}" >&2
   exit 1

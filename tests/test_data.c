@@ -500,11 +500,15 @@ static void test_free_zeroed(void) {
     CHECK(is_zeroed(&d));
 }
 
-/* The real data, when this machine has it; silently skipped otherwise. */
+/* The real data, when this machine has it; the test ends as skipped
+ * otherwise. */
 static void test_fashion_mnist(void) {
     const char *dir = "/usr/share/datasets/fashion-mnist";
     struct stat st;
-    if (stat(dir, &st) != 0) return;
+    if (stat(dir, &st) != 0) {
+        check_skip("Fashion-MNIST", dir, "dataset-fashion-mnist");
+        return;
+    }
     tpl_dataset d;
     tpl_err err = {{0}};
     CHECK_MSG(tpl_idx_load_dir(dir, "test", &d, &err) == 0, "%s", err.msg);

@@ -520,6 +520,7 @@ static void test_real_files(void) {
     struct stat st;
     tpl_dataset d, r;
     tpl_err err = {{0}};
+    if (stat(png, &st) != 0) check_skip("OpenCV's digits", png, "opencv-doc");
     if (stat(png, &st) == 0) {
         CHECK_MSG(tpl_digits_png_load(png, 20, 5, &d, &err) == 0, "%s", err.msg);
         CHECK(d.n == 5000 && d.h == 20 && d.w == 20 && d.c == 1 && d.classes == 10);
@@ -528,6 +529,7 @@ static void test_real_files(void) {
         for (int k = 0; k < 10; k++) CHECK(count[k] == 500);
         tpl_dataset_free(&d);
     }
+    if (stat(csv, &st) != 0) check_skip("scikit-learn's digits", csv, "python3-sklearn");
     if (stat(csv, &st) == 0) {
         CHECK_MSG(tpl_digits_csv_load(csv, 8, 16, &d, &err) == 0, "%s", err.msg);
         CHECK(d.n == 1797 && d.h == 8 && d.w == 8 && d.c == 1 && d.classes == 10);

@@ -456,8 +456,7 @@ static void test_blended_build(void) {
 
 static int have_dejavu(const char *what) {
     if (access(dejavu_sans, R_OK) == 0) return 1;
-    printf("test_domains: %s not installed (Debian fonts-dejavu-core): %s skipped\n",
-           dejavu_sans, what);
+    check_skip(what, dejavu_sans, "fonts-dejavu-core");
     return 0;
 }
 
@@ -888,7 +887,7 @@ static void test_real_sources(void) {
     tpl_err err = {{0}};
     tpl_digits_opts_default(&o);
     if (tpl_digits_check_sources(&o, &err)) {
-        printf("test_domains: real sources absent (%s): their check skipped\n", err.msg);
+        check_skip("the real digit sources", err.msg, "opencv-doc, python3-sklearn and fonts");
         return;
     }
     o.printed_per_class = 3;

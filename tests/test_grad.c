@@ -197,20 +197,22 @@ typedef struct {
     float *z, div;
 } im_ctx;
 
+static double im_scratch[64];
+
 static double infomax_probe(void *p) {
     im_ctx *c = p;
-    return tpl_infomax_forward_backward(c->n, c->k, c->z, c->div, NULL);
+    return tpl_infomax_forward_backward(c->n, c->k, c->z, c->div, NULL, im_scratch);
 }
 
 static void test_infomax(void) {
     im_ctx c = {.n = 5, .k = 4, .div = 0.8f};
     c.z = randn(20, 1.5f);
     float dz[20];
-    tpl_infomax_forward_backward(c.n, c.k, c.z, c.div, dz);
+    tpl_infomax_forward_backward(c.n, c.k, c.z, c.div, dz, im_scratch);
     fd_check("infomax", infomax_probe, &c, c.z, dz, 20, 20, 1e-3f, 1e-2f);
     /* equal logits: every row and the mean have entropy log k */
     float flat[8] = {0};
-    double l = tpl_infomax_forward_backward(2, 4, flat, 1.0f, NULL);
+    double l = tpl_infomax_forward_backward(2, 4, flat, 1.0f, NULL, im_scratch);
     CHECK_MSG(fabs(l) < 1e-9, "infomax of flat logits %g, expected 0", l);
     free(c.z);
 }

@@ -75,11 +75,12 @@ static int build_stages(const train_flags *f, tpl_config *c, tpl_err *err) {
     }
     c->routing = f->plain ? TPL_ROUTE_FIXED_ONEHOT : (tpl_routing)routing;
     c->topk = f->topk;
-    if (strcmp(f->aggregate, "params") && strcmp(f->aggregate, "outputs")) {
+    int agg = tpl_aggregation_parse(f->aggregate);
+    if (agg < 0) {
         tpl_err_set(err, "--aggregate: '%s' is not params or outputs", f->aggregate);
         return -1;
     }
-    c->aggregate = strcmp(f->aggregate, "params") ? TPL_AGG_OUTPUTS : TPL_AGG_PARAMS;
+    c->aggregate = (tpl_aggregation)agg;
     return 0;
 }
 

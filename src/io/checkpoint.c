@@ -61,7 +61,7 @@ static void config_meta(const tpl_config *c, meta_buf *b) {
     meta_put(b, "tasks", "%s", tasks);
     meta_put(b, "routing", "%s", tpl_routing_name(c->routing));
     meta_put(b, "topk", "%d", c->topk);
-    meta_put(b, "aggregation", "%s", c->aggregate == TPL_AGG_OUTPUTS ? "outputs" : "params");
+    meta_put(b, "aggregation", "%s", tpl_aggregation_name(c->aggregate));
     meta_put(b, "mixtures", "%s", c->shared_mixture ? "shared" : "per-task");
     meta_put(b, "heads", "%s", c->shared_head ? "shared" : "per-task");
     meta_put(b, "tau", "%.9g", c->tau);
@@ -208,11 +208,12 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
     c->n_stages = nw;
     c->routing = (tpl_routing)tpl_routing_parse(v[7]);
     const char *agg = tpl_st_meta(f, "aggregation"); /* absent: parameters, as before */
-    if (agg && strcmp(agg, "params") && strcmp(agg, "outputs")) {
+    int a = agg ? tpl_aggregation_parse(agg) : TPL_AGG_PARAMS;
+    if (a < 0) {
         tpl_err_set(err, "%s: metadata 'aggregation' is malformed", path);
         return -1;
     }
-    c->aggregate = agg && !strcmp(agg, "outputs") ? TPL_AGG_OUTPUTS : TPL_AGG_PARAMS;
+    c->aggregate = (tpl_aggregation)a;
     const char *topk = tpl_st_meta(f, "topk"); /* absent before top-k routing */
     if (topk && parse_list(topk, &c->topk, sizeof(int), 1) != 1) {
         tpl_err_set(err, "%s: metadata 'topk' is malformed", path);

@@ -20,13 +20,9 @@ static double softmax_row(int k, const float *z, double *p) {
 }
 
 double tpl_infomax_forward_backward(int n, int classes, const float *logits, float diversity,
-                                    float *dlogits) {
-    double *p = malloc(sizeof(double) * (size_t)n * classes);
-    double *mean = calloc((size_t)classes, sizeof(double));
-    if (!p || !mean) {
-        free(p), free(mean);
-        return NAN;
-    }
+                                    float *dlogits, double *scratch) {
+    double *p = scratch, *mean = scratch + (size_t)n * classes;
+    for (int k = 0; k < classes; k++) mean[k] = 0.0;
     double h_each = 0.0, h_mean = 0.0;
     for (int i = 0; i < n; i++) {
         double *pi = p + (size_t)i * classes;
@@ -54,7 +50,6 @@ double tpl_infomax_forward_backward(int n, int classes, const float *logits, flo
             dlogits[(size_t)i * classes + k] = (float)(g / n);
         }
     }
-    free(p), free(mean);
     return h_each / n - diversity * h_mean;
 }
 

@@ -14,9 +14,11 @@ double tpl_xent_forward_backward(int n, int classes, const float *logits,
 /* ---- information maximisation: the unsupervised loss of adaptation -------
  * L = mean_i H(p_i) - diversity * H(mean_i p_i), p_i = softmax(logits_i):
  * confident predictions, spread over the classes.  Returns L; writes dL/dz
- * when dlogits is non-NULL. */
+ * when dlogits is non-NULL.  scratch holds TPL_INFOMAX_SCRATCH(n, classes)
+ * doubles. */
+#define TPL_INFOMAX_SCRATCH(n, classes) ((size_t)(n) * (classes) + (classes))
 double tpl_infomax_forward_backward(int n, int classes, const float *logits, float diversity,
-                                    float *dlogits);
+                                    float *dlogits, double *scratch);
 
 /* Entropy H = -sum_k a_k log a_k of a mixture (nats); da[k] = dH/da_k
  * (may be NULL).  Zero weights count as 0 log 0 = 0. */

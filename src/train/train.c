@@ -16,11 +16,13 @@ int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap) {
     b->dlogits = malloc(sizeof(float) * (size_t)b->classes * cap);
     b->y = malloc(sizeof(int) * cap);
     b->idx = malloc(sizeof(int) * cap);
-    return b->x && b->logits && b->dlogits && b->y && b->idx ? 0 : -1;
+    b->loss_scratch = malloc(sizeof(double) * TPL_INFOMAX_SCRATCH(cap, b->classes));
+    return b->x && b->logits && b->dlogits && b->y && b->idx && b->loss_scratch ? 0 : -1;
 }
 
 void tpl_batch_free(tpl_batch *b) {
     free(b->x), free(b->logits), free(b->dlogits), free(b->y), free(b->idx);
+    free(b->loss_scratch);
     memset(b, 0, sizeof *b);
 }
 
@@ -69,7 +71,8 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
     r->loss = tpl_xent_forward_backward(n, classes, b->logits, b->y, unsup ? NULL : b->dlogits,
                                         &r->correct);
     if (unsup)
-        r->loss = tpl_infomax_forward_backward(n, classes, b->logits, so->diversity, b->dlogits);
+        r->loss = tpl_infomax_forward_backward(n, classes, b->logits, so->diversity, b->dlogits,
+                                               b->loss_scratch);
     r->n = n;
     if (!isfinite(r->loss)) {
         tpl_err_set(err, "training diverged: loss is %g (try a lower --lr)", r->loss);

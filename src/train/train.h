@@ -17,6 +17,7 @@ typedef struct tpl_batch {
     int cap, classes;
     float *x, *logits, *dlogits;
     int *y, *idx;
+    double *loss_scratch;  /* the unsupervised loss's (loss.h) */
 } tpl_batch;
 
 int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap);
