@@ -4,15 +4,17 @@
 #   scripts/deps.sh train   the above plus the data sets: Fashion-MNIST, OpenCV's
 #                           digit sheet, scikit-learn's digits, the fonts that
 #                           print digits and the Noto fonts of the script suite
+#   scripts/deps.sh test    the same packages as train: what the tests read
+#                           (a test whose data is missing is skipped)
 #   scripts/deps.sh bench   the above plus PyTorch, for the side-by-side benchmark
 set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev pkgconf fonts-dejavu-core)
 case "$what" in
   build) ;;
-  train) pkgs+=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf fonts-noto-core fonts-noto-cjk) ;;
+  train|test) pkgs+=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf fonts-noto-core fonts-noto-cjk) ;;
   bench) pkgs+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
-  *) echo "usage: scripts/deps.sh build|train|bench" >&2; exit 2 ;;
+  *) echo "usage: scripts/deps.sh build|train|test|bench" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
