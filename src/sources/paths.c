@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int ends_with(const char *s, const char *tail) {
     size_t n = strlen(s), t = strlen(tail);
@@ -125,4 +126,14 @@ int tpl_paths_subdirs(tpl_paths *p, const char *dir, tpl_err *err) {
 int tpl_paths_files(tpl_paths *p, const char *dir, const char *const *suffixes, tpl_err *err) {
     const list_rule r = {.suffixes = suffixes, .want = 'f'};
     return list(p, dir, &r, err);
+}
+
+char *tpl_path_absolute(const char *path) {
+    if (path[0] == '/') return strdup(path);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) return NULL;
+    size_t len = strlen(cwd) + strlen(path) + 2;
+    char *abs = malloc(len);
+    if (abs) snprintf(abs, len, "%s/%s", cwd, path);
+    return abs;
 }

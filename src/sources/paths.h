@@ -27,6 +27,11 @@ int tpl_paths_files(tpl_paths *p, const char *dir, const char *const *suffixes, 
 int tpl_paths_push(tpl_paths *p, const char *s);
 void tpl_paths_free(tpl_paths *p);
 
+/* path made absolute against the working directory (not resolved: links
+ * and ".." stay), malloc'd; NULL when out of memory or the working
+ * directory cannot be had. */
+char *tpl_path_absolute(const char *path);
+
 /* 1 when name ends in tail, ASCII case ignored. */
 int tpl_ends_with_nocase(const char *name, const char *tail);
 #endif
