@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "scripts.h"
+#include "tasks.h"
 
 static char root[64];
 
@@ -265,6 +266,29 @@ static int same_tree(const char *a, const char *b) {
     return same;
 }
 
+/* A script reads back as a folder task: its classes in classes.txt's
+ * order, its images unchanged. */
+static void check_as_folder(const char *dir, const tpl_script *s, int train, int test) {
+    char spec[600];
+    snprintf(spec, sizeof spec, "%s=folder:%s/%s", s->name, dir, s->name);
+    tpl_task_opts o;
+    tpl_task_opts_default(&o);
+    o.cache = TPL_CACHE_OFF;
+    tpl_task_data t;
+    tpl_err err = {{0}};
+    CHECK_MSG(tpl_task_load_with(spec, strlen(spec), &o, &t, &err) == 0, "%s", err.msg);
+    CHECK(t.n_class_names == s->n && t.train.n == train * s->n && t.test.n == test * s->n &&
+          t.train.h == TPL_SCRIPT_SIDE && t.train.c == 1 && t.converted == 0 && t.flip_ok == 0);
+    char path[1024], line[256];
+    snprintf(path, sizeof path, "%s/%s/classes.txt", dir, s->name);
+    FILE *f = fopen(path, "r");
+    for (int k = 0; f && k < t.n_class_names && fgets(line, sizeof line, f); k++)
+        CHECK(!strncmp(line, t.class_names[k], strlen(t.class_names[k])) &&
+              line[strlen(t.class_names[k])] == '\t');
+    if (f) fclose(f);
+    tpl_task_free(&t);
+}
+
 static void test_save(const int which[2]) {
     tpl_scripts_opts o;
     tpl_scripts_opts_default(&o);
@@ -280,6 +304,7 @@ static void test_save(const int which[2]) {
     CHECK(count_entries(out) == 2); /* no temporary directory left */
     CHECK(rows[0].n == 5 && rows[1].n == 5 && rows[2].classes == tpl_scripts[which[1]].n);
     for (int k = 0; k < 4; k++) tpl_dataset_free(&rows[k]);
+    check_as_folder(out, &tpl_scripts[which[0]], 2, 1);
 
     /* the same seed gives the same files, also when written over a suite */
     CHECK(tpl_scripts_prepare(again, which, 2, &created, &err) == 0);

@@ -197,19 +197,20 @@ typedef struct cache_job {
     const tpl_cached *c;
 } cache_job;
 
+/* n bytes of p (none: nothing, p may be NULL). */
+static int put(FILE *fp, const void *p, uint64_t n) {
+    return n == 0 || fwrite(p, 1, (size_t)n, fp) == (size_t)n;
+}
+
 static int write_stream(FILE *fp, const void *ctx) {
     const cache_job *j = ctx;
     const tpl_cached *c = j->c;
     static const uint8_t zeros[CACHE_ALIGN];
     const uint64_t pad = labels_end(j->hd) - sizeof *j->hd - (uint64_t)c->train.n - (uint64_t)c->test.n;
-    int ok = fwrite(j->hd, sizeof *j->hd, 1, fp) == 1 &&
-             fwrite(c->train.labels, 1, (size_t)c->train.n, fp) == (size_t)c->train.n &&
-             fwrite(c->test.labels, 1, (size_t)c->test.n, fp) == (size_t)c->test.n &&
-             fwrite(zeros, 1, (size_t)pad, fp) == (size_t)pad &&
-             fwrite(c->train.pixels, 1, (size_t)pixel_bytes(j->hd, c->train.n), fp) ==
-                 (size_t)pixel_bytes(j->hd, c->train.n) &&
-             fwrite(c->test.pixels, 1, (size_t)pixel_bytes(j->hd, c->test.n), fp) ==
-                 (size_t)pixel_bytes(j->hd, c->test.n);
+    int ok = put(fp, j->hd, sizeof *j->hd) && put(fp, c->train.labels, (uint64_t)c->train.n) &&
+             put(fp, c->test.labels, (uint64_t)c->test.n) && put(fp, zeros, pad) &&
+             put(fp, c->train.pixels, pixel_bytes(j->hd, c->train.n)) &&
+             put(fp, c->test.pixels, pixel_bytes(j->hd, c->test.n));
     return ok ? 0 : -1;
 }
 

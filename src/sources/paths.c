@@ -109,7 +109,7 @@ static int list(tpl_paths *p, const char *dir, const list_rule *r, tpl_err *err)
             rc = -1;
         }
     closedir(d);
-    qsort(p->path + first, (size_t)(p->n - first), sizeof *p->path, cmp_str);
+    if (p->n - first > 1) qsort(p->path + first, (size_t)(p->n - first), sizeof *p->path, cmp_str);
     return rc;
 }
 

@@ -210,7 +210,7 @@ static int name_classes(const table *t, tpl_paths *names, tpl_err *err) {
             return -1;
         }
     }
-    qsort(names->path, (size_t)names->n, sizeof *names->path, cmp_str);
+    if (names->n > 1) qsort(names->path, (size_t)names->n, sizeof *names->path, cmp_str);
     return 0;
 }
 
@@ -227,7 +227,7 @@ static int number_classes(const table *t, tpl_paths *names, tpl_err *err) {
         if (v > top) top = v;
     }
     for (long k = 0; k <= top; k++) {
-        char s[16];
+        char s[24];
         snprintf(s, sizeof s, "%ld", k);
         if (tpl_paths_push(names, s)) {
             tpl_err_set(err, "%s: out of memory", t->file);

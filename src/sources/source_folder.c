@@ -70,7 +70,7 @@ static int union_classes(const half *hv, int nh, tpl_paths *names, tpl_err *err)
                 return -1;
             }
         }
-    qsort(names->path, (size_t)names->n, sizeof *names->path, cmp_str);
+    if (names->n > 1) qsort(names->path, (size_t)names->n, sizeof *names->path, cmp_str);
     return 0;
 }
 
