@@ -268,12 +268,13 @@ static int same_tree(const char *a, const char *b) {
 
 /* A script reads back as a folder task: its classes in classes.txt's
  * order, its images unchanged. */
-static void check_as_folder(const char *dir, const tpl_script *s, int train, int test) {
+static void check_as_folder(const char *dir, const tpl_script *s, int train, int test,
+                            int cache) {
     char spec[600];
     snprintf(spec, sizeof spec, "%s=folder:%s/%s", s->name, dir, s->name);
     tpl_task_opts o;
     tpl_task_opts_default(&o);
-    o.cache = TPL_CACHE_OFF;
+    o.cache = cache;
     tpl_task_data t;
     tpl_err err = {{0}};
     CHECK_MSG(tpl_task_load_with(spec, strlen(spec), &o, &t, &err) == 0, "%s", err.msg);
@@ -297,6 +298,7 @@ static void test_save(const int which[2]) {
     tpl_err err = {{0}};
     int created = 0;
     const char *out = at("suite"), *again = at("again");
+    char path[1024];
     tpl_dataset rows[4];
     CHECK_MSG(tpl_scripts_prepare(out, which, 2, &created, &err) == 0 && created, "%s", err.msg);
     CHECK_MSG(tpl_scripts_save(out, &o, which, 2, rows, 5, &err) == 0, "%s", err.msg);
@@ -304,17 +306,21 @@ static void test_save(const int which[2]) {
     CHECK(count_entries(out) == 2); /* no temporary directory left */
     CHECK(rows[0].n == 5 && rows[1].n == 5 && rows[2].classes == tpl_scripts[which[1]].n);
     for (int k = 0; k < 4; k++) tpl_dataset_free(&rows[k]);
-    check_as_folder(out, &tpl_scripts[which[0]], 2, 1);
+    check_as_folder(out, &tpl_scripts[which[0]], 2, 1, TPL_CACHE_OFF);
 
     /* the same seed gives the same files, also when written over a suite */
     CHECK(tpl_scripts_prepare(again, which, 2, &created, &err) == 0);
     CHECK(tpl_scripts_save(again, &o, which, 2, NULL, 0, &err) == 0 && same_tree(out, again));
-    CHECK(tpl_scripts_prepare(again, which, 2, &created, &err) == 0 && !created);
+    /* loaded as a task, a script gets a decode cache: a suite may still be
+     * written over it */
+    check_as_folder(again, &tpl_scripts[which[1]], 2, 1, TPL_CACHE_ON);
+    snprintf(path, sizeof path, "%s/%s/.templar-cache", again, tpl_scripts[which[1]].name);
+    CHECK(count_entries(path) == 1);
+    CHECK_MSG(tpl_scripts_prepare(again, which, 2, &created, &err) == 0 && !created, "%s", err.msg);
     CHECK(tpl_scripts_save(again, &o, which, 2, NULL, 0, &err) == 0 && same_tree(out, again));
     CHECK(count_entries(again) == 2);
 
     /* a script folder holding something else is not replaced */
-    char path[1024];
     snprintf(path, sizeof path, "%s/%s/notes.txt", again, tpl_scripts[which[0]].name);
     FILE *f = fopen(path, "w");
     if (f) fclose(f);

@@ -503,16 +503,25 @@ static int ends_with(const char *s, const char *tail) {
 
 /* What this module writes, by depth: 0 the temporary root (script
  * directories), 1 a script (classes.txt, fonts.txt, train, test), 2 a half
- * (class directories), 3 a class (PNG files). */
+ * (class directories), 3 a class (PNG files); and what loading a script as
+ * a folder task adds: DEPTH_CACHE, its decode cache directory (*.cache). */
+#define DEPTH_CACHE 9
 static int ours(const char *name, int depth, int is_dir) {
     switch (depth) {
     case 0: return is_dir;
-    case 1: return is_dir ? !strcmp(name, "train") || !strcmp(name, "test")
+    case 1: return is_dir ? !strcmp(name, "train") || !strcmp(name, "test") ||
+                                !strcmp(name, ".templar-cache")
                           : !strcmp(name, "classes.txt") || !strcmp(name, "fonts.txt");
     case 2: return is_dir;
     case 3: return !is_dir && ends_with(name, ".png");
+    case DEPTH_CACHE: return !is_dir && ends_with(name, ".cache");
     default: return 0;
     }
+}
+
+/* The depth of an entry of a directory at depth. */
+static int depth_below(const char *name, int depth) {
+    return depth == 1 && !strcmp(name, ".templar-cache") ? DEPTH_CACHE : depth + 1;
 }
 
 /* Checks that everything under path (a directory at depth) is ours (else
@@ -539,7 +548,7 @@ static int walk(const char *path, int depth, int remove, tpl_err *err) {
                         "away or write elsewhere", path, e->d_name);
             rc = -1;
         } else if (ok && S_ISDIR(st.st_mode)) {
-            rc = walk(sub, depth + 1, remove, err) && !remove ? -1 : 0;
+            rc = walk(sub, depth_below(e->d_name, depth), remove, err) && !remove ? -1 : 0;
         } else if (ok && remove) {
             unlink(sub);
         }

@@ -289,5 +289,6 @@ int tpl_task_load(const char *spec, size_t len, const char *fashion_dir, int hal
     tpl_task_opts_default(&o);
     o.fashion_dir = fashion_dir;
     o.halves = halves;
+    o.progress = stderr;
     return tpl_task_load_with(spec, len, &o, out, err);
 }

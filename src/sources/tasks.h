@@ -127,7 +127,8 @@ typedef struct tpl_task_data {
  * on success. */
 int tpl_task_load_with(const char *spec, size_t len, const tpl_task_opts *o,
                        tpl_task_data *out, tpl_err *err);
-/* The same with tpl_task_opts_default but for fashion_dir and halves. */
+/* The same with tpl_task_opts_default but for fashion_dir, halves and
+ * progress on stderr. */
 int tpl_task_load(const char *spec, size_t len, const char *fashion_dir, int halves,
                   tpl_task_data *out, tpl_err *err);
 /* Checks spec[0..len) (a task and its options) without reading any data: a
