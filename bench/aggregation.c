@@ -16,6 +16,7 @@
 #include "bench.h"
 #include "model.h"
 #include "loss.h"
+#include "train.h"
 #include "ops.h"
 #include "rng.h"
 
@@ -48,13 +49,13 @@ static double time_model(const run *r, int k, tpl_aggregation agg, tpl_routing r
     for (int i = 0; i < r->batch; i++) y[i] = i % 10;
     double t[64];
     for (int rep = -2; rep < r->reps; rep++) {
-        tpl_model_touch(m); /* every step mixes anew, as after an update */
+        tpl_model_params_changed(m); /* every step mixes anew, as after an update */
         double t0 = bench_now();
         tpl_model_forward(m, 0, x, r->batch, training, logits, &err);
         if (training) {
             tpl_xent_forward_backward(r->batch, 10, logits, y, dl, NULL);
             memset(m->params.grad, 0, sizeof(float) * m->params.numel);
-            tpl_model_backward(m, 0, dl);
+            tpl_model_backward(m, 0, dl, &err);
         }
         if (rep >= 0) t[rep] = bench_now() - t0;
     }

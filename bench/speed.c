@@ -22,6 +22,7 @@
 #include "bench.h"
 #include "model.h"
 #include "loss.h"
+#include "train.h"
 #include "ops.h"
 #include "optim.h"
 #include "rng.h"
@@ -116,9 +117,8 @@ static double bench_train(const opts *o, double *gflops) {
         tpl_model_forward(m, 0, x, o->batch, 1, logits, &err);
         tpl_xent_forward_backward(o->batch, 10, logits, y, dl, NULL);
         memset(m->params.grad, 0, sizeof(float) * m->params.numel);
-        tpl_model_backward(m, 0, dl);
-        tpl_optim_step(&opt, &m->params);
-        tpl_model_touch(m);
+        tpl_model_backward(m, 0, dl, &err);
+        tpl_optim_update(&opt, m);
     }
     double img_s = o->steps * (double)o->batch / (bench_now() - t0);
     *gflops = img_s * train_flops(o) * 1e-9;

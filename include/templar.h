@@ -42,6 +42,7 @@ typedef enum {
     TPL_ROUTE_TOPK = 2,
     TPL_ROUTE_GUMBEL = 3,
     TPL_ROUTE_FIXED = 4,
+    TPL_ROUTE_COUNT
 } tpl_routing;
 
 /* Where a block combines its templates:
@@ -49,7 +50,7 @@ typedef enum {
  *   OUTPUTS  each template with a_k != 0 runs its own branch (conv, BN, ReLU,
  *            conv) and the branches' outputs are mixed: a mixture of experts,
  *            with a BN per expert; K times the convolutions */
-typedef enum { TPL_AGG_PARAMS = 0, TPL_AGG_OUTPUTS = 1 } tpl_aggregation;
+typedef enum { TPL_AGG_PARAMS = 0, TPL_AGG_OUTPUTS = 1, TPL_AGG_COUNT } tpl_aggregation;
 
 typedef struct tpl_stage_config {
     int width;     /* channels of every block in the stage */
@@ -82,29 +83,139 @@ typedef struct tpl_config {
 /* "soft", "fixed-onehot", "topk", "gumbel", "fixed"; parse gives -1 for others. */
 const char *tpl_routing_name(tpl_routing r);
 int tpl_routing_parse(const char *name);
+/* "params", "outputs"; parse gives -1 for others. */
+const char *tpl_aggregation_name(tpl_aggregation a);
+int tpl_aggregation_parse(const char *name);
 
 /* Fills the defaults: isometric, width 64, 8 layers, 4 templates, 1x28x28, one task. */
 void tpl_config_default(tpl_config *cfg);
 /* Checks ranges and consistency; on failure names the bad field. */
 int tpl_config_check(const tpl_config *cfg, tpl_err *err);
 
-/* ---- inference ---------------------------------------------------------
- * A model file (safetensors, written by templar train/transfer/adapt/export)
- * rebuilds its own network.  Images are uint8, NHWC (height, width,
- * channels), of the model's input size (tpl_model_config: in_height,
- * in_width, in_channels); the model normalises them itself.  A model is not
- * for use from two threads at once. */
+/* ---- models -------------------------------------------------------------
+ * A model file (safetensors, written by templar train/transfer/adapt/export
+ * or tpl_model_save) rebuilds its own network.  A model is not for use from
+ * two threads at once. */
 typedef struct tpl_model tpl_model;
 
+/* A fresh model of cfg, its weights drawn from seed. */
+tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err);
 tpl_model *tpl_model_load(const char *path, tpl_err *err);
+/* Writes the model atomically: a reader never sees half a file, and a
+ * failed write leaves an existing file as it was. */
+int tpl_model_save(const tpl_model *m, const char *path, tpl_err *err);
 void tpl_model_free(tpl_model *m);
 const tpl_config *tpl_model_config(const tpl_model *m);
 /* Index of the task called name, or -1. */
 int tpl_model_find_task(const tpl_model *m, const char *name);
+
+/* ---- data -----------------------------------------------------------------
+ * Images are uint8, NHWC (height, width, channels), of the model's input
+ * size (tpl_model_config: in_height, in_width, in_channels); the model
+ * normalises them itself (cfg.in_mean, cfg.in_std). */
+typedef struct tpl_dataset {
+    int n, h, w, c;     /* images, height, width, channels */
+    int classes;        /* 1 + largest label */
+    uint8_t *pixels;    /* n*h*w*c, NHWC */
+    uint8_t *labels;    /* n */
+} tpl_dataset;
+
+/* n uninitialised images of h x w x c (none when n is 0); -1 when out of
+ * memory (*d zeroed). */
+int tpl_dataset_alloc(tpl_dataset *d, int n, int h, int w, int c, int classes);
+void tpl_dataset_free(tpl_dataset *d);
+/* The "train" or "test" half of an IDX directory in the MNIST layout,
+ * {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
+int tpl_idx_load_dir(const char *dir, const char *split, tpl_dataset *out, tpl_err *err);
+/* Per-channel mean and std over the union of sets' pixels scaled to [0, 1]:
+ * what cfg.in_mean and cfg.in_std want. */
+void tpl_dataset_stats_union(const tpl_dataset *const *sets, int n_sets, float *mean,
+                             float *std);
+
+/* ---- inference ------------------------------------------------------------ */
+
 /* Class probabilities [n][classes of task] of n images.  Returns 0, or -1
  * with err set. */
 int tpl_model_classify(tpl_model *m, int task, const uint8_t *pixels, int n, float *probs,
                        tpl_err *err);
+/* Mean cross-entropy and accuracy of task t on all of d, in batches. */
+int tpl_model_evaluate(tpl_model *m, int task, const tpl_dataset *d, int batch, double *loss,
+                       double *accuracy, tpl_err *err);
+
+/* ---- training -------------------------------------------------------------
+ * tpl_fit trains a model on several tasks at once: every step trains one
+ * batch of one task, the tasks in turn (round robin).  An epoch is R rounds,
+ * R being the largest task's whole batches; each task walks its own
+ * shuffled order and reshuffles when less than a batch is left, so a
+ * smaller task is seen several times an epoch.  One task is the case R =
+ * its batches.  A run is deterministic for a seed and a thread count. */
+typedef enum { TPL_OPT_SGD, TPL_OPT_ADAMW, TPL_OPT_COUNT } tpl_opt_kind;
+typedef enum { TPL_SCHED_CONST, TPL_SCHED_COSINE, TPL_SCHED_ONECYCLE, TPL_SCHED_COUNT } tpl_sched_kind;
+/* "sgd", "adamw"; "const", "cosine", "onecycle"; parse gives -1 for others. */
+const char *tpl_opt_name(tpl_opt_kind k);
+int tpl_opt_parse(const char *name);
+const char *tpl_sched_name(tpl_sched_kind k);
+int tpl_sched_parse(const char *name);
+
+typedef struct tpl_fit_task {
+    int task;                   /* the model's task this trains */
+    const tpl_dataset *train;   /* at least one batch of images */
+    const tpl_dataset *test;    /* evaluated after every epoch; may be NULL */
+    int crop_pad;               /* random crops: pad by this many pixels, crop back (0: off) */
+    int flip;                   /* random horizontal flips */
+} tpl_fit_task;
+
+/* Where a run stands: handed to the callbacks. */
+typedef struct tpl_fit_task_report {
+    double train_loss, train_acc;  /* this epoch so far */
+    long train_images;             /* this epoch so far */
+    double test_loss, test_acc;    /* the last test; tested is 0 before the first */
+    int tested;
+} tpl_fit_task_report;
+
+typedef struct tpl_fit_report {
+    long step, total;           /* steps done, steps in all */
+    long per_epoch;             /* steps an epoch */
+    int epoch, epochs;          /* the epoch under way (1-based), and how many */
+    float lr;                   /* of the next step */
+    double loss;                /* the last step's loss, of task last_task */
+    int last_task;              /* index into the tasks given to tpl_fit */
+    double train_loss, train_acc; /* this epoch so far, over every task's images */
+    double elapsed_s;           /* since tpl_fit began */
+    double epoch_img_s;         /* images a second this epoch */
+    int n_tasks;
+    tpl_fit_task_report task[TPL_MAX_TASKS];
+} tpl_fit_report;
+
+typedef struct tpl_fit_options {
+    int batch;                  /* images a step [64] */
+    int epochs;                 /* [5] */
+    long steps;                 /* > 0: this many steps, overriding epochs [0] */
+    int eval_batch;             /* [250] */
+    uint64_t seed;              /* of shuffles, augmentation and noise [1] */
+    tpl_opt_kind optim;         /* [SGD, Nesterov momentum] */
+    tpl_sched_kind schedule;    /* [ONECYCLE] */
+    float lr, warmup;           /* peak learning rate [0.1], warm-up fraction [0.15] */
+    float logit_lr;             /* mixture logits learn at lr * this [1] */
+    float momentum, weight_decay; /* [0.9], [5e-4] (conv, template and head weights) */
+    float tau_end;              /* > 0: anneal tau geometrically to this [0] */
+    float entropy;              /* weight of the mixtures' mean entropy in the loss [0] */
+    int unsupervised;           /* labels unused: information maximisation [0] */
+    float diversity;            /* its weight of the mean prediction's entropy [1] */
+    /* Callbacks, each optional; user is handed back to them. */
+    void (*on_step)(const tpl_fit_report *r, void *user);  /* after every step */
+    void (*on_epoch)(const tpl_fit_report *r, void *user); /* after every epoch's tests */
+    int (*should_stop)(void *user);  /* non-zero: stop before the next step */
+    void *user;
+} tpl_fit_options;
+
+void tpl_fit_options_default(tpl_fit_options *o);
+/* Trains m on tasks[0..n): returns 0 (also when should_stop ended it
+ * early: *final says how far it got), or -1 with err set (a task's data
+ * that does not fit the model, divergence, out of memory).  final may be
+ * NULL.  The model's trainable views are the ones that train. */
+int tpl_fit(tpl_model *m, const tpl_fit_task *tasks, int n, const tpl_fit_options *o,
+            tpl_fit_report *final, tpl_err *err);
 
 #ifdef __cplusplus
 }

@@ -53,7 +53,8 @@ expect_error 2 "at least one image" "predict without images" -- predict "$T/m.sa
 
 # ---- make install, pkg-config and the example program --------------------------
 if cmake --install "$(dirname "$BIN")" --prefix "$T/prefix" >/dev/null 2>"$T/stderr"; then ok; else bad "cmake --install failed"; fi
-for f in include/templar.h lib/libtemplar.a lib/libtemplar.so lib/pkgconfig/templar.pc bin/templar; do
+for f in include/templar.h include/templar_image.h lib/libtemplar.a lib/libtemplar.so \
+    lib/libtemplar-image.so lib/pkgconfig/templar.pc lib/pkgconfig/templar-image.pc bin/templar; do
     [ -e "$T/prefix/$f" ] && ok || bad "install: $f missing"
 done
 flags=$(PKG_CONFIG_PATH=$T/prefix/lib/pkgconfig pkg-config --cflags --libs templar 2>"$T/stderr")
@@ -61,8 +62,27 @@ flags=$(PKG_CONFIG_PATH=$T/prefix/lib/pkgconfig pkg-config --cflags --libs templ
 # shellcheck disable=SC2086
 if cc -std=c11 -Wall -Wextra -Werror ${EXAMPLE_CFLAGS:-} "$SRC/examples/classify.c" $flags -o "$T/classify" 2>"$T/stderr"; then ok; else bad "the example does not build against the installed tree"; fi
 { printf 'P5 12 12 255\n'; tail -c +17 "$T/d1/t10k-images-idx3-ubyte" | head -c 144; } >"$T/x.pgm"
-out=$(LD_LIBRARY_PATH=$T/prefix/lib "$T/classify" "$T/m.safetensors" a "$T/x.pgm" 2>"$T/stderr")
+# no LD_LIBRARY_PATH: pkg-config's flags leave a RUNPATH to the prefix
+out=$("$T/classify" "$T/m.safetensors" a "$T/x.pgm" 2>"$T/stderr")
 [[ $out =~ ^class=[0-3]\ prob=[01]\.[0-9]{4}$ ]] && ok || bad "example program: '$out'"
+
+# the library trains too: two tasks with tpl_fit, saved, reloaded, classified
+# shellcheck disable=SC2086
+if cc -std=c11 -Wall -Wextra -Werror ${EXAMPLE_CFLAGS:-} "$SRC/examples/train.c" $flags -o "$T/train" 2>"$T/stderr"; then ok; else bad "examples/train.c does not build against the installed tree"; fi
+out=$("$T/train" "$T/d1" "$T/d2" "$T/lib.safetensors" 2>"$T/stderr")
+if [ "$(grep -c '^epoch [12]/2 step [0-9]* task0_test_acc=[01]\.[0-9]* task1_test_acc=' <<<"$out")" -eq 2 ] &&
+   grep -q '^saved=.*lib.safetensors reloaded task=b class=[0-2] prob=' <<<"$out"; then ok
+else bad "examples/train: '$out'"; fi
+run eval "$T/lib.safetensors" --task b --data "$T/d2" --batch 16
+[ "$rc" -eq 0 ] && ok || bad "the library's model does not evaluate: exit $rc"
+
+# the installed libraries: the core one holds no image, font or plot code
+# and its pkg-config file names only what it links
+syms=$(nm -D --defined-only "$T/prefix/lib/libtemplar.so" | grep -ciE 'jpeg|png|FT_|freetype|canvas|heatmap|plot')
+[ "$syms" -eq 0 ] && ok || bad "libtemplar.so defines $syms image/font/plot symbols"
+undef=$(nm -D --undefined-only "$T/prefix/lib/libtemplar.so" | grep -ciE 'jpeg|png|FT_')
+[ "$undef" -eq 0 ] && ok || bad "libtemplar.so uses $undef image/font symbols"
+grep -qE 'jpeg|png|freetype' "$T/prefix/lib/pkgconfig/templar.pc" && bad "templar.pc names image or font libraries" || ok
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

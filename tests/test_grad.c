@@ -129,7 +129,8 @@ static void test_bn(int relu, int with_skip, int block) {
                 .stats = malloc(2 * s.c * 4)};
     for (size_t i = 0; i < n; i++) c.x[i] += 0.5f; /* non-zero mean */
     c.a = (tpl_bn_args){.shape = s, .gamma = c.gamma, .beta = c.beta, .eps = 1e-5f,
-                        .relu = relu, .skip = with_skip ? c.skip : NULL};
+                        .relu = relu, .skip = with_skip ? c.skip : NULL,
+                        .scratch = malloc(tpl_bn_scratch_bytes(s))};
     bn_probe(&c);
     float *dx = malloc(n * 4), *dskip = malloc(n * 4), *dg = calloc(s.c, 4), *db = calloc(s.c, 4);
     tpl_bn_backward(&c.a, c.x, c.out, c.r, c.stats, c.stats + s.c, dx, dg, db,
@@ -156,6 +157,7 @@ static void test_bn(int relu, int with_skip, int block) {
     CHECK_MSG(md < 1e-3f, "bn eval vs train: max diff %g", md);
     free(rm), free(rv), free(out2);
     free(c.x), free(c.skip), free(c.out), free(c.r), free(c.gamma), free(c.beta), free(c.stats);
+    free(c.a.scratch);
     free(dx), free(dskip), free(dg), free(db);
 }
 
@@ -365,7 +367,7 @@ static void test_entropy(void) {
     tpl_model *m = tpl_model_create(&cfg, 3, &err);
     CHECK_MSG(m != NULL, "%s", err.msg);
     if (!m) return;
-    const int v = m->stage[0].logits[0];
+    const int v = m->task[0].stage[0].logits;
     float *z = tpl_params_data(&m->params, v);
     memset(m->params.grad, 0, m->params.numel * 4);
     double h = tpl_mixture_entropy(m, 0, 1.0f);
@@ -387,7 +389,7 @@ typedef struct {
 static double conv_probe(void *p) {
     conv_ctx *c = p;
     tpl_conv_set_weights(c->plan, &c->slot, c->w, ++c->gen, NULL);
-    tpl_conv_forward(c->plan, &c->slot, c->x, c->y);
+    tpl_conv_forward(c->plan, &c->slot, c->x, c->y, NULL);
     return dot(c->y, c->r, tpl_shape_numel(tpl_conv_out_shape(c->plan)));
 }
 
@@ -419,8 +421,8 @@ static void test_conv(tpl_engine *e, int n, int cin, int cout, int stride, int b
     CHECK_MSG(maxd < 1e-3, "conv forward (%d->%d, stride %d, batch %d, %s) off by %g", cin,
               cout, stride, n, tpl_conv_impl(c.plan), maxd);
     float *dx = malloc(ni * 4), *dw = malloc(nw * 4);
-    tpl_conv_backward_data(c.plan, &c.slot, c.r, dx);
-    tpl_conv_backward_weights(c.plan, c.x, c.r, dw);
+    CHECK(tpl_conv_backward_data(c.plan, &c.slot, c.r, dx, &err) == 0);
+    CHECK(tpl_conv_backward_weights(c.plan, c.x, c.r, dw, &err) == 0);
     fd_check("conv.x", conv_probe, &c, c.x, dx, ni, 40, 1e-2f, 1e-2f);
     fd_check("conv.w", conv_probe, &c, c.w, dw, nw, 40, 1e-2f, 1e-2f);
     tpl_conv_slot_free(&c.slot);
@@ -437,7 +439,7 @@ typedef struct {
 
 static double model_probe(void *p) {
     model_ctx *c = p;
-    tpl_model_touch(c->m);
+    tpl_model_params_changed(c->m);
     tpl_err err;
     tpl_model_forward(c->m, 0, c->x, c->n, 1, c->logits, &err);
     return tpl_xent_forward_backward(c->n, 10, c->logits, c->y, NULL, NULL);
@@ -479,7 +481,7 @@ static void test_model(int n_stages, tpl_routing routing, int shared_mixture,
     model_probe(&c);
     tpl_xent_forward_backward(c.n, 10, c.logits, c.y, dl, NULL);
     memset(p->grad, 0, p->numel * 4);
-    tpl_model_backward(c.m, 0, dl);
+    CHECK_MSG(tpl_model_backward(c.m, 0, dl, &err) == 0, "%s", err.msg);
     float *g = malloc(p->numel * 4);
     memcpy(g, p->grad, p->numel * 4);
     for (int i = 0; i < p->n_views; i++) {

@@ -231,7 +231,7 @@ static void test_roundtrip(const tpl_dataset *d) {
     char path[512];
     snprintf(path, sizeof path, "%s/rt.safetensors", tmpdir);
     tpl_st_kv extra[] = {{"note", "round trip"}};
-    int rc = tpl_model_save(m, path, extra, 1, &err);
+    int rc = tpl_model_save_with(m, path, extra, 1, &err);
     CHECK_MSG(rc == 0, "save: %s", err.msg);
     tpl_model *l = tpl_model_load(path, &err);
     CHECK_MSG(l != NULL, "load: %s", err.msg);
@@ -278,7 +278,7 @@ static void test_roundtrip(const tpl_dataset *d) {
         /* a second save of the loaded model gives the same file */
         char path2[512];
         snprintf(path2, sizeof path2, "%s/rt2.safetensors", tmpdir);
-        CHECK(tpl_model_save(l, path2, extra, 1, &err) == 0);
+        CHECK(tpl_model_save_with(l, path2, extra, 1, &err) == 0);
         size_t n1 = 0, n2 = 0;
         unsigned char *b1 = read_bytes(path, &n1), *b2 = read_bytes(path2, &n2);
         CHECK_MSG(b1 && b2 && n1 == n2 && !memcmp(b1, b2, n1), "re-saved file differs");
@@ -339,7 +339,7 @@ static void test_damaged(const tpl_dataset *d) {
     char good[512], bad[512];
     snprintf(good, sizeof good, "%s/good.safetensors", tmpdir);
     snprintf(bad, sizeof bad, "%s/bad.safetensors", tmpdir);
-    CHECK(tpl_model_save(m, good, NULL, 0, &err) == 0);
+    CHECK(tpl_model_save(m, good, &err) == 0);
     size_t n = 0;
     unsigned char *bytes = read_bytes(good, &n);
     CHECK(bytes && n > 1000);
@@ -460,7 +460,7 @@ static void test_staged_and_onehot(const tpl_dataset *d) {
         /* staged files round-trip too */
         char path[512];
         snprintf(path, sizeof path, "%s/staged.safetensors", tmpdir);
-        CHECK(tpl_model_save(m, path, NULL, 0, &err) == 0);
+        CHECK(tpl_model_save(m, path, &err) == 0);
         tpl_model *l = tpl_model_load(path, &err);
         CHECK_MSG(l != NULL, "staged load: %s", err.msg);
         if (l) {
@@ -493,7 +493,7 @@ static void test_staged_and_onehot(const tpl_dataset *d) {
         }
     CHECK(logits_views == 1);
     CHECK_MSG(frozen, "fixed one-hot: mixture logits are trainable");
-    int lv = m->stage[0].logits[0];
+    int lv = m->task[0].stage[0].logits;
     size_t ln = m->params.views[lv].numel;
     float *before = malloc(sizeof(float) * ln);
     memcpy(before, tpl_params_data(&m->params, lv), sizeof(float) * ln);
@@ -509,12 +509,12 @@ static void test_staged_and_onehot(const tpl_dataset *d) {
     /* routing survives a round trip */
     char path[512];
     snprintf(path, sizeof path, "%s/onehot.safetensors", tmpdir);
-    CHECK(tpl_model_save(m, path, NULL, 0, &err) == 0);
+    CHECK(tpl_model_save(m, path, &err) == 0);
     tpl_model *l = tpl_model_load(path, &err);
     CHECK_MSG(l != NULL, "one-hot load: %s", err.msg);
     if (l) {
         CHECK(l->cfg.routing == TPL_ROUTE_FIXED_ONEHOT);
-        CHECK(!l->params.views[l->stage[0].logits[0]].trainable);
+        CHECK(!l->params.views[l->task[0].stage[0].logits].trainable);
     }
     tpl_model_free(l);
     unlink(path);
@@ -540,7 +540,7 @@ static void test_failed_save(void) {
     snprintf(dir, sizeof dir, "%s/no-such-dir", tmpdir);
     snprintf(path, sizeof path, "%s/m.safetensors", dir);
     err.msg[0] = 0;
-    CHECK(tpl_model_save(m, path, NULL, 0, &err) != 0);
+    CHECK(tpl_model_save(m, path, &err) != 0);
     CHECK_MSG(err.msg[0] && strstr(err.msg, path), "save error '%s' does not name the path",
               err.msg);
     CHECK(!file_exists(path) && !file_exists(dir));
@@ -549,7 +549,7 @@ static void test_failed_save(void) {
     snprintf(dir, sizeof dir, "%s/a-dir", tmpdir);
     CHECK(mkdir(dir, 0755) == 0);
     err.msg[0] = 0;
-    CHECK(tpl_model_save(m, dir, NULL, 0, &err) != 0);
+    CHECK(tpl_model_save(m, dir, &err) != 0);
     CHECK(err.msg[0] != 0);
     CHECK_MSG(dir_entries(tmpdir) == before + 1, "a temporary file was left in %s", tmpdir);
     CHECK(dir_entries(dir) == 0);
@@ -586,10 +586,10 @@ static void test_transfer(const tpl_dataset *d) {
         }
         CHECK(copied);
         tpl_model_copy_task(t, 0, 2);
-        const tpl_stage *st = &t->stage[0];
-        CHECK(!memcmp(tpl_params_data(&t->params, st->bn[0].var),
-                      tpl_params_data(&t->params, st->bn[2].var),
-                      t->params.views[st->bn[0].var].numel * sizeof(float)));
+        const tpl_task_params *t0 = &t->task[0], *t2 = &t->task[2];
+        CHECK(!memcmp(tpl_params_data(&t->params, t0->stage[0].bn.var),
+                      tpl_params_data(&t->params, t2->stage[0].bn.var),
+                      t->params.views[t0->stage[0].bn.var].numel * sizeof(float)));
         tpl_model_train_only(t, 2, TPL_PART_MIXTURE);
         int flags_ok = 1;
         for (int i = 0; i < t->params.n_views; i++) {
@@ -597,12 +597,12 @@ static void test_transfer(const tpl_dataset *d) {
             flags_ok &= v->trainable == (v->task == 2 && !tpl_kind_is_state(v->kind));
         }
         CHECK(flags_ok);
-        float *logits0 = malloc(t->params.views[st->logits[2]].numel * sizeof(float));
-        memcpy(logits0, tpl_params_data(&t->params, st->logits[2]),
-               t->params.views[st->logits[2]].numel * sizeof(float));
+        float *logits0 = malloc(t->params.views[t2->stage[0].logits].numel * sizeof(float));
+        memcpy(logits0, tpl_params_data(&t->params, t2->stage[0].logits),
+               t->params.views[t2->stage[0].logits].numel * sizeof(float));
         train_task_steps(t, 2, d, 10, 0.05f, 3, NULL);
-        CHECK_MSG(memcmp(logits0, tpl_params_data(&t->params, st->logits[2]),
-                         t->params.views[st->logits[2]].numel * sizeof(float)) != 0,
+        CHECK_MSG(memcmp(logits0, tpl_params_data(&t->params, t2->stage[0].logits),
+                         t->params.views[t2->stage[0].logits].numel * sizeof(float)) != 0,
                   "the new task's mixture did not train");
         for (int k = 0; k < 2; k++) {
             float *after = eval_task_logits(t, k, d, 32);
@@ -682,7 +682,7 @@ static void check_winograd_logits(tpl_model *m, const tpl_dataset *d, int first,
         free(ref), free(got);
     }
     for (int s = 0; s < m->cfg.n_stages; s++)
-        CHECK_MSG(m->stage[s].wino_u != NULL, "%s: stage %d did not use winograd", what, s);
+        CHECK_MSG(m->stage[s].kind_state != NULL, "%s: stage %d did not use winograd", what, s);
 }
 
 /* Every BN far from identity (a short training leaves the blocks' last BN
@@ -700,7 +700,7 @@ static void randomise_bns(tpl_model *m, uint64_t seed) {
                 x[i] = 0.2f * tpl_rng_normal(&r);
         }
     }
-    tpl_model_touch(m);
+    tpl_model_params_changed(m);
 }
 
 static void test_winograd_eval(const tpl_dataset *d) {

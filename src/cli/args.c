@@ -6,34 +6,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-void args_usage(const char *cmd, const char *usage, const arg_spec *specs, int n_specs) {
+/* One flag's line of --help: name, meta-variable, text, default. */
+static void usage_line(const arg_spec *s) {
+    char left[64];
+    const char *meta = s->kind == ARG_INT ? " N" : s->kind == ARG_FLOAT ? " X"
+                     : s->kind == ARG_STR ? " S" : "";
+    snprintf(left, sizeof left, "--%s%s", s->name, meta);
+    printf("  %-22s %s", left, s->help);
+    if (s->kind == ARG_INT) printf(" [%d]", *(int *)s->dst);
+    if (s->kind == ARG_FLOAT) printf(" [%g]", *(float *)s->dst);
+    if (s->kind == ARG_STR && *(const char **)s->dst) printf(" [%s]", *(const char **)s->dst);
+    if (s->kind == ARG_BOOL) printf(" [%s]", *(int *)s->dst ? "on" : "off");
+    putchar('\n');
+}
+
+void args_usage(const char *cmd, const char *usage, const arg_spec *const *tables) {
     printf("usage: templar %s %s\n\n", cmd, usage);
-    for (int i = 0; i < n_specs; i++) {
-        const arg_spec *s = &specs[i];
-        char left[64];
-        const char *meta = s->kind == ARG_INT ? " N" : s->kind == ARG_FLOAT ? " X"
-                         : s->kind == ARG_STR ? " S" : "";
-        snprintf(left, sizeof left, "--%s%s", s->name, meta);
-        printf("  %-22s %s", left, s->help);
-        if (s->kind == ARG_INT) printf(" [%d]", *(int *)s->dst);
-        if (s->kind == ARG_FLOAT) printf(" [%g]", *(float *)s->dst);
-        if (s->kind == ARG_STR && *(const char **)s->dst) printf(" [%s]", *(const char **)s->dst);
-        if (s->kind == ARG_BOOL) printf(" [%s]", *(int *)s->dst ? "on" : "off");
-        putchar('\n');
-    }
+    for (int t = 0; tables && tables[t]; t++)
+        for (const arg_spec *s = tables[t]; s->name; s++) usage_line(s);
     printf("  %-22s %s\n", "--help", "show this help");
 }
 
-static const arg_spec *find(const arg_spec *specs, int n, const char *name, int *negated) {
+static const arg_spec *find(const arg_spec *const *tables, const char *name, int *negated) {
     *negated = 0;
-    for (int i = 0; i < n; i++)
-        if (strcmp(specs[i].name, name) == 0) return &specs[i];
+    for (int t = 0; tables && tables[t]; t++)
+        for (const arg_spec *s = tables[t]; s->name; s++)
+            if (strcmp(s->name, name) == 0) return s;
     if (strncmp(name, "no-", 3) == 0)
-        for (int i = 0; i < n; i++)
-            if (specs[i].kind == ARG_BOOL && strcmp(specs[i].name, name + 3) == 0) {
-                *negated = 1;
-                return &specs[i];
-            }
+        for (int t = 0; tables && tables[t]; t++)
+            for (const arg_spec *s = tables[t]; s->name; s++)
+                if (s->kind == ARG_BOOL && strcmp(s->name, name + 3) == 0) {
+                    *negated = 1;
+                    return s;
+                }
     return NULL;
 }
 
@@ -58,14 +63,13 @@ static int set_value(const char *cmd, const arg_spec *s, const char *v) {
     return 0;
 }
 
-int args_parse(const char *cmd, const char *usage, const arg_spec *specs, int n_specs,
-               int argc, char **argv, int first, const char **pos, int max_pos,
-               int *n_pos) {
+int args_parse(const char *cmd, const char *usage, const arg_spec *const *tables, int argc,
+               char **argv, int first, const char **pos, int max_pos, int *n_pos) {
     *n_pos = 0;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            args_usage(cmd, usage, specs, n_specs);
+            args_usage(cmd, usage, tables);
             return 1;
         }
         if (strncmp(a, "--", 2) != 0) {
@@ -82,7 +86,7 @@ int args_parse(const char *cmd, const char *usage, const arg_spec *specs, int n_
         size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
         snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), a + 2);
         int negated;
-        const arg_spec *s = find(specs, n_specs, name, &negated);
+        const arg_spec *s = find(tables, name, &negated);
         if (!s) {
             fprintf(stderr, "templar %s: unknown flag '%s' (see templar %s --help)\n", cmd, a, cmd);
             return -1;

@@ -11,6 +11,7 @@
  * entropy minus --diversity times the entropy of the mean prediction), and
  * re-estimates the statistics again for the final mixture.  No target label
  * is used for anything but the accuracy shown. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "cli.h"
 #include "trainer.h"
 #include "model.h"
+#include "names.h"
 
 typedef struct adapt_flags {
     const char *from, *target, *mode, *data;
@@ -27,7 +29,10 @@ typedef struct adapt_flags {
     trainer_opts o;
 } adapt_flags;
 
-enum { MODE_SOURCE, MODE_ADABN, MODE_MIXTURE };
+enum { MODE_SOURCE, MODE_ADABN, MODE_MIXTURE, MODE_COUNT };
+static const char *const mode_names[] = {
+    [MODE_SOURCE] = "source", [MODE_ADABN] = "adabn", [MODE_MIXTURE] = "mixture"};
+static_assert(sizeof mode_names / sizeof *mode_names == MODE_COUNT, "a mode without a name");
 
 static int parse_flags(int argc, char **argv, adapt_flags *f) {
     *f = (adapt_flags){.mode = "mixture", .diversity = 1.0f, .bn_images = 5000};
@@ -36,23 +41,19 @@ static int parse_flags(int argc, char **argv, adapt_flags *f) {
     f->o.steps = 300;
     f->o.lr = 0.05f;
     f->o.flip = 0;
-    arg_spec specs[6 + TRAINER_N_SPECS] = {
+    const arg_spec specs[] = {
         {"from", ARG_STR, &f->from, "model trained on the source domains (train --shared-head)", 0, 0},
         {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR or a built-in task", 0, 0},
         {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics) or source (neither)", 0, 0},
         {"diversity", ARG_FLOAT, &f->diversity, "weight of the entropy of the mean prediction", 0, 100},
         {"bn-images", ARG_INT, &f->bn_images, "target images the BN statistics are estimated on", 2, 10000000},
         {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
-    trainer_specs(&f->o, specs + 6);
     int npos;
-    return args_parse("adapt", "--from MODEL --target SPEC [flags]", specs, 6 + TRAINER_N_SPECS,
-                      argc, argv, 2, NULL, 0, &npos);
-}
-
-static int parse_mode(const char *s) {
-    return !strcmp(s, "source") ? MODE_SOURCE : !strcmp(s, "adabn") ? MODE_ADABN
-         : !strcmp(s, "mixture") ? MODE_MIXTURE : -1;
+    return args_parse("adapt", "--from MODEL --target SPEC [flags]",
+                      (const arg_spec *const[]){specs, f->o.specs, NULL}, argc, argv, 2, NULL, 0,
+                      &npos);
 }
 
 /* The target joins the model as a new task at the sources' mean. */
@@ -93,11 +94,10 @@ static int recalibrate(const adapt_flags *f, trainer *r, tpl_err *err) {
 
 static void report_bytes(const trainer *r, int mode) {
     const int t = r->task[0].model_task;
-    const tpl_params *p = &r->m->params;
-    size_t logits = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_LOGITS));
-    size_t stats = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_MEAN) | TPL_KINDS(TPL_KIND_BN_VAR));
+    const tpl_task_size z = tpl_task_bytes(r->m, t);
+    const size_t logits = z.logits, stats = z.bn_stats;
     printf("target=%s mode=%s changed_param_bytes=%zu bn_statistics_bytes=%zu\n",
-           r->task[0].d.name, (const char *[]){"source", "adabn", "mixture"}[mode],
+           r->task[0].d.name, mode_names[mode],
            mode == MODE_MIXTURE ? logits : 0, mode == MODE_SOURCE ? 0 : stats);
 }
 
@@ -123,7 +123,7 @@ int cmd_adapt(int argc, char **argv) {
     adapt_flags f;
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc > 0 ? 0 : 2;
-    int mode = parse_mode(f.mode);
+    int mode = tpl_name_find(mode_names, MODE_COUNT, f.mode);
     const char *usage = !f.from ? "--from MODEL is missing" : !f.target ? "--target SPEC is missing"
                       : mode < 0 ? "--mode is not mixture, adabn or source" : NULL;
     if (usage) {

@@ -40,26 +40,29 @@ static void defaults(data_flags *f) {
                       .train = TPL_SCRIPT_TRAIN_PER_CLASS, .test = TPL_SCRIPT_TEST_PER_CLASS};
 }
 
+/* Each table ends with its NULL entry: N flags, N + 1 entries. */
 #define N_DIGITS_SPECS 5
 static void digits_specs(data_flags *f, arg_spec *s) {
-    const arg_spec specs[N_DIGITS_SPECS] = {
+    const arg_spec specs[N_DIGITS_SPECS + 1] = {
         {"out", ARG_STR, &f->out, "directory for the domains, one IDX directory each (made if missing)", 0, 0},
         {"seed", ARG_INT, &f->seed, "seed of every random choice and of the 80/20 splits", 0, INT_MAX},
         {"printed-per-class", ARG_INT, &f->printed, "printed images of each digit", TPL_DOMAIN_MIN_PER_CLASS, TPL_PRINTED_MAX_PER_CLASS},
         {"blended-per-class", ARG_INT, &f->blended, "blended images of each digit (at most all 500 of digits.png)", TPL_DOMAIN_MIN_PER_CLASS, TPL_BLENDED_MAX_PER_CLASS},
         {"preview", ARG_STR, &f->preview, "also write a PNG of samples, a row per domain", 0, 0},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
     memcpy(s, specs, sizeof specs);
 }
 
 #define N_SCRIPTS_SPECS 5
 static void scripts_specs(data_flags *f, arg_spec *s) {
-    const arg_spec specs[N_SCRIPTS_SPECS] = {
+    const arg_spec specs[N_SCRIPTS_SPECS + 1] = {
         {"out", ARG_STR, &f->out, "directory for the suite, one folder per script (made if missing)", 0, 0},
         {"seed", ARG_INT, &f->seed, "seed of every random choice, and of which fonts are held out for test", 0, INT_MAX},
         {"scripts", ARG_STR, &f->scripts, "comma-separated scripts to build (default: all 14)", 0, 0},
         {"train-per-class", ARG_INT, &f->train, "training images of each letter", 1, TPL_SCRIPT_MAX_PER_CLASS},
         {"test-per-class", ARG_INT, &f->test, "test images of each letter (in the held-out fonts)", 1, TPL_SCRIPT_MAX_PER_CLASS},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
     memcpy(s, specs, sizeof specs);
 }
@@ -79,12 +82,12 @@ static const char *set_name(int argc, char **argv, int *at) {
 }
 
 static void usage_all(data_flags *f) {
-    arg_spec d[N_DIGITS_SPECS], s[N_SCRIPTS_SPECS];
+    arg_spec d[N_DIGITS_SPECS + 1], s[N_SCRIPTS_SPECS + 1];
     digits_specs(f, d);
     scripts_specs(f, s);
-    args_usage("data", "digits --out DIR [flags]", d, N_DIGITS_SPECS);
+    args_usage("data", "digits --out DIR [flags]", (const arg_spec *const[]){d, NULL});
     printf("\n");
-    args_usage("data", "scripts --out DIR [flags]", s, N_SCRIPTS_SPECS);
+    args_usage("data", "scripts --out DIR [flags]", (const arg_spec *const[]){s, NULL});
 }
 
 /* 0 to go on, 1 after --help, 2 on a usage error (one line printed); *set
@@ -107,8 +110,7 @@ static int parse_flags(int argc, char **argv, data_flags *f, char *set) {
         return 2;
     }
     *set = name[0];
-    arg_spec specs[N_DIGITS_SPECS > N_SCRIPTS_SPECS ? N_DIGITS_SPECS : N_SCRIPTS_SPECS];
-    int n = *set == 'd' ? N_DIGITS_SPECS : N_SCRIPTS_SPECS;
+    arg_spec specs[(N_DIGITS_SPECS > N_SCRIPTS_SPECS ? N_DIGITS_SPECS : N_SCRIPTS_SPECS) + 1];
     if (*set == 'd') digits_specs(f, specs);
     else scripts_specs(f, specs);
     char *rest[argc];
@@ -118,7 +120,7 @@ static int parse_flags(int argc, char **argv, data_flags *f, char *set) {
     const char *pos[1];
     int npos;
     int rc = args_parse("data", *set == 'd' ? "digits --out DIR [flags]" : "scripts --out DIR [flags]",
-                        specs, n, m, rest, 2, pos, 0, &npos);
+                        (const arg_spec *const[]){specs, NULL}, m, rest, 2, pos, 0, &npos);
     if (rc) return rc > 0 ? 1 : 2;
     if (!f->out || !*f->out) {
         fprintf(stderr, "templar data: --out DIR is required (see templar data --help)\n");

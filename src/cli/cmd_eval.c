@@ -72,9 +72,10 @@ int cmd_eval(int argc, char **argv) {
         {"task", ARG_STR, &task, "task to evaluate (default: every task of the model)", 0, 0},
         {"batch", ARG_INT, &batch, "batch size", 1, 4096},
         {"threads", ARG_INT, &threads, "threads (0 = all cores)", 0, 1024},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
-    int rc = args_parse("eval", "MODEL [flags]", specs, sizeof specs / sizeof *specs, argc, argv,
-                        2, pos, 1, &npos);
+    int rc = args_parse("eval", "MODEL [flags]", (const arg_spec *const[]){specs, NULL}, argc,
+                        argv, 2, pos, 1, &npos);
     if (rc) return rc > 0 ? 0 : 2;
     if (npos != 1) {
         fprintf(stderr, "templar eval: which model? (usage: templar eval MODEL [flags])\n");

@@ -25,8 +25,10 @@ int cmd_export(int argc, char **argv) {
     int npos;
     const arg_spec specs[] = {
         {"task", ARG_STR, &task, "the task to export (default: the model's only task)", 0, 0},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
-    int rc = args_parse("export", "MODEL OUT [--task T]", specs, 1, argc, argv, 2, pos, 2, &npos);
+    int rc = args_parse("export", "MODEL OUT [--task T]", (const arg_spec *const[]){specs, NULL},
+                        argc, argv, 2, pos, 2, &npos);
     if (rc) return rc > 0 ? 0 : 2;
     if (npos != 2) {
         fprintf(stderr, "templar export: which model, and where to? (usage: templar export MODEL OUT [--task T])\n");
@@ -43,7 +45,7 @@ int cmd_export(int argc, char **argv) {
     char *source = m && t >= 0 ? task_source(pos[0], m->cfg.task[t].name) : NULL;
     if (m && t >= 0 && (e = tpl_model_export(m, t, &err))) {
         tpl_st_kv extra[] = {{"exported_from", pos[0]}, {"data", source ? source : ""}};
-        rc = tpl_model_save(e, pos[1], extra, 2, &err);
+        rc = tpl_model_save_with(e, pos[1], extra, 2, &err);
     } else {
         rc = -1;
     }

@@ -25,7 +25,7 @@ static void print_mixtures(tpl_model *m) {
 int cmd_info(int argc, char **argv) {
     const char *pos[1];
     int npos;
-    int rc = args_parse("info", "MODEL", NULL, 0, argc, argv, 2, pos, 1, &npos);
+    int rc = args_parse("info", "MODEL", NULL, argc, argv, 2, pos, 1, &npos);
     if (rc) return rc > 0 ? 0 : 2;
     if (npos != 1) {
         fprintf(stderr, "templar info: which model? (usage: templar info MODEL)\n");
@@ -52,13 +52,11 @@ int cmd_info(int argc, char **argv) {
            shared * sizeof(float), c->shared_mixture ? ", the one mixture" : "",
            c->shared_head ? ", the one head" : "");
     for (int t = 0; t < c->n_tasks; t++) {
-        size_t logits = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_LOGITS));
-        size_t bn = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_SCALE) | TPL_KINDS(TPL_KIND_BN_SHIFT));
-        size_t head = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_HEAD_W) | TPL_KINDS(TPL_KIND_HEAD_B));
-        size_t stats = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_MEAN) | TPL_KINDS(TPL_KIND_BN_VAR));
+        const tpl_task_size z = tpl_task_bytes(m, t);
         printf("task '%s' (%d classes): %zu bytes = mixture logits %zu + BN %zu + head %zu "
                "(+ %zu bytes of BN running statistics)\n",
-               c->task[t].name, c->task[t].classes, logits + bn + head, logits, bn, head, stats);
+               c->task[t].name, c->task[t].classes, tpl_task_size_total(z), z.logits, z.bn, z.head,
+               z.bn_stats);
     }
     print_mixtures(m);
     printf("convolutions: oneDNN, %s\n", tpl_engine_isa());

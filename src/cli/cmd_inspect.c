@@ -236,8 +236,9 @@ int cmd_inspect(int argc, char **argv) {
         {"png", ARG_STR, &png, "heatmap PNG (default: MODEL ending .mixtures.png)", 0, 0},
         {"svg", ARG_STR, &svg, "heatmap SVG (default: MODEL ending .mixtures.svg)", 0, 0},
         {"plot", ARG_BOOL, &plot, "write the heatmaps (--no-plot: only print)", 0, 0},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
-    int rc = args_parse("inspect", "MODEL [flags]", specs, sizeof specs / sizeof *specs, argc,
+    int rc = args_parse("inspect", "MODEL [flags]", (const arg_spec *const[]){specs, NULL}, argc,
                         argv, 2, pos, 1, &npos);
     if (rc) return rc > 0 ? 0 : 2;
     if (npos != 1) {

@@ -30,9 +30,12 @@ int cmd_predict(int argc, char **argv) {
     const arg_spec specs[] = {
         {"task", ARG_STR, &task, "the task to answer (default: the model's first)", 0, 0},
         {"threads", ARG_INT, &threads, "threads (0 = all cores)", 0, 1024},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
-    int rc = pos ? args_parse("predict", "MODEL IMAGE.png... [--task T]", specs, 2, argc, argv, 2,
-                              pos, MAX_IMAGES, &npos) : -1;
+    int rc = pos ? args_parse("predict", "MODEL IMAGE.png... [--task T]",
+                              (const arg_spec *const[]){specs, NULL}, argc, argv, 2, pos,
+                              MAX_IMAGES, &npos)
+                 : -1;
     if (rc || npos < 2) {
         if (!rc) fprintf(stderr, "templar predict: a model and at least one image, please (usage: templar predict MODEL IMAGE.png... [--task T])\n");
         free(pos);

@@ -23,7 +23,7 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
                        .routing = "soft", .aggregate = "params", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
     trainer_defaults(&f->o);
     f->o.out = "fashion.safetensors";
-    arg_spec specs[17 + TRAINER_N_SPECS] = {
+    const arg_spec specs[] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
         {"task", ARG_STR, &f->task, "name of the one task trained on --data (default fashion)", 0, 0},
         {"tasks", ARG_STR, &f->tasks, "several tasks on one bank, comma-separated: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
@@ -41,12 +41,11 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
         {"aggregate", ARG_STR, &f->aggregate, "params (mix the templates: one conv pair a block) or outputs (run each template, mix the results: a mixture of experts)", 0, 0},
         {"tau", ARG_FLOAT, &f->tau, "mixture softmax temperature (the start, with --tau-end)", 1e-3, 1e3},
         {"logit-noise", ARG_FLOAT, &f->logit_noise, "std of the seeded noise on the uniform logits", 0, 10},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
-    const int own = 17;
-    trainer_specs(&f->o, specs + own);
     int npos;
-    return args_parse("train", "[flags]", specs, own + TRAINER_N_SPECS, argc, argv, 2, NULL, 0,
-                      &npos);
+    return args_parse("train", "[flags]", (const arg_spec *const[]){specs, f->o.specs, NULL}, argc,
+                      argv, 2, NULL, 0, &npos);
 }
 
 /* The stages from --width/--layers/--templates or --widths. */
@@ -174,28 +173,19 @@ static int load_mixtures(const char *path, tpl_model *m, tpl_err *err) {
         tpl_err_set(err, "%s: cannot open the mixtures file", path);
         return -1;
     }
+    size_t n = 0, cap = 0;
+    float *w = NULL, v;
     int rc = 0;
-    for (int s = 0; !rc && s < m->cfg.n_stages; s++) {
-        const tpl_stage *st = &m->stage[s];
-        float *z = tpl_params_data(&m->params, st->logits[0]);
-        for (int i = 0; !rc && i < st->layers * st->templates; i++)
-            if (fscanf(in, "%f", &z[i]) != 1 || !(z[i] >= 0.0f) || z[i] > 1e30f) {
-                tpl_err_set(err, "%s: weight %d of stage %d is missing or not a number >= 0 "
-                            "(%d blocks x %d templates wanted)", path, i, s, st->layers,
-                            st->templates);
-                rc = -1;
-            }
-        for (int t = 1; t < m->cfg.n_tasks; t++)
-            memcpy(tpl_params_data(&m->params, st->logits[t]), z,
-                   sizeof(float) * st->layers * st->templates);
+    while (!rc && fscanf(in, "%f", &v) == 1) {
+        if (n == cap && !(w = realloc(w, sizeof *w * (cap = cap ? 2 * cap : 256)))) rc = -1;
+        if (!rc) w[n++] = v;
     }
     char extra;
-    if (!rc && fscanf(in, " %c", &extra) == 1) {
-        tpl_err_set(err, "%s: more numbers than %s", path, "the stages' blocks x templates");
-        rc = -1;
-    }
+    if (rc) tpl_err_set(err, "%s: out of memory", path);
+    else if (fscanf(in, " %c", &extra) == 1) tpl_err_set(err, "%s: '%c' is not a number", path, extra), rc = -1;
+    else rc = tpl_model_set_mixtures(m, w, n, path, err);
     fclose(in);
-    tpl_model_touch(m);
+    free(w);
     return rc;
 }
 

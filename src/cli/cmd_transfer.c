@@ -10,6 +10,7 @@
  * new task starts from the closest task of the model (best nearest-class-
  * mean accuracy of its features on the new training images) unless --init
  * says otherwise.  --per-class N keeps N training images of each class. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "digits.h"
 #include "trainer.h"
 #include "model.h"
+#include "names.h"
 
 typedef struct transfer_flags {
     const char *from, *task, *mode, *init, *data;
@@ -27,7 +29,14 @@ typedef struct transfer_flags {
     trainer_opts o;
 } transfer_flags;
 
-enum { MODE_SCRATCH = 3 };  /* after the tpl_train_part values */
+/* The modes: the first three are the parts of a model that train
+ * (tpl_train_part); scratch is a fresh model. */
+enum { MODE_MIXTURE, MODE_HEAD, MODE_FULL, MODE_SCRATCH, MODE_COUNT };
+static const char *const mode_names[] = {
+    [MODE_MIXTURE] = "mixture", [MODE_HEAD] = "head", [MODE_FULL] = "full", [MODE_SCRATCH] = "scratch"};
+static_assert(sizeof mode_names / sizeof *mode_names == MODE_COUNT, "a mode without a name");
+static_assert((int)MODE_MIXTURE == (int)TPL_PART_MIXTURE && (int)MODE_HEAD == (int)TPL_PART_HEAD &&
+                  (int)MODE_FULL == (int)TPL_PART_FULL, "modes and parts disagree");
 
 static int parse_flags(int argc, char **argv, transfer_flags *f) {
     *f = (transfer_flags){.mode = "mixture", .init = "closest"};
@@ -35,25 +44,19 @@ static int parse_flags(int argc, char **argv, transfer_flags *f) {
     f->o.out = "transfer.safetensors";
     f->o.steps = 500;
     f->o.batch = 32;
-    arg_spec specs[6 + TRAINER_N_SPECS] = {
+    const arg_spec specs[] = {
         {"from", ARG_STR, &f->from, "the trained model whose templates are reused", 0, 0},
         {"task", ARG_STR, &f->task, "the new task: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
         {"mode", ARG_STR, &f->mode, "what trains: mixture (logits, BN, head), head, full or scratch", 0, 0},
         {"init", ARG_STR, &f->init, "start the new task from: closest, uniform or a task's name", 0, 0},
         {"per-class", ARG_INT, &f->per_class, "training images kept per class (0 = all)", 0, 1000000},
         {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
-    trainer_specs(&f->o, specs + 6);
     int npos;
     return args_parse("transfer", "--from MODEL --task SPEC [flags]  (--steps 0 to count --epochs)",
-                      specs, 6 + TRAINER_N_SPECS, argc, argv, 2, NULL, 0, &npos);
-}
-
-static int parse_mode(const char *s) {
-    static const char *names[] = {"mixture", "head", "full", "scratch"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, names[i])) return i;
-    return -1;
+                      (const arg_spec *const[]){specs, f->o.specs, NULL}, argc, argv, 2, NULL, 0,
+                      &npos);
 }
 
 /* The new task's data, its training half cut to --per-class. */
@@ -122,17 +125,14 @@ static tpl_model *scratch_model(const tpl_model *src, const tpl_task_config *tas
  * whole model apart from the head for full and scratch (a model each). */
 static void report_bytes(const tpl_model *m, int t, int mode, size_t trained) {
     const tpl_params *p = &m->params;
-    const unsigned head = TPL_KINDS(TPL_KIND_HEAD_W) | TPL_KINDS(TPL_KIND_HEAD_B);
-    const unsigned stats = TPL_KINDS(TPL_KIND_BN_MEAN) | TPL_KINDS(TPL_KIND_BN_VAR);
-    size_t logits = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_LOGITS));
-    size_t bn = tpl_task_bytes(p, t, TPL_KINDS(TPL_KIND_BN_SCALE) | TPL_KINDS(TPL_KIND_BN_SHIFT));
-    size_t st = tpl_task_bytes(p, t, stats), hb = tpl_task_bytes(p, t, head);
+    const tpl_task_size z = tpl_task_bytes(m, t);
+    const size_t logits = z.logits, bn = z.bn, st = z.bn_stats, hb = z.head;
     size_t added = logits + bn + st;
     if (mode == TPL_PART_FULL || mode == MODE_SCRATCH)
         added = tpl_params_count(p, -1, 1) * sizeof(float) + added;
     printf("task=%s mode=%s trained_params=%zu new_task_bytes=%zu head_bytes=%zu "
            "(logits %zu, BN %zu, BN statistics %zu%s)\n",
-           m->cfg.task[t].name, (const char *[]){"mixture", "head", "full", "scratch"}[mode],
+           m->cfg.task[t].name, mode_names[mode],
            trained, added, hb, logits, bn, st,
            mode == TPL_PART_FULL || mode == MODE_SCRATCH ? ", plus a whole network" : "");
 }
@@ -191,7 +191,7 @@ int cmd_transfer(int argc, char **argv) {
     transfer_flags f;
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc > 0 ? 0 : 2;
-    int mode = parse_mode(f.mode);
+    int mode = tpl_name_find(mode_names, MODE_COUNT, f.mode);
     const char *usage = !f.from ? "--from MODEL is missing" : !f.task ? "--task SPEC is missing"
                       : mode < 0 ? "--mode is not mixture, head, full or scratch" : NULL;
     if (usage) {

@@ -1,5 +1,7 @@
 #include "progress.h"
 
+#include "clock.h"
+
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -7,11 +9,7 @@
 #define BAR_WIDTH 24
 #define PLAIN_EVERY_S 10.0
 
-double progress_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+double progress_now(void) { return tpl_now(); }
 
 void progress_start(progress *p, const char *label, long total) {
     p->label = label;

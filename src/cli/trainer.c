@@ -1,15 +1,14 @@
-/* The shared training loop; see trainer.h. */
+/* The frame around tpl_fit that the training commands share; see trainer.h. */
 #include "trainer.h"
 
+#include <assert.h>
 #include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "cli.h"
-#include "progress.h"
 
 static volatile sig_atomic_t interrupted = 0;
 static void on_interrupt(int sig) {
@@ -21,10 +20,7 @@ void trainer_defaults(trainer_opts *o) {
     *o = (trainer_opts){.optim = "sgd", .schedule = "onecycle", .batch = 64, .epochs = 5,
                         .seed = 1, .flip = 1, .eval_batch = 250, .lr = 0.1f, .logit_lr = 1.0f,
                         .momentum = 0.9f, .wd = 5e-4f, .warmup = 0.15f};
-}
-
-void trainer_specs(trainer_opts *o, arg_spec *specs) {
-    const arg_spec s[TRAINER_N_SPECS] = {
+    const arg_spec s[] = {
         {"batch", ARG_INT, &o->batch, "batch size", 1, 4096},
         {"epochs", ARG_INT, &o->epochs, "passes over the training set", 1, 10000},
         {"steps", ARG_INT, &o->steps, "optimiser steps (overrides --epochs when > 0)", 0, 100000000},
@@ -44,31 +40,41 @@ void trainer_specs(trainer_opts *o, arg_spec *specs) {
         {"out", ARG_STR, &o->out, "model file to write (safetensors)", 0, 0},
         {"log", ARG_STR, &o->log, "JSON-lines log, one line per epoch", 0, 0},
         {"eval-batch", ARG_INT, &o->eval_batch, "batch size of evaluation", 1, 4096},
+        {NULL, 0, NULL, NULL, 0, 0},
     };
-    memcpy(specs, s, sizeof s);
+    static_assert(sizeof s / sizeof *s == TRAINER_SPECS, "TRAINER_N_FLAGS is not the table's size");
+    memcpy(o->specs, s, sizeof s);
 }
 
-static int optim_config(const trainer_opts *f, long total, tpl_optim_config *o, tpl_err *err) {
-    tpl_optim_config_default(o);
-    o->lr = f->lr;
-    o->logit_lr_mult = f->logit_lr;
-    o->momentum = f->momentum;
-    o->weight_decay = f->wd;
-    o->warmup = f->warmup;
-    o->total_steps = total;
-    if (!strcmp(f->optim, "sgd")) o->kind = TPL_OPT_SGD;
-    else if (!strcmp(f->optim, "adamw")) o->kind = TPL_OPT_ADAMW;
-    else {
+/* The flags as tpl_fit's options. */
+static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
+    const trainer_opts *f = r->o;
+    tpl_fit_options_default(o);
+    int optim = tpl_opt_parse(f->optim), sched = tpl_sched_parse(f->schedule);
+    if (optim < 0) {
         tpl_err_set(err, "--optim: '%s' is not sgd or adamw", f->optim);
         return -1;
     }
-    if (!strcmp(f->schedule, "onecycle")) o->sched = TPL_SCHED_ONECYCLE;
-    else if (!strcmp(f->schedule, "cosine")) o->sched = TPL_SCHED_COSINE;
-    else if (!strcmp(f->schedule, "const")) o->sched = TPL_SCHED_CONST;
-    else {
+    if (sched < 0) {
         tpl_err_set(err, "--schedule: '%s' is not onecycle, cosine or const", f->schedule);
         return -1;
     }
+    o->optim = (tpl_opt_kind)optim;
+    o->schedule = (tpl_sched_kind)sched;
+    o->batch = f->batch;
+    o->epochs = f->epochs;
+    o->steps = f->steps;
+    o->eval_batch = f->eval_batch;
+    o->seed = (uint64_t)f->seed;
+    o->lr = f->lr;
+    o->logit_lr = f->logit_lr;
+    o->momentum = f->momentum;
+    o->weight_decay = f->wd;
+    o->warmup = f->warmup;
+    o->tau_end = f->tau_end;
+    o->entropy = f->entropy;
+    o->unsupervised = r->unsupervised;
+    o->diversity = r->diversity;
     return 0;
 }
 
@@ -78,66 +84,40 @@ int trainer_command(const char *cmd, const trainer_opts *o, int multi, trainer_b
     if (cli_check_writable(o->out)) return 1;
     trainer r = {.o = o, .multi = multi};
     tpl_err err = {{0}};
-    int rc = trainer_begin(&r, &err) || body(flags, &r, &err);
+    int rc = 0;
+    if (o->log && !(r.log = fopen(o->log, "w"))) {
+        tpl_err_set(&err, "%s: cannot write the log: %s", o->log, strerror(errno));
+        rc = -1;
+    }
+    signal(SIGINT, on_interrupt);
+    rc = rc || body(flags, &r, &err);
     if (rc) fprintf(stderr, "templar %s: %s\n", cmd, err.msg);
     trainer_free(&r);
     return rc ? 1 : 0;
 }
 
-int trainer_begin(trainer *r, tpl_err *err) {
-    if (r->o->log && !(r->log = fopen(r->o->log, "w"))) {
-        tpl_err_set(err, "%s: cannot write the log: %s", r->o->log, strerror(errno));
-        return -1;
-    }
-    signal(SIGINT, on_interrupt);
-    return 0;
-}
-
-/* Checks every task's data against the model; sets the steps of an epoch
- * and each task's augmentation. */
-static int check_tasks(trainer *r, tpl_err *err) {
-    long rounds = 0;
+/* Every task's data against the model, naming the files read. */
+static int check_tasks(const trainer *r, tpl_err *err) {
     for (int t = 0; t < r->n_tasks; t++) {
-        trainer_task *k = &r->task[t];
+        const trainer_task *k = &r->task[t];
         if (tpl_dataset_check(r->m, k->model_task, &k->d.train, k->d.where, err) ||
             tpl_dataset_check(r->m, k->model_task, &k->d.test, k->d.where, err))
             return -1;
-        int batches = k->d.train.n / r->o->batch;
-        if (batches < 1) {
+        if (k->d.train.n < r->o->batch) {
             tpl_err_set(err, "%s: %d training images is less than one batch of %d", k->d.where,
                         k->d.train.n, r->o->batch);
             return -1;
         }
-        if (batches > rounds) rounds = batches;
-        k->aug = (tpl_augment){.pad = r->o->crop_pad, .flip = r->o->flip && k->d.flip_ok};
-    }
-    r->per_epoch = rounds * r->n_tasks;
-    return 0;
-}
-
-static int alloc_run(trainer *r, const tpl_optim_config *oc, tpl_err *err) {
-    const trainer_opts *f = r->o;
-    int ok = 1;
-    for (int t = 0; t < r->n_tasks; t++) {
-        trainer_task *k = &r->task[t];
-        if (!(k->perm = malloc(sizeof(int) * k->d.train.n))) ok = 0;
-        for (int i = 0; k->perm && i < k->d.train.n; i++) k->perm[i] = i;
-        k->pos = k->d.train.n; /* used up: the first batch shuffles */
-    }
-    if (!ok || tpl_optim_init(&r->opt, oc, r->m->params.numel) ||
-        tpl_batch_init(&r->batch, r->m, f->batch > f->eval_batch ? f->batch : f->eval_batch)) {
-        tpl_err_set(err, "out of memory");
-        return -1;
     }
     return 0;
 }
 
-static void print_header(const trainer *r) {
+static void print_header(const trainer *r, long total, long per_epoch) {
     size_t params = tpl_params_trainable(&r->m->params);
     const tpl_task_data *d = &r->task[0].d;
     if (r->n_tasks == 1) {
         fprintf(stderr, "templar: %s, %d train / %d test images, %zu trained parameters, %ld steps\n",
-                d->name, d->train.n, d->test.n, params, r->total);
+                d->name, d->train.n, d->test.n, params, total);
         return;
     }
     fprintf(stderr, "templar: %d tasks on one bank, one batch of each in turn:", r->n_tasks);
@@ -145,124 +125,86 @@ static void print_header(const trainer *r) {
         d = &r->task[t].d;
         fprintf(stderr, " %s (%d train / %d test images),", d->name, d->train.n, d->test.n);
     }
-    fprintf(stderr, " %zu trained parameters, %ld steps, %ld an epoch\n", params, r->total,
-            r->per_epoch);
-}
-
-static double mean_loss(const tpl_step_result *s) { return s->loss / (s->n ? s->n : 1); }
-static double accuracy(const tpl_step_result *s) { return (double)s->correct / (s->n ? s->n : 1); }
-
-static long images_seen(const trainer *r) {
-    long n = 0;
-    for (int t = 0; t < r->n_tasks; t++) n += r->task[t].sum.n;
-    return n;
+    fprintf(stderr, " %zu trained parameters, %ld steps, %ld an epoch\n", params, total,
+            per_epoch);
 }
 
 #define STATUS_LEN 1024
 
 /* Progress text: the one-task format, or "NAME loss/acc[ test loss/acc]"
- * for each task; with tested, after the epoch's evaluation. */
-static void format_status(const trainer *r, int tested, double img_s, char *buf, size_t cap) {
-    const tpl_step_result *s = &r->task[0].sum, *te = &r->task[0].test;
-    size_t k = 0;
+ * for each task; with tested, after the epoch's tests. */
+static void format_status(const trainer *r, const tpl_fit_report *p, int tested, char *buf,
+                          size_t cap) {
+    const tpl_fit_task_report *k = &p->task[0];
+    size_t n = 0;
     if (!r->multi) {
-        k = snprintf(buf, cap, "loss %.4f acc %.4f %.0f img/s", mean_loss(s), accuracy(s), img_s);
-        if (tested && k < cap)
-            snprintf(buf + k, cap - k, " | test loss %.4f acc %.4f", te->loss, accuracy(te));
+        n = snprintf(buf, cap, "loss %.4f acc %.4f %.0f img/s", k->train_loss, k->train_acc,
+                     p->epoch_img_s);
+        if (tested && n < cap)
+            snprintf(buf + n, cap - n, " | test loss %.4f acc %.4f", k->test_loss, k->test_acc);
         return;
     }
-    for (int t = 0; t < r->n_tasks && k < cap; t++) {
-        s = &r->task[t].sum, te = &r->task[t].test;
-        k += snprintf(buf + k, cap - k, "%s%s %.4f/%.4f", t ? (tested ? ", " : " ") : "",
-                      r->task[t].d.name, mean_loss(s), accuracy(s));
-        if (tested && k < cap)
-            k += snprintf(buf + k, cap - k, " test %.4f/%.4f", te->loss, accuracy(te));
+    for (int t = 0; t < r->n_tasks && n < cap; t++) {
+        k = &p->task[t];
+        n += snprintf(buf + n, cap - n, "%s%s %.4f/%.4f", t ? (tested ? ", " : " ") : "",
+                      r->task[t].d.name, k->train_loss, k->train_acc);
+        if (tested && n < cap)
+            n += snprintf(buf + n, cap - n, " test %.4f/%.4f", k->test_loss, k->test_acc);
     }
-    if (k < cap) snprintf(buf + k, cap - k, " (loss/acc) %.0f img/s", img_s);
+    if (n < cap) snprintf(buf + n, cap - n, " (loss/acc) %.0f img/s", p->epoch_img_s);
 }
 
-static void log_epoch(trainer *r, int epoch, double img_s) {
+static void log_epoch(trainer *r, const tpl_fit_report *p) {
     if (!r->log) return;
-    tpl_step_result tr = {0};
     double te_loss = 0.0, te_acc = 0.0;
     for (int t = 0; t < r->n_tasks; t++) {
-        const trainer_task *k = &r->task[t];
-        tr.loss += k->sum.loss, tr.correct += k->sum.correct, tr.n += k->sum.n;
-        te_loss += k->test.loss;
-        te_acc += accuracy(&k->test);
+        te_loss += p->task[t].test_loss;
+        te_acc += p->task[t].test_acc;
     }
     fprintf(r->log,
             "{\"epoch\":%d,\"step\":%ld,\"lr\":%.6g,\"train_loss\":%.6f,\"train_acc\":%.6f,"
             "\"test_loss\":%.6f,\"test_acc\":%.6f,\"img_s\":%.1f,\"elapsed_s\":%.1f",
-            epoch, r->step, tpl_optim_lr(&r->opt), mean_loss(&tr), accuracy(&tr),
-            te_loss / r->n_tasks, te_acc / r->n_tasks, img_s, progress_now() - r->start);
+            p->epoch, p->step, p->lr, p->train_loss, p->train_acc, te_loss / r->n_tasks,
+            te_acc / r->n_tasks, p->epoch_img_s, p->elapsed_s);
     for (int t = 0; r->multi && t < r->n_tasks; t++) {
-        const trainer_task *k = &r->task[t];
+        const tpl_fit_task_report *k = &p->task[t];
         fprintf(r->log,
                 "%s\"%s\":{\"train_loss\":%.6f,\"train_acc\":%.6f,\"test_loss\":%.6f,"
                 "\"test_acc\":%.6f}",
-                t ? "," : ",\"tasks\":{", k->d.name, mean_loss(&k->sum), accuracy(&k->sum),
-                k->test.loss, accuracy(&k->test));
+                t ? "," : ",\"tasks\":{", r->task[t].d.name, k->train_loss, k->train_acc,
+                k->test_loss, k->test_acc);
     }
     fputs(r->multi ? "}}\n" : "}\n", r->log);
     fflush(r->log);
 }
 
-/* One optimiser step on the next batch of task t. */
-static int train_batch(trainer *r, int t, tpl_rng *rng, tpl_err *err) {
-    trainer_task *k = &r->task[t];
-    const tpl_dataset *d = &k->d.train;
-    const int n = r->o->batch;
-    if (k->pos + n > d->n) {
-        tpl_shuffle(k->perm, d->n, rng);
-        k->pos = 0;
+/* ---- tpl_fit's callbacks ------------------------------------------------ */
+
+static void on_step(const tpl_fit_report *p, void *user) {
+    trainer *r = user;
+    const long first = (long)(p->epoch - 1) * p->per_epoch; /* the epoch's first step */
+    if (p->step == first + 1) {
+        long left = p->total - first;
+        snprintf(r->label, sizeof r->label, "epoch %d/%d", p->epoch, p->epochs);
+        progress_start(&r->bar, r->label, p->per_epoch < left ? p->per_epoch : left);
     }
-    if (r->o->tau_end > 0.0f) /* geometric annealing; the last step ends at tau_end */
-        r->m->cfg.tau = r->tau_start * powf(r->o->tau_end / r->tau_start,
-                                            (float)r->step / (float)(r->total > 1 ? r->total - 1 : 1));
-    tpl_step_result s;
-    const tpl_step_opts so = {.aug = &k->aug, .entropy = r->o->entropy,
-                              .unsupervised = r->unsupervised, .diversity = r->diversity};
-    if (tpl_train_step(r->m, &r->opt, k->model_task, d, k->perm + k->pos, n, &so, rng, &r->batch,
-                       &s, err))
-        return -1;
-    k->pos += n;
-    k->sum.loss += s.loss * s.n;
-    k->sum.correct += s.correct;
-    k->sum.n += s.n;
-    return 0;
+    char status[STATUS_LEN];
+    format_status(r, p, 0, status, sizeof status);
+    progress_update(&r->bar, p->step - first, status);
+    r->steps = p->step;
 }
 
-static int evaluate_all(trainer *r, tpl_err *err) {
-    for (int t = 0; t < r->n_tasks; t++) {
-        trainer_task *k = &r->task[t];
-        if (tpl_evaluate(r->m, k->model_task, &k->d.test, &r->batch, &k->test, err)) return -1;
-    }
-    return 0;
+static void on_epoch(const tpl_fit_report *p, void *user) {
+    trainer *r = user;
+    char status[STATUS_LEN];
+    format_status(r, p, 1, status, sizeof status);
+    progress_finish(&r->bar, status);
+    log_epoch(r, p);
 }
 
-/* One epoch: per_epoch steps (fewer at the end of --steps), then the tests. */
-static int run_epoch(trainer *r, int epoch, int epochs, tpl_rng *rng, tpl_err *err) {
-    long left = r->total - r->step;
-    long steps = r->per_epoch < left ? r->per_epoch : left;
-    char label[64], status[STATUS_LEN];
-    snprintf(label, sizeof label, "epoch %d/%d", epoch, epochs);
-    progress bar;
-    progress_start(&bar, label, steps);
-    for (int t = 0; t < r->n_tasks; t++) r->task[t].sum = (tpl_step_result){0};
-    for (long b = 0; b < steps && !interrupted; b++) {
-        if (train_batch(r, (int)(r->step % r->n_tasks), rng, err)) return -1;
-        r->step++;
-        double el = progress_now() - bar.start;
-        format_status(r, 0, images_seen(r) / (el > 0 ? el : 1), status, sizeof status);
-        progress_update(&bar, b + 1, status);
-    }
-    double img_s = images_seen(r) / (progress_now() - bar.start);
-    if (evaluate_all(r, err)) return -1;
-    format_status(r, 1, img_s, status, sizeof status);
-    progress_finish(&bar, status);
-    log_epoch(r, epoch, img_s);
-    return 0;
+static int should_stop(void *user) {
+    (void)user;
+    return interrupted;
 }
 
 char *trainer_sources(const trainer *r) {
@@ -282,66 +224,63 @@ int trainer_save(const trainer *r, tpl_err *err) {
         tpl_err_set(err, "out of memory");
         return -1;
     }
-    snprintf(steps, sizeof steps, "%ld", r->step);
+    snprintf(steps, sizeof steps, "%ld", r->steps);
     tpl_st_kv extra[] = {{"trained_steps", steps}, {"data", data ? data : r->data_meta}};
-    int rc = tpl_model_save(r->m, r->o->out, extra, 2, err);
+    int rc = tpl_model_save_with(r->m, r->o->out, extra, 2, err);
     free(data);
     return rc;
 }
 
 int trainer_run(trainer *r, tpl_err *err) {
-    const trainer_opts *f = r->o;
-    if (check_tasks(r, err)) return -1;
-    r->total = f->steps > 0 ? f->steps : (long)f->epochs * r->per_epoch;
-    int epochs = (int)((r->total + r->per_epoch - 1) / r->per_epoch);
-    tpl_optim_config oc;
-    if (optim_config(f, r->total, &oc, err) || alloc_run(r, &oc, err)) return -1;
-    print_header(r);
-    r->tau_start = r->m->cfg.tau;
-    tpl_rng rng;
-    tpl_rng_seed(&rng, (uint64_t)f->seed * 7919u + 1u);
-    r->start = progress_now();
-    for (int e = 1; e <= epochs && !interrupted; e++)
-        if (run_epoch(r, e, epochs, &rng, err)) return -1;
+    tpl_fit_options o;
+    tpl_fit_task tasks[TPL_MAX_TASKS];
+    if (check_tasks(r, err) || fit_options(r, &o, err)) return -1;
+    long per_epoch = 0;
+    for (int t = 0; t < r->n_tasks; t++) {
+        const trainer_task *k = &r->task[t];
+        tasks[t] = (tpl_fit_task){.task = k->model_task, .train = &k->d.train,
+                                  .test = &k->d.test, .crop_pad = r->o->crop_pad,
+                                  .flip = r->o->flip && k->d.flip_ok};
+        long batches = k->d.train.n / r->o->batch;
+        if (batches > per_epoch) per_epoch = batches;
+    }
+    per_epoch *= r->n_tasks;
+    print_header(r, r->o->steps > 0 ? r->o->steps : (long)r->o->epochs * per_epoch, per_epoch);
+    o.on_step = on_step;
+    o.on_epoch = on_epoch;
+    o.should_stop = should_stop;
+    o.user = r;
+    if (tpl_fit(r->m, tasks, r->n_tasks, &o, NULL, err)) return -1;
     if (interrupted) fprintf(stderr, "templar: interrupted, saving what was trained\n");
-    if (f->tau_end > 0.0f) tpl_model_touch(r->m); /* the tau of the last step stays */
     return trainer_save(r, err);
 }
 
 int trainer_report(trainer *r, tpl_err *err) {
-    if (!r->batch.x && tpl_batch_init(&r->batch, r->m, r->o->eval_batch)) {
-        tpl_err_set(err, "out of memory");
-        return -1;
+    const int batch = r->o->batch > r->o->eval_batch ? r->o->batch : r->o->eval_batch;
+    double loss[TPL_MAX_TASKS], acc[TPL_MAX_TASKS], mean_loss = 0.0, mean_acc = 0.0;
+    for (int t = 0; t < r->n_tasks; t++) {
+        if (tpl_model_evaluate(r->m, r->task[t].model_task, &r->task[t].d.test, batch, &loss[t],
+                               &acc[t], err))
+            return -1;
+        mean_loss += loss[t];
+        mean_acc += acc[t];
     }
-    if (evaluate_all(r, err)) return -1;
-    const tpl_step_result *te = &r->task[0].test;
+    mean_loss /= r->n_tasks, mean_acc /= r->n_tasks;
     if (!r->multi) {
-        printf("model=%s steps=%ld test_loss=%.4f test_acc=%.4f\n", r->o->out, r->step, te->loss,
-               accuracy(te));
+        printf("model=%s steps=%ld test_loss=%.4f test_acc=%.4f\n", r->o->out, r->steps, loss[0],
+               acc[0]);
         return 0;
     }
-    double loss = 0.0, acc = 0.0;
-    for (int t = 0; t < r->n_tasks; t++) {
-        te = &r->task[t].test;
-        printf("task=%s test_loss=%.4f test_acc=%.4f\n", r->task[t].d.name, te->loss,
-               accuracy(te));
-        loss += te->loss;
-        acc += accuracy(te);
-    }
-    loss /= r->n_tasks, acc /= r->n_tasks;
+    for (int t = 0; t < r->n_tasks; t++)
+        printf("task=%s test_loss=%.4f test_acc=%.4f\n", r->task[t].d.name, loss[t], acc[t]);
     printf("model=%s steps=%ld mean_test_loss=%.4f mean_test_acc=%.4f test_acc=%.4f\n",
-           r->o->out, r->step, loss, acc, acc);
+           r->o->out, r->steps, mean_loss, mean_acc, mean_acc);
     return 0;
 }
 
 void trainer_free(trainer *r) {
     if (r->log) fclose(r->log);
-    for (int t = 0; t < r->n_tasks; t++) {
-        free(r->task[t].perm);
-        tpl_task_free(&r->task[t].d);
-    }
-    tpl_batch_free(&r->batch);
-    tpl_optim_free(&r->opt);
+    for (int t = 0; t < r->n_tasks; t++) tpl_task_free(&r->task[t].d);
     tpl_model_free(r->m);
     memset(r, 0, sizeof *r);
 }

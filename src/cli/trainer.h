@@ -1,39 +1,32 @@
-/* The training loop that templar train and templar transfer share: tasks
- * in turn, one batch each (round robin), an epoch of progress, the tests,
- * the JSON log and the model file.
- *
- * An epoch is R rounds of one batch per task, R being the largest task's
- * whole batches (its training images / batch); each task walks its own
- * shuffled order and reshuffles when less than a batch is left, so a smaller
- * task is seen several times an epoch.  --steps counts steps over all tasks.
- * One task is the case R = its batches an epoch. */
+/* What templar train, transfer and adapt share: the training flags, the
+ * tasks' data, and the frame around the library's tpl_fit (progress on
+ * stderr, the JSON log, Ctrl-C, the model file, the final report). */
 #ifndef TPL_TRAINER_H
 #define TPL_TRAINER_H
 #include <stdio.h>
 
 #include "args.h"
+#include "progress.h"
 #include "tasks.h"
 #include "train.h"
+
+/* The training flags' table: its entries and the NULL that ends it. */
+enum { TRAINER_N_FLAGS = 19, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
 
 /* Flags of the optimisation, common to the commands that train. */
 typedef struct trainer_opts {
     const char *optim, *schedule, *out, *log;
     int batch, epochs, steps, threads, seed, crop_pad, flip, eval_batch;
     float lr, logit_lr, momentum, wd, warmup, entropy, tau_end;
+    arg_spec specs[TRAINER_SPECS]; /* the table of the flags above */
 } trainer_opts;
 
-#define TRAINER_N_SPECS 19
-/* Defaults, then the flag table entries (TRAINER_N_SPECS of them) into specs. */
+/* Defaults, and the flag table pointing into o. */
 void trainer_defaults(trainer_opts *o);
-void trainer_specs(trainer_opts *o, arg_spec *specs);
 
 typedef struct trainer_task {
     tpl_task_data d;
     int model_task;             /* index of the task in the model */
-    tpl_augment aug;
-    int *perm;                  /* the task's shuffled order of training images */
-    int pos;                    /* next unused place in perm */
-    tpl_step_result sum, test;  /* this epoch's training (loss summed over images), last test */
 } trainer_task;
 
 typedef struct trainer {
@@ -42,15 +35,13 @@ typedef struct trainer {
     int n_tasks;
     trainer_task task[TPL_MAX_TASKS];
     tpl_model *m;               /* owned: freed by trainer_free */
-    tpl_optim opt;
-    tpl_batch batch;
     FILE *log;
-    long step, total, per_epoch;
-    float tau_start;            /* the model's tau before annealing */
-    double start;
+    long steps;                 /* trained so far */
     const char *data_meta;      /* the file's "data" metadata; NULL: the tasks' sources */
     int unsupervised;           /* steps ignore labels: information maximisation */
     float diversity;            /* its weight of the mean prediction's entropy */
+    progress bar;               /* of the epoch under way */
+    char label[64];
 } trainer;
 
 /* What a training command does once its flags are parsed and checked. */
@@ -61,9 +52,6 @@ typedef int (*trainer_body)(void *flags, trainer *r, tpl_err *err);
 int trainer_command(const char *cmd, const trainer_opts *o, int multi, trainer_body body,
                     void *flags);
 
-/* Opens the log (if any) and installs the Ctrl-C handler that stops after
- * the current step and saves what was trained. */
-int trainer_begin(trainer *r, tpl_err *err);
 /* Trains r->m on the tasks (data loaded, model_task set) and saves it. */
 int trainer_run(trainer *r, tpl_err *err);
 /* Writes the model file (trainer_run does it after training). */

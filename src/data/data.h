@@ -12,17 +12,8 @@
 #include "rng.h"
 #include "templar.h"
 
-typedef struct tpl_dataset {
-    int n, h, w, c;     /* images, height, width, channels */
-    int classes;        /* 1 + largest label */
-    uint8_t *pixels;    /* n*h*w*c, NHWC */
-    uint8_t *labels;    /* n */
-} tpl_dataset;
-
-void tpl_dataset_free(tpl_dataset *d);
-/* Sets *d to n uninitialised images of h x w x c with classes, allocating
- * pixels and labels (none when n is 0).  -1 when out of memory (*d zeroed). */
-int tpl_dataset_alloc(tpl_dataset *d, int n, int h, int w, int c, int classes);
+/* tpl_dataset, tpl_dataset_alloc/free, tpl_idx_load_dir and
+ * tpl_dataset_stats_union are public: templar.h. */
 
 /* Loads an IDX image file and its IDX label file (each gzip or plain; gzip is
  * detected by its magic bytes, not the file name).  Images are rank 3, (n, h,
@@ -36,14 +27,9 @@ int tpl_dataset_alloc(tpl_dataset *d, int n, int h, int w, int c, int classes);
 int tpl_idx_load(const char *images_path, const char *labels_path,
                  tpl_dataset *out, tpl_err *err);
 
-/* Loads the train (split = "train") or test (split = "test") half of an IDX
- * directory laid out as the MNIST/Fashion-MNIST distributions are:
- * {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. */
-int tpl_idx_load_dir(const char *dir, const char *split, tpl_dataset *out,
-                     tpl_err *err);
-/* The same, but when labels_needed is 0 and the split has no labels file,
- * loads the images alone (labels 0, classes 1) and sets *labelled = 0
- * (else 1). */
+/* tpl_idx_load_dir (templar.h), but when labels_needed is 0 and the split
+ * has no labels file, loads the images alone (labels 0, classes 1) and sets
+ * *labelled = 0 (else 1). */
 int tpl_idx_load_dir_opt(const char *dir, const char *split, int labels_needed,
                          tpl_dataset *out, int *labelled, tpl_err *err);
 
@@ -71,9 +57,6 @@ int tpl_dataset_to_channels(const tpl_dataset *in, int c, tpl_dataset *out, tpl_
 
 /* Per-channel mean and std of the pixels scaled to [0, 1]. */
 void tpl_dataset_stats(const tpl_dataset *d, float *mean, float *std);
-/* The same over the union of several datasets (all with sets[0]'s channels). */
-void tpl_dataset_stats_union(const tpl_dataset *const *sets, int n_sets, float *mean,
-                             float *std);
 
 typedef struct tpl_augment {
     int pad;   /* random crop: pad by this many zero pixels, crop back (0 = off) */

@@ -70,8 +70,12 @@ static void config_meta(const tpl_config *c, meta_buf *b) {
     meta_put(b, "input_std", "%s", std);
 }
 
-int tpl_model_save(const tpl_model *m, const char *path, const tpl_st_kv *extra,
-                   int n_extra, tpl_err *err) {
+int tpl_model_save(const tpl_model *m, const char *path, tpl_err *err) {
+    return tpl_model_save_with(m, path, NULL, 0, err);
+}
+
+int tpl_model_save_with(const tpl_model *m, const char *path, const tpl_st_kv *extra,
+                        int n_extra, tpl_err *err) {
     const tpl_params *p = &m->params;
     meta_buf *b = calloc(1, sizeof *b);
     tpl_st_tensor *t = calloc((size_t)p->n_views, sizeof *t);
@@ -260,7 +264,7 @@ tpl_model *tpl_model_load(const char *path, tpl_err *err) {
         tpl_model_free(m);
         m = NULL;
     }
-    if (m) tpl_model_touch(m);
+    if (m) tpl_model_params_changed(m);
     tpl_st_close(f);
     return m;
 }

@@ -258,9 +258,15 @@ const char *tpl_conv_impl(const tpl_conv_plan *p) {
     return s;
 }
 
-static void run(tpl_conv_plan *p, const prim *pr, int nargs, const dnnl_exec_arg_t *args) {
-    dnnl_primitive_execute(pr->p, p->e->stream, nargs, args);
-    dnnl_stream_wait(p->e->stream);
+/* Runs a primitive to completion; oneDNN's status becomes one line. */
+static int run(tpl_conv_plan *p, const prim *pr, int nargs, const dnnl_exec_arg_t *args,
+               const char *what, tpl_err *err) {
+    dnnl_status_t s = dnnl_primitive_execute(pr->p, p->e->stream, nargs, args);
+    if (s == dnnl_success) s = dnnl_stream_wait(p->e->stream);
+    if (s == dnnl_success) return 0;
+    tpl_err_set(err, "oneDNN: %s of a %dx%d %d->%d convolution failed (status %d)", what, p->k,
+                p->k, p->cin, p->cout, (int)s);
+    return -1;
 }
 
 static void bind(dnnl_memory_t m, const void *ptr) {
@@ -269,30 +275,30 @@ static void bind(dnnl_memory_t m, const void *ptr) {
 
 /* Reorders OIHW weights into dst (allocating it to the size the format wants). */
 static int reorder_weights(tpl_conv_plan *p, const prim *r, dnnl_memory_t m,
-                           const float *oihw, float **dst, size_t *cap) {
+                           const float *oihw, float **dst, size_t *cap, tpl_err *err) {
     size_t need = dnnl_memory_desc_get_size(pd_md(r, dnnl_query_dst_md));
     if (*cap < need) {
         float *nb = realloc(*dst, need);
-        if (!nb) return -1;
+        if (!nb) {
+            tpl_err_set(err, "out of memory reordering convolution weights");
+            return -1;
+        }
         *dst = nb;
         *cap = need;
     }
     bind(p->m_oihw, oihw);
     bind(m, *dst);
     dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, p->m_oihw}, {DNNL_ARG_TO, m}};
-    run(p, r, 2, a);
-    return 0;
+    return run(p, r, 2, a, "weight reorder", err);
 }
 
 int tpl_conv_set_weights(tpl_conv_plan *p, tpl_conv_slot *s, const float *oihw,
                          unsigned long gen, tpl_err *err) {
     if (s->plan_gen == p->gen && s->weights_gen == gen && s->fwd) return 0;
-    if (reorder_weights(p, &p->reorder_fwd, p->m_wfwd, oihw, &s->fwd, &s->fwd_cap) ||
+    if (reorder_weights(p, &p->reorder_fwd, p->m_wfwd, oihw, &s->fwd, &s->fwd_cap, err) ||
         (p->training && reorder_weights(p, &p->reorder_bwd, p->m_wbwd, oihw, &s->bwd,
-                                        &s->bwd_cap))) {
-        tpl_err_set(err, "out of memory reordering convolution weights");
+                                        &s->bwd_cap, err)))
         return -1;
-    }
     s->plan_gen = p->gen;
     s->weights_gen = gen;
     return 0;
@@ -304,36 +310,36 @@ void tpl_conv_slot_free(tpl_conv_slot *s) {
     memset(s, 0, sizeof *s);
 }
 
-void tpl_conv_forward(tpl_conv_plan *p, const tpl_conv_slot *s, const float *x,
-                      float *y) {
+int tpl_conv_forward(tpl_conv_plan *p, const tpl_conv_slot *s, const float *x, float *y,
+                     tpl_err *err) {
     bind(p->m_src, x);
     bind(p->m_wfwd, s->fwd);
     bind(p->m_dst, y);
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, p->m_src}, {DNNL_ARG_WEIGHTS, p->m_wfwd},
                             {DNNL_ARG_DST, p->m_dst}};
-    run(p, &p->fwd, 3, a);
+    return run(p, &p->fwd, 3, a, "forward", err);
 }
 
-void tpl_conv_backward_data(tpl_conv_plan *p, const tpl_conv_slot *s,
-                            const float *dy, float *dx) {
+int tpl_conv_backward_data(tpl_conv_plan *p, const tpl_conv_slot *s, const float *dy,
+                           float *dx, tpl_err *err) {
     bind(p->m_src, dx);
     bind(p->m_wbwd, s->bwd);
     bind(p->m_dst, dy);
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_DIFF_SRC, p->m_src},
                             {DNNL_ARG_WEIGHTS, p->m_wbwd},
                             {DNNL_ARG_DIFF_DST, p->m_dst}};
-    run(p, &p->bwd_d, 3, a);
+    return run(p, &p->bwd_d, 3, a, "backward-data", err);
 }
 
-void tpl_conv_backward_weights(tpl_conv_plan *p, const float *x,
-                               const float *dy, float *dw) {
+int tpl_conv_backward_weights(tpl_conv_plan *p, const float *x, const float *dy, float *dw,
+                              tpl_err *err) {
     bind(p->m_src, x);
     bind(p->m_dst, dy);
     bind(p->m_dw, p->dw_buf);
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, p->m_src}, {DNNL_ARG_DIFF_DST, p->m_dst},
                             {DNNL_ARG_DIFF_WEIGHTS, p->m_dw}};
-    run(p, &p->bwd_w, 3, a);
+    if (run(p, &p->bwd_w, 3, a, "backward-weights", err)) return -1;
     bind(p->m_oihw, dw);
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, p->m_dw}, {DNNL_ARG_TO, p->m_oihw}};
-    run(p, &p->reorder_dw, 2, r);
+    return run(p, &p->reorder_dw, 2, r, "weight-gradient reorder", err);
 }

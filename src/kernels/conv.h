@@ -58,11 +58,12 @@ void tpl_conv_slot_free(tpl_conv_slot *s);
 int tpl_conv_set_weights(tpl_conv_plan *p, tpl_conv_slot *s, const float *oihw,
                          unsigned long gen, tpl_err *err);
 
-void tpl_conv_forward(tpl_conv_plan *p, const tpl_conv_slot *s, const float *x,
-                      float *y);
-void tpl_conv_backward_data(tpl_conv_plan *p, const tpl_conv_slot *s,
-                            const float *dy, float *dx);
+/* Each returns 0, or -1 with err set when oneDNN fails. */
+int tpl_conv_forward(tpl_conv_plan *p, const tpl_conv_slot *s, const float *x, float *y,
+                     tpl_err *err);
+int tpl_conv_backward_data(tpl_conv_plan *p, const tpl_conv_slot *s, const float *dy,
+                           float *dx, tpl_err *err);
 /* Writes (not adds) the weight gradient as OIHW into dw. */
-void tpl_conv_backward_weights(tpl_conv_plan *p, const float *x,
-                               const float *dy, float *dw);
+int tpl_conv_backward_weights(tpl_conv_plan *p, const float *x, const float *dy, float *dw,
+                              tpl_err *err);
 #endif

@@ -37,11 +37,32 @@ static void image_moments(tpl_shape s, const float *restrict x, int n,
     }
 }
 
+/* The caller's scratch (tpl_bn_scratch_bytes), cut into what one call
+ * needs: per-channel doubles first (alignment), then per-image partial sums,
+ * then per-channel floats. */
+typedef struct bn_scratch {
+    double *mean, *var; /* [c] each */
+    float *part;        /* [n][2][c] */
+    float *k;           /* [3][c] */
+} bn_scratch;
+
+static bn_scratch cut_scratch(tpl_shape s, void *scratch) {
+    bn_scratch b;
+    b.mean = scratch;
+    b.var = b.mean + s.c;
+    b.part = (float *)(b.var + s.c);
+    b.k = b.part + 2 * (size_t)s.n * s.c;
+    return b;
+}
+
+size_t tpl_bn_scratch_bytes(tpl_shape s) {
+    return sizeof(double) * 2 * (size_t)s.c + sizeof(float) * (2 * (size_t)s.n * s.c + 3 * (size_t)s.c);
+}
+
 /* Batch mean and biased variance per channel, merged over images in order
  * (Chan et al.: equal counts per image make the merge a plain sum). */
 static void batch_moments(tpl_shape s, const float *x, double *mean,
-                          double *var) {
-    float *part = malloc(sizeof(float) * 2 * (size_t)s.n * s.c);
+                          double *var, float *part) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++)
         image_moments(s, x, n, part + (size_t)n * 2 * s.c,
@@ -60,7 +81,6 @@ static void batch_moments(tpl_shape s, const float *x, double *mean,
         mean[c] = m;
         var[c] = m2 / total;
     }
-    free(part);
 }
 
 /* out = act(x * scale[c] + shift[c] (+ skip)) over the whole batch. */
@@ -86,9 +106,10 @@ static void affine_act(const tpl_bn_args *a, const float *restrict scale,
 void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
                           float *save_mean, float *save_invstd) {
     const tpl_shape s = a->shape;
-    double *mean = malloc(sizeof(double) * 2 * s.c), *var = mean + s.c;
-    float *scale = malloc(sizeof(float) * 2 * s.c), *shift = scale + s.c;
-    batch_moments(s, x, mean, var);
+    bn_scratch b = cut_scratch(s, a->scratch);
+    double *mean = b.mean, *var = b.var;
+    float *scale = b.k, *shift = scale + s.c;
+    batch_moments(s, x, mean, var, b.part);
     const double count = (double)s.n * s.h * s.w;
     for (int c = 0; c < s.c; c++) {
         float invstd = (float)(1.0 / sqrt(var[c] + a->eps));
@@ -103,8 +124,6 @@ void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
         }
     }
     affine_act(a, scale, shift, x, out);
-    free(mean);
-    free(scale);
 }
 
 void tpl_bn_eval_affine(const tpl_bn_args *a, float *scale, float *shift) {
@@ -115,10 +134,9 @@ void tpl_bn_eval_affine(const tpl_bn_args *a, float *scale, float *shift) {
 }
 
 void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out) {
-    float *scale = malloc(sizeof(float) * 2 * a->shape.c), *shift = scale + a->shape.c;
+    float *scale = cut_scratch(a->shape, a->scratch).k, *shift = scale + a->shape.c;
     tpl_bn_eval_affine(a, scale, shift);
     affine_act(a, scale, shift, x, out);
-    free(scale);
 }
 
 /* Gradient after the ReLU mask: what reaches the sum (norm + skip). */
@@ -153,13 +171,14 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
                      float *dbeta, float *dskip) {
     const tpl_shape s = a->shape;
     const int relu = a->relu;
-    float *part = malloc(sizeof(float) * 2 * (size_t)s.n * s.c);
+    bn_scratch b = cut_scratch(s, a->scratch);
+    float *part = b.part;
     /* pass 1: per-image sums of g and g * (x - mean) (and dskip = g) */
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++)
         backward_sums(s, relu, x, out, dout, save_mean, dskip, n,
                       part + (size_t)n * 2 * s.c, part + (size_t)n * 2 * s.c + s.c);
-    float *k1 = malloc(sizeof(float) * 3 * s.c), *k2 = k1 + s.c, *k3 = k2 + s.c;
+    float *k1 = b.k, *k2 = k1 + s.c, *k3 = k2 + s.c;
     const double count = (double)s.n * s.h * s.w;
     for (int c = 0; c < s.c; c++) {
         double sum_g = 0.0, sum_gxhat = 0.0;
@@ -188,8 +207,6 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
             }
         }
     }
-    free(k1);
-    free(part);
 }
 
 void tpl_avgpool_forward(tpl_shape s, const float *x, float *y) {

@@ -33,7 +33,12 @@ typedef struct tpl_bn_args {
     float momentum, eps;
     int relu;          /* apply ReLU at the end */
     const float *skip; /* residual input added before the ReLU, or NULL */
+    void *scratch;     /* tpl_bn_scratch_bytes(shape), 8-byte aligned: the caller
+                        * owns it, so the hot path never allocates */
 } tpl_bn_args;
+
+/* Scratch bytes a BN of this shape needs, in any of its calls. */
+size_t tpl_bn_scratch_bytes(tpl_shape s);
 
 /* Saves per-channel mean and 1/std (c floats each) for the backward. */
 void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,

@@ -1,20 +1,39 @@
 /* Model configuration: defaults and validation. */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "templar.h"
+#include "names.h"
 
-static const char *const routing_names[] = {"soft", "fixed-onehot", "topk", "gumbel", "fixed"};
+/* Name tables: one entry per enum value, which the asserts keep true. */
+static const char *const routing_names[] = {
+    [TPL_ROUTE_SOFT] = "soft", [TPL_ROUTE_FIXED_ONEHOT] = "fixed-onehot",
+    [TPL_ROUTE_TOPK] = "topk", [TPL_ROUTE_GUMBEL] = "gumbel", [TPL_ROUTE_FIXED] = "fixed",
+};
+static_assert(sizeof routing_names / sizeof *routing_names == TPL_ROUTE_COUNT,
+              "a routing without a name");
+static const char *const aggregation_names[] = {
+    [TPL_AGG_PARAMS] = "params", [TPL_AGG_OUTPUTS] = "outputs",
+};
+static_assert(sizeof aggregation_names / sizeof *aggregation_names == TPL_AGG_COUNT,
+              "an aggregation without a name");
 
 const char *tpl_routing_name(tpl_routing r) {
-    return r >= TPL_ROUTE_SOFT && r <= TPL_ROUTE_FIXED ? routing_names[r] : "unknown";
+    return (int)r >= 0 && (int)r < TPL_ROUTE_COUNT ? routing_names[r] : "unknown";
 }
 
 int tpl_routing_parse(const char *name) {
-    for (int i = 0; i <= TPL_ROUTE_FIXED; i++)
-        if (!strcmp(name, routing_names[i])) return i;
-    return -1;
+    return tpl_name_find(routing_names, TPL_ROUTE_COUNT, name);
+}
+
+const char *tpl_aggregation_name(tpl_aggregation a) {
+    return (int)a >= 0 && (int)a < TPL_AGG_COUNT ? aggregation_names[a] : "unknown";
+}
+
+int tpl_aggregation_parse(const char *name) {
+    return tpl_name_find(aggregation_names, TPL_AGG_COUNT, name);
 }
 
 void tpl_config_default(tpl_config *c) {
@@ -102,11 +121,11 @@ int tpl_config_check(const tpl_config *c, tpl_err *err) {
         tpl_err_set(err, "config: tau must be a positive number");
         return -1;
     }
-    if (c->aggregate != TPL_AGG_PARAMS && c->aggregate != TPL_AGG_OUTPUTS) {
+    if ((int)c->aggregate < 0 || (int)c->aggregate >= TPL_AGG_COUNT) {
         tpl_err_set(err, "config: unknown aggregation %d", (int)c->aggregate);
         return -1;
     }
-    if (c->routing < TPL_ROUTE_SOFT || c->routing > TPL_ROUTE_FIXED) {
+    if ((int)c->routing < 0 || (int)c->routing >= TPL_ROUTE_COUNT) {
         tpl_err_set(err, "config: unknown routing %d", (int)c->routing);
         return -1;
     }

@@ -43,14 +43,14 @@ tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {
     const tpl_params *p = &m->params;
     tpl_params *q = &e->params;
     const int c0 = cfg.stage[0].width;
-    fold(p, m->stem_bn[task], 0, tpl_params_data(p, m->stem_w), c0, (size_t)cfg.in_channels * 9,
-         q, e->stem_bn[0], tpl_params_data(q, e->stem_w));
+    fold(p, m->task[task].stem_bn, 0, tpl_params_data(p, m->stem_w), c0, (size_t)cfg.in_channels * 9,
+         q, e->task[0].stem_bn, tpl_params_data(q, e->stem_w));
     for (int s = 0; s < cfg.n_stages; s++) {
         const tpl_stage *st = &m->stage[s];
         const int C = st->width;
         if (s > 0)
-            fold(p, st->trans_bn[task], 0, tpl_params_data(p, st->trans_w), C,
-                 (size_t)m->stage[s - 1].width * 9, q, e->stage[s].trans_bn[0],
+            fold(p, m->task[task].stage[s].trans_bn, 0, tpl_params_data(p, st->trans_w), C,
+                 (size_t)m->stage[s - 1].width * 9, q, e->task[0].stage[s].trans_bn,
                  tpl_params_data(q, e->stage[s].trans_w));
         float *bank = tpl_params_data(q, e->stage[s].bank);
         const size_t half = st->per_template / 2;
@@ -58,12 +58,12 @@ tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {
             const float *w = tpl_model_block_weights(m, task, s, l);
             float *t = bank + (size_t)l * st->per_template;
             for (int j = 0; j < 2; j++) /* BN [L][2][C]: the j-th conv of block l */
-                fold(p, st->bn[task], ((size_t)l * 2 + j) * C, w + j * half, C, (size_t)C * 9, q,
-                     e->stage[s].bn[0], t + j * half);
+                fold(p, m->task[task].stage[s].bn, ((size_t)l * 2 + j) * C, w + j * half, C, (size_t)C * 9, q,
+                     e->task[0].stage[s].bn, t + j * half);
         }
     }
-    copy_view(p, m->head_w[task], q, e->head_w[0]);
-    copy_view(p, m->head_b[task], q, e->head_b[0]);
-    tpl_model_touch(e);
+    copy_view(p, m->task[task].head_w, q, e->task[0].head_w);
+    copy_view(p, m->task[task].head_b, q, e->task[0].head_b);
+    tpl_model_params_changed(e);
     return e;
 }

@@ -3,12 +3,19 @@
  *
  *   stem conv (stride s) -> BN -> ReLU
  *   for each stage: [stride-2 transition conv -> BN -> ReLU]  (stages > 0)
- *                   L blocks: h -> conv(W1) -> BN -> ReLU -> conv(W2) -> BN
- *                             -> + h -> ReLU,   (W1, W2) = mix(bank, a[t,l])
+ *                   L blocks of the stage's block kind (block.h), each
+ *                   branch(h; W[t,l]) -> BN -> + h -> ReLU,
+ *                   W[t,l] = mix(bank, route(z[t,l]))
  *   global average pool -> linear head of task t
  *
- * Shared: stem, transitions, template banks.  Per task: mixture logits, every
- * BN (scale, shift, running stats), the head. */
+ * Shared: stem, transitions, template banks.  Per task (tpl_task_params):
+ * mixture logits, every BN (scale, shift, running stats), the head.
+ *
+ * Caches have one owner each: the model's parameter version (bumped only by
+ * tpl_model_params_changed, which every writer of parameters calls), the
+ * mixing cache (mixing.c: routed mixtures and mixed weights, keyed by one
+ * tpl_mix_key), and the convolution slots and a block kind's derived
+ * weights, keyed by the version of what they were made from. */
 #ifndef TPL_MODEL_H
 #define TPL_MODEL_H
 #include "conv.h"
@@ -24,46 +31,78 @@ typedef struct tpl_bn_views {
     int scale, shift, mean, var;
 } tpl_bn_views;
 
+/* Every tensor a task owns (or shares, when the config shares mixtures or
+ * heads: the views are then the same for every task). */
+typedef struct tpl_task_params {
+    tpl_bn_views stem_bn;           /* [C0] */
+    struct {
+        int logits;                 /* [L][K] mixture logits */
+        tpl_bn_views bn;            /* [L][bn_per_block][C] */
+        tpl_bn_views trans_bn;      /* [C], stages > 0 */
+    } stage[TPL_MAX_STAGES];
+    int head_w, head_b;             /* [classes][C_last], [classes] */
+} tpl_task_params;
+
+/* Bytes of one task's own tensors, by part. */
+typedef struct tpl_task_size {
+    size_t logits, bn, bn_stats, head;
+} tpl_task_size;
+
+struct tpl_block_kind;
+struct tpl_aggregation_impl;
+
+#define TPL_BLOCK_MAX_CONVS 4
+
 typedef struct tpl_stage {
     int width, layers, templates, h, w;
-    size_t per_template;     /* floats in one template (both convs) */
-    int bank;                /* view [K][2][C][C][3][3] */
+    const struct tpl_block_kind *kind;
+    size_t per_template;     /* floats in one template (the kind's weights) */
+    int bank;                /* view [K][per_template] in the kind's shape */
     int trans_w;             /* view of the transition conv, -1 in stage 0 */
-    int logits[TPL_MAX_TASKS];           /* views [L][K] */
-    tpl_bn_views bn[TPL_MAX_TASKS];      /* views [L][2][C] */
-    tpl_bn_views trans_bn[TPL_MAX_TASKS];
-    tpl_conv_plan *plan, *trans_plan;
-    int bn_per_block;        /* BNs a block owns: 2, or K + 1 (an expert's each, then the sum's) */
-    tpl_conv_slot *slots;    /* [L][2] mixed weights, or [K][2] templates (outputs aggregation) */
+    tpl_conv_plan *plan[TPL_BLOCK_MAX_CONVS]; /* the kind's convolutions */
+    tpl_conv_plan *trans_plan;
+    int bn_per_block;        /* BNs a block owns (the aggregation's count) */
+    tpl_conv_slot *slots;    /* [units][kind convs]: blocks, or templates when mixing outputs */
     int n_slots;
     tpl_conv_slot trans_slot;
-    size_t mixed_offset;     /* into model->mixed */
-    size_t mix_offset;       /* into model->mix (a values), L*K floats */
-    float *wino_u;           /* small-batch eval: [L][2] winograd-transformed mixed weights */
-    unsigned long wino_gen;  /* version of the mixed weights in wino_u, + 1 (0: none yet) */
+    size_t mixed_offset;     /* into the mixing cache's weights */
+    size_t mix_offset;       /* into its mixtures, L*K floats */
+    void *kind_state;        /* the kind's own per-stage cache (block.h) */
 } tpl_stage;
+
+/* What the mixing cache holds is valid for one key: a parameter version, a
+ * task, and a noise draw (0: none; every Gumbel training forward draws anew). */
+typedef struct tpl_mix_key {
+    unsigned long version;
+    int task;
+    unsigned long noise;
+} tpl_mix_key;
+
+typedef struct tpl_mix_cache {
+    tpl_mix_key key;         /* of the contents; task -1: empty */
+    unsigned long gen;       /* bumped at every rebuild: the version of `mixed` */
+    unsigned long draws;     /* noise draws so far */
+    float *mix;              /* routed mixture weights a, per block */
+    float *soft;             /* the soft weights the routing's backward differentiates */
+    float *mixed;            /* mixed block weights W */
+    size_t mixed_numel, mix_numel;
+    tpl_rng noise_rng;
+} tpl_mix_cache;
 
 typedef struct tpl_model tpl_model;
 struct tpl_model {
     tpl_config cfg;
     tpl_params params;
     tpl_engine *engine;
+    const struct tpl_aggregation_impl *agg;
     int stem_w;
-    tpl_bn_views stem_bn[TPL_MAX_TASKS];
-    int head_w[TPL_MAX_TASKS], head_b[TPL_MAX_TASKS];
+    tpl_task_params task[TPL_MAX_TASKS];
     tpl_stage stage[TPL_MAX_STAGES];
     tpl_conv_plan *stem_plan;
     tpl_conv_slot stem_slot;
-    float *mix;      /* routed mixture weights a of the current task, per block */
-    float *soft;     /* the soft weights the routing's backward differentiates */
-    int mixed_noisy; /* the mixed weights carry Gumbel noise (a training forward) */
-    tpl_rng noise_rng;
-    float *mixed;    /* mixed block weights W of the current task */
-    size_t mixed_numel, mix_numel;
-    int mixed_task;  /* task the mixed weights belong to, -1 = stale */
+    tpl_mix_cache mixing;
     float bn_momentum;       /* of the running statistics; 1/(i+1) averages batches exactly */
-    unsigned long version;   /* bumped whenever parameters change */
-    unsigned long mixed_version;
+    unsigned long version;   /* of the parameters: see tpl_model_params_changed */
     int winograd;            /* small-batch eval may use winograd.c: AVX-512 builds, unless
                               * TEMPLAR_NO_WINOGRAD is set (to anything) at creation */
     struct tpl_workspace *ws;
@@ -72,20 +111,29 @@ struct tpl_model {
 /* Fresh model with seeded initial weights. */
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err);
 void tpl_model_free(tpl_model *m);
-/* Call after changing parameters from outside (optimiser, load). */
-static inline void tpl_model_touch(tpl_model *m) { m->version++; }
+/* Every write of parameters (optimiser, load, copies, settings) ends with
+ * this: it bumps the one version every cache is keyed by. */
+void tpl_model_params_changed(tpl_model *m);
+/* The mixtures' softmax temperature (annealing), a parameter like any other. */
+void tpl_model_set_tau(tpl_model *m, float tau);
+/* Fixed mixture weights for every task: a[L][K] per stage, in order, each
+ * >= 0 (FIXED routing normalises them).  Returns 0, or -1 with err naming
+ * the first bad number (what says where they came from). */
+int tpl_model_set_mixtures(tpl_model *m, const float *weights, size_t n, const char *what,
+                           tpl_err *err);
 
 /* Forward pass of n images (NCHW floats, normalised: tpl_batch_fill) for task t; writes
  * logits [n][classes].  Training mode keeps what the backward needs and uses
  * batch statistics.  Returns 0 or -1 with err set. */
 int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
                       int training, float *logits, tpl_err *err);
-/* Backward of the last training forward: adds parameter gradients into
- * m->params.grad from dlogits [n][classes]. */
-void tpl_model_backward(tpl_model *m, int task, const float *dlogits);
+/* Backward of the last forward, which must have been a training forward of
+ * task t at the current parameter version: adds parameter gradients into
+ * m->params.grad from dlogits [n][classes].  Returns 0 or -1 with err set. */
+int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *err);
 
-/* Block l of stage s as task t runs it: the mixed weights [2][C][C][3][3]
- * (valid until the parameters or the task change). */
+/* Block l of stage s as task t runs it: the mixed weights (the kind's
+ * template layout; valid until the parameters or the task change). */
 const float *tpl_model_block_weights(tpl_model *m, int task, int s, int l);
 
 /* Pooled features [n][last width] of the last forward, valid until the next. */
@@ -93,6 +141,9 @@ const float *tpl_model_features(const tpl_model *m);
 
 /* Mixture weights a[L][K] of stage s for task t (after routing). */
 void tpl_model_mixture(tpl_model *m, int task, int stage, float *a);
+
+/* The routing rule of the model's config. */
+tpl_route tpl_model_route(const tpl_model *m);
 
 /* ---- tasks as units ---------------------------------------------------------
  * A new task gets its own mixture logits, BN and head, appended after the
@@ -113,6 +164,7 @@ typedef enum {
     TPL_PART_HEAD,     /* its head */
     TPL_PART_FULL,     /* everything */
     TPL_PART_LOGITS,   /* its mixture logits alone (domain adaptation) */
+    TPL_PART_COUNT
 } tpl_train_part;
 
 /* A copy of src with one more task (fresh, seeded init for its own tensors). */
@@ -127,10 +179,9 @@ void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to);
 /* Marks which views train: those part names for task. */
 void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part);
 
-/* Bytes of task t's views of the given kinds (a bit set of 1 << tpl_kind). */
-size_t tpl_task_bytes(const tpl_params *p, int task, unsigned kinds);
-#define TPL_KINDS(a) (1u << (a))
-
-/* The routing rule of the model's config. */
-tpl_route tpl_model_route(const tpl_model *m);
+/* What task t's own tensors cost (shared ones count for no task). */
+tpl_task_size tpl_task_bytes(const tpl_model *m, int task);
+static inline size_t tpl_task_size_total(tpl_task_size s) {
+    return s.logits + s.bn + s.head;
+}
 #endif

@@ -25,7 +25,7 @@ tpl_model *tpl_model_add_task(const tpl_model *src, const tpl_task_config *task,
             memcpy(tpl_params_data(&m->params, i), tpl_params_data(from, j),
                    sizeof(float) * from->views[j].numel);
     }
-    tpl_model_touch(m);
+    tpl_model_params_changed(m);
     return m;
 }
 
@@ -40,31 +40,37 @@ static void mean_view(tpl_params *p, const int *from, int n, int to) {
     }
 }
 
-/* views[to] = mean of views[from[j]]: one tensor kind indexed by task. */
-static void mean_of(tpl_params *p, const int *views, const int *from, int n, int to) {
-    int src[TPL_MAX_TASKS];
-    for (int j = 0; j < n; j++) src[j] = views[from[j]];
-    mean_view(p, src, n, views[to]);
-}
-
-static void mean_bn(tpl_params *p, const tpl_bn_views *bn, const int *from, int n, int to) {
-    int v[4][TPL_MAX_TASKS]; /* scale, shift, running mean, running var, by task */
-    for (int t = 0; t < TPL_MAX_TASKS; t++)
-        v[0][t] = bn[t].scale, v[1][t] = bn[t].shift, v[2][t] = bn[t].mean, v[3][t] = bn[t].var;
-    for (int f = 0; f < 4; f++) mean_of(p, v[f], from, n, to);
-}
-
-/* Every per-task view but the head, of tasks from[0..n) onto task to. */
-static void mean_task(tpl_model *m, const int *from, int n, int to) {
-    tpl_params *p = &m->params;
-    mean_bn(p, m->stem_bn, from, n, to);
+/* The views of task t that a new task can start from: its mixture logits
+ * (unless shared) and every BN (scale, shift, running statistics), in a
+ * fixed order; the head is left out (heads differ in classes).  Returns
+ * how many went into v. */
+static int start_views(const tpl_model *m, int t, int *v) {
+    const tpl_task_params *tp = &m->task[t];
+    int n = 0;
+#define BN(b) (v[n++] = (b).scale, v[n++] = (b).shift, v[n++] = (b).mean, v[n++] = (b).var)
+    BN(tp->stem_bn);
     for (int s = 0; s < m->cfg.n_stages; s++) {
-        tpl_stage *st = &m->stage[s];
-        if (!m->cfg.shared_mixture) mean_of(p, st->logits, from, n, to);
-        mean_bn(p, st->bn, from, n, to);
-        if (s > 0) mean_bn(p, st->trans_bn, from, n, to);
+        if (!m->cfg.shared_mixture) v[n++] = tp->stage[s].logits;
+        BN(tp->stage[s].bn);
+        if (s > 0) BN(tp->stage[s].trans_bn);
     }
-    tpl_model_touch(m);
+#undef BN
+    return n;
+}
+
+#define MAX_START_VIEWS (4 + TPL_MAX_STAGES * 9)
+
+/* Every start view of tasks from[0..n), averaged, onto task to. */
+static void mean_task(tpl_model *m, const int *from, int n, int to) {
+    int dst[MAX_START_VIEWS], src[TPL_MAX_TASKS][MAX_START_VIEWS];
+    const int count = start_views(m, to, dst);
+    for (int j = 0; j < n; j++) start_views(m, from[j], src[j]);
+    for (int i = 0; i < count; i++) {
+        int views[TPL_MAX_TASKS];
+        for (int j = 0; j < n; j++) views[j] = src[j][i];
+        mean_view(&m->params, views, n, dst[i]);
+    }
+    tpl_model_params_changed(m);
 }
 
 void tpl_model_copy_task(tpl_model *m, int from, int to) { mean_task(m, &from, 1, to); }
@@ -83,11 +89,23 @@ void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part) {
     }
 }
 
-size_t tpl_task_bytes(const tpl_params *p, int task, unsigned kinds) {
-    size_t n = 0;
-    for (int i = 0; i < p->n_views; i++)
-        if (p->views[i].task == task && (kinds & TPL_KINDS(p->views[i].kind)))
-            n += p->views[i].numel * sizeof(float);
-    return n;
+tpl_task_size tpl_task_bytes(const tpl_model *m, int task) {
+    tpl_task_size z = {0};
+    const tpl_params *p = &m->params;
+    for (int i = 0; i < p->n_views; i++) {
+        const tpl_view *v = &p->views[i];
+        if (v->task != task) continue;
+        const size_t bytes = v->numel * sizeof(float);
+        switch (v->kind) {
+        case TPL_KIND_LOGITS: z.logits += bytes; break;
+        case TPL_KIND_BN_SCALE:
+        case TPL_KIND_BN_SHIFT: z.bn += bytes; break;
+        case TPL_KIND_BN_MEAN:
+        case TPL_KIND_BN_VAR: z.bn_stats += bytes; break;
+        case TPL_KIND_HEAD_W:
+        case TPL_KIND_HEAD_B: z.head += bytes; break;
+        default: break;
+        }
+    }
+    return z;
 }
-

@@ -104,8 +104,9 @@ double tpl_mixture_entropy(tpl_model *m, int task, float weight) {
     for (int s = 0; s < c->n_stages; s++) {
         const tpl_stage *st = &m->stage[s];
         const int k = st->templates;
-        const float *z = tpl_params_data(&m->params, st->logits[task]);
-        float *gz = tpl_params_grad(&m->params, st->logits[task]);
+        const int v = m->task[task].stage[s].logits;
+        const float *z = tpl_params_data(&m->params, v);
+        float *gz = tpl_params_grad(&m->params, v);
         const tpl_route r = tpl_model_route(m);
         for (int l = 0; l < st->layers; l++) {
             float a[k], soft[k], da[k], dz[k];

@@ -1,8 +1,27 @@
 #include "optim.h"
+#include "names.h"
+
+#include <assert.h>
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char *const opt_names[] = {[TPL_OPT_SGD] = "sgd", [TPL_OPT_ADAMW] = "adamw"};
+static_assert(sizeof opt_names / sizeof *opt_names == TPL_OPT_COUNT, "an optimiser without a name");
+static const char *const sched_names[] = {
+    [TPL_SCHED_CONST] = "const", [TPL_SCHED_COSINE] = "cosine", [TPL_SCHED_ONECYCLE] = "onecycle"};
+static_assert(sizeof sched_names / sizeof *sched_names == TPL_SCHED_COUNT,
+              "a schedule without a name");
+
+const char *tpl_opt_name(tpl_opt_kind k) {
+    return (int)k >= 0 && (int)k < TPL_OPT_COUNT ? opt_names[k] : "unknown";
+}
+int tpl_opt_parse(const char *name) { return tpl_name_find(opt_names, TPL_OPT_COUNT, name); }
+const char *tpl_sched_name(tpl_sched_kind k) {
+    return (int)k >= 0 && (int)k < TPL_SCHED_COUNT ? sched_names[k] : "unknown";
+}
+int tpl_sched_parse(const char *name) { return tpl_name_find(sched_names, TPL_SCHED_COUNT, name); }
 
 void tpl_optim_config_default(tpl_optim_config *c) {
     *c = (tpl_optim_config){.kind = TPL_OPT_SGD, .lr = 0.1f, .logit_lr_mult = 1.0f,

@@ -5,8 +5,7 @@
 #define TPL_OPTIM_H
 #include "params.h"
 
-typedef enum { TPL_OPT_SGD, TPL_OPT_ADAMW } tpl_opt_kind;
-typedef enum { TPL_SCHED_CONST, TPL_SCHED_COSINE, TPL_SCHED_ONECYCLE } tpl_sched_kind;
+/* tpl_opt_kind and tpl_sched_kind are public (templar.h). */
 
 typedef struct tpl_optim_config {
     tpl_opt_kind kind;

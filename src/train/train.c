@@ -52,6 +52,11 @@ int tpl_dataset_check(const tpl_model *m, int task, const tpl_dataset *d,
     return 0;
 }
 
+void tpl_optim_update(tpl_optim *o, tpl_model *m) {
+    tpl_optim_step(o, &m->params);
+    tpl_model_params_changed(m);
+}
+
 int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
                    const int *idx, int n, const tpl_step_opts *so, tpl_rng *rng,
                    tpl_batch *b, tpl_step_result *r, tpl_err *err) {
@@ -71,10 +76,9 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
         return -1;
     }
     memset(m->params.grad, 0, sizeof(float) * m->params.numel);
-    tpl_model_backward(m, task, b->dlogits);
+    if (tpl_model_backward(m, task, b->dlogits, err)) return -1;
     if (so && so->entropy != 0.0f) tpl_mixture_entropy(m, task, so->entropy);
-    tpl_optim_step(o, &m->params);
-    tpl_model_touch(m);
+    tpl_optim_update(o, m);
     return 0;
 }
 

@@ -34,6 +34,10 @@ typedef struct tpl_step_opts {
     float diversity;   /* its weight of the mean prediction's entropy */
 } tpl_step_opts;
 
+/* One update of every trainable parameter of m from its gradients: the
+ * optimiser's step, then the model's new parameter version. */
+void tpl_optim_update(tpl_optim *o, tpl_model *m);
+
 /* One optimisation step on images idx[0..n) of d for task t.  r->loss is
  * the cross-entropy alone. */
 int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,

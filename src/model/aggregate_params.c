@@ -1,0 +1,75 @@
+/* Mixing parameters: block l runs one branch on its mixed weights
+ * W = sum_k a_k T_k (the template bank proper; see block.h). */
+#include "block.h"
+#include "mix.h"
+#include "mixing.h"
+#include "workspace.h"
+
+static int bn_per_block(const tpl_stage *st) { return st->kind->branch_bns + 1; }
+static int slot_units(const tpl_stage *st) { return st->layers; }
+static size_t mixed_floats(const tpl_stage *st) { return (size_t)st->layers * st->per_template; }
+static int branches(const tpl_stage *st) {
+    (void)st;
+    return 1;
+}
+
+/* The branch of block l: its BNs come first in the block's BN rows. */
+static tpl_branch branch_of(tpl_model *m, int task, int s, int l) {
+    tpl_stage *st = &m->stage[s];
+    return (tpl_branch){.m = m, .task = task, .s = s,
+                        .bn_at = (size_t)l * st->bn_per_block * st->width,
+                        .slots = st->slots + (size_t)l * st->kind->convs,
+                        .w = tpl_mixing_weights(m, s, l), .gen = m->mixing.gen};
+}
+
+static size_t last_bn_at(const tpl_stage *st, int l) {
+    return ((size_t)l * st->bn_per_block + st->bn_per_block - 1) * st->width;
+}
+
+static int forward(tpl_model *m, int task, int s, int l, int training, const float *h,
+                   float **blk, tpl_err *err) {
+    const tpl_stage *st = &m->stage[s];
+    const tpl_branch b = branch_of(m, task, s, l);
+    float **x = blk + TPL_BLK_BRANCHES;
+    if (!training && st->kind->eval_block) {
+        int ran = st->kind->eval_block(&b, l, last_bn_at(st, l), h, x, blk[TPL_BLK_OUT], err);
+        if (ran) return ran < 0 ? -1 : 0;
+    }
+    if (st->kind->forward(&b, training, h, x, err)) return -1;
+    tpl_bn_args last = tpl_model_bn_args(m, m->task[task].stage[s].bn, last_bn_at(st, l),
+                                         tpl_stage_shape(m, s), st->kind->last_relu, h);
+    tpl_model_bn_forward(m, &last, training, x[st->kind->saved - 1], blk[TPL_BLK_OUT],
+                         blk[TPL_BLK_STATS]);
+    return 0;
+}
+
+/* g[0] holds dL/d(out) on entry and dL/dh on exit; the weight gradient goes
+ * through the mix to the templates and the logits. */
+static int backward(tpl_model *m, int task, int s, int l, const float *h, float **blk,
+                    tpl_err *err) {
+    tpl_workspace *ws = m->ws;
+    const tpl_stage *st = &m->stage[s];
+    const tpl_shape shape = tpl_stage_shape(m, s);
+    const tpl_bn_views v = m->task[task].stage[s].bn;
+    const tpl_branch b = branch_of(m, task, s, l);
+    float *g0 = ws->g[0], *g1 = ws->g[1];
+    tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h);
+    tpl_model_bn_backward(m, &last, blk[TPL_BLK_SUM], blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS],
+                          v, last_bn_at(st, l), g1, g0);
+    if (st->kind->backward(&b, h, blk + TPL_BLK_BRANCHES, g1, ws->g + 2, ws->dw, g1, err))
+        return -1;
+    tpl_add_into(g0, g1, tpl_shape_numel(shape));
+    const int k = st->templates;
+    const tpl_params *p = &m->params;
+    float da[k];
+    tpl_mix_backward(k, st->per_template, tpl_params_data(p, st->bank), tpl_mixing_mix(m, s, l),
+                     ws->dw, tpl_params_grad(p, st->bank), da);
+    tpl_mixing_backward(m, task, s, l, da);
+    return 0;
+}
+
+const tpl_aggregation_impl tpl_aggregate_params = {
+    .id = TPL_AGG_PARAMS, .bn_per_block = bn_per_block, .slot_units = slot_units,
+    .mixed_floats = mixed_floats, .branches = branches, .forward = forward,
+    .backward = backward,
+};

@@ -1,0 +1,100 @@
+/* Block kinds and aggregations: the two axes of a residual block.
+ *
+ * A block is   out = act(BN_last(branch(h)) + h)
+ * where the branch is the block kind's (block_basic.c: conv -> BN -> ReLU ->
+ * conv), and the aggregation decides where the templates meet:
+ *
+ *   params   (aggregate_params.c)  one branch run on the mixed weights
+ *            W = sum_k a_k T_k: the template bank
+ *   outputs  (aggregate_outputs.c) every template with a_k != 0 runs its own
+ *            branch, with BNs of its own; the outputs are mixed: a mixture
+ *            of experts
+ *
+ * Each kind is one file with its forward beside its backward; each
+ * aggregation one file that calls them.  The model (model.c) sees only the
+ * aggregation, one call each way. */
+#ifndef TPL_BLOCK_H
+#define TPL_BLOCK_H
+#include "model.h"
+#include "ops.h"
+
+/* A branch's saved tensors: the kind's own, then its output (the last).
+ * In training they are kept for the backward; in eval they are scratch. */
+#define TPL_BRANCH_MAX_SAVED 8
+
+/* One run of a branch: whose weights, whose BNs. */
+typedef struct tpl_branch {
+    tpl_model *m;
+    int task, s;
+    size_t bn_at;             /* the branch's first BN: offset into the stage's BN views */
+    tpl_conv_slot *slots;     /* the kind's convs, in order */
+    const float *w;           /* the weights in the kind's template layout */
+    unsigned long gen;        /* version of w, for the slots' reordered copies */
+} tpl_branch;
+
+typedef struct tpl_block_kind {
+    const char *name;
+    int convs;           /* convolutions of a branch: weight slots per unit */
+    int branch_bns;      /* BNs inside the branch (the block's last one not counted) */
+    int last_relu;       /* ReLU after the residual sum */
+    int saved;           /* tensors a branch saves (its output the last) */
+    /* Floats of one template, and its shape (without K) for the file. */
+    size_t (*template_floats)(const tpl_stage *st);
+    int (*template_shape)(const tpl_stage *st, int64_t *shape);
+    /* Fan-in of conv i of a template, for initialisation; and where conv i
+     * starts within it. */
+    int (*fan_in)(const tpl_stage *st, int conv);
+    size_t (*conv_offset)(const tpl_stage *st, int conv);
+    /* Conv plans into st->plan[], from the stage's geometry; freed by the model. */
+    int (*plans)(tpl_engine *e, tpl_stage *st);
+    /* Floats of saved tensor i for a batch of n. */
+    size_t (*saved_floats)(const tpl_stage *st, int i, int n);
+    int (*forward)(const tpl_branch *b, int training, const float *h, float **x, tpl_err *err);
+    /* From dy = dL/d(output): adds the weight gradient (template layout) into
+     * dw, writes dL/dh into dh; g[0..1] are activation-sized scratch; dy may
+     * be clobbered (and may be dh). */
+    int (*backward)(const tpl_branch *b, const float *h, float **x, float *dy, float **g,
+                    float *dw, float *dh, tpl_err *err);
+    /* Optional eval path for a whole block of the params aggregation (the
+     * last BN, skip and ReLU included): returns 1 when it ran, 0 when it
+     * does not apply, -1 on error. */
+    int (*eval_block)(const tpl_branch *b, int l, size_t last_bn_at, const float *h, float **x,
+                      float *out, tpl_err *err);
+    void (*free_state)(tpl_stage *st);
+} tpl_block_kind;
+
+extern const tpl_block_kind tpl_block_basic;
+
+typedef struct tpl_aggregation_impl {
+    tpl_aggregation id;
+    /* BNs a block owns, and weight-slot units (times the kind's convs). */
+    int (*bn_per_block)(const tpl_stage *st);
+    int (*slot_units)(const tpl_stage *st);
+    /* Mixed-weight floats a stage needs in the mixing cache. */
+    size_t (*mixed_floats)(const tpl_stage *st);
+    /* Branch runs a block keeps in training (1, or K experts). */
+    int (*branches)(const tpl_stage *st);
+    int (*forward)(tpl_model *m, int task, int s, int l, int training, const float *h,
+                   float **blk, tpl_err *err);
+    int (*backward)(tpl_model *m, int task, int s, int l, const float *h, float **blk,
+                    tpl_err *err);
+} tpl_aggregation_impl;
+
+extern const tpl_aggregation_impl tpl_aggregate_params, tpl_aggregate_outputs;
+const tpl_aggregation_impl *tpl_aggregation_of(tpl_aggregation a);
+
+/* ---- shared by the kinds and aggregations ------------------------------- */
+
+/* The BN args of BN views v at offset at, for shape; with relu and skip. */
+tpl_bn_args tpl_model_bn_args(const tpl_model *m, tpl_bn_views v, size_t at, tpl_shape shape,
+                              int relu, const float *skip);
+/* Training: batch statistics into stats (mean, 1/std); eval: running ones. */
+void tpl_model_bn_forward(const tpl_model *m, const tpl_bn_args *a, int training,
+                          const float *x, float *out, float *stats);
+/* BN backward into the views' gradients at offset at. */
+void tpl_model_bn_backward(tpl_model *m, const tpl_bn_args *a, const float *x, const float *out,
+                           const float *dout, const float *stats, tpl_bn_views v, size_t at,
+                           float *dx, float *dskip);
+/* dst += src, n floats. */
+void tpl_add_into(float *dst, const float *src, size_t n);
+#endif

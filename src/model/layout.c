@@ -1,0 +1,182 @@
+/* Where every parameter lives and what it starts as: the view table of one
+ * buffer (params.h) and the seeded initialisation. */
+#include <math.h>
+#include <stdio.h>
+
+#include "block.h"
+#include "layout.h"
+
+typedef struct declarer {
+    tpl_params *p;
+    int ok;
+} declarer;
+
+static int add_view(declarer *d, const char *name, tpl_kind kind, int task, int ndim,
+                    const int64_t *shape) {
+    int v = tpl_params_add(d->p, name, kind, task, ndim, shape);
+    if (v < 0) d->ok = 0;
+    return v;
+}
+
+static tpl_bn_views add_bn(declarer *d, const char *prefix, int task, int ndim,
+                           const int64_t *shape) {
+    static const char *const part[] = {"weight", "bias", "running_mean", "running_var"};
+    static const tpl_kind kinds[] = {TPL_KIND_BN_SCALE, TPL_KIND_BN_SHIFT, TPL_KIND_BN_MEAN,
+                                     TPL_KIND_BN_VAR};
+    int v[4];
+    for (int i = 0; i < 4; i++) {
+        char name[TPL_VIEW_NAME + 16]; /* params.h keeps the first TPL_VIEW_NAME - 1 */
+        snprintf(name, sizeof name, "%s.%s", prefix, part[i]);
+        v[i] = add_view(d, name, kinds[i], task, ndim, shape);
+    }
+    return (tpl_bn_views){v[0], v[1], v[2], v[3]};
+}
+
+/* The shared tensors: stem, and per stage its bank, transition and (with a
+ * shared mixture) the one logits tensor. */
+static void declare_shared(tpl_model *m, declarer *d) {
+    const tpl_config *c = &m->cfg;
+    m->stem_w = add_view(d, "stem.weight", TPL_KIND_CONV, -1, 4,
+                         (int64_t[]){c->stage[0].width, c->in_channels, 3, 3});
+    for (int s = 0; s < c->n_stages; s++) {
+        tpl_stage *st = &m->stage[s];
+        char name[TPL_VIEW_NAME];
+        int64_t shape[TPL_VIEW_DIMS] = {st->templates};
+        int nd = 1 + st->kind->template_shape(st, shape + 1);
+        snprintf(name, sizeof name, "stage%d.templates", s);
+        st->bank = add_view(d, name, TPL_KIND_TEMPLATE, -1, nd, shape);
+        st->trans_w = -1;
+        if (s > 0) {
+            snprintf(name, sizeof name, "stage%d.transition.weight", s);
+            st->trans_w = add_view(d, name, TPL_KIND_CONV, -1, 4,
+                                   (int64_t[]){st->width, c->stage[s - 1].width, 3, 3});
+        }
+        if (c->shared_mixture) {
+            snprintf(name, sizeof name, "stage%d.logits", s);
+            int v = add_view(d, name, TPL_KIND_LOGITS, -1, 2,
+                             (int64_t[]){st->layers, st->templates});
+            for (int t = 0; t < c->n_tasks; t++) m->task[t].stage[s].logits = v;
+        }
+    }
+}
+
+/* Task t's tensors, named "task.NAME.part" so a reader can tell at a glance
+ * what a new task adds.  A shared head is declared once, by the first task,
+ * as "head.*". */
+static void declare_task(tpl_model *m, declarer *d, int t) {
+    const tpl_config *c = &m->cfg;
+    tpl_task_params *tp = &m->task[t];
+    char pre[TPL_NAME_LEN + 8], name[TPL_VIEW_NAME];
+    snprintf(pre, sizeof pre, "task.%s", c->task[t].name);
+    snprintf(name, sizeof name, "%s.stem.bn", pre);
+    tp->stem_bn = add_bn(d, name, t, 1, (int64_t[]){c->stage[0].width});
+    for (int s = 0; s < c->n_stages; s++) {
+        const tpl_stage *st = &m->stage[s];
+        if (!c->shared_mixture) {
+            snprintf(name, sizeof name, "%s.stage%d.logits", pre, s);
+            tp->stage[s].logits = add_view(d, name, TPL_KIND_LOGITS, t, 2,
+                                           (int64_t[]){st->layers, st->templates});
+        }
+        snprintf(name, sizeof name, "%s.stage%d.bn", pre, s);
+        tp->stage[s].bn = add_bn(d, name, t, 3,
+                                 (int64_t[]){st->layers, st->bn_per_block, st->width});
+        if (s > 0) {
+            snprintf(name, sizeof name, "%s.stage%d.transition.bn", pre, s);
+            tp->stage[s].trans_bn = add_bn(d, name, t, 1, (int64_t[]){st->width});
+        }
+    }
+    if (c->shared_head && t > 0) {
+        tp->head_w = m->task[0].head_w, tp->head_b = m->task[0].head_b;
+        return;
+    }
+    const int owner = c->shared_head ? -1 : t, last = c->stage[c->n_stages - 1].width;
+    const char *at = c->shared_head ? "head" : pre;
+    snprintf(name, sizeof name, c->shared_head ? "%s.weight" : "%s.head.weight", at);
+    tp->head_w = add_view(d, name, TPL_KIND_HEAD_W, owner, 2,
+                          (int64_t[]){c->task[t].classes, last});
+    snprintf(name, sizeof name, c->shared_head ? "%s.bias" : "%s.head.bias", at);
+    tp->head_b = add_view(d, name, TPL_KIND_HEAD_B, owner, 1, (int64_t[]){c->task[t].classes});
+}
+
+int tpl_layout_declare(tpl_model *m) {
+    declarer d = {&m->params, 1};
+    declare_shared(m, &d);
+    for (int t = 0; t < m->cfg.n_tasks; t++) declare_task(m, &d, t);
+    return d.ok ? tpl_params_alloc(&m->params) : -1;
+}
+
+static void fill_normal(float *w, size_t n, float std, tpl_rng *rng) {
+    for (size_t i = 0; i < n; i++) w[i] = std * tpl_rng_normal(rng);
+}
+
+static void fill_const(float *w, size_t n, float v) {
+    for (size_t i = 0; i < n; i++) w[i] = v;
+}
+
+/* The fan-in of a conv view (stem, transition): its last three dimensions. */
+static int conv_fan_in(const tpl_view *v) {
+    return (int)(v->shape[v->ndim - 3] * v->shape[v->ndim - 2] * v->shape[v->ndim - 1]);
+}
+
+/* A bank, template after template, conv after conv, Kaiming-normal each. */
+static void init_bank(const tpl_stage *st, float *w, tpl_rng *rng) {
+    const tpl_block_kind *k = st->kind;
+    for (int t = 0; t < st->templates; t++)
+        for (int i = 0; i < k->convs; i++) {
+            size_t at = k->conv_offset(st, i);
+            size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : st->per_template;
+            fill_normal(w + (size_t)t * st->per_template + at, end - at,
+                        sqrtf(2.0f / k->fan_in(st, i)), rng);
+        }
+}
+
+static const tpl_stage *stage_of_bank(const tpl_model *m, int view) {
+    for (int s = 0; s < m->cfg.n_stages; s++)
+        if (m->stage[s].bank == view) return &m->stage[s];
+    return NULL;
+}
+
+/* Kaiming-normal convs; BN scale 1 except the last BN of each block, which
+ * starts at 0 so every block starts as the identity (faster, steadier
+ * training of deep residual nets); uniform logits plus seeded noise so the
+ * blocks can tell themselves apart; PyTorch-style uniform heads. */
+void tpl_layout_init(tpl_model *m, uint64_t seed) {
+    tpl_rng rng;
+    tpl_rng_seed(&rng, seed);
+    const tpl_params *p = &m->params;
+    for (int i = 0; i < p->n_views; i++) {
+        const tpl_view *v = &p->views[i];
+        float *w = tpl_params_data(p, i);
+        switch (v->kind) {
+        case TPL_KIND_TEMPLATE:
+            init_bank(stage_of_bank(m, i), w, &rng);
+            break;
+        case TPL_KIND_CONV:
+            fill_normal(w, v->numel, sqrtf(2.0f / conv_fan_in(v)), &rng);
+            break;
+        case TPL_KIND_LOGITS:
+            fill_normal(w, v->numel, m->cfg.logit_noise, &rng);
+            break;
+        case TPL_KIND_BN_SCALE:
+        case TPL_KIND_BN_VAR:
+            fill_const(w, v->numel, 1.0f);
+            break;
+        case TPL_KIND_HEAD_W: {
+            float bound = 1.0f / sqrtf((float)v->shape[1]);
+            for (size_t j = 0; j < v->numel; j++)
+                w[j] = bound * (2.0f * tpl_rng_uniform(&rng) - 1.0f);
+            break;
+        }
+        default: /* shifts, biases, running means */
+            fill_const(w, v->numel, 0.0f);
+        }
+    }
+    for (int s = 0; s < m->cfg.n_stages; s++)
+        for (int t = 0; t < m->cfg.n_tasks; t++) {
+            const tpl_stage *st = &m->stage[s];
+            float *g = tpl_params_data(p, m->task[t].stage[s].bn.scale);
+            for (int l = 0; l < st->layers; l++)
+                fill_const(g + ((size_t)l * st->bn_per_block + st->bn_per_block - 1) * st->width,
+                           st->width, 0.0f);
+        }
+}

@@ -1,0 +1,113 @@
+/* The mixing cache: every block's routed mixture and mixed weights for one
+ * task, rebuilt only when its key (parameter version, task, noise draw)
+ * changes.  It is the one owner of m->mixing; everything derived from the
+ * mixed weights (convolution slots, a kind's transformed weights) is keyed
+ * by its generation, bumped at every rebuild. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "block.h"
+#include "mix.h"
+#include "mixing.h"
+
+int tpl_mixing_init(tpl_model *m, uint64_t seed) {
+    tpl_mix_cache *c = &m->mixing;
+    size_t mixed = 0, mix = 0;
+    for (int s = 0; s < m->cfg.n_stages; s++) {
+        tpl_stage *st = &m->stage[s];
+        st->mixed_offset = mixed;
+        st->mix_offset = mix;
+        mixed += m->agg->mixed_floats(st);
+        mix += (size_t)st->layers * st->templates;
+    }
+    c->key.task = -1;
+    c->mixed_numel = mixed;
+    c->mix_numel = mix;
+    c->mixed = malloc(sizeof(float) * (mixed ? mixed : 1));
+    c->mix = malloc(sizeof(float) * mix);
+    c->soft = malloc(sizeof(float) * mix);
+    tpl_rng_seed(&c->noise_rng, seed ^ 0x9e3779b97f4a7c15ull);
+    return c->mixed && c->mix && c->soft ? 0 : -1;
+}
+
+void tpl_mixing_free(tpl_model *m) {
+    free(m->mixing.mixed);
+    free(m->mixing.mix);
+    free(m->mixing.soft);
+}
+
+/* Routes stage s of task t into a and soft ([L][K] each); with Gumbel noise
+ * drawn from the cache's stream when noisy. */
+static void route_stage(tpl_model *m, int task, int s, int noisy, float *a, float *soft) {
+    const tpl_stage *st = &m->stage[s];
+    const tpl_route r = tpl_model_route(m);
+    const int k = st->templates;
+    const float *z = tpl_params_data(&m->params, m->task[task].stage[s].logits);
+    for (int l = 0; l < st->layers; l++) {
+        float g[k];
+        for (int i = 0; noisy && i < k; i++) /* Gumbel(0, 1) */
+            g[i] = -logf(-logf(fmaxf(tpl_rng_uniform(&m->mixing.noise_rng), 1e-12f)) + 1e-20f);
+        tpl_route_forward(&r, k, l, z + (size_t)l * k, noisy ? g : NULL, a + (size_t)l * k,
+                          soft + (size_t)l * k);
+    }
+}
+
+void tpl_model_mixture(tpl_model *m, int task, int s, float *a) {
+    const tpl_stage *st = &m->stage[s];
+    float soft[st->layers * st->templates];
+    route_stage(m, task, s, 0, a, soft);
+}
+
+static int same_key(tpl_mix_key a, tpl_mix_key b) {
+    return a.version == b.version && a.task == b.task && a.noise == b.noise;
+}
+
+void tpl_mixing_update(tpl_model *m, int task, int training) {
+    tpl_mix_cache *c = &m->mixing;
+    const int noisy = training && m->cfg.routing == TPL_ROUTE_GUMBEL;
+    const tpl_mix_key key = {m->version, task, noisy ? ++c->draws : 0};
+    if (same_key(key, c->key)) return;
+    for (int s = 0; s < m->cfg.n_stages; s++) {
+        tpl_stage *st = &m->stage[s];
+        float *a = c->mix + st->mix_offset;
+        route_stage(m, task, s, noisy, a, c->soft + st->mix_offset);
+        if (!m->agg->mixed_floats(st)) continue; /* mixing outputs: the templates run as they are */
+        const float *bank = tpl_params_data(&m->params, st->bank);
+        for (int l = 0; l < st->layers; l++)
+            tpl_mix_forward(st->templates, st->per_template, bank, a + (size_t)l * st->templates,
+                            c->mixed + st->mixed_offset + (size_t)l * st->per_template);
+    }
+    c->key = key;
+    c->gen++;
+}
+
+const float *tpl_mixing_weights(const tpl_model *m, int s, int l) {
+    const tpl_stage *st = &m->stage[s];
+    return m->mixing.mixed + st->mixed_offset + (size_t)l * st->per_template;
+}
+
+const float *tpl_mixing_mix(const tpl_model *m, int s, int l) {
+    const tpl_stage *st = &m->stage[s];
+    return m->mixing.mix + st->mix_offset + (size_t)l * st->templates;
+}
+
+const float *tpl_mixing_soft(const tpl_model *m, int s, int l) {
+    const tpl_stage *st = &m->stage[s];
+    return m->mixing.soft + st->mix_offset + (size_t)l * st->templates;
+}
+
+const float *tpl_model_block_weights(tpl_model *m, int task, int s, int l) {
+    tpl_mixing_update(m, task, 0);
+    return tpl_mixing_weights(m, s, l);
+}
+
+void tpl_mixing_backward(tpl_model *m, int task, int s, int l, const float *da) {
+    const tpl_stage *st = &m->stage[s];
+    const int k = st->templates;
+    const tpl_route r = tpl_model_route(m);
+    float dz[k];
+    tpl_route_backward(&r, k, tpl_mixing_soft(m, s, l), da, dz);
+    float *gz = tpl_params_grad(&m->params, m->task[task].stage[s].logits) + (size_t)l * k;
+    for (int i = 0; i < k; i++) gz[i] += dz[i];
+}

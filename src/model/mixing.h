@@ -1,0 +1,20 @@
+/* The mixing cache (see model.h, tpl_mix_cache): routed mixtures and mixed
+ * weights of one task, rebuilt when the key changes. */
+#ifndef TPL_MIXING_H
+#define TPL_MIXING_H
+#include "model.h"
+
+/* Sizes the cache for the model's stages (after its aggregation is set). */
+int tpl_mixing_init(tpl_model *m, uint64_t seed);
+void tpl_mixing_free(tpl_model *m);
+/* Makes the cache hold task t at the current parameter version; a training
+ * forward under Gumbel routing always draws fresh noise. */
+void tpl_mixing_update(tpl_model *m, int task, int training);
+/* Block l of stage s in the cache: its mixed weights, its routed weights a,
+ * and the soft weights the routing's backward differentiates. */
+const float *tpl_mixing_weights(const tpl_model *m, int s, int l);
+const float *tpl_mixing_mix(const tpl_model *m, int s, int l);
+const float *tpl_mixing_soft(const tpl_model *m, int s, int l);
+/* dL/da of block l through the routing into task t's logit gradients. */
+void tpl_mixing_backward(tpl_model *m, int task, int s, int l, const float *da);
+#endif

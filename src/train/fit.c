@@ -1,0 +1,251 @@
+/* tpl_fit: the multi-task training loop (templar.h).  Tasks in turn, one
+ * batch each; every epoch ends with each task's test; the caller watches
+ * through callbacks and may stop it between steps. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "train.h"
+
+void tpl_fit_options_default(tpl_fit_options *o) {
+    *o = (tpl_fit_options){.batch = 64, .epochs = 5, .eval_batch = 250, .seed = 1,
+                           .optim = TPL_OPT_SGD, .schedule = TPL_SCHED_ONECYCLE, .lr = 0.1f,
+                           .warmup = 0.15f, .logit_lr = 1.0f, .momentum = 0.9f,
+                           .weight_decay = 5e-4f, .diversity = 1.0f};
+}
+
+/* A task's place in its shuffled order. */
+typedef struct walk {
+    int *perm, pos;
+    tpl_augment aug;
+    tpl_step_result sum; /* this epoch: loss summed over images */
+} walk;
+
+typedef struct run {
+    tpl_model *m;
+    const tpl_fit_task *tasks;
+    int n;
+    const tpl_fit_options *o;
+    walk w[TPL_MAX_TASKS];
+    tpl_optim opt;
+    tpl_batch batch;
+    tpl_rng rng;
+    float tau_start;      /* the model's tau before annealing */
+    double start, epoch_start;
+    tpl_fit_report rep;
+} run;
+
+/* Every task's data fits the model and holds a batch; the steps of an epoch. */
+static int check_tasks(const run *r, long *per_epoch, tpl_err *err) {
+    long rounds = 0;
+    for (int t = 0; t < r->n; t++) {
+        const tpl_fit_task *k = &r->tasks[t];
+        if (k->task < 0 || k->task >= r->m->cfg.n_tasks || !k->train) {
+            tpl_err_set(err, "fit: task %d of %d has no training data or no model task", t, r->n);
+            return -1;
+        }
+        const char *name = r->m->cfg.task[k->task].name;
+        if (tpl_dataset_check(r->m, k->task, k->train, name, err) ||
+            (k->test && tpl_dataset_check(r->m, k->task, k->test, name, err)))
+            return -1;
+        int batches = k->train->n / r->o->batch;
+        if (batches < 1) {
+            tpl_err_set(err, "%s: %d training images is less than one batch of %d", name,
+                        k->train->n, r->o->batch);
+            return -1;
+        }
+        if (batches > rounds) rounds = batches;
+    }
+    *per_epoch = rounds * r->n;
+    return 0;
+}
+
+static int optim_config(const run *r, tpl_optim_config *c, tpl_err *err) {
+    const tpl_fit_options *f = r->o;
+    tpl_optim_config_default(c);
+    if ((int)f->optim < 0 || (int)f->optim >= TPL_OPT_COUNT || (int)f->schedule < 0 ||
+        (int)f->schedule >= TPL_SCHED_COUNT) {
+        tpl_err_set(err, "fit: unknown optimiser %d or schedule %d", (int)f->optim,
+                    (int)f->schedule);
+        return -1;
+    }
+    c->kind = f->optim;
+    c->sched = f->schedule;
+    c->lr = f->lr;
+    c->logit_lr_mult = f->logit_lr;
+    c->momentum = f->momentum;
+    c->weight_decay = f->weight_decay;
+    c->warmup = f->warmup;
+    c->total_steps = r->rep.total;
+    return 0;
+}
+
+static int begin(run *r, tpl_err *err) {
+    const tpl_fit_options *f = r->o;
+    tpl_fit_report *rep = &r->rep;
+    if (f->batch < 1 || f->eval_batch < 1 || r->n < 1 || r->n > TPL_MAX_TASKS) {
+        tpl_err_set(err, "fit: batch %d, eval batch %d and %d tasks (1 to %d) make no run",
+                    f->batch, f->eval_batch, r->n, TPL_MAX_TASKS);
+        return -1;
+    }
+    if (check_tasks(r, &rep->per_epoch, err)) return -1;
+    rep->total = f->steps > 0 ? f->steps : (long)f->epochs * rep->per_epoch;
+    rep->epochs = (int)((rep->total + rep->per_epoch - 1) / rep->per_epoch);
+    rep->n_tasks = r->n;
+    tpl_optim_config oc;
+    if (optim_config(r, &oc, err)) return -1;
+    int ok = tpl_optim_init(&r->opt, &oc, r->m->params.numel) == 0 &&
+             tpl_batch_init(&r->batch, r->m, f->batch > f->eval_batch ? f->batch : f->eval_batch) == 0;
+    for (int t = 0; ok && t < r->n; t++) {
+        walk *w = &r->w[t];
+        const tpl_dataset *d = r->tasks[t].train;
+        if (!(w->perm = malloc(sizeof(int) * d->n))) ok = 0;
+        for (int i = 0; w->perm && i < d->n; i++) w->perm[i] = i;
+        w->pos = d->n; /* used up: the first batch shuffles */
+        w->aug = (tpl_augment){.pad = r->tasks[t].crop_pad, .flip = r->tasks[t].flip};
+    }
+    if (!ok) {
+        tpl_err_set(err, "fit: out of memory");
+        return -1;
+    }
+    r->tau_start = r->m->cfg.tau;
+    tpl_rng_seed(&r->rng, f->seed * 7919u + 1u);
+    r->start = tpl_now();
+    return 0;
+}
+
+static void end(run *r) {
+    for (int t = 0; t < r->n; t++) free(r->w[t].perm);
+    tpl_batch_free(&r->batch);
+    tpl_optim_free(&r->opt);
+}
+
+/* Annealing is geometric; the last step runs at tau_end. */
+static void anneal(run *r) {
+    const float end_tau = r->o->tau_end;
+    if (end_tau <= 0.0f) return;
+    const long total = r->rep.total;
+    tpl_model_set_tau(r->m, r->tau_start * powf(end_tau / r->tau_start,
+                                                 (float)r->rep.step /
+                                                     (float)(total > 1 ? total - 1 : 1)));
+}
+
+/* One optimiser step on the next batch of task t. */
+static int step(run *r, int t, tpl_err *err) {
+    walk *w = &r->w[t];
+    const tpl_dataset *d = r->tasks[t].train;
+    const int n = r->o->batch;
+    if (w->pos + n > d->n) {
+        tpl_shuffle(w->perm, d->n, &r->rng);
+        w->pos = 0;
+    }
+    anneal(r);
+    const tpl_step_opts so = {.aug = &w->aug, .entropy = r->o->entropy,
+                              .unsupervised = r->o->unsupervised, .diversity = r->o->diversity};
+    tpl_step_result s;
+    if (tpl_train_step(r->m, &r->opt, r->tasks[t].task, d, w->perm + w->pos, n, &so, &r->rng,
+                       &r->batch, &s, err))
+        return -1;
+    w->pos += n;
+    w->sum.loss += s.loss * s.n;
+    w->sum.correct += s.correct;
+    w->sum.n += s.n;
+    r->rep.loss = s.loss;
+    r->rep.last_task = t;
+    return 0;
+}
+
+/* The report's training figures, from the epoch's sums so far. */
+static void report_training(run *r) {
+    tpl_fit_report *rep = &r->rep;
+    tpl_step_result all = {0};
+    for (int t = 0; t < r->n; t++) {
+        const tpl_step_result *s = &r->w[t].sum;
+        tpl_fit_task_report *k = &rep->task[t];
+        k->train_loss = s->loss / (s->n ? s->n : 1);
+        k->train_acc = (double)s->correct / (s->n ? s->n : 1);
+        k->train_images = s->n;
+        all.loss += s->loss, all.correct += s->correct, all.n += s->n;
+    }
+    const long images = all.n;
+    rep->train_loss = all.loss / (all.n ? all.n : 1);
+    rep->train_acc = (double)all.correct / (all.n ? all.n : 1);
+    const double now = tpl_now(), el = now - r->epoch_start;
+    rep->elapsed_s = now - r->start;
+    rep->epoch_img_s = images / (el > 0 ? el : 1);
+    rep->lr = tpl_optim_lr(&r->opt);
+}
+
+static int test_all(run *r, tpl_err *err) {
+    for (int t = 0; t < r->n; t++) {
+        const tpl_fit_task *k = &r->tasks[t];
+        tpl_step_result s;
+        if (!k->test) continue;
+        if (tpl_evaluate(r->m, k->task, k->test, &r->batch, &s, err)) return -1;
+        r->rep.task[t].test_loss = s.loss;
+        r->rep.task[t].test_acc = (double)s.correct / (s.n ? s.n : 1);
+        r->rep.task[t].tested = 1;
+    }
+    return 0;
+}
+
+static int stopped(const run *r) { return r->o->should_stop && r->o->should_stop(r->o->user); }
+
+/* One epoch: per_epoch steps (fewer at the end of a step count), then the
+ * tests.  Returns 1 when stopped early. */
+static int epoch(run *r, tpl_err *err) {
+    tpl_fit_report *rep = &r->rep;
+    const long left = rep->total - rep->step;
+    const long steps = rep->per_epoch < left ? rep->per_epoch : left;
+    for (int t = 0; t < r->n; t++) r->w[t].sum = (tpl_step_result){0};
+    r->epoch_start = tpl_now();
+    for (long b = 0; b < steps; b++) {
+        if (stopped(r)) return 1;
+        if (step(r, (int)(rep->step % r->n), err)) return -1;
+        rep->step++;
+        if (r->o->on_step) {
+            report_training(r);
+            r->o->on_step(rep, r->o->user);
+        }
+    }
+    report_training(r);
+    if (test_all(r, err)) return -1;
+    if (r->o->on_epoch) r->o->on_epoch(rep, r->o->user);
+    return 0;
+}
+
+int tpl_fit(tpl_model *m, const tpl_fit_task *tasks, int n, const tpl_fit_options *o,
+            tpl_fit_report *final, tpl_err *err) {
+    run r = {.m = m, .tasks = tasks, .n = n, .o = o};
+    int rc = begin(&r, err);
+    for (int e = 1; !rc && e <= r.rep.epochs; e++) {
+        r.rep.epoch = e;
+        rc = epoch(&r, err);
+    }
+    if (final) *final = r.rep;
+    end(&r);
+    return rc < 0 ? -1 : 0;
+}
+
+int tpl_model_evaluate(tpl_model *m, int task, const tpl_dataset *d, int batch, double *loss,
+                       double *accuracy, tpl_err *err) {
+    tpl_batch b;
+    if (task < 0 || task >= m->cfg.n_tasks) {
+        tpl_err_set(err, "evaluate: no task %d (the model has %d)", task, m->cfg.n_tasks);
+        return -1;
+    }
+    if (tpl_dataset_check(m, task, d, m->cfg.task[task].name, err)) return -1;
+    if (tpl_batch_init(&b, m, batch > 0 ? batch : 1)) {
+        tpl_err_set(err, "evaluate: out of memory");
+        return -1;
+    }
+    tpl_step_result s;
+    int rc = tpl_evaluate(m, task, d, &b, &s, err);
+    tpl_batch_free(&b);
+    if (!rc) {
+        *loss = s.loss;
+        *accuracy = (double)s.correct / (s.n ? s.n : 1);
+    }
+    return rc;
+}
