@@ -2,7 +2,8 @@
 # Installs (as root) or names (otherwise) the Debian packages templar needs.
 #   scripts/deps.sh build   compilers and libraries
 #   scripts/deps.sh train   the above plus the data sets: Fashion-MNIST, OpenCV's
-#                           digit sheet, scikit-learn's digits, fonts
+#                           digit sheet, scikit-learn's digits, the fonts that
+#                           print digits and the Noto fonts of the script suite
 #   scripts/deps.sh test    the above plus what the tests' real-data and
 #                           side-by-side checks use (PyTorch, NumPy); as a
 #                           user, missing ones are named and their tests skip
@@ -12,7 +13,8 @@ set -euo pipefail
 what=${1:-build}
 need=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev
       pkgconf fonts-dejavu-core)
-data=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf)
+data=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf
+      fonts-noto-core fonts-noto-cjk)
 want=()  # wanted, not needed: without them some tests skip (exit 77)
 case "$what" in
   build) ;;

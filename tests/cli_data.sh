@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# templar data digits, through the binary: bad flags fail with one line and
-# exit 2; an output that cannot be written fails with one line and exit 1
-# before any work, leaving nothing behind (and replacing nothing it did not
-# write).  Where the Debian sources are installed (opencv-doc,
+# templar data digits and scripts, through the binary: bad flags fail with
+# one line and exit 2; an output that cannot be written fails with one line
+# and exit 1 before any work, leaving nothing behind (and replacing nothing
+# it did not write).  Where the Debian sources are installed (opencv-doc,
 # python3-sklearn, fonts-dejavu-core, fonts-liberation, fonts-freefont-ttf),
-# a small build runs: four 3x28x28 IDX domains and a preview, the same bytes
-# for the same seed, and a short training run of all four on one bank.
+# a small digits build runs: four 3x28x28 IDX domains and a preview, the
+# same bytes for the same seed, and a short training run of all four on one
+# bank.  Where fonts-noto-core and fonts-noto-cjk are, a small script suite
+# is built: class folders, classes.txt, fonts.txt, a preview, the same bytes
+# for the same seed.  Exits 77 (skipped) when either set of sources is
+# missing and nothing failed.
 #
 # usage: bash tests/cli_data.sh PATH/TO/templar
 set -u
@@ -26,7 +30,19 @@ expect_error 2 "unexpected argument 'more'" "extra argument" -- data digits more
 no_file "$T/o" "bad flags"
 run data --help
 [ "$rc" -eq 0 ] && grep -q '^usage: templar data digits --out DIR' "$T/stdout" &&
-    grep -q -- '--printed-per-class N .*\[2000\]' "$T/stdout" && ok || bad "data --help: exit $rc"
+    grep -q -- '--printed-per-class N .*\[2000\]' "$T/stdout" &&
+    grep -q '^usage: templar data scripts --out DIR' "$T/stdout" && ok || bad "data --help: exit $rc"
+run data scripts --help
+[ "$rc" -eq 0 ] && grep -q '^usage: templar data scripts --out DIR' "$T/stdout" &&
+    grep -q -- '--train-per-class N .*\[200\]' "$T/stdout" &&
+    ! grep -q -- 'printed-per-class' "$T/stdout" && ok || bad "data scripts --help: exit $rc"
+expect_error 2 "unknown script 'latin'" "unknown script" -- data scripts --out "$T/o" --scripts greek,latin
+expect_error 2 "'greek' is named twice" "script named twice" -- data scripts --out "$T/o" --scripts greek,greek
+expect_error 2 "--train-per-class 0 is outside" "no train images" -- data scripts --out "$T/o" --train-per-class 0
+expect_error 2 "--test-per-class 10000 is outside" "too many test images" -- data scripts --out "$T/o" --test-per-class 10000
+expect_error 2 "unknown flag '--printed-per-class'" "a digits flag for scripts" -- data scripts --out "$T/o" --printed-per-class 5
+expect_error 2 "--out DIR is required" "scripts without --out" -- data --seed 3 scripts
+no_file "$T/o" "bad script flags"
 
 # ---- outputs that cannot be written: exit 1, one line, nothing left --------
 echo x >"$T/file"
@@ -42,6 +58,48 @@ expect_error 1 "notes.txt" "--out holds a domain directory it did not write" -- 
 [ "$(cat "$T/mine/printed/notes.txt")" = notes ] && [ "$(ls -A "$T/mine")" = printed ] && ok ||
     bad "foreign files touched or temporary files left: $(ls -A "$T/mine")"
 
+expect_error 1 "$T/file: exists and is not a directory" "scripts --out is a file" -- data scripts --out "$T/file"
+mkdir -p "$T/mine/greek" && echo notes >"$T/mine/greek/notes.txt"
+expect_error 1 "notes.txt" "--out holds a script directory it did not write" -- data scripts --out "$T/mine" --scripts greek
+[ "$(cat "$T/mine/greek/notes.txt")" = notes ] && [ "$(ls -A "$T/mine" | tr '\n' ' ')" = "greek printed " ] && ok ||
+    bad "foreign files touched or temporary files left: $(ls -A "$T/mine")"
+
+# ---- a small script suite, where the Noto fonts are installed ----------------
+skipped=0
+SCR=(--scripts hebrew,hangul --train-per-class 3 --test-per-class 2 --seed 3)
+run data scripts --out "$T/s" "${SCR[@]}"
+if [ "$rc" -ne 0 ] && grep -q 'apt-get install fonts-noto' "$T/stderr"; then
+    echo "cli_data: the Noto fonts are not installed, script checks skipped: $(cat "$T/stderr")"
+    [ "$(lines "$T/stderr")" -eq 1 ] && ok || bad "missing fonts: not one line"
+    no_file "$T/s" "missing fonts"
+    skipped=1
+else
+    want="script=hebrew classes=22 train=66 test=44 shape=1x32x32 dir=$T/s/hebrew
+script=hangul classes=40 train=120 test=80 shape=1x32x32 dir=$T/s/hangul"
+    [ "$rc" -eq 0 ] && [ "$(cat "$T/stdout")" = "$want" ] && ok || bad "scripts: exit $rc, $(cat "$T/stdout")"
+    [ "$(grep -c '^[a-z]*: [0-9]* letters -> [0-9]* train images in [0-9]* fonts\? / [0-9]* test images in [0-9]* fonts\? (.*)$' "$T/stderr")" -eq 2 ] &&
+        ok || bad "scripts progress lines: $(cat "$T/stderr")"
+    [ "$(ls -A "$T/s" | tr '\n' ' ')" = "hangul hebrew preview.png " ] && ok || bad "left in --out: $(ls -A "$T/s")"
+    [ "$(ls "$T/s/hebrew" | tr '\n' ' ')" = "classes.txt fonts.txt test train " ] && ok || bad "hebrew: $(ls "$T/s/hebrew")"
+    [ "$(ls "$T/s/hebrew/train" | wc -l)" -eq 22 ] && [ "$(ls "$T/s/hebrew/test/alef" | tr '\n' ' ')" = "0000.png 0001.png " ] &&
+        [ "$(find "$T/s/hangul/train" -name '*.png' | wc -l)" -eq 120 ] && ok || bad "class folders: $(ls "$T/s/hebrew/train")"
+    [ "$(head -n 1 "$T/s/hebrew/classes.txt")" = "$(printf 'alef\t\xd7\x90\tU+05D0')" ] &&
+        [ "$(cut -f 1 "$T/s/hebrew/classes.txt" | tr '\n' ' ')" = "$(ls "$T/s/hebrew/train" | tr '\n' ' ')" ] && ok ||
+        bad "classes.txt: $(head -n 2 "$T/s/hebrew/classes.txt")"
+    trf=$(grep -c '^train /' "$T/s/hebrew/fonts.txt"); tef=$(grep -c '^test /' "$T/s/hebrew/fonts.txt")
+    [ "$trf" -ge 1 ] && [ "$tef" -ge 1 ] && [ "$(cut -d ' ' -f 2 "$T/s/hebrew/fonts.txt" | sort | uniq -d)" = "" ] && ok ||
+        bad "fonts.txt: $(cat "$T/s/hebrew/fonts.txt")"
+    [ "$(head -c 4 "$T/s/hebrew/train/bet/0001.png" | od -An -tx1 | tr -d ' ')" = 89504e47 ] &&
+        [ "$(head -c 4 "$T/s/preview.png" | od -An -tx1 | tr -d ' ')" = 89504e47 ] && ok || bad "not PNG files"
+    # the same seed gives the same bytes, also over an earlier suite; another seed other images
+    run data scripts --out "$T/s2" "${SCR[@]}"
+    run data scripts --out "$T/s2" "${SCR[@]}"
+    [ "$rc" -eq 0 ] && diff -r "$T/s" "$T/s2" >/dev/null && [ "$(ls -A "$T/s2" | wc -l)" -eq 3 ] && ok ||
+        bad "a second suite with the same seed differs (exit $rc)"
+    run data scripts --out "$T/s3" --scripts hebrew --train-per-class 3 --test-per-class 2 --seed 4
+    ! cmp -s "$T/s/hebrew/train/bet/0000.png" "$T/s3/hebrew/train/bet/0000.png" && ok || bad "another seed, the same image"
+fi
+
 # ---- a small build, where the sources are installed -------------------------
 SMALL=(--printed-per-class 5 --blended-per-class 5 --seed 3)
 run data digits --out "$T/d" "${SMALL[@]}" --preview "$T/p.png"
@@ -50,8 +108,8 @@ if [ "$rc" -ne 0 ] && grep -q 'apt-get install' "$T/stderr"; then
     [ "$(lines "$T/stderr")" -eq 1 ] && ok || bad "missing source: not one line"
     no_file "$T/d" "missing source"
     echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ] && exit 77
-    exit 1
+    [ "$fail" -eq 0 ] || exit 1
+    exit 77
 fi
 cp "$T/stdout" "$T/summary"
 want="domain=handwritten train=4000 test=1000 shape=3x28x28 dir=$T/d/handwritten
@@ -86,4 +144,5 @@ run train --tasks "handwritten=idx:$D/handwritten,optical=idx:$D/optical,printed
     bad "training on the four domains: exit $rc, $(cat "$T/stdout")"
 
 echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+[ "$fail" -eq 0 ] || exit 1
+[ "$skipped" -eq 0 ] || exit 77

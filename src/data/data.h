@@ -22,9 +22,16 @@
  * before any allocation: magic, dtype 0x08 (unsigned byte), rank, dimensions
  * > 0 and <= 1<<20 per axis, the channel count, and the total size (at most
  * 2^32 bytes) against what the file can hold; counts must agree; labels <
- * 256.  Errors read "PATH: problem". Returns 0 on success. */
+ * 256.  Errors read "PATH: problem". Returns 0 on success.  labels_path may
+ * be NULL: the images alone, every label 0, classes 1. */
 int tpl_idx_load(const char *images_path, const char *labels_path,
                  tpl_dataset *out, tpl_err *err);
+
+/* tpl_idx_load_dir (templar.h), but when labels_needed is 0 and the split
+ * has no labels file, loads the images alone (labels 0, classes 1) and sets
+ * *labelled = 0 (else 1). */
+int tpl_idx_load_dir_opt(const char *dir, const char *split, int labels_needed,
+                         tpl_dataset *out, int *labelled, tpl_err *err);
 
 /* Writes d as the IDX files tpl_idx_load reads back: images rank 3 when d
  * has 1 channel (the MNIST layout), rank 4 (n, h, w, 3) when it has 3;
@@ -78,6 +85,27 @@ void tpl_shuffle(int *perm, int n, tpl_rng *rng);
  * classes are copied.  out must not be in.  Errors read "resize: problem". */
 int tpl_dataset_resize(const tpl_dataset *in, int out_h, int out_w,
                        tpl_dataset *out, tpl_err *err);
+
+/* The same size change by the rule that suits it: an axis that shrinks is
+ * box-filtered (each output pixel the mean of the input area it covers,
+ * partly covered pixels weighted by the part, as OpenCV's INTER_AREA), so
+ * no input pixel is skipped; when no axis shrinks the result is exactly
+ * tpl_dataset_resize's bilinear one (an axis that grows while the other
+ * shrinks is bilinear too).  Results are rounded to the nearest integer.
+ * Errors read "resize: problem". */
+int tpl_dataset_resize_area(const tpl_dataset *in, int out_h, int out_w,
+                            tpl_dataset *out, tpl_err *err);
+/* One image's pixels by that rule: in is in_h x in_w x c, out out_h x
+ * out_w x c.  -1 when out of memory (or a size is below 1). */
+int tpl_pixels_resize(const uint8_t *in, int in_h, int in_w, int c, uint8_t *out,
+                      int out_h, int out_w);
+
+/* A copy of in as h x w x c (0 keeps in's value): resized by
+ * tpl_dataset_resize_area's rule, then given c channels as
+ * tpl_dataset_to_channels does.  A copy even when nothing changes.  out
+ * must not be in. */
+int tpl_dataset_convert(const tpl_dataset *in, int h, int w, int c, tpl_dataset *out,
+                        tpl_err *err);
 
 /* Stratified split, fixed by seed.  The rule: one tpl_rng is seeded with
  * seed; for each class k = 0, 1, ..., in->classes - 1 in turn, the indices

@@ -22,7 +22,7 @@ void tpl_dataset_free(tpl_dataset *d) {
 }
 
 int tpl_dataset_alloc(tpl_dataset *d, int n, int h, int w, int c, int classes) {
-    *d = (tpl_dataset){n, h, w, c, classes, NULL, NULL};
+    *d = (tpl_dataset){.n = n, .h = h, .w = w, .c = c, .classes = classes};
     if (n <= 0) return 0;
     d->pixels = malloc((size_t)n * (size_t)h * (size_t)w * (size_t)c);
     d->labels = malloc((size_t)n);
@@ -196,6 +196,193 @@ done:
     free(x1);
     free(fy);
     free(fx);
+    return rc;
+}
+
+/* ---- area resize -------------------------------------------------------- */
+
+/* One axis of a separable resampling: output o is the sum over its taps j
+ * in [first[o], first[o + 1]) of wt[j] times input idx[j]. */
+typedef struct taps {
+    int *first, *idx;
+    double *wt;
+} taps;
+
+static void taps_free(taps *t) {
+    free(t->first);
+    free(t->idx);
+    free(t->wt);
+}
+
+/* A box filter for a shrinking axis: output o covers input [o s, (o + 1) s),
+ * s = in / out, each input pixel weighted by the part of it covered. */
+static int area_taps(int in, int out, taps *t) {
+    const double s = (double)in / (double)out;
+    const int most = (int)ceil(s) + 1;
+    t->first = malloc(sizeof(int) * (size_t)(out + 1));
+    t->idx = malloc(sizeof(int) * (size_t)out * most);
+    t->wt = malloc(sizeof(double) * (size_t)out * most);
+    if (!t->first || !t->idx || !t->wt) return -1;
+    int j = 0;
+    for (int o = 0; o < out; o++) {
+        const double lo = o * s, hi = o == out - 1 ? in : (o + 1) * s;
+        t->first[o] = j;
+        for (int i = (int)floor(lo); i < in && i < hi; i++) {
+            const double part = fmin(hi, i + 1.0) - fmax(lo, (double)i);
+            if (part <= 1e-12) continue;
+            t->idx[j] = i;
+            t->wt[j++] = part / s;
+        }
+    }
+    t->first[out] = j;
+    return 0;
+}
+
+/* Bilinear taps (linear_taps') for an axis that grows or stays. */
+static int bilinear_taps(int in, int out, taps *t) {
+    int *i0 = malloc(sizeof(int) * (size_t)out), *i1 = malloc(sizeof(int) * (size_t)out);
+    double *f = malloc(sizeof(double) * (size_t)out);
+    t->first = malloc(sizeof(int) * (size_t)(out + 1));
+    t->idx = malloc(sizeof(int) * 2 * (size_t)out);
+    t->wt = malloc(sizeof(double) * 2 * (size_t)out);
+    int rc = !i0 || !i1 || !f || !t->first || !t->idx || !t->wt ? -1 : 0;
+    if (!rc) {
+        linear_taps(in, out, i0, i1, f);
+        for (int o = 0; o < out; o++) {
+            t->first[o] = 2 * o;
+            t->idx[2 * o] = i0[o], t->wt[2 * o] = 1.0 - f[o];
+            t->idx[2 * o + 1] = i1[o], t->wt[2 * o + 1] = f[o];
+        }
+        t->first[out] = 2 * out;
+    }
+    free(i0), free(i1), free(f);
+    return rc;
+}
+
+static int axis_taps(int in, int out, taps *t) {
+    memset(t, 0, sizeof *t);
+    return out < in ? area_taps(in, out, t) : bilinear_taps(in, out, t);
+}
+
+/* Rows through tx into tmp (in_h x out_w x c, doubles), then columns through
+ * ty into out. */
+static void resample(const uint8_t *in, int in_h, int in_w, int c, const taps *tx,
+                     const taps *ty, double *tmp, uint8_t *out, int out_h, int out_w) {
+    for (int y = 0; y < in_h; y++)
+        for (int x = 0; x < out_w; x++)
+            for (int k = 0; k < c; k++) {
+                double v = 0.0;
+                for (int j = tx->first[x]; j < tx->first[x + 1]; j++)
+                    v += tx->wt[j] * in[((size_t)y * in_w + tx->idx[j]) * c + k];
+                tmp[((size_t)y * out_w + x) * c + k] = v;
+            }
+    for (int y = 0; y < out_h; y++)
+        for (int x = 0; x < out_w; x++)
+            for (int k = 0; k < c; k++) {
+                double v = 0.5;
+                for (int j = ty->first[y]; j < ty->first[y + 1]; j++)
+                    v += ty->wt[j] * tmp[((size_t)ty->idx[j] * out_w + x) * c + k];
+                out[((size_t)y * out_w + x) * c + k] = (uint8_t)(v < 0.0 ? 0.0 : v > 255.0 ? 255.0 : v);
+            }
+}
+
+/* No axis shrinks: tpl_dataset_resize's bilinear code, for identical bytes. */
+static int pixels_bilinear(const uint8_t *in, int in_h, int in_w, int c, uint8_t *out,
+                           int out_h, int out_w) {
+    int *y0 = malloc(sizeof(int) * (size_t)out_h), *y1 = malloc(sizeof(int) * (size_t)out_h);
+    int *x0 = malloc(sizeof(int) * (size_t)out_w), *x1 = malloc(sizeof(int) * (size_t)out_w);
+    double *fy = malloc(sizeof(double) * (size_t)out_h);
+    double *fx = malloc(sizeof(double) * (size_t)out_w);
+    int rc = !y0 || !y1 || !x0 || !x1 || !fy || !fx ? -1 : 0;
+    if (!rc) {
+        linear_taps(in_h, out_h, y0, y1, fy);
+        linear_taps(in_w, out_w, x0, x1, fx);
+        resize_one(in, in_w, c, out, out_h, out_w, y0, y1, fy, x0, x1, fx);
+    }
+    free(y0), free(y1), free(x0), free(x1), free(fy), free(fx);
+    return rc;
+}
+
+int tpl_pixels_resize(const uint8_t *in, int in_h, int in_w, int c, uint8_t *out, int out_h,
+                      int out_w) {
+    if (in_h < 1 || in_w < 1 || c < 1 || out_h < 1 || out_w < 1) return -1;
+    if (out_h >= in_h && out_w >= in_w) return pixels_bilinear(in, in_h, in_w, c, out, out_h, out_w);
+    taps tx = {0}, ty = {0};
+    double *tmp = malloc(sizeof(double) * (size_t)in_h * out_w * c);
+    int rc = !tmp || axis_taps(in_w, out_w, &tx) || axis_taps(in_h, out_h, &ty) ? -1 : 0;
+    if (!rc) resample(in, in_h, in_w, c, &tx, &ty, tmp, out, out_h, out_w);
+    taps_free(&tx);
+    taps_free(&ty);
+    free(tmp);
+    return rc;
+}
+
+int tpl_dataset_resize_area(const tpl_dataset *in, int out_h, int out_w, tpl_dataset *out,
+                            tpl_err *err) {
+    if (out == in) {
+        tpl_err_set(err, "resize: output must not be the input");
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    if (check_dataset(in, "resize", err)) return -1;
+    if (out_h < 1 || out_h > DS_MAX_OUT_SIDE || out_w < 1 || out_w > DS_MAX_OUT_SIDE) {
+        tpl_err_set(err, "resize: output size %dx%d outside [1, %d]", out_h, out_w,
+                    DS_MAX_OUT_SIDE);
+        return -1;
+    }
+    uint64_t per = (uint64_t)out_h * (uint64_t)out_w * (uint64_t)in->c;
+    if (per * (uint64_t)in->n > DS_MAX_BYTES) {
+        tpl_err_set(err, "resize: %d images of %dx%dx%d exceed the %" PRIu64 "-byte limit",
+                    in->n, out_h, out_w, in->c, DS_MAX_BYTES);
+        return -1;
+    }
+    tpl_dataset d;
+    if (tpl_dataset_alloc(&d, in->n, out_h, out_w, in->c, in->classes)) {
+        tpl_err_set(err, "resize: out of memory");
+        return -1;
+    }
+    const size_t in_per = (size_t)in->h * in->w * in->c;
+    for (int i = 0; i < in->n; i++)
+        if (tpl_pixels_resize(in->pixels + i * in_per, in->h, in->w, in->c,
+                              d.pixels + (size_t)i * per, out_h, out_w)) {
+            tpl_dataset_free(&d);
+            tpl_err_set(err, "resize: out of memory");
+            return -1;
+        }
+    if (in->n > 0) memcpy(d.labels, in->labels, (size_t)in->n);
+    *out = d;
+    return 0;
+}
+
+/* A copy of in (pixels and labels of its own). */
+static int copy_dataset(const tpl_dataset *in, tpl_dataset *out, tpl_err *err) {
+    if (tpl_dataset_alloc(out, in->n, in->h, in->w, in->c, in->classes)) {
+        tpl_err_set(err, "convert: out of memory");
+        return -1;
+    }
+    if (in->n > 0) {
+        memcpy(out->pixels, in->pixels, (size_t)in->n * in->h * in->w * in->c);
+        memcpy(out->labels, in->labels, (size_t)in->n);
+    }
+    return 0;
+}
+
+int tpl_dataset_convert(const tpl_dataset *in, int h, int w, int c, tpl_dataset *out,
+                        tpl_err *err) {
+    if (out == in) {
+        tpl_err_set(err, "convert: output must not be the input");
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    if (check_dataset(in, "convert", err)) return -1;
+    h = h ? h : in->h, w = w ? w : in->w, c = c ? c : in->c;
+    tpl_dataset sized = {0};
+    const tpl_dataset *src = in;
+    if ((h != in->h || w != in->w) && tpl_dataset_resize_area(in, h, w, &sized, err)) return -1;
+    if (h != in->h || w != in->w) src = &sized;
+    int rc = c == src->c ? (src == &sized ? (*out = sized, 0) : copy_dataset(src, out, err))
+                         : tpl_dataset_to_channels(src, c, out, err);
+    if (c != src->c || src != &sized) tpl_dataset_free(&sized);
     return rc;
 }
 

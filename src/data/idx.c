@@ -227,12 +227,34 @@ static int idx_read_pair(idx_file *im, idx_file *lb, tpl_dataset *d, tpl_err *er
     return 0;
 }
 
+/* The images alone: labels all 0, one class. */
+static int idx_read_images(idx_file *im, tpl_dataset *d, tpl_err *err) {
+    if (idx_read_body(im, &d->pixels, err)) return -1;
+    d->n = (int)im->dims[0];
+    d->h = (int)im->dims[1];
+    d->w = (int)im->dims[2];
+    d->c = im->rank == 4 ? (int)im->dims[3] : 1;
+    d->classes = 1;
+    if (!(d->labels = calloc((size_t)d->n, 1))) {
+        tpl_err_set(err, "%s: out of memory", im->path);
+        return -1;
+    }
+    return 0;
+}
+
 int tpl_idx_load(const char *images_path, const char *labels_path,
                  tpl_dataset *out, tpl_err *err) {
     tpl_dataset d = {0};
     idx_file im, lb;
     memset(out, 0, sizeof *out);
     if (idx_open(&im, images_path, 3, 4, "image", err)) return -1;
+    if (!labels_path) {
+        int rc = idx_read_images(&im, &d, err);
+        idx_close(&im);
+        if (rc) tpl_dataset_free(&d);
+        else *out = d;
+        return rc;
+    }
     if (idx_open(&lb, labels_path, 1, 1, "label", err)) {
         idx_close(&im);
         return -1;
@@ -273,9 +295,10 @@ static const char *split_prefix(const char *dir, const char *split, tpl_err *err
     return NULL;
 }
 
-int tpl_idx_load_dir(const char *dir, const char *split, tpl_dataset *out,
-                     tpl_err *err) {
+int tpl_idx_load_dir_opt(const char *dir, const char *split, int labels_needed,
+                         tpl_dataset *out, int *labelled, tpl_err *err) {
     memset(out, 0, sizeof *out);
+    *labelled = 1;
     const char *prefix = split_prefix(dir, split, err);
     if (!prefix) return -1;
     char stem[64], images[4096], labels[4096];
@@ -283,7 +306,17 @@ int tpl_idx_load_dir(const char *dir, const char *split, tpl_dataset *out,
     if (idx_pick_path(images, sizeof images, dir, stem, err)) return -1;
     snprintf(stem, sizeof stem, "%s-labels-idx1-ubyte", prefix);
     if (idx_pick_path(labels, sizeof labels, dir, stem, err)) return -1;
+    if (!labels_needed && access(labels, F_OK) != 0) {
+        *labelled = 0;
+        return tpl_idx_load(images, NULL, out, err);
+    }
     return tpl_idx_load(images, labels, out, err);
+}
+
+int tpl_idx_load_dir(const char *dir, const char *split, tpl_dataset *out,
+                     tpl_err *err) {
+    int labelled;
+    return tpl_idx_load_dir_opt(dir, split, 1, out, &labelled, err);
 }
 
 /* ---- writing IDX files ---------------------------------------------------- */

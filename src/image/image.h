@@ -41,6 +41,10 @@ int tpl_jpeg_read(const char *path, int channels, int max_side, tpl_image *out, 
 /* Writes w x h pixels of c channels (1 or 3) as an 8-bit PNG, atomically
  * (see fileio.h). */
 int tpl_png_write(const char *path, const uint8_t *px, int w, int h, int c, tpl_err *err);
+/* The same written in place, without a temporary file or fsync: for the
+ * many small files of a directory that is itself renamed into place once
+ * complete.  A failed write removes the file. */
+int tpl_png_write_plain(const char *path, const uint8_t *px, int w, int h, int c, tpl_err *err);
 
 /* Any PNG or JPEG as a one-image dataset of the given channels (label 0,
  * 1 class), at its own size, at most TPL_IMAGE_MAX_SIDE a side. */

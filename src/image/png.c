@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fileio.h"
 #include "image.h"
@@ -102,4 +103,21 @@ static int png_write_stream(FILE *fp, const void *ctx) {
 int tpl_png_write(const char *path, const uint8_t *px, int w, int h, int c, tpl_err *err) {
     const png_job j = {px, w, h, c};
     return tpl_write_atomic(path, png_write_stream, &j, err);
+}
+
+int tpl_png_write_plain(const char *path, const uint8_t *px, int w, int h, int c, tpl_err *err) {
+    const png_job j = {px, w, h, c};
+    FILE *fp = fopen(path, "wb");
+    if (!fp) {
+        tpl_err_set(err, "%s: cannot create (%s)", path, strerror(errno));
+        return -1;
+    }
+    errno = 0;
+    int rc = png_write_stream(fp, &j);
+    if (fclose(fp) || rc) {
+        tpl_err_set(err, "%s: cannot write the PNG (%s)", path, errno ? strerror(errno) : "libpng");
+        unlink(path);
+        return -1;
+    }
+    return 0;
 }

@@ -1,4 +1,4 @@
-/* The digits domains (see domains.h): sources, the FreeType printer, JPEG
+/* The digits domains (see domains.h): sources, printed digits (printer.h), JPEG
  * photos and the MNIST-M blend, the build with its splits, and writing IDX
  * directories without leaving half of one. */
 #include "domains.h"
@@ -15,16 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ft2build.h>
-#include FT_FREETYPE_H
-#include FT_OUTLINE_H
-
 #include "digits.h"
 #include "image.h"
 #include "tasks.h"
 
 #define SIDE TPL_DOMAIN_SIDE
-#define PI_F 3.14159265358979f
 /* How the published sets are laid out: OpenCV's sheet has 20x20 cells, 5
  * rows of each digit; scikit-learn's CSV has 8x8 digits valued 0..16. */
 #define SHEET_CELL 20
@@ -69,11 +64,6 @@ int tpl_digits_check_sources(const tpl_digits_opts *o, tpl_err *err) {
     return 0;
 }
 
-static int ends_with(const char *s, const char *tail) {
-    size_t n = strlen(s), t = strlen(tail);
-    return n >= t && strcmp(s + n - t, tail) == 0;
-}
-
 /* "a/b" into buf; -1 (err set) when it does not fit. */
 static int join(char *buf, size_t size, const char *a, const char *b, tpl_err *err) {
     int n = snprintf(buf, size, "%s/%s", a, b);
@@ -82,218 +72,7 @@ static int join(char *buf, size_t size, const char *a, const char *b, tpl_err *e
     return -1;
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int paths_push(tpl_paths *p, char *s) {
-    char **grown = realloc(p->path, sizeof *p->path * (size_t)(p->n + 1));
-    if (!grown) return -1;
-    p->path = grown;
-    p->path[p->n++] = s;
-    return 0;
-}
-
-/* Appends dir/name when it is a regular file (following links, as fonts
- * are sometimes linked in); -1 only when out of memory. */
-static int paths_add_file(tpl_paths *p, const char *dir, const char *name) {
-    size_t len = strlen(dir) + strlen(name) + 2;
-    char *full = malloc(len);
-    if (!full) return -1;
-    snprintf(full, len, "%s/%s", dir, name);
-    struct stat st;
-    int keep = stat(full, &st) == 0 && S_ISREG(st.st_mode);
-    if (keep && paths_push(p, full) == 0) return 0;
-    free(full);
-    return keep ? -1 : 0;
-}
-
-int tpl_paths_list(tpl_paths *p, const char *dir, const char *suffix, tpl_err *err) {
-    DIR *d = opendir(dir);
-    if (!d) {
-        tpl_err_set(err, "%s: %s", dir, strerror(errno));
-        return -1;
-    }
-    int first = p->n, rc = 0;
-    for (struct dirent *e; !rc && (e = readdir(d));)
-        if (ends_with(e->d_name, suffix) && paths_add_file(p, dir, e->d_name)) {
-            tpl_err_set(err, "%s: out of memory listing files", dir);
-            rc = -1;
-        }
-    closedir(d);
-    qsort(p->path + first, (size_t)(p->n - first), sizeof *p->path, cmp_str);
-    return rc;
-}
-
-void tpl_paths_free(tpl_paths *p) {
-    for (int i = 0; i < p->n; i++) free(p->path[i]);
-    free(p->path);
-    p->n = 0;
-    p->path = NULL;
-}
-
 /* ---- printed: FreeType ------------------------------------------------------- */
-
-struct tpl_printer {
-    FT_Library lib;
-    int n;
-    FT_Face *face;
-    char **path; /* for messages */
-};
-
-/* Scalable, and with a glyph for every digit in its (Unicode) charmap. */
-static int has_digits(FT_Face f) {
-    if (!FT_IS_SCALABLE(f)) return 0;
-    for (FT_ULong ch = '0'; ch <= '9'; ch++)
-        if (!FT_Get_Char_Index(f, ch)) return 0;
-    return 1;
-}
-
-void tpl_printer_close(tpl_printer *p) {
-    if (!p) return;
-    for (int i = 0; i < p->n; i++) {
-        FT_Done_Face(p->face[i]);
-        free(p->path[i]);
-    }
-    if (p->lib) FT_Done_FreeType(p->lib);
-    free(p->face);
-    free(p->path);
-    free(p);
-}
-
-/* Opens one font into p, or skips it when it cannot print digits. */
-static int printer_add(tpl_printer *p, const char *path, tpl_err *err) {
-    FT_Face f;
-    FT_Error e = FT_New_Face(p->lib, path, 0, &f);
-    if (e) {
-        tpl_err_set(err, "%s: FreeType cannot open this font (error 0x%02x)", path, e);
-        return -1;
-    }
-    if (!has_digits(f)) {
-        FT_Done_Face(f);
-        return 0;
-    }
-    if (!(p->path[p->n] = strdup(path))) {
-        FT_Done_Face(f);
-        tpl_err_set(err, "%s: out of memory", path);
-        return -1;
-    }
-    p->face[p->n++] = f;
-    return 0;
-}
-
-tpl_printer *tpl_printer_open(const tpl_paths *fonts, tpl_err *err) {
-    size_t cap = (size_t)(fonts->n > 0 ? fonts->n : 1);
-    tpl_printer *p = calloc(1, sizeof *p);
-    if (!p || !(p->face = calloc(cap, sizeof *p->face)) ||
-        !(p->path = calloc(cap, sizeof *p->path))) {
-        tpl_printer_close(p);
-        tpl_err_set(err, "fonts: out of memory");
-        return NULL;
-    }
-    if (FT_Init_FreeType(&p->lib)) {
-        p->lib = NULL;
-        tpl_printer_close(p);
-        tpl_err_set(err, "fonts: FreeType failed to start");
-        return NULL;
-    }
-    for (int i = 0; i < fonts->n; i++)
-        if (printer_add(p, fonts->path[i], err)) {
-            tpl_printer_close(p);
-            return NULL;
-        }
-    if (p->n == 0) {
-        tpl_err_set(err, "fonts: none of the %d font files has the digits 0-9", fonts->n);
-        tpl_printer_close(p);
-        return NULL;
-    }
-    return p;
-}
-
-int tpl_printer_fonts(const tpl_printer *p) { return p->n; }
-
-static int luma(const uint8_t *c) { return (299 * c[0] + 587 * c[1] + 114 * c[2] + 500) / 1000; }
-
-static void random_rgb(tpl_rng *rng, uint8_t *c) {
-    for (int k = 0; k < 3; k++) c[k] = (uint8_t)tpl_rng_below(rng, 256);
-}
-
-void tpl_print_style_draw(tpl_rng *rng, int n_fonts, tpl_print_style *s) {
-    s->font = (int)tpl_rng_below(rng, (uint32_t)n_fonts);
-    s->size = TPL_PRINT_SIZE_MIN +
-              (int)tpl_rng_below(rng, TPL_PRINT_SIZE_MAX - TPL_PRINT_SIZE_MIN + 1);
-    s->angle = (2.0f * tpl_rng_uniform(rng) - 1.0f) * TPL_PRINT_ANGLE_DEG * (PI_F / 180.0f);
-    s->stroke = tpl_rng_uniform(rng) * TPL_PRINT_STROKE_MAX;
-    s->dx = (int)tpl_rng_below(rng, 2 * TPL_PRINT_SHIFT + 1) - TPL_PRINT_SHIFT;
-    s->dy = (int)tpl_rng_below(rng, 2 * TPL_PRINT_SHIFT + 1) - TPL_PRINT_SHIFT;
-    random_rgb(rng, s->bg);
-    for (int tries = 0;; tries++) {
-        random_rgb(rng, s->fg);
-        if (abs(luma(s->fg) - luma(s->bg)) >= TPL_PRINT_MIN_CONTRAST) return;
-        if (tries == 63) break;
-    }
-    memset(s->fg, luma(s->bg) < 128 ? 255 : 0, 3); /* white on dark, black on light */
-}
-
-/* Paper everywhere, then the glyph's coverage blends in the ink, the glyph
- * box centred and shifted by (dx, dy); what falls outside is cut. */
-static void paint(const FT_Bitmap *b, const tpl_print_style *s, int side, uint8_t *rgb) {
-    for (int i = 0; i < side * side; i++) memcpy(rgb + 3 * i, s->bg, 3);
-    const int x0 = (side - (int)b->width) / 2 + s->dx, y0 = (side - (int)b->rows) / 2 + s->dy;
-    for (int r = 0; r < (int)b->rows; r++) {
-        const int y = y0 + r;
-        if (y < 0 || y >= side) continue;
-        const uint8_t *row = b->buffer + (size_t)r * (size_t)b->pitch;
-        for (int c = 0; c < (int)b->width; c++) {
-            const int x = x0 + c;
-            const unsigned a = row[c];
-            if (x < 0 || x >= side || !a) continue;
-            uint8_t *o = rgb + 3 * ((size_t)y * side + x);
-            for (int k = 0; k < 3; k++)
-                o[k] = (uint8_t)((s->bg[k] * (255u - a) + s->fg[k] * a + 127u) / 255u);
-        }
-    }
-}
-
-/* Loads digit as an outline rotated by the style's angle, thickens it and
- * renders 256-level coverage into the face's glyph slot.  Hinting is off: it
- * would fight the rotation and differs between FreeType versions. */
-static FT_Error render_glyph(FT_Face f, int digit, const tpl_print_style *s) {
-    const FT_Fixed c = (FT_Fixed)lroundf(cosf(s->angle) * 65536.0f);
-    const FT_Fixed sn = (FT_Fixed)lroundf(sinf(s->angle) * 65536.0f);
-    FT_Matrix m = {c, -sn, sn, c};
-    FT_Error e = FT_Set_Pixel_Sizes(f, 0, (FT_UInt)s->size);
-    if (e) return e;
-    FT_Set_Transform(f, &m, NULL);
-    e = FT_Load_Char(f, (FT_ULong)('0' + digit), FT_LOAD_NO_BITMAP | FT_LOAD_NO_HINTING);
-    if (e) return e;
-    if (f->glyph->format != FT_GLYPH_FORMAT_OUTLINE) return FT_Err_Invalid_Glyph_Format;
-    e = FT_Outline_Embolden(&f->glyph->outline, (FT_Pos)lroundf(s->stroke * 64.0f));
-    if (e) return e;
-    e = FT_Render_Glyph(f->glyph, FT_RENDER_MODE_NORMAL);
-    if (e) return e;
-    const FT_Bitmap *b = &f->glyph->bitmap;
-    if (b->rows && (b->pixel_mode != FT_PIXEL_MODE_GRAY || b->pitch < (int)b->width))
-        return FT_Err_Invalid_Glyph_Format; /* not the 8-bit coverage asked for */
-    return 0;
-}
-
-int tpl_printer_render(tpl_printer *p, int digit, const tpl_print_style *s, int side,
-                       uint8_t *rgb, tpl_err *err) {
-    if (digit < 0 || digit > 9 || s->font < 0 || s->font >= p->n || side < 1 || s->size < 1) {
-        tpl_err_set(err, "printed: cannot render digit %d in font %d of %d at %d px", digit,
-                    s->font, p->n, s->size);
-        return -1;
-    }
-    FT_Error e = render_glyph(p->face[s->font], digit, s);
-    if (e) {
-        tpl_err_set(err, "%s: FreeType cannot render '%d' at %d px (error 0x%02x)",
-                    p->path[s->font], digit, s->size, e);
-        return -1;
-    }
-    paint(&p->face[s->font]->glyph->bitmap, s, side, rgb);
-    return 0;
-}
 
 int tpl_printed_build(tpl_printer *p, int per_class, uint64_t seed, tpl_dataset *out,
                       tpl_err *err) {
@@ -312,7 +91,7 @@ int tpl_printed_build(tpl_printer *p, int per_class, uint64_t seed, tpl_dataset 
     tpl_rng_seed(&rng, seed);
     for (int i = 0; i < n; i++) {
         tpl_print_style s;
-        tpl_print_style_draw(&rng, p->n, &s);
+        tpl_print_style_draw(&rng, tpl_printer_fonts(p), &s);
         out->labels[i] = (uint8_t)(i % TPL_DOMAIN_CLASSES);
         if (tpl_printer_render(p, i % TPL_DOMAIN_CLASSES, &s, SIDE,
                                out->pixels + (size_t)i * SIDE * SIDE * 3, err)) {

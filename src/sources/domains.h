@@ -30,6 +30,8 @@
 
 #include "data.h"
 #include "image.h"
+#include "paths.h"
+#include "printer.h"
 #include "rng.h"
 #include "templar.h"
 
@@ -94,55 +96,8 @@ void tpl_digits_opts_default(tpl_digits_opts *o);
  * PKG: apt-get install PKG)". */
 int tpl_digits_check_sources(const tpl_digits_opts *o, tpl_err *err);
 
-/* A sorted list of file names (strcmp order, so the same files give the same
- * order everywhere). */
-typedef struct tpl_paths {
-    int n;
-    char **path;
-} tpl_paths;
-/* Appends dir's regular files whose names end in suffix, sorted, as
- * "dir/name".  A directory without any is not an error here. */
-int tpl_paths_list(tpl_paths *p, const char *dir, const char *suffix, tpl_err *err);
-void tpl_paths_free(tpl_paths *p);
+/* ---- printed: FreeType (printer.h) --------------------------------------- */
 
-/* ---- printed: FreeType --------------------------------------------------- */
-
-/* The random choices behind one printed digit. */
-typedef struct tpl_print_style {
-    int font;       /* index into the printer's fonts */
-    int size;       /* pixels per em */
-    float angle;    /* rotation in radians, counter-clockwise */
-    float stroke;   /* pixels added to the stroke width (FT_Outline_Embolden) */
-    int dx, dy;     /* shift of the glyph box's centre from the image's */
-    uint8_t fg[3], bg[3];
-} tpl_print_style;
-
-/* Ranges of the draws (uniform): size in pixels per em, angle in degrees,
- * stroke in pixels, shift in pixels, and the least luma difference between
- * ink and paper (so every digit stays legible). */
-#define TPL_PRINT_SIZE_MIN 18
-#define TPL_PRINT_SIZE_MAX 28
-#define TPL_PRINT_ANGLE_DEG 15.0f
-#define TPL_PRINT_STROKE_MAX 2.0f
-#define TPL_PRINT_SHIFT 3
-#define TPL_PRINT_MIN_CONTRAST 96
-
-typedef struct tpl_printer tpl_printer; /* FreeType and the open fonts */
-
-/* Opens the fonts; fonts without all ten digits (or not scalable) are
- * skipped, a font FreeType cannot open is an error, and so is having none
- * left.  NULL on failure. */
-tpl_printer *tpl_printer_open(const tpl_paths *fonts, tpl_err *err);
-void tpl_printer_close(tpl_printer *p);
-int tpl_printer_fonts(const tpl_printer *p);
-/* Draws the choices, in a fixed order: font, size, angle, stroke, dx, dy,
- * paper, then ink until it differs from paper by TPL_PRINT_MIN_CONTRAST in
- * luma (after 64 tries, the paper's complement). */
-void tpl_print_style_draw(tpl_rng *rng, int n_fonts, tpl_print_style *s);
-/* Renders digit (0-9) as side x side RGB: paper colour, with the glyph's
- * anti-aliased coverage blending in the ink; parts shifted out are cut. */
-int tpl_printer_render(tpl_printer *p, int digit, const tpl_print_style *s, int side,
-                       uint8_t *rgb, tpl_err *err);
 /* per_class images of each digit, label i % 10 for image i. */
 int tpl_printed_build(tpl_printer *p, int per_class, uint64_t seed, tpl_dataset *out,
                       tpl_err *err);
