@@ -108,6 +108,12 @@ void tpl_model_free(tpl_model *m);
 const tpl_config *tpl_model_config(const tpl_model *m);
 /* Index of the task called name, or -1. */
 int tpl_model_find_task(const tpl_model *m, const char *name);
+/* Name of class k of task t (as its data named it: a folder, a CSV label),
+ * or NULL when the task's classes have no names. */
+const char *tpl_model_class_name(const tpl_model *m, int task, int k);
+/* Gives task t's n classes names (copied; n = 0 drops them). */
+int tpl_model_set_class_names(tpl_model *m, int task, const char *const *names, int n,
+                              tpl_err *err);
 
 /* ---- data -----------------------------------------------------------------
  * Images are uint8, NHWC (height, width, channels), of the model's input

@@ -418,9 +418,10 @@ static void test_unlabelled(void) {
     CHECK(load(spec, &o, &t, &err) == 0 && t.labelled == 0 && t.train.n == 4 &&
           t.test.n == 4 && t.test.labels[1] == 0 && t.train.classes == 1);
     tpl_task_free(&t);
-    /* "fashion" from another directory flips, and names its classes */
+    /* "fashion" from another directory flips, and names its classes only
+     * when the data has its ten (here: fewer) */
     CHECK(tpl_task_load_idx("fashion", at("idx"), TPL_TASK_TEST, &t, &err) == 0 &&
-          t.flip_ok == 1 && t.n_class_names == 10 && !strcmp(t.class_names[9], "Ankle boot"));
+          t.flip_ok == 1 && (t.test.classes == 10) == (t.n_class_names == 10));
     tpl_task_free(&t);
     tpl_dataset_free(&d);
 }

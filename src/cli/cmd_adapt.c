@@ -74,6 +74,8 @@ static int add_target(const adapt_flags *f, const tpl_model *src, trainer *r, tp
     int sources[TPL_MAX_TASKS];
     for (int t = 0; t < c->n_tasks; t++) sources[t] = t;
     k->model_task = c->n_tasks;
+    /* one label set: the target's classes are the sources' */
+    if (tpl_model_copy_class_names(r->m, k->model_task, src, 0, err)) return -1;
     r->n_tasks = 1;
     tpl_model_average_tasks(r->m, sources, c->n_tasks, k->model_task);
     tpl_model_train_only(r->m, k->model_task, TPL_PART_LOGITS);

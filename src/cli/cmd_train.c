@@ -197,6 +197,7 @@ static int train(void *flags, trainer *r, tpl_err *err) {
     if (!(r->m = tpl_model_create(&cfg, (uint64_t)f->o.seed, err))) return -1;
     if (f->mixtures && load_mixtures(f->mixtures, r->m, err)) return -1;
     for (int t = 0; t < r->n_tasks; t++) r->task[t].model_task = t;
+    if (trainer_name_classes(r, err)) return -1;
     return trainer_run(r, err) || trainer_report(r, err) ? -1 : 0;
 }
 

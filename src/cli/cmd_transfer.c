@@ -177,7 +177,7 @@ static int transfer(void *flags, trainer *r, tpl_err *err) {
         }
         r->data_meta = data;
     }
-    rc = trainer_run(r, err);
+    rc = trainer_name_classes(r, err) || trainer_run(r, err);
     if (!rc) report_bytes(r->m, k->model_task, mode, tpl_params_trainable(&r->m->params));
     rc = rc || trainer_report(r, err);
 done:

@@ -231,6 +231,17 @@ int trainer_save(const trainer *r, tpl_err *err) {
     return rc;
 }
 
+int trainer_name_classes(trainer *r, tpl_err *err) {
+    for (int t = 0; t < r->n_tasks; t++) {
+        const trainer_task *k = &r->task[t];
+        if (k->d.n_class_names &&
+            tpl_model_set_class_names(r->m, k->model_task, (const char *const *)k->d.class_names,
+                                      k->d.n_class_names, err))
+            return -1;
+    }
+    return 0;
+}
+
 int trainer_run(trainer *r, tpl_err *err) {
     tpl_fit_options o;
     tpl_fit_task tasks[TPL_MAX_TASKS];

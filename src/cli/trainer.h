@@ -52,6 +52,8 @@ typedef int (*trainer_body)(void *flags, trainer *r, tpl_err *err);
 int trainer_command(const char *cmd, const trainer_opts *o, int multi, trainer_body body,
                     void *flags);
 
+/* Gives the model's tasks their data's class names (those that have some). */
+int trainer_name_classes(trainer *r, tpl_err *err);
 /* Trains r->m on the tasks (data loaded, model_task set) and saves it. */
 int trainer_run(trainer *r, tpl_err *err);
 /* Writes the model file (trainer_run does it after training). */

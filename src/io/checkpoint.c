@@ -1,5 +1,7 @@
 #include "checkpoint.h"
 
+#include "json.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -9,24 +11,105 @@
 #include <string.h>
 
 #define FORMAT "templar-1"
-#define META_MAX 16
 
+/* The metadata of a file being written: key/value pairs whose strings it
+ * owns; a failed allocation leaves it failed, checked once at the end. */
 typedef struct meta_buf {
-    tpl_st_kv kv[META_MAX + 32];
-    char text[META_MAX][1024];
-    int n, used;
+    tpl_st_kv *kv;
+    char **owned;
+    int n, cap, n_owned, failed;
 } meta_buf;
+
+static char *meta_keep(meta_buf *b, char *s) {
+    char **o = s ? realloc(b->owned, sizeof *o * (size_t)(b->n_owned + 1)) : NULL;
+    if (!o) {
+        free(s);
+        b->failed = 1;
+        return NULL;
+    }
+    b->owned = o;
+    return b->owned[b->n_owned++] = s;
+}
+
+static void meta_add(meta_buf *b, const char *key, const char *value) {
+    if (b->failed || !key || !value) {
+        b->failed = 1;
+        return;
+    }
+    if (b->n == b->cap) {
+        int cap = b->cap ? 2 * b->cap : 32;
+        tpl_st_kv *kv = realloc(b->kv, sizeof *kv * (size_t)cap);
+        if (!kv) {
+            b->failed = 1;
+            return;
+        }
+        b->kv = kv, b->cap = cap;
+    }
+    b->kv[b->n++] = (tpl_st_kv){key, value};
+}
 
 static void meta_put(meta_buf *b, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void meta_put(meta_buf *b, const char *key, const char *fmt, ...) {
-    char *dst = b->text[b->used++];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(dst, sizeof b->text[0], fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    b->kv[b->n++] = (tpl_st_kv){key, dst};
+    char *dst = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (dst) {
+        va_start(ap, fmt);
+        vsnprintf(dst, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    meta_add(b, key, meta_keep(b, dst));
+}
+
+static void meta_free(meta_buf *b) {
+    for (int i = 0; i < b->n_owned; i++) free(b->owned[i]);
+    free(b->owned);
+    free(b->kv);
+}
+
+/* Each task's class names, "classes.NAME": a JSON array of strings. */
+static void class_names_meta(const tpl_model *m, meta_buf *b) {
+    for (int t = 0; t < m->cfg.n_tasks; t++) {
+        if (!tpl_model_class_name(m, t, 0)) continue;
+        tpl_buf j = {0};
+        tpl_buf_puts(&j, "[");
+        for (int k = 0; k < m->cfg.task[t].classes; k++) {
+            if (k) tpl_buf_puts(&j, ",");
+            tpl_buf_json_string(&j, tpl_model_class_name(m, t, k));
+        }
+        tpl_buf_put(&j, "]", 2); /* and the NUL */
+        if (j.failed) tpl_buf_free(&j);
+        const size_t len = strlen(m->cfg.task[t].name) + sizeof "classes.";
+        char *key = malloc(len);
+        if (key) snprintf(key, len, "classes.%s", m->cfg.task[t].name);
+        meta_add(b, meta_keep(b, key), meta_keep(b, j.p));
+    }
+}
+
+/* Task t's class names back from "classes.NAME", when the file has them. */
+static int class_names_load(tpl_st_file *f, const char *path, tpl_model *m, int t,
+                            tpl_err *err) {
+    char key[TPL_NAME_LEN + 16];
+    snprintf(key, sizeof key, "classes.%s", m->cfg.task[t].name);
+    const char *v = tpl_st_meta(f, key);
+    if (!v) return 0;
+    const int classes = m->cfg.task[t].classes;
+    char **names = calloc((size_t)classes, sizeof *names);
+    tpl_json j;
+    tpl_json_init(&j, v, strlen(v));
+    int n = 0, count = 0, more = 0, rc = names && !tpl_json_open(&j, '[') ? 0 : -1;
+    while (!rc && (more = tpl_json_more(&j, ']', &count)) == 1)
+        rc = n == classes || tpl_json_string(&j, &names[n++]) ? -1 : 0;
+    if (!rc && (more < 0 || tpl_json_end(&j) || n != classes)) rc = -1;
+    if (!rc) rc = tpl_model_set_class_names(m, t, (const char *const *)names, n, err);
+    else tpl_err_set(err, "%s: metadata '%s' is not a list of %d class names", path, key, classes);
+    for (int k = 0; names && k < classes; k++) free(names[k]);
+    free(names);
+    return rc;
 }
 
 /* "a,b,c" from n ints (stride-separated fields of a struct array). */
@@ -39,7 +122,8 @@ static void join_ints(char *out, size_t cap, const int *v, int n, size_t stride)
 }
 
 static void config_meta(const tpl_config *c, meta_buf *b) {
-    char w[256], l[256], k[256], tasks[1024] = "", mean[128] = "", std[128] = "";
+    char w[256], l[256], k[256], tasks[TPL_MAX_TASKS * (TPL_NAME_LEN + 12)] = "", mean[128] = "",
+         std[128] = "";
     join_ints(w, sizeof w, &c->stage[0].width, c->n_stages, sizeof c->stage[0]);
     join_ints(l, sizeof l, &c->stage[0].layers, c->n_stages, sizeof c->stage[0]);
     join_ints(k, sizeof k, &c->stage[0].templates, c->n_stages, sizeof c->stage[0]);
@@ -77,15 +161,17 @@ int tpl_model_save(const tpl_model *m, const char *path, tpl_err *err) {
 int tpl_model_save_with(const tpl_model *m, const char *path, const tpl_st_kv *extra,
                         int n_extra, tpl_err *err) {
     const tpl_params *p = &m->params;
-    meta_buf *b = calloc(1, sizeof *b);
+    meta_buf b = {0};
     tpl_st_tensor *t = calloc((size_t)p->n_views, sizeof *t);
-    if (!b || !t || n_extra > 32) {
-        free(b), free(t);
-        tpl_err_set(err, "%s: out of memory or too much metadata", path);
+    config_meta(&m->cfg, &b);
+    class_names_meta(m, &b);
+    for (int i = 0; i < n_extra; i++) meta_add(&b, extra[i].key, extra[i].value);
+    if (!t || b.failed) {
+        free(t);
+        meta_free(&b);
+        tpl_err_set(err, "%s: out of memory for the metadata", path);
         return -1;
     }
-    config_meta(&m->cfg, b);
-    for (int i = 0; i < n_extra; i++) b->kv[b->n++] = extra[i];
     for (int i = 0; i < p->n_views; i++) {
         const tpl_view *v = &p->views[i];
         t[i].name = v->name;
@@ -93,8 +179,8 @@ int tpl_model_save_with(const tpl_model *m, const char *path, const tpl_st_kv *e
         memcpy(t[i].shape, v->shape, sizeof(int64_t) * v->ndim);
         t[i].data = tpl_params_data(p, i);
     }
-    int rc = tpl_st_write(path, t, p->n_views, b->kv, b->n, err);
-    free(b);
+    int rc = tpl_st_write(path, t, p->n_views, b.kv, b.n, err);
+    meta_free(&b);
     free(t);
     return rc;
 }
@@ -260,10 +346,13 @@ tpl_model *tpl_model_load(const char *path, tpl_err *err) {
     if (!f) return NULL;
     tpl_config cfg;
     tpl_model *m = NULL;
-    if (config_from_meta(f, path, &cfg, err) == 0 && (m = tpl_model_create(&cfg, 0, err)) &&
-        load_tensors(m, f, path, err)) {
-        tpl_model_free(m);
-        m = NULL;
+    if (config_from_meta(f, path, &cfg, err) == 0 && (m = tpl_model_create(&cfg, 0, err))) {
+        int rc = load_tensors(m, f, path, err);
+        for (int t = 0; !rc && t < cfg.n_tasks; t++) rc = class_names_load(f, path, m, t, err);
+        if (rc) {
+            tpl_model_free(m);
+            m = NULL;
+        }
     }
     if (m) tpl_model_params_changed(m);
     tpl_st_close(f);

@@ -40,6 +40,10 @@ tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {
     for (int s = 0; s < cfg.n_stages; s++) cfg.stage[s].templates = cfg.stage[s].layers;
     tpl_model *e = tpl_config_check(&cfg, err) ? NULL : tpl_model_create(&cfg, 0, err);
     if (!e) return NULL;
+    if (tpl_model_copy_class_names(e, 0, m, task, err)) {
+        tpl_model_free(e);
+        return NULL;
+    }
     const tpl_params *p = &m->params;
     tpl_params *q = &e->params;
     const int c0 = cfg.stage[0].width;

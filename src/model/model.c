@@ -144,6 +144,7 @@ oom:
 
 void tpl_model_free(tpl_model *m) {
     if (!m) return;
+    for (int t = 0; t < m->cfg.n_tasks; t++) tpl_model_clear_class_names(m, t);
     for (int s = 0; s < m->cfg.n_stages; s++) {
         tpl_stage *st = &m->stage[s];
         for (int i = 0; st->slots && i < st->n_slots; i++) tpl_conv_slot_free(&st->slots[i]);

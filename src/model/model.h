@@ -106,6 +106,7 @@ struct tpl_model {
     int winograd;            /* small-batch eval may use winograd.c: AVX-512 builds, unless
                               * TEMPLAR_NO_WINOGRAD is set (to anything) at creation */
     struct tpl_workspace *ws;
+    char **class_names[TPL_MAX_TASKS]; /* [classes] per task, or NULL (classnames.c) */
 };
 
 /* Fresh model with seeded initial weights. */
@@ -178,6 +179,11 @@ void tpl_model_copy_task(tpl_model *m, int from, int to);
 void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to);
 /* Marks which views train: those part names for task. */
 void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part);
+
+/* Task t's class names dropped; and those of task f of from copied onto
+ * task t of to (none when it has none). */
+void tpl_model_clear_class_names(tpl_model *m, int task);
+int tpl_model_copy_class_names(tpl_model *to, int t, const tpl_model *from, int f, tpl_err *err);
 
 /* What task t's own tensors cost (shared ones count for no task). */
 tpl_task_size tpl_task_bytes(const tpl_model *m, int task);

@@ -17,6 +17,11 @@ tpl_model *tpl_model_add_task(const tpl_model *src, const tpl_task_config *task,
     if (tpl_config_check(&cfg, err)) return NULL;
     tpl_model *m = tpl_model_create(&cfg, seed, err);
     if (!m) return NULL;
+    for (int t = 0; t < src->cfg.n_tasks; t++)
+        if (tpl_model_copy_class_names(m, t, src, t, err)) {
+            tpl_model_free(m);
+            return NULL;
+        }
     /* Every view of src exists in m under its name, with its shape. */
     const tpl_params *from = &src->params;
     for (int i = 0; i < m->params.n_views; i++) {

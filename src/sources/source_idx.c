@@ -34,12 +34,17 @@ int tpl_task_idx_into(const char *dir, const tpl_task_opts *o, tpl_task_data *ou
         return -1;
     /* the built-in set, wherever it is read from: its classes survive a mirror */
     out->flip_ok = fashion;
-    if (fashion && tpl_task_set_class_names(out, tpl_fashion_classes, 10, err)) return -1;
     if (load_halves(dir, o, out, err)) {
         if (!strcmp(dir, TPL_FASHION_DIR))
             tpl_task_hint_package(dir, "dataset-fashion-mnist", err);
         return -1;
     }
+    /* its names only where the data is its ten classes */
+    const int classes = out->train.classes > out->test.classes ? out->train.classes
+                                                               : out->test.classes;
+    if (fashion && out->labelled && classes == 10 &&
+        tpl_task_set_class_names(out, tpl_fashion_classes, 10, err))
+        return -1;
     return 0;
 }
 
