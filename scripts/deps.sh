@@ -4,6 +4,8 @@
 #   scripts/deps.sh train   the above plus the data sets: Fashion-MNIST, OpenCV's
 #                           digit sheet, scikit-learn's digits
 #   scripts/deps.sh bench   the above plus PyTorch, for the side-by-side benchmark
+#   scripts/deps.sh fuzz    the build set plus clang, its fuzzer and sanitizer
+#                           runtimes and its OpenMP (make fuzz, fuzz/ci.sh)
 set -euo pipefail
 what=${1:-build}
 pkgs=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev pkgconf fonts-dejavu-core)
@@ -11,7 +13,8 @@ case "$what" in
   build) ;;
   train) pkgs+=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf) ;;
   bench) pkgs+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
-  *) echo "usage: scripts/deps.sh build|train|bench" >&2; exit 2 ;;
+  fuzz) pkgs+=(clang libclang-rt-14-dev libomp-14-dev) ;;
+  *) echo "usage: scripts/deps.sh build|train|bench|fuzz" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
