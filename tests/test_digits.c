@@ -312,9 +312,17 @@ static void test_csv_errors(void) {
     free(longl);
     expect_csv_error(p, 2, 16, ":1:", "line longer than");
 
-    /* a NUL in the middle of a line */
+    /* a NUL in the middle of a line, and in a last line without a newline
+     * (plain and gzip) */
     write_file(p, "0,1,2,3,4\n0,1\0002,3,4\n0,1,2,3,4\n", 30, 0);
     expect_csv_error(p, 2, 16, ":2:", "NUL");
+    for (int z = 0; z < 2; z++) {
+        write_file(z ? gz : p, "0,1,2,3,4\n0,1,2,3,4\0junk", 25, z);
+        expect_csv_error(z ? gz : p, 2, 16, ":2:", "NUL");
+    }
+    /* control bytes of a bad field are not copied into the message */
+    write_text(p, "0,1,2,3,4\n0,1\r\0333,2,3,4\n", 0);
+    expect_csv_error(p, 2, 16, ":2:", "field 2 is not an integer: \"1??3\"");
 
     /* a gzip stream cut in the middle */
     enum { LINES = 400 };
