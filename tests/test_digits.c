@@ -197,6 +197,11 @@ static void test_png_errors(void) {
     expect_png_error(bad, CELL, RPC, "PNG");
     write_file(bad, buf, 20, 0); /* inside the IHDR chunk */
     expect_png_error(bad, CELL, RPC, "PNG");
+    /* after the IHDR, a text chunk that claims 2 GB: refused from its
+     * header (libpng would allocate and clear the 2 GB first) */
+    memcpy(buf + 33, "\x7f\xff\xff\xffzTXtkey", 11);
+    write_file(bad, buf, 44, 0);
+    expect_png_error(bad, CELL, RPC, "PNG chunk 'zTXt' claims 2147483647 bytes");
     tmp_end();
 }
 
