@@ -4,8 +4,8 @@
  * digit sheet, tpl_digits_png_load (src/sources/digits.c).
  *
  * What a decode returns must agree with the probe (size, the file's
- * channels) and hold every pixel it claims; grey and RGB decodes of one
- * file agree on the size; a file the probe refuses does not decode. */
+ * channels) and hold every pixel it claims, grey and RGB; a file the probe
+ * refuses does not decode. */
 #include <string.h>
 
 #include "digits.h"
@@ -55,10 +55,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (!probed) fuzz_fail("decoded a file the probe refused");
     check_image(&grey, 1, w, h, file_c);
-    if (tpl_image_read(path, 3, MAX_SIDE, &rgb, &err))
-        fuzz_fail("decoded as grey but not as RGB: %s", err.msg);
-    check_image(&rgb, 3, w, h, file_c);
-    tpl_image_free(&rgb);
+    /* libjpeg refuses some chroma subsamplings only when it has to upsample
+     * them for RGB ("Fractional sampling not implemented yet"): a clean
+     * refusal is fine */
+    if (tpl_image_read(path, 3, MAX_SIDE, &rgb, &err)) {
+        fuzz_check_error(err.msg);
+    } else {
+        check_image(&rgb, 3, w, h, file_c);
+        tpl_image_free(&rgb);
+    }
     tpl_dataset d;
     if (tpl_image_load_dataset(path, 1, &d, &err)) fuzz_fail("as a data set: %s", err.msg);
     if (d.n != 1 || d.w != w || d.h != h || d.c != 1 || memcmp(d.pixels, grey.px, (size_t)w * h))
