@@ -12,9 +12,10 @@ if [ $# -ne 3 ]; then
     echo "usage: fuzz/make-corpus.sh PATH/TO/templar PATH/TO/make_seeds OUT" >&2
     exit 2
 fi
-templar=$1 seeds=$2 out=$3
+templar=$(realpath "$1") seeds=$2 out=$3
 mkdir -p "$out/model"
 "$seeds" "$out"
+cd "$out" # the model files name their data by relative paths
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 
 # model NAME FLAGS...: one optimiser step on 8 images, written to model/NAME.
@@ -22,13 +23,13 @@ model() {
     local name=$1
     shift
     if ! "$templar" train --steps 1 --batch 8 --eval-batch 4 --threads 1 \
-        --out "$out/model/$name" "$@" >"$out/train.log" 2>&1; then
-        cat "$out/train.log" >&2
+        --out "model/$name" "$@" >train.log 2>&1; then
+        cat train.log >&2
         echo "make-corpus: templar train $* failed" >&2
         exit 1
     fi
 }
-g=$out/data-grey g2=$out/data-grey2 rgb=$out/data-rgb
+g=data-grey g2=data-grey2 rgb=data-rgb
 model tiny.safetensors --data "$g" --width 16 --layers 1 --templates 1
 model staged.safetensors --data "$g" --widths 4,8 --layers 1 --templates 2
 model two-tasks.safetensors --tasks "a=idx:$g,b=idx:$g2" --width 4 --layers 2 --templates 2 \
@@ -38,7 +39,7 @@ model gumbel.safetensors --data "$g" --width 4 --layers 2 --templates 3 --routin
 model shared.safetensors --tasks "a=idx:$g,b=idx:$g" --width 4 --layers 1 --templates 1 \
     --shared-mixture --shared-head
 model plain.safetensors --data "$g" --width 4 --layers 2 --plain
-rm -f "$out/train.log"
+rm -f train.log
 # a model is a safetensors file too
-cp "$out/model/tiny.safetensors" "$out/model/staged.safetensors" "$out/safetensors/"
+cp model/tiny.safetensors model/staged.safetensors safetensors/
 echo "make-corpus: seeds in $out"
