@@ -95,8 +95,8 @@ static unsigned char noise(void) {
 
 static void json_seeds(void) {
     static const char *const texts[] = {
-        "{\"__metadata__\":{\"format\":\"templar-1\",\"widths\":\"4,8\"},"
-        "\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}",
+        ("{\"__metadata__\":{\"format\":\"templar-1\",\"widths\":\"4,8\"},"
+         "\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]}}"),
         "[0, 1, 9007199254740992, -1, 1.5e-3, 0.25, 1E+2, true, false, null]",
         "{\"a\": [[], {}, [[[]]]], \"b\": \"x\\\"y\\\\z\\/\\b\\f\\n\\r\\t\"}",
         "\"\\u00e9\\u20ac\\ud83d\\ude00 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"",

@@ -46,7 +46,9 @@ for h in "${harnesses[@]}"; do
     log=$build/findings/$h.log
     echo "fuzz: $h for ${seconds}s"
     # shellcheck disable=SC2086  # FUZZ_ARGS is a list of flags
+    # inputs are at most 32 KB: one allocation of 512 MB is a bomb, not a load
     "$build/fuzz/fuzz_$h" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 \
+        -malloc_limit_mb=512 \
         -max_len="${max_len[$h]}" -dict="fuzz/$h.dict" -print_final_stats=1 \
         -artifact_prefix="$build/findings/$h-" ${FUZZ_ARGS:-} \
         "$build/corpus/$h" "$build/seeds/$h" "fuzz/regressions/$h" >"$log" 2>&1
