@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.." || exit 1
 export FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 export FUZZ_BUILD=${FUZZ_BUILD:-build-fuzz}
 scripts/deps.sh fuzz || exit 1
+mkdir -p "$FUZZ_BUILD"
+stamp=$FUZZ_BUILD/ci-started
+touch "$stamp"
 if fuzz/run.sh "$@"; then exit 0; fi
 for f in "$FUZZ_BUILD"/findings/*-*-*; do
-    [ -f "$f" ] || continue
+    [ -f "$f" ] && [ "$f" -nt "$stamp" ] || continue # this run's only
     echo "fuzz: finding $f ($(wc -c <"$f") bytes):" >&2
     od -A x -t x1z -v "$f" | head -64 >&2
 done
