@@ -1,13 +1,15 @@
 # The two set-up commands (see README): `make train` and `make test`.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= 2
 EPOCHS ?= 6
 FASHION_EPOCHS ?= 14
 
 PREFIX ?= /usr/local
 
-.PHONY: all build deps train fashion fashion-long test test-asan bench experiments install clean
+.PHONY: all build deps train fashion fashion-long test test-asan fuzz bench experiments install clean
 
 all: build
 
@@ -49,6 +51,12 @@ test-asan:
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
 
+# Every reader under libFuzzer, ASan and UBSan for FUZZ_SECONDS each (a clang
+# build in FUZZ_BUILD; inputs found are kept in FUZZ_BUILD/corpus): fuzz/README.md.
+fuzz:
+	@scripts/deps.sh fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) JOBS=$(JOBS) fuzz/run.sh
+
 bench: build
 	@scripts/deps.sh bench
 	bench/compare.sh
@@ -63,4 +71,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

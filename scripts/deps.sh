@@ -9,6 +9,8 @@
 #                           user, missing ones are named and their tests skip
 #   scripts/deps.sh bench   the build set plus PyTorch and OpenBLAS, for the
 #                           side-by-side benchmarks
+#   scripts/deps.sh fuzz    the build set plus clang, its fuzzer and sanitizer
+#                           runtimes and its OpenMP (make fuzz, fuzz/ci.sh)
 set -euo pipefail
 what=${1:-build}
 need=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev
@@ -21,7 +23,8 @@ case "$what" in
   train) need+=("${data[@]}") ;;
   test) want+=("${data[@]}" python3-torch python3-numpy) ;;
   bench) need+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
-  *) echo "usage: scripts/deps.sh build|train|test|bench" >&2; exit 2 ;;
+  fuzz) need+=(clang libclang-rt-14-dev libomp-14-dev) ;;
+  *) echo "usage: scripts/deps.sh build|train|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -197,6 +197,11 @@ static void test_png_errors(void) {
     expect_png_error(bad, CELL, RPC, "PNG");
     write_file(bad, buf, 20, 0); /* inside the IHDR chunk */
     expect_png_error(bad, CELL, RPC, "PNG");
+    /* after the IHDR, a text chunk that claims 2 GB: refused from its
+     * header (libpng would allocate and clear the 2 GB first) */
+    memcpy(buf + 33, "\x7f\xff\xff\xffzTXtkey", 11);
+    write_file(bad, buf, 44, 0);
+    expect_png_error(bad, CELL, RPC, "PNG chunk 'zTXt' claims 2147483647 bytes");
     tmp_end();
 }
 
@@ -312,9 +317,17 @@ static void test_csv_errors(void) {
     free(longl);
     expect_csv_error(p, 2, 16, ":1:", "line longer than");
 
-    /* a NUL in the middle of a line */
+    /* a NUL in the middle of a line, and in a last line without a newline
+     * (plain and gzip) */
     write_file(p, "0,1,2,3,4\n0,1\0002,3,4\n0,1,2,3,4\n", 30, 0);
     expect_csv_error(p, 2, 16, ":2:", "NUL");
+    for (int z = 0; z < 2; z++) {
+        write_file(z ? gz : p, "0,1,2,3,4\n0,1,2,3,4\0junk", 25, z);
+        expect_csv_error(z ? gz : p, 2, 16, ":2:", "NUL");
+    }
+    /* control bytes of a bad field are not copied into the message */
+    write_text(p, "0,1,2,3,4\n0,1\r\0333,2,3,4\n", 0);
+    expect_csv_error(p, 2, 16, ":2:", "field 2 is not an integer: \"1??3\"");
 
     /* a gzip stream cut in the middle */
     enum { LINES = 400 };

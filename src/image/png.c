@@ -4,10 +4,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
 #include "image.h"
+
+/* libpng allocates, and clears, a buffer of the length a chunk claims
+ * before it reads the chunk: an 80-byte file whose text chunk claims 2 GB
+ * costs 2 GB.  So every chunk's length is checked against what the file
+ * holds, from the headers alone (a seek per chunk), before libpng sees it.
+ * The stream is left at its start. */
+static int png_chunks_fit(FILE *f, const char *path, tpl_err *err) {
+    struct stat st;
+    if (fstat(fileno(f), &st)) {
+        tpl_err_set(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const uint64_t size = (uint64_t)st.st_size;
+    uint64_t pos = 8; /* after the signature */
+    uint8_t h[8];
+    while (pos + 8 <= size && !fseeko(f, (off_t)pos, SEEK_SET) && fread(h, 1, 8, f) == 8) {
+        const uint64_t len = (uint64_t)h[0] << 24 | (uint64_t)h[1] << 16 | (uint64_t)h[2] << 8 | h[3];
+        if (len > size - pos - 8) {
+            char type[5];
+            for (int i = 0; i < 4; i++) type[i] = h[4 + i] >= 0x20 && h[4 + i] < 0x7f ? (char)h[4 + i] : '?';
+            type[4] = '\0';
+            tpl_err_set(err, "%s: truncated: PNG chunk '%s' claims %llu bytes, the file holds %llu "
+                        "after its header", path, type, (unsigned long long)len,
+                        (unsigned long long)(size - pos - 8));
+            return -1;
+        }
+        if (!memcmp(h + 4, "IEND", 4)) break;
+        pos += 12 + len; /* length, type, data, CRC */
+    }
+    rewind(f);
+    return 0;
+}
 
 /* Opens path as a PNG and reads its header into *img; *f stays open. */
 static int png_open(const char *path, png_image *img, FILE **f, tpl_err *err) {
@@ -23,7 +56,9 @@ static int png_open(const char *path, png_image *img, FILE **f, tpl_err *err) {
     img->version = PNG_IMAGE_VERSION;
     if (got != sizeof sig || png_sig_cmp(sig, 0, sizeof sig) != 0)
         tpl_err_set(err, "%s: not a PNG file", path);
-    else if (rewind(*f), !png_image_begin_read_from_stdio(img, *f))
+    else if (png_chunks_fit(*f, path, err))
+        ; /* err says which chunk */
+    else if (!png_image_begin_read_from_stdio(img, *f))
         tpl_err_set(err, "%s: cannot read PNG header: %s", path, img->message);
     else
         return 0;

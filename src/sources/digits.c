@@ -134,20 +134,21 @@ static int csv_getline(csv_reader *r, tpl_err *err) {
             r->buf = p;
             r->cap = c;
         }
+        /* gzgets copies a NUL like any byte, so a NUL shows as a string
+         * shorter than what was read (on the last line too) */
+        z_off_t before = gztell(r->f);
         if (!gzgets(r->f, r->buf + len, (int)(r->cap - len))) break;
         size_t got = strlen(r->buf + len);
+        if (!*gz_why(r->f) && gztell(r->f) - before != (z_off_t)got) {
+            tpl_err_set(err, "%s:%ld: NUL byte in line", r->path, r->line);
+            return -1;
+        }
         len += got;
         if (len && r->buf[len - 1] == '\n') {
             newline = 1;
             break;
         }
-        if (len + 1 < r->cap) { /* stopped short of the buffer's end: EOF or a NUL */
-            if (!gzeof(r->f) && !*gz_why(r->f)) {
-                tpl_err_set(err, "%s:%ld: NUL byte in line", r->path, r->line);
-                return -1;
-            }
-            break;
-        }
+        if (len + 1 < r->cap) break; /* stopped short of the buffer's end: the end of the file */
     }
     if (!newline && *gz_why(r->f)) {
         tpl_err_set(err, "%s:%ld: read error: %s", r->path, r->line, gz_why(r->f));
@@ -191,6 +192,16 @@ static int parse_int(const char *s, size_t len, long *v, const char **t, int *tl
     return 0;
 }
 
+/* The first 32 bytes of a field for a message, control bytes shown as '?'
+ * (a '\r' or an escape sequence in the file must not break the line). */
+static const char *printable(const char *s, size_t len, char out[33]) {
+    size_t n = len > 32 ? 32 : len;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    out[n] = '\0';
+    return out;
+}
+
 /* Parses a non-blank line of side*side pixels and a label into px, lb. */
 static int csv_parse_line(const csv_reader *r, int pixels, int max_value, uint8_t *px,
                           uint8_t *lb, tpl_err *err) {
@@ -209,8 +220,9 @@ static int csv_parse_line(const csv_reader *r, int pixels, int max_value, uint8_
         const char *t;
         int tlen;
         if (parse_int(s, len, &v, &t, &tlen)) {
-            tpl_err_set(err, "%s:%ld: field %d is not an integer: \"%.*s\"", r->path, r->line,
-                        i + 1, len > 32 ? 32 : (int)len, s);
+            char shown[33];
+            tpl_err_set(err, "%s:%ld: field %d is not an integer: \"%s\"", r->path, r->line,
+                        i + 1, printable(s, len, shown));
             return -1;
         }
         if (i < pixels) {
