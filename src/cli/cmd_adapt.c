@@ -121,7 +121,7 @@ static int adapt(void *flags, trainer *r, tpl_err *err) {
     return trainer_report(r, err);
 }
 
-int cmd_adapt(int argc, char **argv) {
+static int run(int argc, char **argv) {
     adapt_flags f;
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc > 0 ? 0 : 2;
@@ -135,3 +135,5 @@ int cmd_adapt(int argc, char **argv) {
     f.mode_index = mode;
     return trainer_command("adapt", &f.o, 0, adapt, &f);
 }
+
+const cli_command cli_command_adapt = {"adapt", 40, "meet an unlabelled domain by re-mixing the modules (no target labels)", run};

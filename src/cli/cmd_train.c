@@ -201,7 +201,7 @@ static int train(void *flags, trainer *r, tpl_err *err) {
     return trainer_run(r, err) || trainer_report(r, err) ? -1 : 0;
 }
 
-int cmd_train(int argc, char **argv) {
+static int run(int argc, char **argv) {
     train_flags f;
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc > 0 ? 0 : 2;
@@ -211,3 +211,5 @@ int cmd_train(int argc, char **argv) {
     }
     return trainer_command("train", &f.o, f.tasks != NULL, train, &f);
 }
+
+const cli_command cli_command_train = {"train", 10, "train a template bank on one task or several (default: Fashion-MNIST)", run};

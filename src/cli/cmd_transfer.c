@@ -187,7 +187,7 @@ done:
     return rc ? -1 : 0;
 }
 
-int cmd_transfer(int argc, char **argv) {
+static int run(int argc, char **argv) {
     transfer_flags f;
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc > 0 ? 0 : 2;
@@ -201,3 +201,5 @@ int cmd_transfer(int argc, char **argv) {
     f.mode_index = mode;
     return trainer_command("transfer", &f.o, 0, transfer, &f);
 }
+
+const cli_command cli_command_transfer = {"transfer", 30, "learn a new task over a model's frozen templates (mixture, BN, head)", run};
