@@ -65,9 +65,10 @@ static int add_target(const adapt_flags *f, const tpl_model *src, trainer *r, tp
                     "(train with --shared-head)", f->from);
         return -1;
     }
-    if (tpl_task_load(f->target, strlen(f->target), f->data, TPL_TASK_BOTH, &k->d, err))
-        return -1;
-    if (tpl_dataset_check_shape(src, &k->d.train, k->d.where, err)) return -1;
+    tpl_task_opts o;
+    trainer_task_opts(src, f->data, &o);
+    o.unlabelled_ok = 1; /* labels, where there are some, only score the result */
+    if (trainer_load_task(r, 0, f->target, strlen(f->target), &o, err)) return -1;
     tpl_task_config task = {.classes = c->task[0].classes};
     snprintf(task.name, TPL_NAME_LEN, "%s", k->d.name);
     if (!(r->m = tpl_model_add_task(src, &task, (uint64_t)f->o.seed, err))) return -1;
