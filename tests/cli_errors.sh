@@ -75,10 +75,10 @@ no_file "$T/a.safetensors.tmp" "train leaves no temporary file"
 run train --data "$T/data" "${SMALL[@]}" --seed 3 --out "$T/b.safetensors"
 [ "$rc" -eq 0 ] && [ "$(tail -n 1 "$T/stdout" | sed 's/.*steps=//')" = "$(echo "$last_a" | sed 's/.*steps=//')" ] &&
     ok || bad "second train run: exit $rc or different result"
-cmp -s "$T/a.safetensors" "$T/b.safetensors" 2>/dev/null && ok ||
+same_tensors "$T/a.safetensors" "$T/b.safetensors" 2>/dev/null && ok ||
     bad "same seed, different model files (cmp a b)"
 run train --data "$T/data" "${SMALL[@]}" --seed 4 --out "$T/c.safetensors"
-[ "$rc" -eq 0 ] && ! cmp -s "$T/a.safetensors" "$T/c.safetensors" && ok ||
+[ "$rc" -eq 0 ] && ! same_tensors "$T/a.safetensors" "$T/c.safetensors" && ok ||
     bad "different seed: exit $rc or identical model file"
 
 run eval "$T/a.safetensors" --data "$T/data"

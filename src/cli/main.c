@@ -1,4 +1,5 @@
 /* templar: train, evaluate and inspect template-bank networks. */
+#include <errno.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,12 +47,12 @@ char *cli_recorded_sources(const char *path) {
     return copy;
 }
 
-int cli_check_writable(const char *path) {
+int cli_check_writable(const char *path, tpl_err *err) {
     char probe[4096];
     snprintf(probe, sizeof probe, "%s.tmp.check.%d", path, (int)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0) {
-        perror(path);
+        tpl_err_set(err, "%s: %s", path, strerror(errno));
         return -1;
     }
     close(fd);
