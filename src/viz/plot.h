@@ -13,8 +13,11 @@
 #define TPL_PLOT_H
 #include "canvas.h"
 #include "colormap.h"
+#include "confusion.h"
+#include "curves.h"
 #include "heatmap.h"
 #include "samples.h"
 #include "scene.h"
 #include "similarity.h"
+#include "trainlog.h"
 #endif
