@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "json.h"
 #include "plot.h"
 #include "rng.h"
 
@@ -793,6 +794,25 @@ static void test_curves(void) {
     CHECK(s && strstr(s, ">no accuracy in this log</text>"));
     free(s);
     CHECK(tpl_curves_write(&log, 0, "t", png, svg, &err) == -1);
+    tpl_trainlog_free(&log);
+    /* more points than pixels across: a point per pixel column */
+    tpl_buf b = {0};
+    for (int step = 1; step <= 5000; step++)
+        tpl_buf_printf(&b, "{\"kind\":\"step\",\"step\":%d,\"tasks\":{\"t\":{\"loss\":%g}}}\n",
+                       step, 1.0 + (step % 2));
+    CHECK(!b.failed && tpl_trainlog_parse(&log, b.p, b.len, "big", &err) == 0);
+    tpl_buf_free(&b);
+    CHECK(log.n_tasks == 1 && log.task[0].s[TPL_LOG_STEP_LOSS].n == 5000);
+    CHECK(tpl_curves_write(&log, TPL_CURVES_LOSS, "t", NULL, svg, &err) == 0);
+    s = slurp(svg);
+    const char *pts = s ? strstr(s, "<polyline points=\"") : NULL;
+    if (pts) {
+        int n = 1;
+        for (const char *q = pts + 18; *q && *q != '"'; q++) n += *q == ' ';
+        CHECK_MSG(n >= 600 && n <= 700, "%d points drawn", n);
+    }
+    CHECK(pts != NULL);
+    free(s);
     tpl_trainlog_free(&log);
     unlink(png);
     unlink(svg);

@@ -39,10 +39,17 @@ static int parse_metric(const char *s, tpl_curves_metric *out) {
     return 0;
 }
 
-/* Usage errors about the outputs (exit 2): the log itself, the same file
- * twice.  Then, unless force, an output that exists (exit 1). */
-static int check_outputs(const char *log, const char *const out[2], int force) {
+static int same_file(const struct stat *a, const struct stat *b) {
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Usage errors about the outputs (exit 2): an empty name, the log itself,
+ * one file named twice.  Then, unless force, an output that exists (exit
+ * 1): nothing is replaced unasked. */
+static int check_outputs(const char *log, const char *svg, const char *png, int force) {
+    const char *const out[2] = {svg, png};
     struct stat sl, so[2];
+    int exists[2] = {0, 0};
     const int have_log = stat(log, &sl) == 0;
     for (int i = 0; i < 2; i++) {
         if (!out[i]) continue;
@@ -50,20 +57,19 @@ static int check_outputs(const char *log, const char *const out[2], int force) {
             fprintf(stderr, "templar plot: --%s needs a file name\n", i ? "png" : "out");
             return 2;
         }
-        const int exists = stat(out[i], &so[i]) == 0;
-        if (exists && have_log && so[i].st_dev == sl.st_dev && so[i].st_ino == sl.st_ino) {
+        exists[i] = stat(out[i], &so[i]) == 0;
+        if (exists[i] && have_log && same_file(&so[i], &sl)) {
             fprintf(stderr, "templar plot: %s is the log itself: choose another output\n", out[i]);
             return 2;
         }
-        if (i && out[0] && (!strcmp(out[0], out[1]) ||
-                            (exists && stat(out[0], &so[0]) == 0 &&
-                             so[0].st_dev == so[1].st_dev && so[0].st_ino == so[1].st_ino))) {
-            fprintf(stderr, "templar plot: --out and --png name the same file %s\n", out[1]);
-            return 2;
-        }
+    }
+    if (svg && png &&
+        (!strcmp(svg, png) || (exists[0] && exists[1] && same_file(&so[0], &so[1])))) {
+        fprintf(stderr, "templar plot: --out and --png name the same file %s\n", png);
+        return 2;
     }
     for (int i = 0; i < 2; i++)
-        if (out[i] && !force && stat(out[i], &so[i]) == 0) {
+        if (exists[i] && !force) {
             fprintf(stderr, "templar plot: %s exists (--force replaces it)\n", out[i]);
             return 1;
         }
@@ -106,7 +112,8 @@ static int run(int argc, char **argv) {
     const char *out = NULL, *png = NULL, *metric_name = "both", *title = NULL, *pos[1];
     int force = 0, npos;
     const arg_spec specs[] = {
-        {"out", ARG_STR, &out, "the figure: SVG, or PNG when it ends .png (default: LOG ending .svg)", 0, 0},
+        {"out", ARG_STR, &out, "the figure: SVG, or PNG when it ends .png (default: LOG as .svg)",
+         0, 0},
         {"png", ARG_STR, &png, "also (or only, without --out) a PNG", 0, 0},
         {"metric", ARG_STR, &metric_name, "loss, acc or both", 0, 0},
         {"title", ARG_STR, &title, "title (default: the log's name)", 0, 0},
@@ -140,7 +147,7 @@ static int run(int argc, char **argv) {
         fprintf(stderr, "templar plot: out of memory\n");
         return 1;
     }
-    int status = check_outputs(pos[0], (const char *const[]){svg, png_path}, force);
+    int status = check_outputs(pos[0], svg, png_path, force);
     if (!status) status = plot(pos[0], svg, png_path, metric, title);
     free(def);
     return status;

@@ -121,7 +121,8 @@ void tpl_canvas_disc(tpl_canvas *c, float cx, float cy, float r, tpl_rgb col) {
     const int j0 = index_in(floorf(cy - r - 1), 0, c->h), j1 = index_in(ceilf(cy + r + 1), 0, c->h);
     for (int j = j0; j < j1; j++)
         for (int i = i0; i < i1; i++)
-            tpl_canvas_blend(c, i, j, col, clamp01f(r + 0.5f - hypotf(i + 0.5f - cx, j + 0.5f - cy)));
+            tpl_canvas_blend(c, i, j, col,
+                             clamp01f(r + 0.5f - hypotf(i + 0.5f - cx, j + 0.5f - cy)));
 }
 
 int tpl_canvas_write_png(const tpl_canvas *c, const char *path, tpl_err *err) {

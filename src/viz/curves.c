@@ -142,18 +142,40 @@ static float px_y(const panel *p, double y) {
     return (float)(p->y + PLOT_H - f * PLOT_H);
 }
 
+/* The series as points on the plot; with more points than pixels across,
+ * the means of the points in each pixel's column (the raw line would be a
+ * smear, and the SVG huge).  Returns the points written to xy (room for
+ * s->n). */
+static int plot_points(const panel *p, const tpl_series *s, float *xy) {
+    int n = 0;
+    if (s->n <= 2 * PLOT_W) {
+        for (int i = 0; i < s->n; i++, n++)
+            xy[2 * n] = px_x(p, s->x[i]), xy[2 * n + 1] = px_y(p, s->y[i]);
+        return n;
+    }
+    for (int i = 0; i < s->n;) {
+        const int column = (int)floorf(px_x(p, s->x[i]));
+        double sx = 0.0, sy = 0.0;
+        int k = 0;
+        for (; i < s->n && (int)floorf(px_x(p, s->x[i])) == column; i++, k++)
+            sx += s->x[i], sy += s->y[i];
+        xy[2 * n] = px_x(p, sx / k), xy[2 * n + 1] = px_y(p, sy / k), n++;
+    }
+    return n;
+}
+
 static void series_line(tpl_scene *sc, const panel *p, const tpl_series *s, tpl_rgb col,
                         float width, float dash, float dot) {
     if (!s->n) return;
-    float *xy = malloc((size_t)s->n * 2 * sizeof *xy);
+    float *xy = calloc((size_t)s->n * 2, sizeof *xy);
     if (!xy) {
         sc->oom = 1;
         return;
     }
-    for (int i = 0; i < s->n; i++) xy[2 * i] = px_x(p, s->x[i]), xy[2 * i + 1] = px_y(p, s->y[i]);
-    tpl_scene_line(sc, xy, s->n, width, dash, col);
-    if (dot > 0.0f && s->n <= MAX_DOTS)
-        for (int i = 0; i < s->n; i++) tpl_scene_disc(sc, xy[2 * i], xy[2 * i + 1], dot, col);
+    const int n = plot_points(p, s, xy);
+    tpl_scene_line(sc, xy, n, width, dash, col);
+    if (dot > 0.0f && n <= MAX_DOTS)
+        for (int i = 0; i < n; i++) tpl_scene_disc(sc, xy[2 * i], xy[2 * i + 1], dot, col);
     free(xy);
 }
 
@@ -202,7 +224,8 @@ static void layout_panel(tpl_scene *sc, const tpl_trainlog *log, const panel *p)
         const tpl_log_task *k = &log->task[t];
         const tpl_series *tr = train_series(k, p);
         /* per-epoch training points are few: dots mark them */
-        series_line(sc, p, tr, colour_of(log, t, 0), 2.0f, 0.0f, tr == &k->s[p->train_epoch] ? 2.5f : 0.0f);
+        const float dot = tr == &k->s[p->train_epoch] ? 2.5f : 0.0f;
+        series_line(sc, p, tr, colour_of(log, t, 0), 2.0f, 0.0f, dot);
         series_line(sc, p, &k->s[p->test], colour_of(log, t, 1), 2.0f, DASH, 3.0f);
     }
 }
@@ -289,7 +312,10 @@ static void layout(tpl_scene *sc, const tpl_trainlog *log, tpl_curves_metric met
         y_axis(log, &p[i], p[i].train_step == TPL_LOG_STEP_ACC);
     }
     int y = MARGIN;
-    if (title && *title) tpl_scene_text(sc, MARGIN, y, TPL_ANCHOR_START, INK, title), y += LINE_H + 4;
+    if (title && *title) {
+        tpl_scene_text(sc, MARGIN, y, TPL_ANCHOR_START, INK, title);
+        y += LINE_H + 4;
+    }
     const int x0 = MARGIN + LINE_H + GAP + tick_width(p, n) + TICK + 4;
     if (log->command) { /* under the title, as wide as the plots */
         char cmd[TPL_SCENE_TEXT_MAX];

@@ -2,7 +2,9 @@
  * plot: a panel per metric, one above the other, step along x; each task in
  * its colour, training as a solid line (per logging interval where the log
  * has step lines, per epoch otherwise), test as a dashed line with a dot per
- * evaluation; a legend names the tasks. */
+ * evaluation; a legend names the tasks.  A curve with more points than
+ * twice the plot's width in pixels is drawn through the means of each pixel
+ * column's points. */
 #ifndef TPL_CURVES_H
 #define TPL_CURVES_H
 #include "trainlog.h"

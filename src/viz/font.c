@@ -77,7 +77,9 @@ static uint64_t next_glyph(const char **s) {
     return font[(len > 1 || ch < ' ' || ch > '~' ? '?' : ch) - ' '];
 }
 
-static int glyph_pixel(uint64_t g, int row, int col) { return g >> (8 * (7 - row)) & (0x10u >> col); }
+static int glyph_pixel(uint64_t g, int row, int col) {
+    return g >> (8 * (7 - row)) & (0x10u >> col);
+}
 
 int tpl_canvas_text(tpl_canvas *c, int x, int y, int scale, const char *s, tpl_rgb col) {
     const int width = tpl_text_width(s, scale);

@@ -18,7 +18,7 @@ void tpl_scene_free(tpl_scene *sc) {
     *sc = (tpl_scene){.bg = sc->bg, .text_scale = sc->text_scale};
 }
 
-/* Grows the extent to take in the box [x0, x1) x [y0, y1). */
+/* Grows the extent to reach x1 across and y1 down. */
 static void extend(tpl_scene *sc, int x1, int y1) {
     if (x1 > sc->w) sc->w = x1;
     if (y1 > sc->h) sc->h = y1;

@@ -353,7 +353,10 @@ int tpl_trainlog_read(tpl_trainlog *log, const char *path, tpl_err *err) {
 void tpl_trainlog_free(tpl_trainlog *log) {
     for (int t = 0; t < log->n_tasks; t++) {
         free(log->task[t].name);
-        for (int k = 0; k < TPL_LOG_N_SERIES; k++) free(log->task[t].s[k].x), free(log->task[t].s[k].y);
+        for (int k = 0; k < TPL_LOG_N_SERIES; k++) {
+            free(log->task[t].s[k].x);
+            free(log->task[t].s[k].y);
+        }
     }
     free(log->task);
     free(log->command);
