@@ -59,13 +59,13 @@ run info "$T/m.safetensors"
 
 # ---- eval ----------------------------------------------------------------
 run eval "$T/m.safetensors" --task b --data "$T/d2" --batch 16
-out=$(cat "$T/stdout")
-[ "$rc" -eq 0 ] && [ "$(lines "$T/stdout")" -eq 1 ] && [[ $out =~ ^model=.*\ task=b\ images=24\ test_loss=.*\ test_acc=0\.[0-9]{4}$ ]] &&
+out=$(results "$T/stdout")
+[ "$rc" -eq 0 ] && [ "$(results "$T/stdout" | wc -l)" -eq 1 ] && [[ $out =~ ^model=.*\ task=b\ images=24\ test_loss=.*\ test_acc=0\.[0-9]{4}$ ]] &&
     [ "$(value test_loss "$out")" = "$(value test_loss "$line_b")" ] && [ "$(value test_acc "$out")" = "$(value test_acc "$line_b")" ] &&
     ok || bad "eval --task b --data: exit $rc, '$out' vs train's '$line_b'"
 run eval "$T/m.safetensors" --batch 16   # every task, from the sources the file records
-[ "$rc" -eq 0 ] && [ "$(lines "$T/stdout")" -eq 3 ] && grep -q '^task=a images=32 ' "$T/stdout" &&
-    grep -q '^task=b images=24 ' "$T/stdout" && [ "$(tail -n 1 "$T/stdout" | sed 's/.*test_acc=//')" = "${last##*test_acc=}" ] &&
+[ "$rc" -eq 0 ] && [ "$(results "$T/stdout" | wc -l)" -eq 3 ] && grep -q '^task=a images=32 ' "$T/stdout" &&
+    grep -q '^task=b images=24 ' "$T/stdout" && [ "$(results "$T/stdout" | tail -n 1 | sed 's/.*test_acc=//')" = "${last##*test_acc=}" ] &&
     ok || bad "eval of every task: exit $rc, $(cat "$T/stdout")"
 run eval "$T/m.safetensors" --task a
 [ "$rc" -eq 0 ] && grep -q "task=a images=32 .*test_acc=$(value test_acc "$line_a")\$" "$T/stdout" && ok ||

@@ -105,3 +105,7 @@ st_data() {
     tail -c +$((9 + n)) "$1"
 }
 same_tensors() { cmp -s <(st_data "$1") <(st_data "$2"); }
+
+# results FILE: eval's result lines (its per-class and confusion lines,
+# indented, aside).
+results() { grep -v '^ ' "$1"; }

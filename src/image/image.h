@@ -50,4 +50,10 @@ int tpl_png_write_plain(const char *path, const uint8_t *px, int w, int h, int c
  * 1 class), at its own size, at most TPL_IMAGE_MAX_SIDE a side. */
 #define TPL_IMAGE_MAX_SIDE 8192
 int tpl_image_load_dataset(const char *path, int channels, tpl_dataset *out, tpl_err *err);
+
+/* A file as h x w x c pixels into out, the way training prepares images
+ * (load.c; the public tpl_image_load is this for a model's input);
+ * *changes (may be NULL): TPL_IMAGE_RESIZED | TPL_IMAGE_CONVERTED. */
+int tpl_image_load_as(const char *path, int h, int w, int c, uint8_t *out, int *changes,
+                      tpl_err *err);
 #endif

@@ -184,7 +184,7 @@ static int test_all(run *r, tpl_err *err) {
         const tpl_fit_task *k = &r->tasks[t];
         tpl_step_result s;
         if (!k->test) continue;
-        if (tpl_evaluate(r->m, k->task, k->test, &r->batch, &s, err)) return -1;
+        if (tpl_evaluate(r->m, k->task, k->test, &r->batch, &s, NULL, err)) return -1;
         r->rep.task[t].test_loss = s.loss;
         r->rep.task[t].test_acc = (double)s.correct / (s.n ? s.n : 1);
         r->rep.task[t].tested = 1;
@@ -313,7 +313,7 @@ int tpl_model_evaluate(tpl_model *m, int task, const tpl_dataset *d, int batch, 
         return -1;
     }
     tpl_step_result s;
-    int rc = tpl_evaluate(m, task, d, &b, &s, err);
+    int rc = tpl_evaluate(m, task, d, &b, &s, NULL, err);
     tpl_batch_free(&b);
     if (!rc) {
         *loss = s.loss;

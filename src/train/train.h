@@ -69,9 +69,11 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
 int tpl_bn_recalibrate(tpl_model *m, int task, const tpl_dataset *d, int max_images,
                        tpl_batch *b, tpl_err *err);
 
-/* Loss and accuracy of task t on all of d, in batches of b->cap. */
+/* Loss and accuracy of task t on all of d, in batches of b->cap; with
+ * confusion ([classes][classes], row = true class, column = predicted)
+ * non-NULL, the predictions are counted into it too. */
 int tpl_evaluate(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,
-                 tpl_step_result *r, tpl_err *err);
+                 tpl_step_result *r, long *confusion, tpl_err *err);
 
 /* Checks that a dataset's images have the model's input shape. */
 int tpl_dataset_check_shape(const tpl_model *m, const tpl_dataset *d, const char *what,
