@@ -38,10 +38,12 @@ void cli_set_threads(int threads) {
     if (threads > 0) omp_set_num_threads(threads);
 }
 
-char *cli_recorded_sources(const char *path) {
+char *cli_recorded_sources(const char *path) { return cli_recorded(path, "data"); }
+
+char *cli_recorded(const char *path, const char *key) {
     tpl_err ignored;
     tpl_st_file *f = tpl_st_open(path, &ignored);
-    const char *v = f ? tpl_st_meta(f, "data") : NULL;
+    const char *v = f ? tpl_st_meta(f, key) : NULL;
     char *copy = v ? strdup(v) : NULL;
     tpl_st_close(f);
     return copy;

@@ -83,6 +83,22 @@ static int json_strings(const char *text, char ***out, int *n) {
     return more == 0 && !tpl_json_end(&j) ? 0 : -1;
 }
 
+char *record_command_line(const char *argv_json) {
+    char **v = NULL;
+    int n = 0;
+    tpl_buf b = {0};
+    if (!json_strings(argv_json, &v, &n)) {
+        tpl_buf_puts(&b, "templar");
+        for (int i = 0; i < n; i++)
+            tpl_buf_printf(&b, strpbrk(v[i], " \t'\"") ? " '%s'" : " %s", v[i]);
+        tpl_buf_put(&b, "", 1);
+    }
+    for (int i = 0; i < n; i++) free(v[i]);
+    free(v);
+    if (b.failed) tpl_buf_free(&b);
+    return b.p;
+}
+
 int record_resume_argv(int argc, char **argv, int *out_argc, char ***out_argv, tpl_err *err) {
     const char *file = NULL;
     *out_argc = argc, *out_argv = argv;

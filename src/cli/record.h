@@ -19,6 +19,10 @@ int record_make(run_record *rec, int argc, char **argv, const arg_spec *const *t
                 const char *data, int threads);
 void record_free(run_record *rec);
 
+/* A recorded command line (["train",...]) as one to type again, malloc'd;
+ * NULL when it does not parse. */
+char *record_command_line(const char *argv_json);
+
 /* With --resume FILE among argv's flags: *out is FILE's recorded command
  * line followed by argv's own arguments (which override what they name),
  * malloc'd (free with record_free_argv); without it, *out is argv itself.
