@@ -200,6 +200,10 @@ typedef struct tpl_fit_report {
  * checkpoint (templar's CLI writes them into the model file) resumes a run. */
 typedef struct tpl_fit_state tpl_fit_state;
 
+/* A group of processes that train one model together (templar_mpi.h makes
+ * one on MPI). */
+typedef struct tpl_comm tpl_comm;
+
 typedef struct tpl_fit_options {
     int batch;                  /* images a step [64] */
     int epochs;                 /* [5] */
@@ -225,6 +229,24 @@ typedef struct tpl_fit_options {
     int (*on_save)(const tpl_fit_state *s, void *user, tpl_err *err);
     const tpl_fit_state *resume;     /* continue from this state (same tasks and options) */
     void *user;
+    /* Every step trains one batch of every task, their gradients summed,
+     * one optimiser update a step (an epoch is then R steps) [0] */
+    int task_parallel;
+    /* Several processes [NULL: this one alone].  Each calls tpl_fit with the
+     * same model, tasks and options.  Without task_parallel (data
+     * parallel), a step's batch of `batch` images is shared out among them
+     * in order, each process making the images (shuffle, augmentation) the
+     * lone process would, and the gradients are summed: the same run as
+     * one process's, up to rounding and to the BN statistics, which are
+     * each process's own share's unless sync_bn.  With task_parallel, task
+     * i trains on process i % size, and only the shared parameters'
+     * gradients travel.  on_step, on_epoch and on_save run on process 0
+     * alone; should_stop on every process, and any one's stop stops all; a
+     * failure on any process fails tpl_fit on every one.  On return every
+     * process holds the whole model (each task's part from its process,
+     * per-process BN statistics averaged). */
+    tpl_comm *comm;
+    int sync_bn;                /* BN statistics of the whole batch, not each process's share */
 } tpl_fit_options;
 
 void tpl_fit_options_default(tpl_fit_options *o);

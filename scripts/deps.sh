@@ -4,9 +4,12 @@
 #   scripts/deps.sh train   the above plus the data sets: Fashion-MNIST, OpenCV's
 #                           digit sheet, scikit-learn's digits, the fonts that
 #                           print digits and the Noto fonts of the script suite
-#   scripts/deps.sh test    the above plus what the tests' real-data and
-#                           side-by-side checks use (PyTorch, NumPy); as a
-#                           user, missing ones are named and their tests skip
+#   scripts/deps.sh mpi     the build set plus Open MPI: training on several
+#                           processes (mpirun templar ...; docs/DISTRIBUTED.md)
+#   scripts/deps.sh test    the above plus what the tests' real-data,
+#                           side-by-side and several-process checks use
+#                           (PyTorch, NumPy, Open MPI); as a user, missing
+#                           ones are named and their tests skip
 #   scripts/deps.sh bench   the build set plus PyTorch and OpenBLAS, for the
 #                           side-by-side benchmarks
 #   scripts/deps.sh fuzz    the build set plus clang, its fuzzer and sanitizer
@@ -15,16 +18,18 @@ set -euo pipefail
 what=${1:-build}
 need=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev
       pkgconf fonts-dejavu-core)
+mpi=(libopenmpi-dev openmpi-bin)
 data=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf
       fonts-noto-core fonts-noto-cjk)
 want=()  # wanted, not needed: without them some tests skip (exit 77)
 case "$what" in
   build) ;;
   train) need+=("${data[@]}") ;;
-  test) want+=("${data[@]}" python3-torch python3-numpy) ;;
+  mpi) need+=("${mpi[@]}") ;;
+  test) want+=("${data[@]}" "${mpi[@]}" python3-torch python3-numpy) ;;
   bench) need+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
   fuzz) need+=(clang libclang-rt-14-dev libomp-14-dev) ;;
-  *) echo "usage: scripts/deps.sh build|train|test|bench|fuzz" >&2; exit 2 ;;
+  *) echo "usage: scripts/deps.sh build|train|mpi|test|bench|fuzz" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ranks.h"
 #include "safetensors.h"
 
 #define COMMAND(name) extern const cli_command cli_command_##name;
@@ -62,7 +63,7 @@ int cli_check_writable(const char *path, tpl_err *err) {
     return 0;
 }
 
-int main(int argc, char **argv) {
+static int run_command(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
@@ -76,4 +77,11 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[1], commands[i]->name)) return commands[i]->run(argc, argv);
     fprintf(stderr, "templar: unknown command '%s' (see templar --help)\n", argv[1]);
     return 2;
+}
+
+/* Under mpirun every rank runs the command; MPI's start and end, and the
+ * ranks' agreement on failures, are ranks.c's. */
+int main(int argc, char **argv) {
+    cli_ranks_init(&argc, &argv);
+    return cli_ranks_finish(run_command(argc, argv));
 }

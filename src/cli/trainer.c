@@ -11,6 +11,7 @@
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "ranks.h"
 #include "resume.h"
 
 /* The signal that stopped the training (SIGINT or SIGTERM), 0 while none. */
@@ -45,6 +46,9 @@ void trainer_defaults(trainer_opts *o) {
         {"save-every", ARG_INT, &o->save_every, "write --out, resumable, every N steps (0 = at the end only)", 0, 100000000},
         {"resume", ARG_STR, &o->resume, "continue the run a --save-every or interrupted --out holds, bit for bit (its flags are the recorded ones; flags given now override them)", 0, 0},
         {"eval-batch", ARG_INT, &o->eval_batch, "batch size of evaluation", 1, 4096},
+        /* several processes (ranks.h, docs/DISTRIBUTED.md) */
+        {"task-parallel", ARG_BOOL, &o->task_parallel, "every step trains a batch of every task, gradients summed; under mpirun, task i on rank i % ranks, only shared parameters' gradients exchanged", 0, 1},
+        {"sync-bn", ARG_BOOL, &o->sync_bn, "under mpirun (data parallel): BN statistics of the whole batch, not each rank's share", 0, 1},
         {NULL, 0, NULL, NULL, 0, 0},
     };
     static_assert(sizeof s / sizeof *s == TRAINER_SPECS, "TRAINER_N_FLAGS is not the table's size");
@@ -98,6 +102,9 @@ static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
     o->unsupervised = r->unsupervised;
     o->diversity = r->diversity;
     o->save_every = f->save_every;
+    o->task_parallel = f->task_parallel; /* several processes: ranks.h */
+    o->sync_bn = f->sync_bn;
+    o->comm = cli_comm();
     return 0;
 }
 
@@ -132,7 +139,8 @@ int trainer_command(const char *cmd, int argc, char **argv, const arg_spec *cons
     trainer r = {.o = o, .cmd = cmd, .out = o->out ? o->out : o->default_out, .multi = multi,
                  .tables = tables, .argc = argc, .argv = argv};
     tpl_err err = {{0}};
-    int rc = check_out(o, r.out, &err) || body(flags, &r, &err);
+    /* under mpirun, rank 0 alone writes --out (ranks.h) */
+    int rc = (cli_rank() == 0 && check_out(o, r.out, &err)) || body(flags, &r, &err);
     if (rc) fprintf(stderr, "templar %s: %s\n", cmd, err.msg);
     trainer_free(&r);
     if (stop_signal) return 128 + stop_signal;
@@ -281,6 +289,7 @@ static int make_record(trainer *r, tpl_err *err) {
 
 /* The metadata every file of the run holds: steps, data sources, record. */
 static int save_file(trainer *r, const tpl_fit_state *state, tpl_err *err) {
+    if (cli_rank() != 0) return 0; /* under mpirun, rank 0 writes (ranks.h) */
     if (make_record(r, err)) return -1;
     char steps[32], *data = r->data_meta ? NULL : trainer_sources(r);
     if (!r->data_meta && !data) {
@@ -339,7 +348,8 @@ int trainer_name_classes(trainer *r, tpl_err *err) {
 static int begin_records(trainer *r, tpl_err *err) {
     for (int t = 0; t < r->n_tasks; t++) r->names[t] = r->task[t].d.name;
     if (make_record(r, err)) return -1;
-    return runlog_open(&r->log, r->o->log, r->o->resume != NULL, r->record.json, r->o->log_every,
+    const char *log = cli_rank() == 0 ? r->o->log : NULL; /* rank 0 writes (ranks.h) */
+    return runlog_open(&r->log, log, r->o->resume != NULL, r->record.json, r->o->log_every,
                        r->multi, r->n_tasks, r->names, err);
 }
 
@@ -393,7 +403,7 @@ int trainer_run(trainer *r, tpl_err *err) {
         long batches = k->d.train.n / r->o->batch;
         if (batches > per_epoch) per_epoch = batches;
     }
-    per_epoch *= r->n_tasks;
+    if (!r->o->task_parallel) per_epoch *= r->n_tasks; /* task parallel: all a step */
     if (r->o->resume) {
         if (tpl_checkpoint_resume(r->o->resume, r->m, o.optim == TPL_OPT_ADAMW, &resume, err))
             return -1;
@@ -422,6 +432,7 @@ int trainer_run(trainer *r, tpl_err *err) {
 }
 
 int trainer_report(trainer *r, tpl_err *err) {
+    if (cli_rank() != 0) return 0; /* under mpirun, rank 0 reports (ranks.h) */
     const int batch = r->o->batch > r->o->eval_batch ? r->o->batch : r->o->eval_batch;
     double loss[TPL_MAX_TASKS], acc[TPL_MAX_TASKS], mean_loss = 0.0, mean_acc = 0.0;
     for (int t = 0; t < r->n_tasks; t++) {

@@ -39,15 +39,23 @@ static void fill_one(const tpl_dataset *d, const uint8_t *src, aug_draw a,
     }
 }
 
-void tpl_batch_fill(const tpl_dataset *d, const int *idx, int n,
-                    const float *mean, const float *std,
-                    const tpl_augment *aug, tpl_rng *rng, float *x, int *y) {
+void tpl_batch_fill_part(const tpl_dataset *d, const int *idx, int n, int first, int count,
+                         const float *mean, const float *std, const tpl_augment *aug,
+                         tpl_rng *rng, float *x, int *y) {
     const size_t per = (size_t)d->h * (size_t)d->w * (size_t)d->c;
     for (int i = 0; i < n; i++) {
         aug_draw a = draw_aug(aug, rng);
-        fill_one(d, d->pixels + (size_t)idx[i] * per, a, mean, std, x + (size_t)i * per);
-        if (y) y[i] = d->labels[idx[i]];
+        if (i < first || i >= first + count) continue;
+        const int j = i - first;
+        fill_one(d, d->pixels + (size_t)idx[i] * per, a, mean, std, x + (size_t)j * per);
+        if (y) y[j] = d->labels[idx[i]];
     }
+}
+
+void tpl_batch_fill(const tpl_dataset *d, const int *idx, int n,
+                    const float *mean, const float *std,
+                    const tpl_augment *aug, tpl_rng *rng, float *x, int *y) {
+    tpl_batch_fill_part(d, idx, n, 0, n, mean, std, aug, rng, x, y);
 }
 
 void tpl_shuffle(int *perm, int n, tpl_rng *rng) {

@@ -72,6 +72,15 @@ void tpl_batch_fill(const tpl_dataset *d, const int *idx, int n,
                     const float *mean, const float *std,
                     const tpl_augment *aug, tpl_rng *rng, float *x, int *y);
 
+/* Images idx[first..first + count) of a batch of n, as tpl_batch_fill
+ * writes them, into x and y from their start: the random choices of all n
+ * are drawn, in order, so a process that fills its share of a batch makes
+ * the images one process filling the whole batch would (count 0: the draws
+ * alone). */
+void tpl_batch_fill_part(const tpl_dataset *d, const int *idx, int n, int first, int count,
+                         const float *mean, const float *std, const tpl_augment *aug,
+                         tpl_rng *rng, float *x, int *y);
+
 /* Fisher-Yates shuffle of perm[0..n) with rng. */
 void tpl_shuffle(int *perm, int n, tpl_rng *rng);
 

@@ -110,7 +110,8 @@ void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
     double *mean = b.mean, *var = b.var;
     float *scale = b.k, *shift = scale + s.c;
     batch_moments(s, x, mean, var, b.part);
-    const double count = (double)s.n * s.h * s.w;
+    double count = (double)s.n * s.h * s.w;
+    if (a->sync) count = a->sync->moments(a->sync->user, s.c, mean, var, count);
     for (int c = 0; c < s.c; c++) {
         float invstd = (float)(1.0 / sqrt(var[c] + a->eps));
         save_mean[c] = (float)mean[c];
@@ -179,21 +180,26 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
         backward_sums(s, relu, x, out, dout, save_mean, dskip, n,
                       part + (size_t)n * 2 * s.c, part + (size_t)n * 2 * s.c + s.c);
     float *k1 = b.k, *k2 = k1 + s.c, *k3 = k2 + s.c;
-    const double count = (double)s.n * s.h * s.w;
+    double *sum_g = b.mean, *sum_gxhat = b.var; /* the forward's, free here */
+    double count = (double)s.n * s.h * s.w;
     for (int c = 0; c < s.c; c++) {
-        double sum_g = 0.0, sum_gxhat = 0.0;
+        sum_g[c] = sum_gxhat[c] = 0.0;
         for (int n = 0; n < s.n; n++) {
-            sum_g += part[(size_t)n * 2 * s.c + c];
-            sum_gxhat += part[(size_t)n * 2 * s.c + s.c + c];
+            sum_g[c] += part[(size_t)n * 2 * s.c + c];
+            sum_gxhat[c] += part[(size_t)n * 2 * s.c + s.c + c];
         }
-        sum_gxhat *= save_invstd[c];
-        dgamma[c] += (float)sum_gxhat;
-        dbeta[c] += (float)sum_g;
+        sum_gxhat[c] *= save_invstd[c];
+        /* this batch's share: the gradients are summed over processes later */
+        dgamma[c] += (float)sum_gxhat[c];
+        dbeta[c] += (float)sum_g[c];
+    }
+    if (a->sync) count = a->sync->sums(a->sync->user, s.c, sum_g, sum_gxhat, count);
+    for (int c = 0; c < s.c; c++) {
         /* dx = gamma*invstd * (g - mean(g) - xhat * mean(g*xhat)) */
         float gi = a->gamma[c] * save_invstd[c];
         k1[c] = gi;
-        k2[c] = (float)(gi * sum_g / count);
-        k3[c] = (float)(gi * sum_gxhat / count) * save_invstd[c];
+        k2[c] = (float)(gi * sum_g[c] / count);
+        k3[c] = (float)(gi * sum_gxhat[c] / count) * save_invstd[c];
     }
     /* pass 2: dx */
     const int B = s.b;

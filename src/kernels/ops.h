@@ -26,6 +26,20 @@ static inline size_t tpl_shape_index(tpl_shape s, int n, int c, int p) {
  * Training uses the batch's statistics and updates the running ones;
  * eval uses the running ones.  Fusing add and ReLU into the norm saves two
  * passes over the activations in both directions. */
+/* A batch spread over several processes (synchronised BN): the training
+ * forward's moments and the backward's sums become the whole batch's.
+ * Each function gets this process's values per channel and the count of
+ * values behind them, replaces them with those of every process's batch,
+ * and returns the whole batch's count.  Both are collective: every process
+ * calls them for the same BNs in the same order. */
+typedef struct tpl_bn_sync {
+    /* mean and biased variance */
+    double (*moments)(void *user, int c, double *mean, double *var, double count);
+    /* sums of the gradient g and of g * xhat */
+    double (*sums)(void *user, int c, double *sum_g, double *sum_gxhat, double count);
+    void *user;
+} tpl_bn_sync;
+
 typedef struct tpl_bn_args {
     tpl_shape shape;
     const float *gamma, *beta;
@@ -35,6 +49,7 @@ typedef struct tpl_bn_args {
     const float *skip; /* residual input added before the ReLU, or NULL */
     void *scratch;     /* tpl_bn_scratch_bytes(shape), 8-byte aligned: the caller
                         * owns it, so the hot path never allocates */
+    const tpl_bn_sync *sync; /* training only; NULL: the batch is this process's alone */
 } tpl_bn_args;
 
 /* Scratch bytes a BN of this shape needs, in any of its calls. */

@@ -82,6 +82,13 @@ void tpl_mixing_update(tpl_model *m, int task, int training) {
     c->gen++;
 }
 
+void tpl_model_skip_noise(tpl_model *m) {
+    if (m->cfg.routing != TPL_ROUTE_GUMBEL) return;
+    for (int s = 0; s < m->cfg.n_stages; s++) /* route_stage's draws */
+        for (int i = 0; i < m->stage[s].layers * m->stage[s].templates; i++)
+            tpl_rng_uniform(&m->mixing.noise_rng);
+}
+
 const float *tpl_mixing_weights(const tpl_model *m, int s, int l) {
     const tpl_stage *st = &m->stage[s];
     return m->mixing.mixed + st->mixed_offset + (size_t)l * st->per_template;

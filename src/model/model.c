@@ -174,7 +174,8 @@ tpl_bn_args tpl_model_bn_args(const tpl_model *m, tpl_bn_views v, size_t at, tpl
                          .running_mean = tpl_params_data(p, v.mean) + at,
                          .running_var = tpl_params_data(p, v.var) + at,
                          .momentum = m->bn_momentum, .eps = TPL_BN_EPS,
-                         .relu = relu, .skip = skip, .scratch = m->ws->bn_scratch};
+                         .relu = relu, .skip = skip, .scratch = m->ws->bn_scratch,
+                         .sync = m->bn_sync};
 }
 
 void tpl_model_bn_forward(const tpl_model *m, const tpl_bn_args *a, int training,
@@ -270,6 +271,27 @@ const float *tpl_model_features(const tpl_model *m) { return m->ws ? m->ws->pool
 
 /* ---- backward --------------------------------------------------------- */
 
+static int is_bn_of(tpl_bn_views bn, int v) { return v == bn.scale || v == bn.shift; }
+
+int tpl_model_grad_part(const tpl_model *m, int task, int v) {
+    const tpl_task_params *tp = &m->task[task];
+    const int S = m->cfg.n_stages;
+    if (v == tp->head_w || v == tp->head_b) return 0;
+    for (int s = 0; s < S; s++) {
+        const tpl_stage *st = &m->stage[s];
+        if (v == st->bank || v == tp->stage[s].logits || is_bn_of(tp->stage[s].bn, v) ||
+            (s > 0 && (v == st->trans_w || is_bn_of(tp->stage[s].trans_bn, v))))
+            return 1 + S - 1 - s;
+    }
+    if (v == m->stem_w || is_bn_of(tp->stem_bn, v)) return 1 + S;
+    return -1;
+}
+
+/* Part p of the backward is done (tpl_model_grad_part). */
+static void grad_ready(tpl_model *m, int part) {
+    if (m->grad_ready) m->grad_ready(m->grad_user, part);
+}
+
 /* conv -> BN -> ReLU backward; g[0] holds dL/dh on entry and dL/dx on exit
  * (left untouched when want_dx is 0: the stem's input needs no gradient). */
 static int conv_bn_relu_backward(tpl_model *m, tpl_conv_plan *plan, tpl_conv_slot *slot,
@@ -304,6 +326,7 @@ int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *er
     tpl_linear_backward(ws->n, last->width, c->task[task].classes, ws->pool,
                         tpl_params_data(p, tp->head_w), dlogits, ws->dpool,
                         tpl_params_grad(p, tp->head_w), tpl_params_grad(p, tp->head_b));
+    grad_ready(m, 0);
     tpl_avgpool_backward(tpl_stage_shape(m, c->n_stages - 1), ws->dpool, ws->g[0]);
     int blk = 0;
     for (int s = 0; s < c->n_stages; s++) blk += m->stage[s].layers;
@@ -314,6 +337,7 @@ int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *er
             const float *h = l > 0 ? tpl_ws_block(ws, blk - 1)[TPL_BLK_OUT]
                            : s > 0 ? ws->trans_h[s] : ws->stem_h;
             if (m->agg->backward(m, task, s, l, h, b, err)) return -1;
+            grad_ready(m, -1);
         }
         if (s > 0 && conv_bn_relu_backward(m, st->trans_plan, &st->trans_slot, st->trans_w,
                                            tp->stage[s].trans_bn,
@@ -321,7 +345,11 @@ int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *er
                                            ws->trans_c[s], ws->trans_h[s], ws->trans_stats[s], 1,
                                            err))
             return -1;
+        grad_ready(m, c->n_stages - s);
     }
-    return conv_bn_relu_backward(m, m->stem_plan, &m->stem_slot, m->stem_w, tp->stem_bn, ws->x,
-                                 ws->stem_c, ws->stem_h, ws->stem_stats, 0, err);
+    if (conv_bn_relu_backward(m, m->stem_plan, &m->stem_slot, m->stem_w, tp->stem_bn, ws->x,
+                              ws->stem_c, ws->stem_h, ws->stem_stats, 0, err))
+        return -1;
+    grad_ready(m, c->n_stages + 1);
+    return 0;
 }

@@ -107,6 +107,15 @@ struct tpl_model {
                               * TEMPLAR_NO_WINOGRAD is set (to anything) at creation */
     struct tpl_workspace *ws;
     char **class_names[TPL_MAX_TASKS]; /* [classes] per task, or NULL (classnames.c) */
+    /* Set while one batch is spread over several processes (tpl_fit with a
+     * communicator), NULL otherwise: the training BNs' synchronisation, and
+     * what the backward calls as each part's gradients become final (see
+     * tpl_model_grad_part; -1 after every block, a moment to let sums move
+     * on), so that summing them across processes overlaps the rest of the
+     * backward. */
+    const tpl_bn_sync *bn_sync;
+    void (*grad_ready)(void *user, int part);
+    void *grad_user;
 };
 
 /* Fresh model with seeded initial weights. */
@@ -132,6 +141,19 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
  * task t at the current parameter version: adds parameter gradients into
  * m->params.grad from dlogits [n][classes].  Returns 0 or -1 with err set. */
 int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *err);
+
+/* The backward of a task finishes its gradients in parts, in this order:
+ * part 0 the head; then the stages from the last to the first (part 1 +
+ * n_stages - 1 - s: the stage's bank, mixture logits, BNs and transition);
+ * last the stem (part 1 + n_stages).  A stage's bank is final only after
+ * its first block, since every block of the stage adds into it. */
+static inline int tpl_model_grad_parts(const tpl_model *m) { return m->cfg.n_stages + 2; }
+/* The part in which task t's backward makes view v's gradient final, or -1
+ * when the backward does not touch it (another task's, running statistics). */
+int tpl_model_grad_part(const tpl_model *m, int task, int v);
+/* Consumes the random draws a training forward takes from the model's own
+ * stream (Gumbel noise): what a process does for a forward another runs. */
+void tpl_model_skip_noise(tpl_model *m);
 
 /* Block l of stage s as task t runs it: the mixed weights (the kind's
  * template layout; valid until the parameters or the task change). */

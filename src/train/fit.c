@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "dist.h"
 #include "train.h"
 
 void tpl_fit_options_default(tpl_fit_options *o) {
@@ -35,6 +36,10 @@ typedef struct run {
     double start, epoch_start;
     long epoch_images;    /* minus the images the epoch had when this call began it */
     tpl_fit_report rep;
+    /* Steps through dist.h: on several processes, or every task a step */
+    int spread;
+    tpl_dist dist;
+    int model_task[TPL_MAX_TASKS]; /* tasks[t].task */
 } run;
 
 /* Every task's data fits the model and holds a batch; the steps of an epoch. */
@@ -58,7 +63,25 @@ static int check_tasks(const run *r, long *per_epoch, tpl_err *err) {
         }
         if (batches > rounds) rounds = batches;
     }
-    *per_epoch = rounds * r->n;
+    *per_epoch = r->o->task_parallel ? rounds : rounds * r->n;
+    return 0;
+}
+
+/* What several processes need: a share of every batch for each (data
+ * parallel), or a task for each (task parallel). */
+static int check_spread(const run *r, tpl_err *err) {
+    const tpl_comm *c = r->o->comm;
+    const int size = c ? c->size : 1;
+    if (!r->o->task_parallel && r->o->batch < size) {
+        tpl_err_set(err, "fit: a batch of %d cannot be shared out among %d processes",
+                    r->o->batch, size);
+        return -1;
+    }
+    if (r->o->task_parallel && r->n < size) {
+        tpl_err_set(err, "fit: task parallel on %d processes needs at least %d tasks, not %d",
+                    size, size, r->n);
+        return -1;
+    }
     return 0;
 }
 
@@ -90,7 +113,7 @@ static int begin(run *r, tpl_err *err) {
                     f->batch, f->eval_batch, r->n, TPL_MAX_TASKS);
         return -1;
     }
-    if (check_tasks(r, &rep->per_epoch, err)) return -1;
+    if (check_tasks(r, &rep->per_epoch, err) || check_spread(r, err)) return -1;
     rep->total = f->steps > 0 ? f->steps : (long)f->epochs * rep->per_epoch;
     rep->epochs = (int)((rep->total + rep->per_epoch - 1) / rep->per_epoch);
     rep->n_tasks = r->n;
@@ -110,6 +133,11 @@ static int begin(run *r, tpl_err *err) {
         tpl_err_set(err, "fit: out of memory");
         return -1;
     }
+    for (int t = 0; t < r->n; t++) r->model_task[t] = r->tasks[t].task;
+    r->spread = f->task_parallel || (f->comm && f->comm->size > 1);
+    if (r->spread && tpl_dist_init(&r->dist, r->m, f->comm, r->model_task, r->n,
+                                   f->task_parallel, f->sync_bn, err))
+        return -1;
     r->tau_start = r->m->cfg.tau;
     tpl_rng_seed(&r->rng, f->seed * 7919u + 1u);
     r->start = tpl_now();
@@ -120,6 +148,7 @@ static void end(run *r) {
     for (int t = 0; t < r->n; t++) free(r->w[t].perm);
     tpl_batch_free(&r->batch);
     tpl_optim_free(&r->opt);
+    tpl_dist_free(&r->dist);
 }
 
 /* Annealing is geometric; the last step runs at tau_end. */
@@ -132,29 +161,60 @@ static void anneal(run *r) {
                                                      (float)(total > 1 ? total - 1 : 1)));
 }
 
-/* One optimiser step on the next batch of task t. */
-static int step(run *r, int t, tpl_err *err) {
+/* The next batch of fit task t: its images' places in its order. */
+static const int *next_batch(run *r, int t) {
     walk *w = &r->w[t];
     const tpl_dataset *d = r->tasks[t].train;
-    const int n = r->o->batch;
-    if (w->pos + n > d->n) {
+    if (w->pos + r->o->batch > d->n) {
         tpl_shuffle(w->perm, d->n, &r->rng);
         w->pos = 0;
     }
+    w->pos += r->o->batch;
+    return w->perm + w->pos - r->o->batch;
+}
+
+static void count_step(run *r, int t, const tpl_step_result *s) {
+    walk *w = &r->w[t];
+    w->sum.loss += s->loss * s->n;
+    w->sum.correct += s->correct;
+    w->sum.n += s->n;
+    r->rep.loss = s->loss;
+    r->rep.acc = (double)s->correct / (s->n ? s->n : 1);
+    r->rep.last_task = t;
+}
+
+/* One optimiser step through dist.h: every task's next batch (task
+ * parallel) or task t's. */
+static int spread_step(run *r, int t, tpl_err *err) {
+    const int first = r->o->task_parallel ? 0 : t, n = r->o->task_parallel ? r->n : 1;
+    tpl_dist_work w[TPL_MAX_TASKS];
+    tpl_step_result s[TPL_MAX_TASKS];
+    for (int i = 0; i < n; i++) {
+        const tpl_fit_task *k = &r->tasks[first + i];
+        w[i] = (tpl_dist_work){.task = k->task, .d = k->train, .idx = next_batch(r, first + i),
+                               .n = r->o->batch,
+                               .so = {.aug = &r->w[first + i].aug, .entropy = r->o->entropy,
+                                      .unsupervised = r->o->unsupervised,
+                                      .diversity = r->o->diversity}};
+    }
     anneal(r);
-    const tpl_step_opts so = {.aug = &w->aug, .entropy = r->o->entropy,
+    if (tpl_dist_step(&r->dist, &r->opt, w, first, n, &r->rng, &r->batch, s, err)) return -1;
+    for (int i = 0; i < n; i++) count_step(r, first + i, &s[i]);
+    return 0;
+}
+
+/* One optimiser step on the next batch of task t. */
+static int step(run *r, int t, tpl_err *err) {
+    if (r->spread) return spread_step(r, t, err);
+    const int *idx = next_batch(r, t);
+    anneal(r);
+    const tpl_step_opts so = {.aug = &r->w[t].aug, .entropy = r->o->entropy,
                               .unsupervised = r->o->unsupervised, .diversity = r->o->diversity};
     tpl_step_result s;
-    if (tpl_train_step(r->m, &r->opt, r->tasks[t].task, d, w->perm + w->pos, n, &so, &r->rng,
-                       &r->batch, &s, err))
+    if (tpl_train_step(r->m, &r->opt, r->tasks[t].task, r->tasks[t].train, idx, r->o->batch, &so,
+                       &r->rng, &r->batch, &s, err))
         return -1;
-    w->pos += n;
-    w->sum.loss += s.loss * s.n;
-    w->sum.correct += s.correct;
-    w->sum.n += s.n;
-    r->rep.loss = s.loss;
-    r->rep.acc = (double)s.correct / (s.n ? s.n : 1);
-    r->rep.last_task = t;
+    count_step(r, t, &s);
     return 0;
 }
 
@@ -180,11 +240,15 @@ static void report_training(run *r) {
 }
 
 static int test_all(run *r, tpl_err *err) {
+    if (r->spread && !r->o->task_parallel) /* the processes' BN statistics, one model */
+        tpl_dist_gather(&r->dist, &r->opt, r->model_task, r->n);
     for (int t = 0; t < r->n; t++) {
         const tpl_fit_task *k = &r->tasks[t];
         tpl_step_result s;
         if (!k->test) continue;
-        if (tpl_evaluate(r->m, k->task, k->test, &r->batch, &s, NULL, err)) return -1;
+        if (r->spread ? tpl_dist_evaluate(&r->dist, t, k->task, k->test, &r->batch, &s, err)
+                      : tpl_evaluate(r->m, k->task, k->test, &r->batch, &s, NULL, err))
+            return -1;
         r->rep.task[t].test_loss = s.loss;
         r->rep.task[t].test_acc = (double)s.correct / (s.n ? s.n : 1);
         r->rep.task[t].tested = 1;
@@ -192,7 +256,14 @@ static int test_all(run *r, tpl_err *err) {
     return 0;
 }
 
-static int stopped(const run *r) { return r->o->should_stop && r->o->should_stop(r->o->user); }
+/* Any process's should_stop stops every one. */
+static int stopped(run *r) {
+    const int stop = r->o->should_stop && r->o->should_stop(r->o->user);
+    return r->spread ? tpl_dist_any(&r->dist, stop) : stop;
+}
+
+/* The callbacks that report and save run on process 0 alone. */
+static int first_process(const run *r) { return !r->spread || r->dist.rank == 0; }
 
 /* ---- the state that resumes a run ------------------------------------------ */
 
@@ -246,11 +317,18 @@ static int restore(run *r, const tpl_fit_state *s, tpl_err *err) {
     return 0;
 }
 
+/* The whole model on every process, then process 0 saves; a failed save
+ * fails every process. */
 static int save(run *r, tpl_err *err) {
     if (!r->o->on_save) return 0;
-    tpl_fit_state s;
-    capture(r, &s);
-    return r->o->on_save(&s, r->o->user, err);
+    if (r->spread) tpl_dist_gather(&r->dist, &r->opt, r->model_task, r->n);
+    int rc = 0;
+    if (first_process(r)) {
+        tpl_fit_state s;
+        capture(r, &s);
+        rc = r->o->on_save(&s, r->o->user, err);
+    }
+    return r->spread ? tpl_dist_agree(&r->dist, rc != 0, err) : rc;
 }
 
 /* ---- the loop ----------------------------------------------------------------- */
@@ -278,15 +356,40 @@ static int epoch(run *r, tpl_err *err) {
         if (o->save_every > 0 && rep->step % o->save_every == 0 && rep->step < rep->total &&
             save(r, err))
             return -1;
-        if (o->on_step) {
+        if (o->on_step && first_process(r)) {
             report_training(r);
             o->on_step(rep, o->user);
         }
     }
     report_training(r);
     if (test_all(r, err)) return -1;
-    if (o->on_epoch) o->on_epoch(rep, o->user);
+    if (o->on_epoch && first_process(r)) o->on_epoch(rep, o->user);
     return 0;
+}
+
+/* ---- several processes ------------------------------------------------------- */
+
+static uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull; }
+
+/* Every process was given the same run (the processes agreed they are
+ * ready): a fingerprint of what must be the same, compared. */
+static int same_run(const run *r, tpl_err *err) {
+    const tpl_fit_options *o = r->o;
+    uint64_t h = 0xcbf29ce484222325ull;
+    const uint64_t v[] = {o->batch, r->rep.total, r->rep.per_epoch, r->n, o->seed, o->optim,
+                          o->schedule, o->task_parallel, o->sync_bn, r->m->params.numel,
+                          r->rep.step, r->m->cfg.n_tasks};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) h = mix(h, v[i]);
+    for (int t = 0; t < r->n; t++) {
+        h = mix(mix(h, r->tasks[t].task), r->tasks[t].train->n);
+        h = mix(h, r->tasks[t].test ? r->tasks[t].test->n : -1);
+    }
+    const int mine = (int)(h & 0x3fffffff);
+    tpl_comm *c = o->comm;
+    if (c->ops->min_int(c, mine) == -c->ops->min_int(c, -mine)) return 0;
+    tpl_err_set(err, "fit: the ranks were not given the same run (their model, tasks, data or "
+                "options differ)");
+    return -1;
 }
 
 int tpl_fit(tpl_model *m, const tpl_fit_task *tasks, int n, const tpl_fit_options *o,
@@ -294,7 +397,11 @@ int tpl_fit(tpl_model *m, const tpl_fit_task *tasks, int n, const tpl_fit_option
     run r = {.m = m, .tasks = tasks, .n = n, .o = o};
     int rc = begin(&r, err);
     if (!rc && o->resume) rc = restore(&r, o->resume, err);
+    /* every process ready, or none goes on (the first collective of a run) */
+    if (o->comm && o->comm->size > 1)
+        rc = tpl_comm_agree(o->comm, rc != 0, err) || same_run(&r, err) ? -1 : 0;
     while (!rc && r.rep.step < r.rep.total) rc = epoch(&r, err);
+    if (rc >= 0 && r.spread) tpl_dist_gather(&r.dist, &r.opt, r.model_task, r.n);
     if (final) *final = r.rep;
     end(&r);
     return rc < 0 ? -1 : 0;

@@ -21,17 +21,27 @@ static double softmax_row(int k, const float *z, double *p) {
 
 double tpl_infomax_forward_backward(int n, int classes, const float *logits, float diversity,
                                     float *dlogits, double *scratch) {
-    double *p = scratch, *mean = scratch + (size_t)n * classes;
-    for (int k = 0; k < classes; k++) mean[k] = 0.0;
-    double h_each = 0.0, h_mean = 0.0;
+    return tpl_infomax_part_backward(n, n, classes, logits, diversity, dlogits, scratch, NULL,
+                                     NULL);
+}
+
+double tpl_infomax_part_backward(int n, int total, int classes, const float *logits,
+                                 float diversity, float *dlogits, double *scratch,
+                                 tpl_sum_fn sum, void *user) {
+    /* mean[classes] holds the sum of the images' entropies, so one sum
+     * over the processes carries both */
+    double *p = scratch, *mean = scratch + (size_t)n * classes, h_mean = 0.0;
+    for (int k = 0; k <= classes; k++) mean[k] = 0.0;
     for (int i = 0; i < n; i++) {
         double *pi = p + (size_t)i * classes;
         softmax_row(classes, logits + (size_t)i * classes, pi);
         for (int k = 0; k < classes; k++) {
-            h_each -= pi[k] > 0.0 ? pi[k] * log(pi[k]) : 0.0;
-            mean[k] += pi[k] / n;
+            mean[classes] -= pi[k] > 0.0 ? pi[k] * log(pi[k]) : 0.0;
+            mean[k] += pi[k] / total;
         }
     }
+    if (sum) sum(user, mean, classes + 1);
+    const double h_each = mean[classes];
     for (int k = 0; k < classes; k++) h_mean -= mean[k] > 0.0 ? mean[k] * log(mean[k]) : 0.0;
     /* dH(p_i)/dz_ik = -p_ik (log p_ik + H_i);
      * dH(mean)/dz_ik = p_ik (sum_j p_ij log mean_j - log mean_k) / n */
@@ -47,15 +57,20 @@ double tpl_infomax_forward_backward(int n, int classes, const float *logits, flo
             double lp = pi[k] > 1e-300 ? log(pi[k]) : -690.0;
             double lm = log(mean[k] > 1e-300 ? mean[k] : 1e-300);
             double g = -pi[k] * (lp + hi) - diversity * pi[k] * (cross - lm);
-            dlogits[(size_t)i * classes + k] = (float)(g / n);
+            dlogits[(size_t)i * classes + k] = (float)(g / total);
         }
     }
-    return h_each / n - diversity * h_mean;
+    return h_each / total - diversity * h_mean;
 }
 
 double tpl_xent_forward_backward(int n, int classes, const float *logits,
                                 const int *labels, float *dlogits,
                                 int *correct) {
+    return tpl_xent_part_backward(n, n, classes, logits, labels, dlogits, correct) / n;
+}
+
+double tpl_xent_part_backward(int n, int total, int classes, const float *logits,
+                              const int *labels, float *dlogits, int *correct) {
     double loss = 0.0;
     int right = 0;
     for (int i = 0; i < n; i++) {
@@ -71,11 +86,11 @@ double tpl_xent_forward_backward(int n, int classes, const float *logits,
         if (!dlogits) continue;
         for (int k = 0; k < classes; k++) {
             double p = exp((double)z[k] - logsum);
-            dlogits[(size_t)i * classes + k] = (float)((p - (k == labels[i])) / n);
+            dlogits[(size_t)i * classes + k] = (float)((p - (k == labels[i])) / total);
         }
     }
     if (correct) *correct = right;
-    return loss / n;
+    return loss;
 }
 
 double tpl_entropy_forward_backward(int k, const float *a, float *da) {

@@ -10,15 +10,29 @@
 double tpl_xent_forward_backward(int n, int classes, const float *logits,
                                 const int *labels, float *dlogits,
                                 int *correct);
+/* The same for n images of a batch of total (the rest elsewhere): returns
+ * the sum of their losses; dlogits = (softmax - onehot) / total, their
+ * share of the gradient of the batch's mean loss. */
+double tpl_xent_part_backward(int n, int total, int classes, const float *logits,
+                              const int *labels, float *dlogits, int *correct);
+
+/* Adds x[0..n) up over the processes a batch is spread over (collective). */
+typedef void (*tpl_sum_fn)(void *user, double *x, int n);
 
 /* ---- information maximisation: the unsupervised loss of adaptation -------
  * L = mean_i H(p_i) - diversity * H(mean_i p_i), p_i = softmax(logits_i):
  * confident predictions, spread over the classes.  Returns L; writes dL/dz
  * when dlogits is non-NULL.  scratch holds TPL_INFOMAX_SCRATCH(n, classes)
  * doubles. */
-#define TPL_INFOMAX_SCRATCH(n, classes) ((size_t)(n) * (classes) + (classes))
+#define TPL_INFOMAX_SCRATCH(n, classes) ((size_t)(n) * (classes) + (classes) + 1)
 double tpl_infomax_forward_backward(int n, int classes, const float *logits, float diversity,
                                     float *dlogits, double *scratch);
+/* The same for n images of a batch of total spread over processes: sum
+ * (NULL: alone) adds the mean prediction's parts up; returns the whole
+ * batch's L; dlogits is these images' share of its gradient. */
+double tpl_infomax_part_backward(int n, int total, int classes, const float *logits,
+                                 float diversity, float *dlogits, double *scratch,
+                                 tpl_sum_fn sum, void *user);
 
 /* Entropy H = -sum_k a_k log a_k of a mixture (nats); da[k] = dH/da_k
  * (may be NULL).  Zero weights count as 0 log 0 = 0. */
