@@ -109,3 +109,6 @@ same_tensors() { cmp -s <(st_data "$1") <(st_data "$2"); }
 # results FILE: eval's result lines (its per-class and confusion lines,
 # indented, aside).
 results() { grep -v '^ ' "$1"; }
+
+# value KEY LINE: the value of KEY=... in LINE
+value() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
