@@ -47,6 +47,11 @@ int tpl_image_source_load(const tpl_task_request *rq, const char *kind, tpl_imag
         return -1;
     out->flip_ok = 0;
     int rc = list(rq->arg, rq->o, &l, &names, err);
+    l.classes = l.labelled ? names.n : 1;
+    if (!rc && !(l.id = tpl_path_absolute(rq->arg))) {
+        tpl_err_set(err, "%s: out of memory", rq->arg);
+        rc = -1;
+    }
     if (!rc && l.labelled)
         rc = tpl_task_set_class_names(out, (const char *const *)names.path, names.n, err);
     if (!rc) rc = tpl_image_list_load(&l, rq->o, out, err);

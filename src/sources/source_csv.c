@@ -307,8 +307,7 @@ static int list_csv(const char *file, const tpl_task_opts *o, tpl_image_list *l,
     }
     if (!rc) rc = build_list(&t, dir, lab, names, numbers, l, err);
     l->labelled = lab > 0;
-    l->classes = lab > 0 ? names->n : 1;
-    if (!rc && (!(l->root = strdup(dir)) || !(l->id = tpl_path_absolute(file)))) {
+    if (!rc && !(l->root = strdup(dir))) {
         tpl_err_set(err, "%s: out of memory", file);
         rc = -1;
     }

@@ -152,8 +152,7 @@ static int list_folder(const char *dir, const tpl_task_opts *o, tpl_image_list *
         rc = labelled ? add_classes(l, &hv[k], names, err)
                       : add_files(l, hv[k].dir, &hv[k].loose, 0, hv[k].which, err);
     l->labelled = labelled;
-    l->classes = labelled ? names->n : 1;
-    if (!rc && (!(l->root = strdup(dir)) || !(l->id = tpl_path_absolute(dir)))) {
+    if (!rc && !(l->root = strdup(dir))) {
         tpl_err_set(err, "%s: out of memory", dir);
         rc = -1;
     }
