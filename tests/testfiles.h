@@ -125,6 +125,12 @@ static inline uint8_t *read_file(const char *path, size_t *len, int gunzip) {
     return b;
 }
 
+/* A text file, malloc'd and NUL-terminated; NULL when it cannot be read. */
+static inline char *read_text(const char *path) {
+    size_t len;
+    return (char *)read_file(path, &len, 0);
+}
+
 /* a and b hold the same bytes, at least one. */
 static inline int same_file(const char *a, const char *b) {
     size_t la, lb;
