@@ -13,12 +13,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <jpeglib.h>
-#include <png.h>
 #include <zlib.h>
 
 #include "data.h"
 #include "safetensors.h"
+#include "testfiles.h" /* tests/: the PNG and JPEG encoders */
 
 static const char *out_dir;
 
@@ -219,57 +218,30 @@ static void idx_dir(const char *sub, int side, int c, int classes) {
 
 /* w x h pixels of the given libpng format (channels per pixel from it). */
 static void png_seed(const char *name, int w, int h, png_uint_32 format) {
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (png_uint_32)w;
-    img.height = (png_uint_32)h;
-    img.format = format;
-    const size_t n = PNG_IMAGE_SIZE(img);
+    const size_t n = PNG_IMAGE_PIXEL_SIZE(format) * (size_t)w * h;
     unsigned char *px = malloc(n), cmap[256 * 4];
     if (!px) die("out of memory");
     for (size_t i = 0; i < n; i++) px[i] = (unsigned char)(noise() & 0xf0);
     for (size_t i = 0; i < sizeof cmap; i++) cmap[i] = (unsigned char)(i * 7);
-    if (format & PNG_FORMAT_FLAG_COLORMAP) {
-        img.colormap_entries = 16;
+    const int colormap = (format & PNG_FORMAT_FLAG_COLORMAP) != 0;
+    if (colormap)
         for (size_t i = 0; i < n; i++) px[i] &= 15;
-    }
-    png_alloc_size_t len = 0;
-    if (!png_image_write_to_memory(&img, NULL, &len, 0, px, 0, cmap)) die(img.message);
-    unsigned char *mem = malloc(len);
-    if (!mem || !png_image_write_to_memory(&img, mem, &len, 0, px, 0, cmap)) die(img.message);
+    size_t len;
+    unsigned char *mem = encode_png(px, w, h, format, cmap, colormap ? 16 : 0, &len);
     put("image", name, "", 0, mem, len);
     free(mem);
     free(px);
 }
 
 static void jpeg_seed(const char *name, int w, int h, int c, int progressive, int restart) {
-    struct jpeg_compress_struct ci;
-    struct jpeg_error_mgr mgr;
-    unsigned char *mem = NULL;
-    unsigned long len = 0;
-    ci.err = jpeg_std_error(&mgr);
-    jpeg_create_compress(&ci);
-    jpeg_mem_dest(&ci, &mem, &len);
-    ci.image_width = (JDIMENSION)w;
-    ci.image_height = (JDIMENSION)h;
-    ci.input_components = c;
-    ci.in_color_space = c == 3 ? JCS_RGB : JCS_GRAYSCALE;
-    jpeg_set_defaults(&ci);
-    jpeg_set_quality(&ci, 75, TRUE);
-    if (progressive) jpeg_simple_progression(&ci);
-    ci.restart_interval = (unsigned)restart;
-    jpeg_start_compress(&ci, TRUE);
-    unsigned char *row = malloc((size_t)w * c);
-    if (!row) die("out of memory");
-    while (ci.next_scanline < ci.image_height) {
-        for (int i = 0; i < w * c; i++) row[i] = (unsigned char)(i * 16 + ci.next_scanline * 8);
-        jpeg_write_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_compress(&ci);
-    jpeg_destroy_compress(&ci);
+    unsigned char *px = malloc((size_t)w * h * c), *mem;
+    if (!px) die("out of memory");
+    for (int y = 0; y < h; y++)
+        for (int i = 0; i < w * c; i++) px[(size_t)y * w * c + i] = (unsigned char)(i * 16 + y * 8);
+    unsigned long len;
+    mem = encode_jpeg(px, w, h, c, (jpeg_style){75, progressive, (unsigned)restart}, &len);
     put("image", name, "", 0, mem, len);
-    free(row);
+    free(px);
     free(mem);
 }
 

@@ -45,12 +45,19 @@ static void convert_pixel(const uint8_t *p, int ci, uint8_t *o, int co) {
     }
 }
 
-int tpl_dataset_to_channels(const tpl_dataset *in, int c, tpl_dataset *out, tpl_err *err) {
+/* What every transform of in into out checks first: out is not in (it is
+ * zeroed before in is read).  Zeroes *out. */
+static int fresh_output(const tpl_dataset *in, tpl_dataset *out, const char *who, tpl_err *err) {
     if (out == in) {
-        tpl_err_set(err, "channels: output must not be the input");
+        tpl_err_set(err, "%s: output must not be the input", who);
         return -1;
     }
     memset(out, 0, sizeof *out);
+    return 0;
+}
+
+int tpl_dataset_to_channels(const tpl_dataset *in, int c, tpl_dataset *out, tpl_err *err) {
+    if (fresh_output(in, out, "channels", err)) return -1;
     if ((in->c != 1 && in->c != 3) || (c != 1 && c != 3) || in->n < 0 || in->h < 1 ||
         in->w < 1 || (in->n > 0 && (!in->pixels || !in->labels))) {
         tpl_err_set(err, "channels: cannot convert %d images of %d channels to %d (1 or 3)",
@@ -154,12 +161,7 @@ static void resize_one(const uint8_t *src, int iw, int C, uint8_t *dst, int oh,
  * or a result over the byte limit.  Zeroes *out. */
 static int check_resize(const tpl_dataset *in, int out_h, int out_w, tpl_dataset *out,
                         tpl_err *err) {
-    if (out == in) {
-        tpl_err_set(err, "resize: output must not be the input");
-        return -1;
-    }
-    memset(out, 0, sizeof *out);
-    if (check_dataset(in, "resize", err)) return -1;
+    if (fresh_output(in, out, "resize", err) || check_dataset(in, "resize", err)) return -1;
     if (out_h < 1 || out_h > DS_MAX_OUT_SIDE || out_w < 1 || out_w > DS_MAX_OUT_SIDE) {
         tpl_err_set(err, "resize: output size %dx%d outside [1, %d]", out_h, out_w,
                     DS_MAX_OUT_SIDE);
@@ -362,12 +364,7 @@ static int copy_dataset(const tpl_dataset *in, tpl_dataset *out, tpl_err *err) {
 
 int tpl_dataset_convert(const tpl_dataset *in, int h, int w, int c, tpl_dataset *out,
                         tpl_err *err) {
-    if (out == in) {
-        tpl_err_set(err, "convert: output must not be the input");
-        return -1;
-    }
-    memset(out, 0, sizeof *out);
-    if (check_dataset(in, "convert", err)) return -1;
+    if (fresh_output(in, out, "convert", err) || check_dataset(in, "convert", err)) return -1;
     h = h ? h : in->h, w = w ? w : in->w, c = c ? c : in->c;
     tpl_dataset sized = {0};
     const tpl_dataset *src = in;
