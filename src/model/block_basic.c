@@ -75,7 +75,8 @@ static int backward(const tpl_branch *b, const float *h, float **x, float *dy, f
  * Small-batch eval runs a block's convs as winograd.c's F(4x4, 3x3), which
  * beats oneDNN's direct kernels at batches where oneDNN's own winograd does
  * not take over yet (conv.h).  Its transformed weights are this kind's own
- * cache, kept per stage and keyed by the mixing cache's generation. */
+ * cache, kept per stage in the mixing cache (beside the mixed weights they
+ * come from) and keyed by that cache's generation. */
 
 typedef struct wino_state {
     float *u;           /* [L][2] transformed mixed weights */
@@ -90,10 +91,11 @@ static int wino_applies(const tpl_branch *b) {
 
 /* Transforms stage s's mixed weights (generation gen) for winograd.c; the
  * stage's blocks are consecutive in the mixing cache from block 0's. */
-static int wino_weights(tpl_stage *st, const float *block0, unsigned long gen, tpl_err *err) {
+static int wino_weights(const tpl_stage *st, void **state, const float *block0,
+                        unsigned long gen, tpl_err *err) {
     const size_t count = tpl_wino_weight_count(st->width, st->width);
-    if (!st->kind_state) st->kind_state = calloc(1, sizeof(wino_state));
-    wino_state *w = st->kind_state;
+    if (!*state) *state = calloc(1, sizeof(wino_state));
+    wino_state *w = *state;
     if (w && w->gen == gen + 1) return 0;
     if (w && !w->u) w->u = aligned_alloc(64, sizeof(float) * count * 2 * st->layers);
     if (!w || !w->u) {
@@ -118,8 +120,10 @@ static int eval_block(const tpl_branch *b, int l, size_t last_bn_at, const float
     const tpl_shape shape = tpl_conv_out_shape(st->plan[0]);
     const size_t count = tpl_wino_weight_count(st->width, st->width); /* one conv's */
     float *scratch = tpl_ws_extra(m->ws, tpl_wino_scratch_count(shape, st->width), err);
-    if (!scratch || wino_weights(st, tpl_mixing_weights(m, b->s, 0), b->gen, err)) return -1;
-    const wino_state *w = st->kind_state;
+    void **state = &m->mixing.kind_state[b->s];
+    if (!scratch || wino_weights(st, state, tpl_mixing_weights(m, b->s, 0), b->gen, err))
+        return -1;
+    const wino_state *w = *state;
     const float *u = w->u + 2 * (size_t)l * count;
     const tpl_bn_views v = m->task[b->task].stage[b->s].bn;
     tpl_bn_args a1 = tpl_model_bn_args(m, v, b->bn_at, shape, 1, NULL);
@@ -129,11 +133,16 @@ static int eval_block(const tpl_branch *b, int l, size_t last_bn_at, const float
     return 1;
 }
 
-static void free_state(tpl_stage *st) {
-    wino_state *w = st->kind_state;
+static size_t state_bytes(const tpl_model *m, const tpl_stage *st) {
+    return !m->winograd || st->width % TPL_WINO_CHANNEL_BLOCK
+               ? 0
+               : sizeof(float) * tpl_wino_weight_count(st->width, st->width) * 2 * st->layers;
+}
+
+static void free_state(void *state) {
+    wino_state *w = state;
     if (w) free(w->u);
     free(w);
-    st->kind_state = NULL;
 }
 
 const tpl_block_kind tpl_block_basic = {
@@ -141,5 +150,5 @@ const tpl_block_kind tpl_block_basic = {
     .template_floats = template_floats, .template_shape = template_shape, .fan_in = fan_in,
     .conv_offset = conv_offset, .plans = plans, .saved_floats = saved_floats,
     .forward = forward, .backward = backward, .eval_block = eval_block,
-    .free_state = free_state,
+    .state_bytes = state_bytes, .free_state = free_state,
 };
