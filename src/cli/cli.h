@@ -12,6 +12,8 @@ int cmd_predict(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_task(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 /* Default data directory: Debian's dataset-fashion-mnist. */
 #define DEFAULT_DATA TPL_FASHION_DIR
 /* Sets the thread count of OpenMP (and so of oneDNN); 0 = all cores. */

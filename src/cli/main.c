@@ -21,7 +21,9 @@ static void usage(FILE *f) {
             "  predict   classify PNG images with a task of a model\n"
             "  info      architecture, parameter counts and mixtures of a model file\n"
             "  inspect   mixture table, heatmap (PNG, SVG) and where tasks share blocks\n"
-            "  data      build data sets (digits: four domains from offline sources)\n\n"
+            "  data      build data sets (digits: four domains from offline sources)\n"
+            "  task      one task of a model as a task file (for serve)\n"
+            "  serve     answer HTTP requests for many tasks over one bank\n\n"
             "Run 'templar COMMAND --help' for the flags of a command.\n");
 }
 
@@ -66,6 +68,8 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "info")) return cmd_info(argc, argv);
     if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
     if (!strcmp(argv[1], "data")) return cmd_data(argc, argv);
+    if (!strcmp(argv[1], "task")) return cmd_task(argc, argv);
+    if (!strcmp(argv[1], "serve")) return cmd_serve(argc, argv);
     fprintf(stderr, "templar: unknown command '%s' (see templar --help)\n", argv[1]);
     return 2;
 }
