@@ -258,7 +258,10 @@ static int decoded(const serve_input *in, const void *body, size_t len, uint8_t 
 int serve_parse_image(const serve_input *in, const char *content_type, const void *body,
                       size_t len, uint8_t *pixels, char *msg) {
     const unsigned char *b = body;
-    const int sniff = !content_type || !*content_type || type_is(content_type, "application/octet-stream");
+    /* no type, a generic one, or the one curl sends unless told: look at the bytes */
+    const int sniff = !content_type || !*content_type ||
+                      type_is(content_type, "application/octet-stream") ||
+                      type_is(content_type, "application/x-www-form-urlencoded");
     const int is_image = len >= 3 && (b[0] == 0x89 || b[0] == 0xff);
     if (type_is(content_type, "image/png") || type_is(content_type, "image/jpeg") ||
         (sniff && is_image))

@@ -47,8 +47,8 @@ typedef struct serve_input {
 } serve_input;
 
 /* A classify body into pixels (h * w * c, the model's input): PNG or JPEG
- * (by content type, or sniffed when it is absent or
- * application/octet-stream), or JSON
+ * (by content type, or sniffed when it is absent, application/octet-stream
+ * or application/x-www-form-urlencoded, what curl -d sends), or JSON
  *   {"width": W, "height": H, "channels": C, "pixels": [W*H*C ints 0-255]}
  * (rows of pixels, channels interleaved).  Resized to the model's size as
  * templar predict does.  415 for another content type, 413 for an image
