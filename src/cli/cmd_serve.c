@@ -19,7 +19,7 @@ int cmd_serve(int argc, char **argv) {
         {"max-wait-ms", ARG_INT, &o.max_wait_ms, "how long a batch may wait to fill up [0: run what is queued]", 0, 10000},
         {"queue", ARG_INT, &o.queue, "images waiting at most; beyond, 503 with Retry-After [256]", 1, 1000000},
         {"cache-mb", ARG_INT, &o.cache_mb, "MiB of tasks' mixed weights kept [512]", 0, 1 << 20},
-        {"threads", ARG_INT, &o.threads, "threads of each forward (0 = all cores)", 0, 1024},
+        {"threads", ARG_INT, &o.threads, "threads of each forward (0 = all cores) [1: the other cores parse and decode]", 0, 1024},
         {"max-body-kb", ARG_INT, &o.max_body_kb, "largest request body, KiB [4096]", 1, 1 << 20},
         {"max-side", ARG_INT, &o.max_side, "largest image side, pixels [2048]", 1, 8192},
         {"timeout-s", ARG_INT, &o.timeout_s, "idle connections close after this [10]", 1, 3600},

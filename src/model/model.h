@@ -72,6 +72,7 @@ typedef struct tpl_stage {
     tpl_conv_slot trans_slot;
     size_t mixed_offset;     /* into the mixing cache's weights */
     size_t mix_offset;       /* into its mixtures, L*K floats */
+    void *kind_shared;       /* the kind's cache of the shared tensors (block.h) */
 } tpl_stage;
 
 /* What the mixing cache holds is valid for one key: a parameter version, a

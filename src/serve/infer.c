@@ -60,6 +60,18 @@ static int reserve(serve_infer *in, int n, int classes, tpl_err *err) {
     return -1;
 }
 
+/* Images per forward.  With the small-batch winograd path (AVX-512 builds,
+ * widths a multiple of 16) a batch-1 forward costs per image what a
+ * batched one does (docs/PERFORMANCE.md, "Serving"), while every change of
+ * batch size rebuilds the model's convolution plans (a few ms): so each
+ * image runs alone and the plans stay built for one.  Elsewhere oneDNN's
+ * kernels gain from the batch, and the group runs as one. */
+static int forward_batch(const tpl_model *m, int n) {
+    for (int s = 0; s < m->cfg.n_stages; s++)
+        if (!m->winograd || m->cfg.aggregate != TPL_AGG_PARAMS || m->stage[s].width % 16) return n;
+    return 1;
+}
+
 int serve_infer_run(serve_infer *in, const serve_task *t, const uint8_t *const *pixels, int n,
                     float *const *probs, int *hit, tpl_err *err) {
     tpl_model *m = in->m;
@@ -75,10 +87,13 @@ int serve_infer_run(serve_infer *in, const serve_task *t, const uint8_t *const *
     tpl_batch_fill(&d, in->idx, n, c->in_mean, c->in_std, NULL, NULL, in->x, in->y);
     if (m->binding[0] != t->id) tpl_model_bind(m, 0, t->trunk, t->id);
     *hit = serve_cache_select(in->cache, t->id) == 1;
-    if (tpl_model_forward(m, 0, in->x, n, 0, in->slot_logits, err)) return -1;
-    const int width = c->stage[c->n_stages - 1].width;
-    tpl_linear_forward(n, width, t->classes, tpl_model_features(m), t->head_w, t->head_b,
-                       in->logits);
+    const int width = c->stage[c->n_stages - 1].width, step = forward_batch(m, n);
+    for (int i = 0; i < n; i += step) {
+        const int k = n - i < step ? n - i : step;
+        if (tpl_model_forward(m, 0, in->x + img * i, k, 0, in->slot_logits, err)) return -1;
+        tpl_linear_forward(k, width, t->classes, tpl_model_features(m), t->head_w, t->head_b,
+                           in->logits + (size_t)i * t->classes);
+    }
     for (int i = 0; i < n; i++)
         tpl_softmax_forward(t->classes, 1.0f, in->logits + (size_t)i * t->classes, probs[i]);
     return 0;

@@ -2,7 +2,9 @@
  * slot 0 (binding.h), selects its mixed weights in the cache, runs the
  * library's eval forward on the images, applies the task's head to the
  * pooled features and a softmax: what tpl_model_classify does for the
- * model's own tasks, bit for bit.  Owned by the batcher thread. */
+ * model's own tasks, bit for bit.  The images share the binding and the
+ * cache lookup; how many go through one forward is infer.c's choice
+ * (forward_batch).  Owned by the batcher thread. */
 #ifndef TPL_SERVE_INFER_H
 #define TPL_SERVE_INFER_H
 #include "cache.h"

@@ -24,7 +24,7 @@ typedef struct tpl_serve_options {
     int max_wait_ms;         /* how long the batcher waits for a fuller batch */
     int queue;               /* images waiting at most before 503 */
     int cache_mb;            /* mixed weights kept, MiB */
-    int threads;             /* of each forward (0: OpenMP's default) */
+    int threads;             /* of each forward (0: OpenMP's default; default 1) */
     int max_body_kb;         /* request bodies */
     int max_side;            /* pixels a side of an image, decoded or sent */
     int timeout_s;           /* idle connections are closed after this */

@@ -19,7 +19,7 @@ void tpl_serve_defaults(tpl_serve_options *o) {
     o->max_wait_ms = 0;
     o->queue = 256;
     o->cache_mb = 512;
-    o->threads = 0;
+    o->threads = 1;
     o->max_body_kb = 4096;
     o->max_side = 2048;
     o->timeout_s = 10;
