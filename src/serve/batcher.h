@@ -17,7 +17,7 @@ typedef struct serve_job {
     const uint8_t *pixels;   /* the model's input */
     float *probs;            /* [task->classes], filled */
     int status;              /* 200, or 500 with error */
-    char error[200];
+    char error[512];
     struct serve_call *call;
     double queued;
 } serve_job;
