@@ -88,10 +88,21 @@ expect_error 1 "png:" "unknown source kind" -- train --tasks "a=png:$T/d1" "${SM
 expect_error 1 "twice" "a task named twice" -- train --tasks "a=idx:$T/d1,a=idx:$T/d2" "${SMALL[@]}" --out "$T/x.safetensors"
 expect_error 1 "empty" "an empty element" -- train --tasks "a=idx:$T/d1,,b=idx:$T/d2" "${SMALL[@]}" --out "$T/x.safetensors"
 expect_error 1 "$T/nope" "a task's missing directory" -- train --tasks "a=idx:$T/d1,b=idx:$T/nope" "${SMALL[@]}" --out "$T/x.safetensors"
-expect_error 1 "10x10" "tasks with different image sizes" -- train --tasks "a=idx:$T/d1,c=idx:$T/d10" "${SMALL[@]}" --out "$T/x.safetensors"
 expect_error 1 "one batch of 90" "a task smaller than one batch" -- train --tasks "$TASKS" "${SMALL[@]}" --batch 90 --out "$T/x.safetensors"
 expect_error 2 "--tasks" "--task with --tasks" -- train --task a --tasks "a=idx:$T/d1" "${SMALL[@]}" --out "$T/x.safetensors"
 no_file "$T/x.safetensors" "bad task lists"
+
+# tasks of different image sizes share one bank: each is resized to the
+# first's (or --size's), and says so
+run train --tasks "a=idx:$T/d1,c=idx:$T/d10" "${SMALL[@]}" --steps 2 --out "$T/sizes.safetensors"
+[ "$rc" -eq 0 ] && grep -q "task 'c': [0-9]* images resized or converted to 1x12x12" "$T/stderr" && ok ||
+    bad "tasks of two sizes: exit $rc, $(grep -v '^epoch' "$T/stderr" | head -3)"
+run train --tasks "a=idx:$T/d1,c=idx:$T/d10" "${SMALL[@]}" --steps 2 --size 10x10 --channels 3 --out "$T/sizes.safetensors"
+[ "$rc" -eq 0 ] && grep -q "task 'a': [0-9]* images resized or converted to 3x10x10" "$T/stderr" && ok ||
+    bad "--size 10x10 --channels 3: exit $rc"
+run info "$T/sizes.safetensors"
+grep -q '^input 3x10x10' "$T/stdout" && ok || bad "--size: the model's input is $(sed -n 2p "$T/stdout")"
+expect_error 1 "--size: 'big'" "a bad --size" -- train --tasks "a=idx:$T/d1" "${SMALL[@]}" --size big --out "$T/y.safetensors"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -3,17 +3,15 @@
 #define TPL_CLI_H
 #include "tasks.h"
 
-int cmd_train(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_transfer(int argc, char **argv);
-int cmd_adapt(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_predict(int argc, char **argv);
-int cmd_info(int argc, char **argv);
-int cmd_inspect(int argc, char **argv);
-int cmd_data(int argc, char **argv);
-int cmd_task(int argc, char **argv);
-int cmd_serve(int argc, char **argv);
+/* A command: each src/cli/cmd_NAME.c defines cli_command_NAME, and the
+ * build lists every such file (commands.inc), so adding a command is
+ * adding its file. */
+typedef struct cli_command {
+    const char *name;
+    int rank;          /* place in `templar --help` (lower first) */
+    const char *what;  /* one line for `templar --help` */
+    int (*run)(int argc, char **argv); /* argv[1] is the command's name */
+} cli_command;
 /* Default data directory: Debian's dataset-fashion-mnist. */
 #define DEFAULT_DATA TPL_FASHION_DIR
 /* Sets the thread count of OpenMP (and so of oneDNN); 0 = all cores. */

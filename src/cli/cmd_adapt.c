@@ -65,9 +65,10 @@ static int add_target(const adapt_flags *f, const tpl_model *src, trainer *r, tp
                     "(train with --shared-head)", f->from);
         return -1;
     }
-    if (tpl_task_load(f->target, strlen(f->target), f->data, TPL_TASK_BOTH, &k->d, err))
-        return -1;
-    if (tpl_dataset_check_shape(src, &k->d.train, k->d.where, err)) return -1;
+    tpl_task_opts o;
+    trainer_task_opts(src, f->data, &o);
+    o.unlabelled_ok = 1; /* labels, where there are some, only score the result */
+    if (trainer_load_task(r, 0, f->target, strlen(f->target), &o, err)) return -1;
     tpl_task_config task = {.classes = c->task[0].classes};
     snprintf(task.name, TPL_NAME_LEN, "%s", k->d.name);
     if (!(r->m = tpl_model_add_task(src, &task, (uint64_t)f->o.seed, err))) return -1;
@@ -121,7 +122,7 @@ static int adapt(void *flags, trainer *r, tpl_err *err) {
     return trainer_report(r, err);
 }
 
-int cmd_adapt(int argc, char **argv) {
+static int run(int argc, char **argv) {
     adapt_flags f;
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc > 0 ? 0 : 2;
@@ -135,3 +136,5 @@ int cmd_adapt(int argc, char **argv) {
     f.mode_index = mode;
     return trainer_command("adapt", &f.o, 0, adapt, &f);
 }
+
+const cli_command cli_command_adapt = {"adapt", 40, "meet an unlabelled domain by re-mixing the modules (no target labels)", run};

@@ -228,10 +228,12 @@ static int data_scripts(const data_flags *f) {
     return rc ? 1 : 0;
 }
 
-int cmd_data(int argc, char **argv) {
+static int run(int argc, char **argv) {
     data_flags f;
     char set = 0;
     int rc = parse_flags(argc, argv, &f, &set);
     if (rc) return rc == 1 ? 0 : 2;
     return set == 'd' ? data_digits(&f) : data_scripts(&f);
 }
+
+const cli_command cli_command_data = {"data", 90, "build data sets (digits: four domains; scripts: a character suite)", run};

@@ -63,7 +63,7 @@ static void print_results(const char *path, const tpl_model *m, int first, int n
            loss / n, acc / n, acc / n);
 }
 
-int cmd_eval(int argc, char **argv) {
+static int run(int argc, char **argv) {
     const char *data = NULL, *task = NULL, *pos[1];
     int batch = 250, threads = 0, npos;
     const arg_spec specs[] = {
@@ -99,3 +99,5 @@ int cmd_eval(int argc, char **argv) {
     tpl_model_free(m);
     return rc ? 1 : 0;
 }
+
+const cli_command cli_command_eval = {"eval", 20, "test accuracy of a model's tasks: per class, a confusion matrix", run};

@@ -20,7 +20,7 @@ static char *task_source(const char *path, const char *name) {
     return out;
 }
 
-int cmd_export(int argc, char **argv) {
+static int run(int argc, char **argv) {
     const char *task = NULL, *pos[2];
     int npos;
     const arg_spec specs[] = {
@@ -57,3 +57,5 @@ int cmd_export(int argc, char **argv) {
     tpl_model_free(m);
     return rc ? 1 : 0;
 }
+
+const cli_command cli_command_export = {"export", 50, "one task as a plain network (mixtures baked, BN folded)", run};

@@ -22,7 +22,7 @@ static void print_mixtures(tpl_model *m) {
         }
 }
 
-int cmd_info(int argc, char **argv) {
+static int run(int argc, char **argv) {
     const char *pos[1];
     int npos;
     int rc = args_parse("info", "MODEL", NULL, argc, argv, 2, pos, 1, &npos);
@@ -63,3 +63,5 @@ int cmd_info(int argc, char **argv) {
     tpl_model_free(m);
     return 0;
 }
+
+const cli_command cli_command_info = {"info", 70, "architecture, parameter counts and mixtures of a model file", run};

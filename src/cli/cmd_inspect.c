@@ -229,7 +229,7 @@ static int inspect(const char *path, const char *png, const char *svg, int plot,
     return rc ? -1 : 0;
 }
 
-int cmd_inspect(int argc, char **argv) {
+static int run(int argc, char **argv) {
     const char *png = NULL, *svg = NULL, *pos[1];
     int plot = 1, npos;
     const arg_spec specs[] = {
@@ -256,3 +256,5 @@ int cmd_inspect(int argc, char **argv) {
     }
     return 0;
 }
+
+const cli_command cli_command_inspect = {"inspect", 80, "mixture table, heatmap (PNG, SVG) and where tasks share blocks", run};

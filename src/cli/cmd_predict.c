@@ -23,7 +23,7 @@ static int load_image(const char *path, const tpl_config *c, uint8_t *pixels, tp
     return 0;
 }
 
-int cmd_predict(int argc, char **argv) {
+static int run(int argc, char **argv) {
     enum { MAX_IMAGES = 4096 };
     const char *task = NULL, **pos = malloc(sizeof(char *) * MAX_IMAGES);
     int npos, threads = 0;
@@ -65,3 +65,5 @@ int cmd_predict(int argc, char **argv) {
     tpl_model_free(m);
     return rc ? 1 : 0;
 }
+
+const cli_command cli_command_predict = {"predict", 60, "classify PNG and JPEG images with a task of a model", run};

@@ -6,7 +6,7 @@
 #include "cli.h"
 #include "serve.h"
 
-int cmd_serve(int argc, char **argv) {
+static int run(int argc, char **argv) {
     tpl_serve_options o;
     tpl_serve_defaults(&o);
     const char *pos[1];
@@ -44,3 +44,5 @@ int cmd_serve(int argc, char **argv) {
     }
     return 0;
 }
+
+const cli_command cli_command_serve = {"serve", 67, "answer HTTP requests for many tasks over one bank", run};

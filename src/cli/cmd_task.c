@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "taskfile.h"
 
-int cmd_task(int argc, char **argv) {
+static int run(int argc, char **argv) {
     const char *task = NULL, *pos[2];
     int npos;
     const arg_spec specs[] = {
@@ -43,3 +43,5 @@ int cmd_task(int argc, char **argv) {
     tpl_model_free(m);
     return rc ? 1 : 0;
 }
+
+const cli_command cli_command_task = {"task", 65, "one task of a model as a task file (for serve)", run};

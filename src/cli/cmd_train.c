@@ -12,8 +12,8 @@
 #include "trainer.h"
 
 typedef struct train_flags {
-    const char *data, *task, *tasks, *widths, *routing, *mixtures, *aggregate;
-    int width, layers, templates, stem_stride, plain, shared, shared_head, topk;
+    const char *data, *task, *tasks, *widths, *routing, *mixtures, *aggregate, *size;
+    int width, layers, templates, stem_stride, plain, shared, shared_head, topk, channels;
     float tau, logit_noise;
     trainer_opts o;
 } train_flags;
@@ -26,7 +26,9 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
     const arg_spec specs[] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
         {"task", ARG_STR, &f->task, "name of the one task trained on --data (default fashion)", 0, 0},
-        {"tasks", ARG_STR, &f->tasks, "several tasks on one bank, comma-separated: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
+        {"tasks", ARG_STR, &f->tasks, "several tasks on one bank, comma-separated: fashion, handwritten, optical, NAME=idx:DIR, NAME=folder:DIR or NAME=csv:FILE, each optionally followed by ,flip", 0, 0},
+        {"size", ARG_STR, &f->size, "HxW every task's images are resized to (default: the first task's)", 0, 0},
+        {"channels", ARG_INT, &f->channels, "1 (grey) or 3 (RGB) channels for every task (0: the first task's)", 0, 3},
         {"width", ARG_INT, &f->width, "channels of every block (isometric layout)", 1, 1024},
         {"layers", ARG_INT, &f->layers, "residual blocks L (per stage)", 1, 256},
         {"templates", ARG_INT, &f->templates, "templates K in the bank (per stage)", 1, 256},
@@ -101,40 +103,52 @@ static int bad_element(const char *list, const char *spec, size_t len, int index
     return 1;
 }
 
-/* The tasks' data: --tasks (every element checked before any is read), or
- * the one task --task on --data. */
-static int load_tasks(const train_flags *f, trainer *r, tpl_err *err) {
-    if (!f->tasks) {
-        r->n_tasks = 1;
-        return tpl_task_load_idx(f->task ? f->task : "fashion", f->data, TPL_TASK_BOTH,
-                                 &r->task[0].d, err);
+/* --size HxW and --channels into the shape every task's images get (0:
+ * the first task's). */
+static int asked_shape(const train_flags *f, tpl_task_opts *o, tpl_err *err) {
+    o->c = f->channels;
+    if (o->c == 2) {
+        tpl_err_set(err, "--channels: 2 is not 1 (grey) or 3 (RGB)");
+        return -1;
     }
-    for (int pass = 0; pass < 2; pass++) {
-        const char *s = f->tasks;
-        for (int t = 0;; t++) {
-            const char *comma = strchr(s, ',');
-            size_t len = comma ? (size_t)(comma - s) : strlen(s);
-            if (pass == 0 && bad_element(f->tasks, s, len, t, err)) return -1;
-            if (pass == 1 && tpl_task_load(s, len, f->data, TPL_TASK_BOTH, &r->task[t].d, err))
-                return -1;
-            r->n_tasks = pass ? t + 1 : 0;
-            if (!comma) break;
-            s = comma + 1;
-        }
+    if (!f->size) return 0;
+    char tail;
+    if (sscanf(f->size, "%dx%d%c", &o->h, &o->w, &tail) != 2 || o->h < 4 || o->w < 4 ||
+        o->h > 1024 || o->w > 1024) {
+        tpl_err_set(err, "--size: '%s' is not HxW with sides from 4 to 1024, e.g. 28x28", f->size);
+        return -1;
     }
     return 0;
 }
 
-/* Every task's training images must have the first task's shape. */
-static int check_shapes(const trainer *r, tpl_err *err) {
-    const tpl_dataset *a = &r->task[0].d.train;
-    for (int t = 1; t < r->n_tasks; t++) {
-        const tpl_dataset *d = &r->task[t].d.train;
-        if (d->c != a->c || d->h != a->h || d->w != a->w) {
-            tpl_err_set(err, "%s: images are %dx%dx%d but task '%s' has %dx%dx%d",
-                        r->task[t].d.where, d->c, d->h, d->w, r->task[0].d.name, a->c, a->h,
-                        a->w);
-            return -1;
+/* The tasks' data: --tasks (every element checked before any is read), or
+ * the one task --task on --data.  Every task gets one shape: the one asked
+ * for, or the first task's. */
+static int load_tasks(const train_flags *f, trainer *r, tpl_err *err) {
+    tpl_task_opts o;
+    tpl_task_opts_default(&o);
+    o.fashion_dir = f->data;
+    o.progress = stderr;
+    if (asked_shape(f, &o, err)) return -1;
+    if (!f->tasks) {
+        char spec[4096];
+        snprintf(spec, sizeof spec, "%s=idx:%s", f->task ? f->task : "fashion", f->data);
+        r->n_tasks = 1;
+        return trainer_load_task(r, 0, spec, strlen(spec), &o, err);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const char *s = f->tasks;
+        for (int t = 0;; t++) {
+            size_t len = tpl_task_spec_len(s);
+            if (pass == 0 && bad_element(f->tasks, s, len, t, err)) return -1;
+            if (pass == 1 && trainer_load_task(r, t, s, len, &o, err)) return -1;
+            r->n_tasks = pass ? t + 1 : 0;
+            if (pass == 1 && t == 0) { /* the others follow the first */
+                const tpl_dataset *d = &r->task[0].d.train;
+                o.h = d->h, o.w = d->w, o.c = d->c;
+            }
+            if (!s[len]) break;
+            s += len + 1;
         }
     }
     return 0;
@@ -193,7 +207,7 @@ static int load_mixtures(const char *path, tpl_model *m, tpl_err *err) {
 static int train(void *flags, trainer *r, tpl_err *err) {
     const train_flags *f = flags;
     tpl_config cfg;
-    if (load_tasks(f, r, err) || check_shapes(r, err) || build_config(f, r, &cfg, err)) return -1;
+    if (load_tasks(f, r, err) || build_config(f, r, &cfg, err)) return -1;
     if (!(r->m = tpl_model_create(&cfg, (uint64_t)f->o.seed, err))) return -1;
     if (f->mixtures && load_mixtures(f->mixtures, r->m, err)) return -1;
     for (int t = 0; t < r->n_tasks; t++) r->task[t].model_task = t;
@@ -201,7 +215,7 @@ static int train(void *flags, trainer *r, tpl_err *err) {
     return trainer_run(r, err) || trainer_report(r, err) ? -1 : 0;
 }
 
-int cmd_train(int argc, char **argv) {
+static int run(int argc, char **argv) {
     train_flags f;
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc > 0 ? 0 : 2;
@@ -211,3 +225,5 @@ int cmd_train(int argc, char **argv) {
     }
     return trainer_command("train", &f.o, f.tasks != NULL, train, &f);
 }
+
+const cli_command cli_command_train = {"train", 10, "train a template bank on one task or several (default: Fashion-MNIST)", run};

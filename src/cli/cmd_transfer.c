@@ -59,9 +59,14 @@ static int parse_flags(int argc, char **argv, transfer_flags *f) {
                       &npos);
 }
 
-/* The new task's data, its training half cut to --per-class. */
-static int load_new_task(const transfer_flags *f, tpl_task_data *d, tpl_err *err) {
-    if (tpl_task_load(f->task, strlen(f->task), f->data, TPL_TASK_BOTH, d, err)) return -1;
+/* The new task's data in the model's input shape, its training half cut to
+ * --per-class. */
+static int load_new_task(const transfer_flags *f, const tpl_model *src, trainer *r,
+                         tpl_err *err) {
+    tpl_task_opts o;
+    trainer_task_opts(src, f->data, &o);
+    if (trainer_load_task(r, 0, f->task, strlen(f->task), &o, err)) return -1;
+    tpl_task_data *d = &r->task[0].d;
     if (!f->per_class) return 0;
     tpl_dataset few;
     if (tpl_dataset_per_class(&d->train, f->per_class, (uint64_t)f->o.seed, &few, err)) return -1;
@@ -146,7 +151,7 @@ static int transfer(void *flags, trainer *r, tpl_err *err) {
     int rc = -1;
     trainer_task *k = &r->task[0];
     r->n_tasks = 1;
-    if (load_new_task(f, &k->d, err)) goto done;
+    if (load_new_task(f, src, r, err)) goto done;
     tpl_task_config task = {.classes = k->d.train.classes > k->d.test.classes
                                            ? k->d.train.classes : k->d.test.classes};
     snprintf(task.name, TPL_NAME_LEN, "%s", k->d.name);
@@ -159,7 +164,6 @@ static int transfer(void *flags, trainer *r, tpl_err *err) {
         tpl_err_set(err, "%s: the model already has a task '%s'", f->from, task.name);
         goto done;
     }
-    if (tpl_dataset_check_shape(src, &k->d.train, k->d.where, err)) goto done;
     if (mode == MODE_SCRATCH) {
         if (!(r->m = scratch_model(src, &task, &k->d.train, (uint64_t)f->o.seed, err))) goto done;
         k->model_task = 0;
@@ -187,7 +191,7 @@ done:
     return rc ? -1 : 0;
 }
 
-int cmd_transfer(int argc, char **argv) {
+static int run(int argc, char **argv) {
     transfer_flags f;
     int rc = parse_flags(argc, argv, &f);
     if (rc) return rc > 0 ? 0 : 2;
@@ -201,3 +205,5 @@ int cmd_transfer(int argc, char **argv) {
     f.mode_index = mode;
     return trainer_command("transfer", &f.o, 0, transfer, &f);
 }
+
+const cli_command cli_command_transfer = {"transfer", 30, "learn a new task over a model's frozen templates (mixture, BN, head)", run};

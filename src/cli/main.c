@@ -8,23 +8,29 @@
 #include "cli.h"
 #include "safetensors.h"
 
+#define COMMAND(name) extern const cli_command cli_command_##name;
+#include "commands.inc"
+#undef COMMAND
+#define COMMAND(name) &cli_command_##name,
+static const cli_command *const commands[] = {
+#include "commands.inc"
+};
+#undef COMMAND
+enum { N_COMMANDS = sizeof commands / sizeof *commands };
+
 static void usage(FILE *f) {
-    fprintf(f,
-            "templar: compositional networks from a bank of template blocks\n\n"
-            "usage: templar COMMAND [flags]\n\n"
-            "commands:\n"
-            "  train     train a template-bank ResNet (default: Fashion-MNIST)\n"
-            "  eval      test accuracy of a model file on an IDX data set\n"
-            "  transfer  learn a new task over a model's frozen templates (mixture, BN, head)\n"
-            "  adapt     meet an unlabelled domain by re-mixing the modules (no target labels)\n"
-            "  export    one task as a plain network (mixtures baked, BN folded)\n"
-            "  predict   classify PNG images with a task of a model\n"
-            "  info      architecture, parameter counts and mixtures of a model file\n"
-            "  inspect   mixture table, heatmap (PNG, SVG) and where tasks share blocks\n"
-            "  data      build data sets (digits: four domains from offline sources)\n"
-            "  task      one task of a model as a task file (for serve)\n"
-            "  serve     answer HTTP requests for many tasks over one bank\n\n"
-            "Run 'templar COMMAND --help' for the flags of a command.\n");
+    fprintf(f, "templar %s: compositional networks from a bank of template blocks\n\n"
+               "usage: templar COMMAND [flags]\n\ncommands:\n", TEMPLAR_VERSION);
+    int done[N_COMMANDS] = {0};
+    for (int i = 0; i < N_COMMANDS; i++) { /* in rank order */
+        int next = -1;
+        for (int j = 0; j < N_COMMANDS; j++)
+            if (!done[j] && (next < 0 || commands[j]->rank < commands[next]->rank)) next = j;
+        done[next] = 1;
+        fprintf(f, "  %-9s %s\n", commands[next]->name, commands[next]->what);
+    }
+    fprintf(f, "\nRun 'templar COMMAND --help' for the flags of a command; "
+               "'templar --version' for the version.\n");
 }
 
 void cli_set_threads(int threads) {
@@ -59,17 +65,12 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "train")) return cmd_train(argc, argv);
-    if (!strcmp(argv[1], "eval")) return cmd_eval(argc, argv);
-    if (!strcmp(argv[1], "transfer")) return cmd_transfer(argc, argv);
-    if (!strcmp(argv[1], "adapt")) return cmd_adapt(argc, argv);
-    if (!strcmp(argv[1], "export")) return cmd_export(argc, argv);
-    if (!strcmp(argv[1], "predict")) return cmd_predict(argc, argv);
-    if (!strcmp(argv[1], "info")) return cmd_info(argc, argv);
-    if (!strcmp(argv[1], "inspect")) return cmd_inspect(argc, argv);
-    if (!strcmp(argv[1], "data")) return cmd_data(argc, argv);
-    if (!strcmp(argv[1], "task")) return cmd_task(argc, argv);
-    if (!strcmp(argv[1], "serve")) return cmd_serve(argc, argv);
+    if (!strcmp(argv[1], "--version")) {
+        printf("templar %s\n", TEMPLAR_VERSION);
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i]->name)) return commands[i]->run(argc, argv);
     fprintf(stderr, "templar: unknown command '%s' (see templar --help)\n", argv[1]);
     return 2;
 }

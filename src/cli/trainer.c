@@ -231,6 +231,24 @@ int trainer_save(const trainer *r, tpl_err *err) {
     return rc;
 }
 
+void trainer_task_opts(const tpl_model *m, const char *fashion_dir, tpl_task_opts *o) {
+    tpl_task_opts_default(o);
+    o->fashion_dir = fashion_dir;
+    o->progress = stderr;
+    o->h = m->cfg.in_height, o->w = m->cfg.in_width, o->c = m->cfg.in_channels;
+}
+
+int trainer_load_task(trainer *r, int t, const char *spec, size_t len, const tpl_task_opts *o,
+                      tpl_err *err) {
+    tpl_task_data *d = &r->task[t].d;
+    if (tpl_task_load_with(spec, len, o, d, err)) return -1;
+    const tpl_dataset *x = d->train.n ? &d->train : &d->test;
+    if (d->converted)
+        fprintf(stderr, "templar: task '%s': %d images resized or converted to %dx%dx%d\n", d->name,
+                d->converted, x->c, x->h, x->w);
+    return 0;
+}
+
 int trainer_name_classes(trainer *r, tpl_err *err) {
     for (int t = 0; t < r->n_tasks; t++) {
         const trainer_task *k = &r->task[t];
@@ -250,7 +268,8 @@ int trainer_run(trainer *r, tpl_err *err) {
     for (int t = 0; t < r->n_tasks; t++) {
         const trainer_task *k = &r->task[t];
         tasks[t] = (tpl_fit_task){.task = k->model_task, .train = &k->d.train,
-                                  .test = &k->d.test, .crop_pad = r->o->crop_pad,
+                                  .test = k->d.labelled ? &k->d.test : NULL,
+                                  .crop_pad = r->o->crop_pad,
                                   .flip = r->o->flip && k->d.flip_ok};
         long batches = k->d.train.n / r->o->batch;
         if (batches > per_epoch) per_epoch = batches;
@@ -270,6 +289,10 @@ int trainer_report(trainer *r, tpl_err *err) {
     const int batch = r->o->batch > r->o->eval_batch ? r->o->batch : r->o->eval_batch;
     double loss[TPL_MAX_TASKS], acc[TPL_MAX_TASKS], mean_loss = 0.0, mean_acc = 0.0;
     for (int t = 0; t < r->n_tasks; t++) {
+        if (!r->task[t].d.labelled) {
+            printf("task=%s unlabelled: no test accuracy to show\n", r->task[t].d.name);
+            return 0;
+        }
         if (tpl_model_evaluate(r->m, r->task[t].model_task, &r->task[t].d.test, batch, &loss[t],
                                &acc[t], err))
             return -1;

@@ -52,6 +52,12 @@ typedef int (*trainer_body)(void *flags, trainer *r, tpl_err *err);
 int trainer_command(const char *cmd, const trainer_opts *o, int multi, trainer_body body,
                     void *flags);
 
+/* Options that load a task in model m's input shape (tasks.h). */
+void trainer_task_opts(const tpl_model *m, const char *fashion_dir, tpl_task_opts *o);
+/* Loads spec[0..len) into task t (see tasks.h) and says on stderr how many
+ * of its images were resized or converted to the shape asked for. */
+int trainer_load_task(trainer *r, int t, const char *spec, size_t len, const tpl_task_opts *o,
+                      tpl_err *err);
 /* Gives the model's tasks their data's class names (those that have some). */
 int trainer_name_classes(trainer *r, tpl_err *err);
 /* Trains r->m on the tasks (data loaded, model_task set) and saves it. */

@@ -330,7 +330,7 @@ static int load(const tpl_task_request *rq, tpl_task_data *out, tpl_err *err) {
     const char *file = rq->arg;
     tpl_image_list l = {.kind = "csv"};
     tpl_paths names = {0};
-    if (tpl_task_describe(out, tpl_str_printf("%s=csv:%s", rq->name, file),
+    if (tpl_task_describe(out, tpl_task_source_spec(rq->name, "csv", file),
                           tpl_str_printf("%s", file), err))
         return -1;
     out->flip_ok = 0;

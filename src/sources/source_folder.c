@@ -178,7 +178,7 @@ static int load(const tpl_task_request *rq, tpl_task_data *out, tpl_err *err) {
     const char *dir = rq->arg;
     tpl_image_list l = {.kind = "folder"};
     tpl_paths names = {0};
-    if (tpl_task_describe(out, tpl_str_printf("%s=folder:%s", rq->name, dir),
+    if (tpl_task_describe(out, tpl_task_source_spec(rq->name, "folder", dir),
                           tpl_str_printf("%s", dir), err))
         return -1;
     out->flip_ok = 0;

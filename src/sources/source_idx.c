@@ -29,7 +29,7 @@ static int load_halves(const char *dir, const tpl_task_opts *o, tpl_task_data *o
 int tpl_task_idx_into(const char *dir, const tpl_task_opts *o, tpl_task_data *out,
                       tpl_err *err) {
     const int fashion = !strcmp(out->name, "fashion");
-    if (tpl_task_describe(out, tpl_str_printf("%s=idx:%s", out->name, dir),
+    if (tpl_task_describe(out, tpl_task_source_spec(out->name, "idx", dir),
                           tpl_str_printf("%s", dir), err))
         return -1;
     /* the built-in set, wherever it is read from: its classes survive a mirror */

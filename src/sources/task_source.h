@@ -34,6 +34,10 @@ char *tpl_str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
  * err is set, -1). */
 int tpl_task_describe(tpl_task_data *t, char *source, char *where, tpl_err *err);
 /* Copies names[0..n) into t's class names. */
+/* "NAME=KIND:PATH" with PATH made absolute, so that a model file's record
+ * of its data reads the same from any directory; malloc'd, NULL when out of
+ * memory. */
+char *tpl_task_source_spec(const char *name, const char *kind, const char *path);
 int tpl_task_set_class_names(tpl_task_data *t, const char *const *names, int n, tpl_err *err);
 /* Appends where to get path from, when path is missing. */
 void tpl_task_hint_package(const char *path, const char *package, tpl_err *err);

@@ -3,6 +3,8 @@
  * for the list and its rules. */
 #include "tasks.h"
 
+#include "paths.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,13 @@ char *tpl_str_printf(const char *fmt, ...) {
     vsnprintf(s, (size_t)n + 1, fmt, ap);
     va_end(ap);
     return s;
+}
+
+char *tpl_task_source_spec(const char *name, const char *kind, const char *path) {
+    char *abs = tpl_path_absolute(path);
+    char *spec = abs ? tpl_str_printf("%s=%s:%s", name, kind, abs) : NULL;
+    free(abs);
+    return spec;
 }
 
 int tpl_task_describe(tpl_task_data *t, char *source, char *where, tpl_err *err) {
