@@ -24,7 +24,7 @@ case "$what" in
   train) need+=("${data[@]}") ;;
   test) want+=("${data[@]}" python3-torch python3-numpy curl) ;;
   bench) need+=(dataset-fashion-mnist python3-torch libopenblas-dev python3-fastapi python3-uvicorn
-                python3-pil curl) ;;
+                python3-uvloop python3-httptools python3-pil curl) ;;
   fuzz) need+=(clang libclang-rt-14-dev libomp-14-dev) ;;
   *) echo "usage: scripts/deps.sh build|train|test|bench|fuzz" >&2; exit 2 ;;
 esac

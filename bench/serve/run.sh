@@ -123,10 +123,22 @@ for n in $TEMPLAR_COUNTS; do start_templar "$n"; point templar "$n"; stop; done
 for n in $TORCH_COUNTS; do start_torch "$n"; point pytorch "$n"; stop; done
 
 echo
-t100=${RSS_AFTER[templar-100]:-0} t10k=${RSS_AFTER[templar-10000]:-0}
-[ "$t10k" -gt 0 ] && echo "templar RSS from 100 to 10,000 tasks: $(((t10k - t100) * 1024 / 9900)) bytes a task (bar: 20 KB)"
 p100=${RSS_AFTER[pytorch-100]:-0} p1k=${RSS_AFTER[pytorch-1000]:-0}
 [ "$p1k" -gt 0 ] && echo "PyTorch RSS from 100 to 1,000 tasks: $(((p1k - p100) * 1024 / 900)) bytes a task"
+# templar's RSS against its task count with the cache full in every case
+# (--cache-mb 512: 45 tasks' mixed weights, fewer than 100, so WARM seconds
+# of requests fill it whatever the count); idle: before any request
+declare -A IDLE FULL
+for n in 100 1000 10000; do
+    CACHE_MB=512 start_templar "$n"
+    IDLE[$n]=$(rss "$PID")
+    warm "$n"
+    FULL[$n]=$(rss "$PID")
+    stop
+    echo "templar, $n tasks, --cache-mb 512: RSS $((IDLE[$n] / 1024)) MiB idle, $((FULL[$n] / 1024)) MiB after $WARM s of requests"
+done
+echo "templar RSS from 100 to 10,000 tasks: $(((IDLE[10000] - IDLE[100]) * 1024 / 9900)) bytes a task idle," \
+    "$(((FULL[10000] - FULL[100]) * 1024 / 9900)) with the cache full (bar: 20 KB)"
 a=${THR[templar-100-8]} b=${THR[pytorch-100-8]}
 echo "throughput at 8 connections, 100 tasks: templar $a, PyTorch $b req/s: $(calc "$a / $b" 2)x (bar: 5x)"
 
