@@ -19,7 +19,7 @@
 #   bench/serve/run.sh                   # SECS=10 per point, SOAK=300
 #   SECS=3 SOAK=20 bench/serve/run.sh    # a quick look
 # Packages: scripts/deps.sh bench (python3-torch, python3-fastapi,
-# python3-uvicorn, python3-pil).
+# python3-uvicorn, python3-uvloop, python3-httptools, python3-pil).
 set -euo pipefail
 BUILD=${BUILD:-build}
 PY=${PY:-/usr/bin/python3}
@@ -159,9 +159,10 @@ pt=$(echo "$rt" | field p99_ms) tt=$(echo "$rtt" | field p99_ms)
 echo "  p99 templar/PyTorch: $(calc "$tt / $pt" 3) (bar: 0.2)"
 
 # ---- a long run at 80 % of templar's saturation ------------------------------------
-soak=$(calc "${THR[templar-100-8]} * 0.8" 0)
+sat=$(load "$PORT" 100 8 | field throughput) # saturation now, the server warm
+soak=$(calc "$sat * 0.8" 0)
 echo
-echo "templar for $SOAK s at $soak req/s (80 % of its 8-connection throughput), 100 tasks:"
+echo "templar for $SOAK s at $soak req/s (80 % of the $sat req/s it managed at 8 connections just before), 100 tasks:"
 echo "  $(load "$PORT" 100 8 "$soak" "$SOAK")"
 
 # ---- malformed requests, and the token ------------------------------------------------

@@ -60,12 +60,13 @@ static int reserve(serve_infer *in, int n, int classes, tpl_err *err) {
     return -1;
 }
 
-/* Images per forward.  With the small-batch winograd path (AVX-512 builds,
- * widths a multiple of 16) a batch-1 forward costs per image what a
- * batched one does (docs/PERFORMANCE.md, "Serving"), while every change of
- * batch size rebuilds the model's convolution plans (a few ms): so each
- * image runs alone and the plans stay built for one.  Elsewhere oneDNN's
- * kernels gain from the batch, and the group runs as one. */
+/* Images per forward.  On the small-batch winograd path (AVX-512 builds,
+ * widths a multiple of 16) a batch of one task's images saves part of the
+ * per-image time, but every change of batch size rebuilds the model's
+ * convolution plans (about 3 ms on the benchmark's host, more than a
+ * forward), and when requests name random tasks the groups are small and
+ * of varying size: so each image runs alone and the plans stay built for
+ * one.  Elsewhere (oneDNN's kernels) the group runs as one forward. */
 static int forward_batch(const tpl_model *m, int n) {
     for (int s = 0; s < m->cfg.n_stages; s++)
         if (!m->winograd || m->cfg.aggregate != TPL_AGG_PARAMS || m->stage[s].width % 16) return n;
