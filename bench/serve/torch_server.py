@@ -101,7 +101,9 @@ def load():
 
 torch.set_num_threads(int(os.environ.get("TORCH_SERVE_THREADS", "1")))
 app = FastAPI()
-MODELS, MEAN, STD = load() if "TORCH_SERVE_BANK" in os.environ else ({}, 0.0, 1.0)
+# the workers load the tasks; the process that starts them (__main__) does not
+LOADS = __name__ != "__main__" and "TORCH_SERVE_BANK" in os.environ
+MODELS, MEAN, STD = load() if LOADS else ({}, 0.0, 1.0)
 
 
 @app.get("/healthz")
