@@ -184,14 +184,21 @@ typedef struct tpl_fit_report {
     long per_epoch;             /* steps an epoch */
     int epoch, epochs;          /* the epoch under way (1-based), and how many */
     float lr;                   /* of the next step */
-    double loss;                /* the last step's loss, of task last_task */
+    double loss, acc;           /* the last step's loss and accuracy, of task last_task */
     int last_task;              /* index into the tasks given to tpl_fit */
     double train_loss, train_acc; /* this epoch so far, over every task's images */
     double elapsed_s;           /* since tpl_fit began */
     double epoch_img_s;         /* images a second this epoch */
+    int stopped;                /* should_stop ended the run early */
     int n_tasks;
     tpl_fit_task_report task[TPL_MAX_TASKS];
 } tpl_fit_report;
+
+/* Where a run stands, enough to continue it bit for bit: the step, the
+ * optimiser's state, every random stream, each task's data order.  Held by
+ * tpl_fit while it runs; on_save hands it out, and a state read back from a
+ * checkpoint (templar's CLI writes them into the model file) resumes a run. */
+typedef struct tpl_fit_state tpl_fit_state;
 
 typedef struct tpl_fit_options {
     int batch;                  /* images a step [64] */
@@ -212,6 +219,11 @@ typedef struct tpl_fit_options {
     void (*on_step)(const tpl_fit_report *r, void *user);  /* after every step */
     void (*on_epoch)(const tpl_fit_report *r, void *user); /* after every epoch's tests */
     int (*should_stop)(void *user);  /* non-zero: stop before the next step */
+    /* Every save_every steps (> 0), and when should_stop ends the run: the
+     * state to keep; a non-zero return ends the run with that error. */
+    int save_every;
+    int (*on_save)(const tpl_fit_state *s, void *user, tpl_err *err);
+    const tpl_fit_state *resume;     /* continue from this state (same tasks and options) */
     void *user;
 } tpl_fit_options;
 

@@ -39,15 +39,16 @@ awk -v a="$(value test_acc "$line_a")" -v b="$(value test_acc "$line_b")" -v m="
     'BEGIN { d = (a + b) / 2 - m; exit !(m != "" && d < 0.00011 && d > -0.00011) }' && ok ||
     bad "last test_acc is not the mean: '$last' vs ($line_a, $line_b)"
 grep -q '"tasks":{"a":{"train_loss":[0-9.]*,"train_acc":[0-9.]*,"test_loss":[0-9.]*,"test_acc":[0-9.]*},"b":{' "$T/m.jsonl" &&
-    [ "$(lines "$T/m.jsonl")" -eq 1 ] && ok || bad "JSON log lacks per-task results: $(cat "$T/m.jsonl")"
+    [ "$(lines "$T/m.jsonl")" -eq 2 ] && head -n 1 "$T/m.jsonl" | grep -q '^{"kind":"run","started":"[0-9T:Z-]*","templar":' &&
+    ok || bad "JSON log lacks the record or per-task results: $(cat "$T/m.jsonl")"
 grep -q '^epoch 1/1 6/6 .* a [0-9.]*/[0-9.]* test [0-9.]*/[0-9.]*, b ' "$T/stderr" && ok ||
     bad "progress lacks per-task loss/acc: $(cat "$T/stderr")"
 
 run train --tasks "$TASKS" "${SMALL[@]}" --steps 6 --seed 3 --out "$T/m2.safetensors"
-[ "$rc" -eq 0 ] && cmp -s "$T/m.safetensors" "$T/m2.safetensors" && ok ||
+[ "$rc" -eq 0 ] && same_tensors "$T/m.safetensors" "$T/m2.safetensors" && ok ||
     bad "same seed, different model files (exit $rc)"
 run train --tasks "$TASKS" "${SMALL[@]}" --steps 6 --seed 4 --out "$T/m3.safetensors"
-[ "$rc" -eq 0 ] && ! cmp -s "$T/m.safetensors" "$T/m3.safetensors" && ok ||
+[ "$rc" -eq 0 ] && ! same_tensors "$T/m.safetensors" "$T/m3.safetensors" && ok ||
     bad "different seed: exit $rc or identical model file"
 
 # ---- info: both tasks and their mixtures ---------------------------------
@@ -58,13 +59,13 @@ run info "$T/m.safetensors"
 
 # ---- eval ----------------------------------------------------------------
 run eval "$T/m.safetensors" --task b --data "$T/d2" --batch 16
-out=$(cat "$T/stdout")
-[ "$rc" -eq 0 ] && [ "$(lines "$T/stdout")" -eq 1 ] && [[ $out =~ ^model=.*\ task=b\ images=24\ test_loss=.*\ test_acc=0\.[0-9]{4}$ ]] &&
+out=$(results "$T/stdout")
+[ "$rc" -eq 0 ] && [ "$(results "$T/stdout" | wc -l)" -eq 1 ] && [[ $out =~ ^model=.*\ task=b\ images=24\ test_loss=.*\ test_acc=0\.[0-9]{4}$ ]] &&
     [ "$(value test_loss "$out")" = "$(value test_loss "$line_b")" ] && [ "$(value test_acc "$out")" = "$(value test_acc "$line_b")" ] &&
     ok || bad "eval --task b --data: exit $rc, '$out' vs train's '$line_b'"
 run eval "$T/m.safetensors" --batch 16   # every task, from the sources the file records
-[ "$rc" -eq 0 ] && [ "$(lines "$T/stdout")" -eq 3 ] && grep -q '^task=a images=32 ' "$T/stdout" &&
-    grep -q '^task=b images=24 ' "$T/stdout" && [ "$(tail -n 1 "$T/stdout" | sed 's/.*test_acc=//')" = "${last##*test_acc=}" ] &&
+[ "$rc" -eq 0 ] && [ "$(results "$T/stdout" | wc -l)" -eq 3 ] && grep -q '^task=a images=32 ' "$T/stdout" &&
+    grep -q '^task=b images=24 ' "$T/stdout" && [ "$(results "$T/stdout" | tail -n 1 | sed 's/.*test_acc=//')" = "${last##*test_acc=}" ] &&
     ok || bad "eval of every task: exit $rc, $(cat "$T/stdout")"
 run eval "$T/m.safetensors" --task a
 [ "$rc" -eq 0 ] && grep -q "task=a images=32 .*test_acc=$(value test_acc "$line_a")\$" "$T/stdout" && ok ||
@@ -97,7 +98,7 @@ no_file "$T/x.safetensors" "bad task lists"
 run train --tasks "a=idx:$T/d1,c=idx:$T/d10" "${SMALL[@]}" --steps 2 --out "$T/sizes.safetensors"
 [ "$rc" -eq 0 ] && grep -q "task 'c': [0-9]* images resized or converted to 1x12x12" "$T/stderr" && ok ||
     bad "tasks of two sizes: exit $rc, $(grep -v '^epoch' "$T/stderr" | head -3)"
-run train --tasks "a=idx:$T/d1,c=idx:$T/d10" "${SMALL[@]}" --steps 2 --size 10x10 --channels 3 --out "$T/sizes.safetensors"
+run train --tasks "a=idx:$T/d1,c=idx:$T/d10" "${SMALL[@]}" --steps 2 --size 10x10 --channels 3 --out "$T/sizes.safetensors" --force
 [ "$rc" -eq 0 ] && grep -q "task 'a': [0-9]* images resized or converted to 3x10x10" "$T/stderr" && ok ||
     bad "--size 10x10 --channels 3: exit $rc"
 run info "$T/sizes.safetensors"

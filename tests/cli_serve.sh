@@ -52,9 +52,11 @@ expect_error 2 "usage" "task: no output" -- task "$T/m.safetensors"
 
 "$H" png "$T/img1.png" 12 12 1 3
 "$H" png "$T/img2.png" 20 16 1 8 # resized to 12x12, as predict does
+"$H" png "$T/img3.png" 9 14 3 4  # resized and made grey
 "$H" png "$T/big.png" 300 10 1 1
 "$H" json "$T/img1.png" 1 >"$T/img1.json"
 "$H" json "$T/img2.png" 1 >"$T/img2.json"
+"$H" json "$T/img3.png" 3 >"$T/img3.json"
 printf 'sesame\n' >"$T/token"
 
 # ---- the server ------------------------------------------------------------
@@ -113,9 +115,9 @@ done
 
 # ---- answers: the model's tasks against templar predict --------------------
 for task in a b pets; do
-    for img in img1 img2; do
+    for img in img1 img2 img3; do
         run predict "$T/m.safetensors" "$T/$img.png" --task $task
-        want=$(sed -n 's/.* class=\([0-9]*\) prob=\([0-9.]*\)$/class=\1 prob=\2/p' "$T/stdout")
+        want=$(sed -n 's/.* class=\([0-9]*\)\( name=[^ ]*\)\{0,1\} prob=\([0-9.]*\)$/class=\1 prob=\3/p' "$T/stdout")
         req POST "/v1/tasks/$task/classify" -H 'Content-Type: image/png' --data-binary "@$T/$img.png"
         expect_status 200 "classify $task $img (PNG)"
         same_answer "$(answer)" "$want" 0.00006 "task $task, $img as PNG against predict"
@@ -221,8 +223,10 @@ req POST /v1/tasks/a/classify -H 'Content-Type: application/json' --data-binary 
 expect_status 400 "too few pixels"
 req POST /v1/tasks/a/classify -H 'Content-Type: application/json' --data-binary '{"width": 1, "height": 1, "channels": 1, "pixels": [256]}'
 expect_status 400 "pixel over 255"
-req POST /v1/tasks/a/classify -H 'Content-Type: application/json' --data-binary '{"width": 1, "height": 1, "channels": 3, "pixels": [1, 2, 3]}'
-expect_status 400 "wrong channels"
+req POST /v1/tasks/a/classify -H 'Content-Type: application/json' --data-binary '{"width": 1, "height": 1, "channels": 2, "pixels": [1, 2]}'
+expect_status 400 "two channels"
+req POST /v1/tasks/a/classify -H 'Content-Type: application/json' --data-binary '{"width": 1, "height": 1, "channels": 3, "pixels": [10, 20, 30]}'
+expect_status 200 "RGB pixels for a grey model (converted, as predict converts files)"
 req POST /v1/tasks/a/classify -H 'Content-Type: application/json' --data-binary '{"widht": 1}'
 expect_status 400 "unknown key"
 req POST /v1/tasks/a/classify -H 'Content-Type: application/json' --data-binary '{"width": 9999, "height": 1, "channels": 1, "pixels": []}'

@@ -63,10 +63,19 @@ expect_error 2 "--task" "no --task" -- transfer --from "$T/m.safetensors" --out 
 expect_error 2 "--mode" "unknown mode" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --mode bogus --out "$T/x.safetensors"
 expect_error 1 "$T/nope.safetensors" "missing model" -- transfer --from "$T/nope.safetensors" --task "c=idx:$T/d3" --out "$T/x.safetensors"
 expect_error 1 "already has a task 'a'" "a task the model has" -- transfer --from "$T/m.safetensors" --task "a=idx:$T/d3" --out "$T/x.safetensors"
-expect_error 1 "10x10" "images of another size" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d10" --out "$T/x.safetensors"
 expect_error 1 "no task 'zz'" "--init an unknown task" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --init zz --out "$T/x.safetensors"
 expect_error 1 "per-class" "--per-class too few for a batch" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --per-class 1 --batch 16 --out "$T/x.safetensors"
 no_file "$T/x.safetensors" "failed transfers"
+
+# a new task of another image size: resized to the model's input, and said
+run transfer --from "$T/m.safetensors" --task "c=idx:$T/d10" --steps 2 --out "$T/sized.safetensors"
+[ "$rc" -eq 0 ] && grep -q "task 'c': [0-9]* images resized or converted to 1x12x12" "$T/stderr" && ok ||
+    bad "a new task of another size: exit $rc"
+# never over --from, and an existing --out only with --force
+cp "$T/m.safetensors" "$T/keep.safetensors"
+expect_error 1 "is the model this command reads" "transfer over its --from" -- transfer --from "$T/keep.safetensors" --task "c=idx:$T/d3" --steps 2 --out "$T/keep.safetensors" --force
+expect_error 1 "exists; give --force" "transfer over an existing file" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --steps 2 --out "$T/sized.safetensors"
+cmp -s "$T/m.safetensors" "$T/keep.safetensors" && ok || bad "--from was touched"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -96,3 +96,16 @@ idx_dir() {
     idx_images "$1/t10k-images-idx3-ubyte" "$4" "$2" "$2" $(($6 + 1))
     idx_labels "$1/t10k-labels-idx1-ubyte" "$4" "$5"
 }
+
+# same_tensors A B: two model files hold the same tensors, byte for byte
+# (their metadata, which records each run's own command line, aside).
+st_data() {
+    local n
+    n=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
+    tail -c +$((9 + n)) "$1"
+}
+same_tensors() { cmp -s <(st_data "$1") <(st_data "$2"); }
+
+# results FILE: eval's result lines (its per-class and confusion lines,
+# indented, aside).
+results() { grep -v '^ ' "$1"; }

@@ -205,7 +205,7 @@ static void test_loss_falls(const tpl_dataset *d) {
     tpl_batch b;
     tpl_step_result r;
     if (tpl_batch_init(&b, m, 32) == 0) {
-        int rc = tpl_evaluate(m, 0, &test, &b, &r, &err);
+        int rc = tpl_evaluate(m, 0, &test, &b, &r, NULL, &err);
         CHECK_MSG(rc == 0, "evaluate: %s", err.msg);
         if (rc == 0) printf("  held-out accuracy %d/%d\n", r.correct, r.n);
         if (rc == 0)

@@ -1,5 +1,7 @@
 #include "args.h"
 
+#include "json.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -107,4 +109,31 @@ int args_parse(const char *cmd, const char *usage, const arg_spec *const *tables
         if (set_value(cmd, s, v)) return -1;
     }
     return 0;
+}
+
+static int listed(const char *const *names, const char *name) {
+    for (int i = 0; names && names[i]; i++)
+        if (!strcmp(names[i], name)) return 1;
+    return 0;
+}
+
+void args_json(const arg_spec *const *tables, const char *const *skip, struct tpl_buf *b) {
+    tpl_buf_puts(b, "{");
+    int first = 1;
+    for (int t = 0; tables && tables[t]; t++)
+        for (const arg_spec *s = tables[t]; s->name; s++) {
+            if (listed(skip, s->name)) continue;
+            tpl_buf_printf(b, "%s\"%s\":", first ? "" : ",", s->name);
+            first = 0;
+            switch (s->kind) {
+            case ARG_INT: tpl_buf_printf(b, "%d", *(int *)s->dst); break;
+            case ARG_FLOAT: tpl_buf_printf(b, "%.9g", *(float *)s->dst); break;
+            case ARG_BOOL: tpl_buf_puts(b, *(int *)s->dst ? "true" : "false"); break;
+            case ARG_STR:
+                if (*(const char **)s->dst) tpl_buf_json_string(b, *(const char **)s->dst);
+                else tpl_buf_puts(b, "null");
+                break;
+            }
+        }
+    tpl_buf_puts(b, "}");
 }

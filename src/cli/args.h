@@ -21,4 +21,9 @@ typedef struct arg_spec {
 int args_parse(const char *cmd, const char *usage, const arg_spec *const *tables, int argc,
                char **argv, int first, const char **pos, int max_pos, int *n_pos);
 void args_usage(const char *cmd, const char *usage, const arg_spec *const *tables);
+/* Every flag's value but those named in skip (NULL-ended) as a JSON object
+ * {"name": value, ...} appended to b (a struct tpl_buf, json.h): what a run
+ * records of its settings. */
+struct tpl_buf;
+void args_json(const arg_spec *const *tables, const char *const *skip, struct tpl_buf *b);
 #endif

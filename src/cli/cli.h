@@ -19,6 +19,8 @@ void cli_set_threads(int threads);
 /* The "data" metadata of a model file (its tasks' sources, as train and
  * transfer record them), malloc'd; NULL when there is none. */
 char *cli_recorded_sources(const char *path);
-/* Fails early, with a clear message, if path cannot be written. */
-int cli_check_writable(const char *path);
+/* Any metadata value of a model file (malloc'd), or NULL. */
+char *cli_recorded(const char *path, const char *key);
+/* Fails early, with one line in err, if path cannot be written. */
+int cli_check_writable(const char *path, tpl_err *err);
 #endif

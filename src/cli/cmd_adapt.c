@@ -26,6 +26,7 @@ typedef struct adapt_flags {
     const char *from, *target, *mode, *data;
     float diversity;
     int bn_images, mode_index;
+    arg_spec specs[7];
     trainer_opts o;
 } adapt_flags;
 
@@ -34,26 +35,23 @@ static const char *const mode_names[] = {
     [MODE_SOURCE] = "source", [MODE_ADABN] = "adabn", [MODE_MIXTURE] = "mixture"};
 static_assert(sizeof mode_names / sizeof *mode_names == MODE_COUNT, "a mode without a name");
 
-static int parse_flags(int argc, char **argv, adapt_flags *f) {
+static void defaults(adapt_flags *f) {
     *f = (adapt_flags){.mode = "mixture", .diversity = 1.0f, .bn_images = 5000};
     trainer_defaults(&f->o);
-    f->o.out = "adapted.safetensors";
     f->o.steps = 300;
     f->o.lr = 0.05f;
     f->o.flip = 0;
     const arg_spec specs[] = {
         {"from", ARG_STR, &f->from, "model trained on the source domains (train --shared-head)", 0, 0},
-        {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR or a built-in task", 0, 0},
+        {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR, NAME=folder:DIR, NAME=csv:FILE or a built-in task; labels are not needed", 0, 0},
         {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics) or source (neither)", 0, 0},
         {"diversity", ARG_FLOAT, &f->diversity, "weight of the entropy of the mean prediction", 0, 100},
         {"bn-images", ARG_INT, &f->bn_images, "target images the BN statistics are estimated on", 2, 10000000},
         {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0},
     };
-    int npos;
-    return args_parse("adapt", "--from MODEL --target SPEC [flags]",
-                      (const arg_spec *const[]){specs, f->o.specs, NULL}, argc, argv, 2, NULL, 0,
-                      &npos);
+    static_assert(sizeof specs == sizeof f->specs, "the table's size");
+    memcpy(f->specs, specs, sizeof specs);
 }
 
 /* The target joins the model as a new task at the sources' mean. */
@@ -122,19 +120,27 @@ static int adapt(void *flags, trainer *r, tpl_err *err) {
     return trainer_report(r, err);
 }
 
-static int run(int argc, char **argv) {
-    adapt_flags f;
-    int rc = parse_flags(argc, argv, &f);
-    if (rc) return rc > 0 ? 0 : 2;
-    int mode = tpl_name_find(mode_names, MODE_COUNT, f.mode);
-    const char *usage = !f.from ? "--from MODEL is missing" : !f.target ? "--target SPEC is missing"
+static int prepare(void *flags, trainer_opts *o, int *multi) {
+    adapt_flags *f = flags;
+    int mode = tpl_name_find(mode_names, MODE_COUNT, f->mode);
+    const char *usage = !f->from ? "--from MODEL is missing" : !f->target ? "--target SPEC is missing"
                       : mode < 0 ? "--mode is not mixture, adabn or source" : NULL;
     if (usage) {
         fprintf(stderr, "templar adapt: %s (see templar adapt --help)\n", usage);
         return 2;
     }
-    f.mode_index = mode;
-    return trainer_command("adapt", &f.o, 0, adapt, &f);
+    f->mode_index = mode;
+    *multi = 0;
+    o->protect = f->from;
+    trainer_default_out(o, f->from, f->target);
+    return 0;
+}
+
+static int run(int argc, char **argv) {
+    adapt_flags f;
+    defaults(&f);
+    return trainer_main("adapt", "--from MODEL --target SPEC [flags]", argc, argv, f.specs, &f.o,
+                        prepare, adapt, &f);
 }
 
 const cli_command cli_command_adapt = {"adapt", 40, "meet an unlabelled domain by re-mixing the modules (no target labels)", run};

@@ -157,7 +157,8 @@ static int data_digits(const data_flags *f) {
         fprintf(stderr, "templar data: %s\n", err.msg);
         return 1;
     }
-    if (f->preview && cli_check_writable(f->preview)) {
+    if (f->preview && cli_check_writable(f->preview, &err)) {
+        fprintf(stderr, "templar data: %s\n", err.msg);
         if (created) rmdir(f->out);
         return 1;
     }

@@ -34,8 +34,11 @@ static int run(int argc, char **argv) {
         fprintf(stderr, "templar export: which model, and where to? (usage: templar export MODEL OUT [--task T])\n");
         return 2;
     }
-    if (cli_check_writable(pos[1])) return 1;
     tpl_err err = {{0}};
+    if (cli_check_writable(pos[1], &err)) {
+        fprintf(stderr, "templar export: %s\n", err.msg);
+        return 1;
+    }
     tpl_model *m = tpl_model_load(pos[0], &err), *e = NULL;
     int t = m && task ? tpl_model_find_task(m, task) : 0;
     if (m && task && t < 0) tpl_err_set(&err, "%s: no task '%s' in the model", pos[0], task);

@@ -1,10 +1,12 @@
 /* templar info: what a model file holds — architecture, parameter counts
  * (shared templates vs what each task adds), and the learned mixtures. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "args.h"
 #include "checkpoint.h"
 #include "cli.h"
+#include "record.h"
 #include "model.h"
 
 static void print_mixtures(tpl_model *m) {
@@ -59,6 +61,11 @@ static int run(int argc, char **argv) {
                z.bn_stats);
     }
     print_mixtures(m);
+    char *cmd = cli_recorded(pos[0], "command"), *steps = cli_recorded(pos[0], "trained_steps");
+    char *line = cmd ? record_command_line(cmd) : NULL;
+    if (line) printf("trained by: %s (%s steps; the file's \"record\" holds every flag)\n", line,
+                     steps ? steps : "?");
+    free(cmd), free(steps), free(line);
     printf("convolutions: oneDNN, %s\n", tpl_engine_isa());
     tpl_model_free(m);
     return 0;

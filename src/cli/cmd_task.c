@@ -22,8 +22,11 @@ static int run(int argc, char **argv) {
                         "OUT.safetensors [--task T])\n");
         return 2;
     }
-    if (cli_check_writable(pos[1])) return 1;
     tpl_err err = {{0}};
+    if (cli_check_writable(pos[1], &err)) {
+        fprintf(stderr, "templar task: %s\n", err.msg);
+        return 1;
+    }
     tpl_model *m = tpl_model_load(pos[0], &err);
     int t = m && task ? tpl_model_find_task(m, task) : 0;
     if (m && task && t < 0) tpl_err_set(&err, "%s: no task '%s' in the model", pos[0], task);

@@ -3,6 +3,7 @@
  * normalised with the mean and std of the union of the tasks' training
  * images.  --shared-mixture gives every task one mixture (a hard-shared
  * trunk, the baseline of per-task mixtures). */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,18 +12,20 @@
 #include "cli.h"
 #include "trainer.h"
 
+enum { N_FLAGS = 19 }; /* train's own, besides the training flags */
+
 typedef struct train_flags {
     const char *data, *task, *tasks, *widths, *routing, *mixtures, *aggregate, *size;
     int width, layers, templates, stem_stride, plain, shared, shared_head, topk, channels;
     float tau, logit_noise;
+    arg_spec specs[N_FLAGS + 1];
     trainer_opts o;
 } train_flags;
 
-static int parse_flags(int argc, char **argv, train_flags *f) {
+static void defaults(train_flags *f) {
     *f = (train_flags){.data = DEFAULT_DATA, .width = 64, .layers = 8, .templates = 4,
                        .routing = "soft", .aggregate = "params", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
     trainer_defaults(&f->o);
-    f->o.out = "fashion.safetensors";
     const arg_spec specs[] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
         {"task", ARG_STR, &f->task, "name of the one task trained on --data (default fashion)", 0, 0},
@@ -45,9 +48,8 @@ static int parse_flags(int argc, char **argv, train_flags *f) {
         {"logit-noise", ARG_FLOAT, &f->logit_noise, "std of the seeded noise on the uniform logits", 0, 10},
         {NULL, 0, NULL, NULL, 0, 0},
     };
-    int npos;
-    return args_parse("train", "[flags]", (const arg_spec *const[]){specs, f->o.specs, NULL}, argc,
-                      argv, 2, NULL, 0, &npos);
+    static_assert(sizeof specs / sizeof *specs == N_FLAGS + 1, "N_FLAGS is not the table's size");
+    memcpy(f->specs, specs, sizeof specs);
 }
 
 /* The stages from --width/--layers/--templates or --widths. */
@@ -215,15 +217,21 @@ static int train(void *flags, trainer *r, tpl_err *err) {
     return trainer_run(r, err) || trainer_report(r, err) ? -1 : 0;
 }
 
-static int run(int argc, char **argv) {
-    train_flags f;
-    int rc = parse_flags(argc, argv, &f);
-    if (rc) return rc > 0 ? 0 : 2;
-    if (f.task && f.tasks) {
+static int prepare(void *flags, trainer_opts *o, int *multi) {
+    const train_flags *f = flags;
+    if (f->task && f->tasks) {
         fprintf(stderr, "templar train: --task and --tasks: give one or the other\n");
         return 2;
     }
-    return trainer_command("train", &f.o, f.tasks != NULL, train, &f);
+    *multi = f->tasks != NULL;
+    trainer_default_out(o, NULL, f->tasks ? f->tasks : f->task ? f->task : "fashion");
+    return 0;
+}
+
+static int run(int argc, char **argv) {
+    train_flags f;
+    defaults(&f);
+    return trainer_main("train", "[flags]", argc, argv, f.specs, &f.o, prepare, train, &f);
 }
 
 const cli_command cli_command_train = {"train", 10, "train a template bank on one task or several (default: Fashion-MNIST)", run};

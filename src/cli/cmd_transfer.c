@@ -23,9 +23,12 @@
 #include "model.h"
 #include "names.h"
 
+enum { N_FLAGS = 6 }; /* transfer's own, besides the training flags */
+
 typedef struct transfer_flags {
     const char *from, *task, *mode, *init, *data;
     int per_class, mode_index;
+    arg_spec specs[N_FLAGS + 1];
     trainer_opts o;
 } transfer_flags;
 
@@ -38,25 +41,22 @@ static_assert(sizeof mode_names / sizeof *mode_names == MODE_COUNT, "a mode with
 static_assert((int)MODE_MIXTURE == (int)TPL_PART_MIXTURE && (int)MODE_HEAD == (int)TPL_PART_HEAD &&
                   (int)MODE_FULL == (int)TPL_PART_FULL, "modes and parts disagree");
 
-static int parse_flags(int argc, char **argv, transfer_flags *f) {
+static void defaults(transfer_flags *f) {
     *f = (transfer_flags){.mode = "mixture", .init = "closest"};
     trainer_defaults(&f->o);
-    f->o.out = "transfer.safetensors";
     f->o.steps = 500;
     f->o.batch = 32;
     const arg_spec specs[] = {
         {"from", ARG_STR, &f->from, "the trained model whose templates are reused", 0, 0},
-        {"task", ARG_STR, &f->task, "the new task: fashion, handwritten, optical or NAME=idx:DIR", 0, 0},
+        {"task", ARG_STR, &f->task, "the new task: fashion, handwritten, optical, NAME=idx:DIR, NAME=folder:DIR or NAME=csv:FILE[,flip]", 0, 0},
         {"mode", ARG_STR, &f->mode, "what trains: mixture (logits, BN, head), head, full or scratch", 0, 0},
         {"init", ARG_STR, &f->init, "start the new task from: closest, uniform or a task's name", 0, 0},
         {"per-class", ARG_INT, &f->per_class, "training images kept per class (0 = all)", 0, 1000000},
         {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0},
     };
-    int npos;
-    return args_parse("transfer", "--from MODEL --task SPEC [flags]  (--steps 0 to count --epochs)",
-                      (const arg_spec *const[]){specs, f->o.specs, NULL}, argc, argv, 2, NULL, 0,
-                      &npos);
+    static_assert(sizeof specs / sizeof *specs == N_FLAGS + 1, "N_FLAGS is not the table's size");
+    memcpy(f->specs, specs, sizeof specs);
 }
 
 /* The new task's data in the model's input shape, its training half cut to
@@ -191,19 +191,27 @@ done:
     return rc ? -1 : 0;
 }
 
-static int run(int argc, char **argv) {
-    transfer_flags f;
-    int rc = parse_flags(argc, argv, &f);
-    if (rc) return rc > 0 ? 0 : 2;
-    int mode = tpl_name_find(mode_names, MODE_COUNT, f.mode);
-    const char *usage = !f.from ? "--from MODEL is missing" : !f.task ? "--task SPEC is missing"
+static int prepare(void *flags, trainer_opts *o, int *multi) {
+    transfer_flags *f = flags;
+    int mode = tpl_name_find(mode_names, MODE_COUNT, f->mode);
+    const char *usage = !f->from ? "--from MODEL is missing" : !f->task ? "--task SPEC is missing"
                       : mode < 0 ? "--mode is not mixture, head, full or scratch" : NULL;
     if (usage) {
         fprintf(stderr, "templar transfer: %s (see templar transfer --help)\n", usage);
         return 2;
     }
-    f.mode_index = mode;
-    return trainer_command("transfer", &f.o, 0, transfer, &f);
+    f->mode_index = mode;
+    *multi = 0;
+    o->protect = f->from;
+    trainer_default_out(o, f->from, f->task);
+    return 0;
+}
+
+static int run(int argc, char **argv) {
+    transfer_flags f;
+    defaults(&f);
+    return trainer_main("transfer", "--from MODEL --task SPEC [flags]  (--steps 0 to count --epochs)",
+                        argc, argv, f.specs, &f.o, prepare, transfer, &f);
 }
 
 const cli_command cli_command_transfer = {"transfer", 30, "learn a new task over a model's frozen templates (mixture, BN, head)", run};

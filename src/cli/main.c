@@ -1,4 +1,5 @@
 /* templar: train, evaluate and inspect template-bank networks. */
+#include <errno.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,21 +38,23 @@ void cli_set_threads(int threads) {
     if (threads > 0) omp_set_num_threads(threads);
 }
 
-char *cli_recorded_sources(const char *path) {
+char *cli_recorded_sources(const char *path) { return cli_recorded(path, "data"); }
+
+char *cli_recorded(const char *path, const char *key) {
     tpl_err ignored;
     tpl_st_file *f = tpl_st_open(path, &ignored);
-    const char *v = f ? tpl_st_meta(f, "data") : NULL;
+    const char *v = f ? tpl_st_meta(f, key) : NULL;
     char *copy = v ? strdup(v) : NULL;
     tpl_st_close(f);
     return copy;
 }
 
-int cli_check_writable(const char *path) {
+int cli_check_writable(const char *path, tpl_err *err) {
     char probe[4096];
     snprintf(probe, sizeof probe, "%s.tmp.check.%d", path, (int)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0) {
-        perror(path);
+        tpl_err_set(err, "%s: %s", path, strerror(errno));
         return -1;
     }
     close(fd);

@@ -3,18 +3,19 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "checkpoint.h"
 #include "cli.h"
+#include "resume.h"
 
-static volatile sig_atomic_t interrupted = 0;
-static void on_interrupt(int sig) {
-    (void)sig;
-    interrupted = 1;
-}
+/* The signal that stopped the training (SIGINT or SIGTERM), 0 while none. */
+static volatile sig_atomic_t stop_signal = 0;
+static void on_stop_signal(int sig) { stop_signal = sig; }
 
 void trainer_defaults(trainer_opts *o) {
     *o = (trainer_opts){.optim = "sgd", .schedule = "onecycle", .batch = 64, .epochs = 5,
@@ -34,16 +35,37 @@ void trainer_defaults(trainer_opts *o) {
         {"schedule", ARG_STR, &o->schedule, "onecycle, cosine or const", 0, 0},
         {"warmup", ARG_FLOAT, &o->warmup, "fraction of steps spent warming up", 0, 1},
         {"crop-pad", ARG_INT, &o->crop_pad, "random-crop padding in pixels (0 = off)", 0, 16},
-        {"flip", ARG_BOOL, &o->flip, "random horizontal flips, for tasks whose images allow them (never digits)", 0, 1},
+        {"flip", ARG_BOOL, &o->flip, "random horizontal flips, for tasks whose images allow them (',flip' after a task)", 0, 1},
         {"threads", ARG_INT, &o->threads, "threads (0 = all cores)", 0, 1024},
         {"seed", ARG_INT, &o->seed, "seed of every random choice", 0, 2147483647},
-        {"out", ARG_STR, &o->out, "model file to write (safetensors)", 0, 0},
-        {"log", ARG_STR, &o->log, "JSON-lines log, one line per epoch", 0, 0},
+        {"out", ARG_STR, &o->out, "model file to write (safetensors; default: named after the tasks)", 0, 0},
+        {"force", ARG_BOOL, &o->force, "replace an existing --out", 0, 1},
+        {"log", ARG_STR, &o->log, "JSON-lines log: the run's record, then a line per epoch", 0, 0},
+        {"log-every", ARG_INT, &o->log_every, "also a log line every N steps (0 = per epoch only)", 0, 100000000},
+        {"save-every", ARG_INT, &o->save_every, "write --out, resumable, every N steps (0 = at the end only)", 0, 100000000},
+        {"resume", ARG_STR, &o->resume, "continue the run a --save-every or interrupted --out holds, bit for bit (its flags are the recorded ones; flags given now override them)", 0, 0},
         {"eval-batch", ARG_INT, &o->eval_batch, "batch size of evaluation", 1, 4096},
         {NULL, 0, NULL, NULL, 0, 0},
     };
     static_assert(sizeof s / sizeof *s == TRAINER_SPECS, "TRAINER_N_FLAGS is not the table's size");
     memcpy(o->specs, s, sizeof s);
+}
+
+void trainer_default_out(trainer_opts *o, const char *from, const char *tasks) {
+    size_t n = 0, cap = sizeof o->default_out - sizeof ".safetensors";
+    char *b = o->default_out;
+    if (from) {
+        const char *base = strrchr(from, '/') ? strrchr(from, '/') + 1 : from;
+        size_t len = strcspn(base, ".");
+        n += snprintf(b, cap, "%.*s", (int)len, base);
+    }
+    for (const char *s = tasks; s && *s && n < cap;) {
+        size_t len = tpl_task_spec_len(s);
+        n += snprintf(b + n, cap - n, "%s%.*s", n ? "+" : "", (int)tpl_task_spec_name(s, len), s);
+        if (!s[len]) break;
+        s += len + 1;
+    }
+    snprintf(b + (n < cap ? n : cap), sizeof o->default_out - (n < cap ? n : cap), ".safetensors");
 }
 
 /* The flags as tpl_fit's options. */
@@ -75,25 +97,65 @@ static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
     o->entropy = f->entropy;
     o->unsupervised = r->unsupervised;
     o->diversity = r->diversity;
+    o->save_every = f->save_every;
     return 0;
 }
 
-int trainer_command(const char *cmd, const trainer_opts *o, int multi, trainer_body body,
-                    void *flags) {
-    cli_set_threads(o->threads);
-    if (cli_check_writable(o->out)) return 1;
-    trainer r = {.o = o, .multi = multi};
-    tpl_err err = {{0}};
-    int rc = 0;
-    if (o->log && !(r.log = fopen(o->log, "w"))) {
-        tpl_err_set(&err, "%s: cannot write the log: %s", o->log, strerror(errno));
-        rc = -1;
+/* ---- the output file ----------------------------------------------------- */
+
+static int same_file(const char *a, const char *b) {
+    struct stat x, y;
+    return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev &&
+           x.st_ino == y.st_ino;
+}
+
+/* --out may be written: never over the protected file, over an existing one
+ * only with --force (or when it is the run being resumed), and its
+ * directory must take a new file. */
+static int check_out(const trainer_opts *o, const char *out, tpl_err *err) {
+    struct stat st;
+    if (same_file(out, o->protect)) {
+        tpl_err_set(err, "%s: is the model this command reads (--from): write the result "
+                    "elsewhere (--out)", out);
+        return -1;
     }
-    signal(SIGINT, on_interrupt);
-    rc = rc || body(flags, &r, &err);
+    if (stat(out, &st) == 0 && !o->force && !same_file(out, o->resume)) {
+        tpl_err_set(err, "%s: exists; give --force to replace it, or another --out", out);
+        return -1;
+    }
+    return cli_check_writable(out, err);
+}
+
+int trainer_command(const char *cmd, int argc, char **argv, const arg_spec *const *tables,
+                    const trainer_opts *o, int multi, trainer_body body, void *flags) {
+    cli_set_threads(o->threads);
+    trainer r = {.o = o, .cmd = cmd, .out = o->out ? o->out : o->default_out, .multi = multi,
+                 .tables = tables, .argc = argc, .argv = argv};
+    tpl_err err = {{0}};
+    int rc = check_out(o, r.out, &err) || body(flags, &r, &err);
     if (rc) fprintf(stderr, "templar %s: %s\n", cmd, err.msg);
     trainer_free(&r);
+    if (stop_signal) return 128 + stop_signal;
     return rc ? 1 : 0;
+}
+
+int trainer_main(const char *cmd, const char *usage, int argc, char **argv, const arg_spec *own,
+                 trainer_opts *o, trainer_prepare prepare, trainer_body body, void *flags) {
+    int n;
+    char **args;
+    tpl_err err = {{0}};
+    if (record_resume_argv(argc, argv, &n, &args, &err)) {
+        fprintf(stderr, "templar %s: %s\n", cmd, err.msg);
+        return 1;
+    }
+    const arg_spec *const tables[] = {own, o->specs, NULL};
+    int npos, multi = 0;
+    int rc = args_parse(cmd, usage, tables, n, args, 2, NULL, 0, &npos);
+    if (rc) rc = rc > 0 ? 0 : 2;
+    else if (!(rc = prepare(flags, o, &multi)))
+        rc = trainer_command(cmd, n, args, tables, o, multi, body, flags);
+    record_free_argv(n, args, argv);
+    return rc;
 }
 
 /* Every task's data against the model, naming the files read. */
@@ -132,7 +194,8 @@ static void print_header(const trainer *r, long total, long per_epoch) {
 #define STATUS_LEN 1024
 
 /* Progress text: the one-task format, or "NAME loss/acc[ test loss/acc]"
- * for each task; with tested, after the epoch's tests. */
+ * for each task; with tested, after the epoch's tests; then the whole
+ * run's ETA. */
 static void format_status(const trainer *r, const tpl_fit_report *p, int tested, char *buf,
                           size_t cap) {
     const tpl_fit_task_report *k = &p->task[0];
@@ -141,41 +204,23 @@ static void format_status(const trainer *r, const tpl_fit_report *p, int tested,
         n = snprintf(buf, cap, "loss %.4f acc %.4f %.0f img/s", k->train_loss, k->train_acc,
                      p->epoch_img_s);
         if (tested && n < cap)
-            snprintf(buf + n, cap - n, " | test loss %.4f acc %.4f", k->test_loss, k->test_acc);
-        return;
+            n += snprintf(buf + n, cap - n, " | test loss %.4f acc %.4f", k->test_loss,
+                          k->test_acc);
+    } else {
+        for (int t = 0; t < r->n_tasks && n < cap; t++) {
+            k = &p->task[t];
+            n += snprintf(buf + n, cap - n, "%s%s %.4f/%.4f", t ? (tested ? ", " : " ") : "",
+                          r->task[t].d.name, k->train_loss, k->train_acc);
+            if (tested && n < cap)
+                n += snprintf(buf + n, cap - n, " test %.4f/%.4f", k->test_loss, k->test_acc);
+        }
+        if (n < cap) n += snprintf(buf + n, cap - n, " (loss/acc) %.0f img/s", p->epoch_img_s);
     }
-    for (int t = 0; t < r->n_tasks && n < cap; t++) {
-        k = &p->task[t];
-        n += snprintf(buf + n, cap - n, "%s%s %.4f/%.4f", t ? (tested ? ", " : " ") : "",
-                      r->task[t].d.name, k->train_loss, k->train_acc);
-        if (tested && n < cap)
-            n += snprintf(buf + n, cap - n, " test %.4f/%.4f", k->test_loss, k->test_acc);
+    if (n < cap && p->step < p->total && p->step > 0) {
+        int left = (int)(p->elapsed_s / p->step * (p->total - p->step) + 0.5);
+        snprintf(buf + n, cap - n, " | run eta %d:%02d:%02d", left / 3600, left / 60 % 60,
+                 left % 60);
     }
-    if (n < cap) snprintf(buf + n, cap - n, " (loss/acc) %.0f img/s", p->epoch_img_s);
-}
-
-static void log_epoch(trainer *r, const tpl_fit_report *p) {
-    if (!r->log) return;
-    double te_loss = 0.0, te_acc = 0.0;
-    for (int t = 0; t < r->n_tasks; t++) {
-        te_loss += p->task[t].test_loss;
-        te_acc += p->task[t].test_acc;
-    }
-    fprintf(r->log,
-            "{\"epoch\":%d,\"step\":%ld,\"lr\":%.6g,\"train_loss\":%.6f,\"train_acc\":%.6f,"
-            "\"test_loss\":%.6f,\"test_acc\":%.6f,\"img_s\":%.1f,\"elapsed_s\":%.1f",
-            p->epoch, p->step, p->lr, p->train_loss, p->train_acc, te_loss / r->n_tasks,
-            te_acc / r->n_tasks, p->epoch_img_s, p->elapsed_s);
-    for (int t = 0; r->multi && t < r->n_tasks; t++) {
-        const tpl_fit_task_report *k = &p->task[t];
-        fprintf(r->log,
-                "%s\"%s\":{\"train_loss\":%.6f,\"train_acc\":%.6f,\"test_loss\":%.6f,"
-                "\"test_acc\":%.6f}",
-                t ? "," : ",\"tasks\":{", r->task[t].d.name, k->train_loss, k->train_acc,
-                k->test_loss, k->test_acc);
-    }
-    fputs(r->multi ? "}}\n" : "}\n", r->log);
-    fflush(r->log);
 }
 
 /* ---- tpl_fit's callbacks ------------------------------------------------ */
@@ -183,15 +228,17 @@ static void log_epoch(trainer *r, const tpl_fit_report *p) {
 static void on_step(const tpl_fit_report *p, void *user) {
     trainer *r = user;
     const long first = (long)(p->epoch - 1) * p->per_epoch; /* the epoch's first step */
-    if (p->step == first + 1) {
+    if (!r->bar_on) { /* an epoch's first step here (midway when resumed) */
         long left = p->total - first;
         snprintf(r->label, sizeof r->label, "epoch %d/%d", p->epoch, p->epochs);
         progress_start(&r->bar, r->label, p->per_epoch < left ? p->per_epoch : left);
+        r->bar_on = 1;
     }
     char status[STATUS_LEN];
     format_status(r, p, 0, status, sizeof status);
     progress_update(&r->bar, p->step - first, status);
     r->steps = p->step;
+    runlog_step(&r->log, p);
 }
 
 static void on_epoch(const tpl_fit_report *p, void *user) {
@@ -199,12 +246,15 @@ static void on_epoch(const tpl_fit_report *p, void *user) {
     char status[STATUS_LEN];
     format_status(r, p, 1, status, sizeof status);
     progress_finish(&r->bar, status);
-    log_epoch(r, p);
+    r->bar_on = 0;
+    runlog_epoch(&r->log, p);
 }
 
+/* A signal, a log that cannot be written, a checkpoint that could not be:
+ * the run stops (and saves where it stands). */
 static int should_stop(void *user) {
-    (void)user;
-    return interrupted;
+    const trainer *r = user;
+    return stop_signal || r->log.error || r->save_failed;
 }
 
 char *trainer_sources(const trainer *r) {
@@ -218,24 +268,42 @@ char *trainer_sources(const trainer *r) {
     return data;
 }
 
-int trainer_save(const trainer *r, tpl_err *err) {
+/* The run's record (record.h), made once its tasks are known. */
+static int make_record(trainer *r, tpl_err *err) {
+    if (r->record.json) return 0;
+    char *data = r->data_meta ? NULL : trainer_sources(r);
+    int rc = record_make(&r->record, r->argc, r->argv, r->tables, data ? data : r->data_meta,
+                         omp_get_max_threads());
+    free(data);
+    if (rc) tpl_err_set(err, "out of memory");
+    return rc;
+}
+
+/* The metadata every file of the run holds: steps, data sources, record. */
+static int save_file(trainer *r, const tpl_fit_state *state, tpl_err *err) {
+    if (make_record(r, err)) return -1;
     char steps[32], *data = r->data_meta ? NULL : trainer_sources(r);
     if (!r->data_meta && !data) {
         tpl_err_set(err, "out of memory");
         return -1;
     }
-    snprintf(steps, sizeof steps, "%ld", r->steps);
-    tpl_st_kv extra[] = {{"trained_steps", steps}, {"data", data ? data : r->data_meta}};
-    int rc = tpl_model_save_with(r->m, r->o->out, extra, 2, err);
+    snprintf(steps, sizeof steps, "%ld", state ? state->step : r->steps);
+    tpl_st_kv extra[] = {{"trained_steps", steps},
+                         {"data", data ? data : r->data_meta},
+                         {"command", r->record.argv_json}, {"record", r->record.json}};
+    int rc = state ? tpl_checkpoint_save(r->m, r->out, extra, 4, state, err)
+                   : tpl_model_save_with(r->m, r->out, extra, 4, err);
     free(data);
     return rc;
 }
 
-void trainer_task_opts(const tpl_model *m, const char *fashion_dir, tpl_task_opts *o) {
-    tpl_task_opts_default(o);
-    o->fashion_dir = fashion_dir;
-    o->progress = stderr;
-    o->h = m->cfg.in_height, o->w = m->cfg.in_width, o->c = m->cfg.in_channels;
+int trainer_save(trainer *r, tpl_err *err) { return save_file(r, NULL, err); }
+
+static int on_save(const tpl_fit_state *s, void *user, tpl_err *err) {
+    trainer *r = user;
+    if (!save_file(r, s, err)) return 0;
+    r->save_failed = 1;
+    return -1;
 }
 
 int trainer_load_task(trainer *r, int t, const char *spec, size_t len, const tpl_task_opts *o,
@@ -249,6 +317,13 @@ int trainer_load_task(trainer *r, int t, const char *spec, size_t len, const tpl
     return 0;
 }
 
+void trainer_task_opts(const tpl_model *m, const char *fashion_dir, tpl_task_opts *o) {
+    tpl_task_opts_default(o);
+    o->fashion_dir = fashion_dir;
+    o->progress = stderr;
+    o->h = m->cfg.in_height, o->w = m->cfg.in_width, o->c = m->cfg.in_channels;
+}
+
 int trainer_name_classes(trainer *r, tpl_err *err) {
     for (int t = 0; t < r->n_tasks; t++) {
         const trainer_task *k = &r->task[t];
@@ -260,9 +335,53 @@ int trainer_name_classes(trainer *r, tpl_err *err) {
     return 0;
 }
 
+/* The record, and the log opened with it (appended to when resuming). */
+static int begin_records(trainer *r, tpl_err *err) {
+    for (int t = 0; t < r->n_tasks; t++) r->names[t] = r->task[t].d.name;
+    if (make_record(r, err)) return -1;
+    return runlog_open(&r->log, r->o->log, r->o->resume != NULL, r->record.json, r->o->log_every,
+                       r->multi, r->n_tasks, r->names, err);
+}
+
+/* SIGINT and SIGTERM stop the run after the step under way (and it saves):
+ * only while training, so a signal while data loads ends the process at
+ * once, with no file touched.  A signal the process was started ignoring
+ * (a background job's SIGINT, nohup) stays ignored. */
+static void catch_stop_signals(int on) {
+    static struct sigaction before[2];
+    const int sig[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        if (!on) {
+            sigaction(sig[i], &before[i], NULL);
+            continue;
+        }
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sig[i], NULL, &before[i]);
+        if (before[i].sa_handler != SIG_IGN) sigaction(sig[i], &sa, NULL);
+    }
+}
+
+/* After a stop: why, and how to go on. */
+static int stopped(const trainer *r, const tpl_fit_report *done, tpl_err *err) {
+    if (r->save_failed) return -1; /* err says why */
+    if (r->log.error) {
+        tpl_err_set(err, "%s: cannot write the log: %s (the run so far is in %s: --resume %s "
+                    "continues it)", r->o->log, strerror(r->log.error), r->out, r->out);
+        return -1;
+    }
+    tpl_err_set(err, "%s at step %ld of %ld: the run so far is in %s (templar %s --resume %s "
+                "continues it)", stop_signal == SIGTERM ? "terminated" : "interrupted",
+                done->step, done->total, r->out, r->cmd, r->out);
+    return -1;
+}
+
 int trainer_run(trainer *r, tpl_err *err) {
     tpl_fit_options o;
     tpl_fit_task tasks[TPL_MAX_TASKS];
+    tpl_fit_state resume = {0};
     if (check_tasks(r, err) || fit_options(r, &o, err)) return -1;
     long per_epoch = 0;
     for (int t = 0; t < r->n_tasks; t++) {
@@ -275,13 +394,30 @@ int trainer_run(trainer *r, tpl_err *err) {
         if (batches > per_epoch) per_epoch = batches;
     }
     per_epoch *= r->n_tasks;
+    if (r->o->resume) {
+        if (tpl_checkpoint_resume(r->o->resume, r->m, o.optim == TPL_OPT_ADAMW, &resume, err))
+            return -1;
+        o.resume = &resume;
+        fprintf(stderr, "templar: resuming %s at step %ld\n", r->o->resume, resume.step);
+    }
+    if (begin_records(r, err)) {
+        tpl_fit_state_free(&resume);
+        return -1;
+    }
     print_header(r, r->o->steps > 0 ? r->o->steps : (long)r->o->epochs * per_epoch, per_epoch);
     o.on_step = on_step;
     o.on_epoch = on_epoch;
     o.should_stop = should_stop;
+    o.on_save = on_save;
     o.user = r;
-    if (tpl_fit(r->m, tasks, r->n_tasks, &o, NULL, err)) return -1;
-    if (interrupted) fprintf(stderr, "templar: interrupted, saving what was trained\n");
+    tpl_fit_report done;
+    catch_stop_signals(1);
+    int rc = tpl_fit(r->m, tasks, r->n_tasks, &o, &done, err);
+    catch_stop_signals(0);
+    tpl_fit_state_free(&resume);
+    if (!rc && done.stopped) return stopped(r, &done, err);
+    r->steps = done.step;
+    if (rc || runlog_close(&r->log, err)) return -1;
     return trainer_save(r, err);
 }
 
@@ -301,19 +437,21 @@ int trainer_report(trainer *r, tpl_err *err) {
     }
     mean_loss /= r->n_tasks, mean_acc /= r->n_tasks;
     if (!r->multi) {
-        printf("model=%s steps=%ld test_loss=%.4f test_acc=%.4f\n", r->o->out, r->steps, loss[0],
+        printf("model=%s steps=%ld test_loss=%.4f test_acc=%.4f\n", r->out, r->steps, loss[0],
                acc[0]);
         return 0;
     }
     for (int t = 0; t < r->n_tasks; t++)
         printf("task=%s test_loss=%.4f test_acc=%.4f\n", r->task[t].d.name, loss[t], acc[t]);
-    printf("model=%s steps=%ld mean_test_loss=%.4f mean_test_acc=%.4f test_acc=%.4f\n",
-           r->o->out, r->steps, mean_loss, mean_acc, mean_acc);
+    printf("model=%s steps=%ld mean_test_loss=%.4f mean_test_acc=%.4f test_acc=%.4f\n", r->out,
+           r->steps, mean_loss, mean_acc, mean_acc);
     return 0;
 }
 
 void trainer_free(trainer *r) {
-    if (r->log) fclose(r->log);
+    tpl_err ignored;
+    runlog_close(&r->log, &ignored);
+    record_free(&r->record);
     for (int t = 0; t < r->n_tasks; t++) tpl_task_free(&r->task[t].d);
     tpl_model_free(r->m);
     memset(r, 0, sizeof *r);

@@ -7,18 +7,24 @@
 
 #include "args.h"
 #include "progress.h"
+#include "record.h"
+#include "runlog.h"
 #include "tasks.h"
 #include "train.h"
 
 /* The training flags' table: its entries and the NULL that ends it. */
-enum { TRAINER_N_FLAGS = 19, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
+enum { TRAINER_N_FLAGS = 23, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
 
-/* Flags of the optimisation, common to the commands that train. */
+/* Flags of the optimisation and the run, common to the commands that train. */
 typedef struct trainer_opts {
-    const char *optim, *schedule, *out, *log;
+    const char *optim, *schedule, *out, *log, *resume;
     int batch, epochs, steps, threads, seed, crop_pad, flip, eval_batch;
+    int save_every, log_every, force;
     float lr, logit_lr, momentum, wd, warmup, entropy, tau_end;
     arg_spec specs[TRAINER_SPECS]; /* the table of the flags above */
+    /* set by the command, not by flags */
+    const char *protect;           /* a file --out may never replace (transfer's --from) */
+    char default_out[512];         /* --out when none is given */
 } trainer_opts;
 
 /* Defaults, and the flag table pointing into o. */
@@ -31,26 +37,49 @@ typedef struct trainer_task {
 
 typedef struct trainer {
     const trainer_opts *o;
+    const char *cmd;
+    const char *out;            /* --out, or the command's default */
     int multi;                  /* results per task (lines task=NAME ...) */
     int n_tasks;
     trainer_task task[TPL_MAX_TASKS];
     tpl_model *m;               /* owned: freed by trainer_free */
-    FILE *log;
+    run_log log;
+    run_record record;
+    const arg_spec *const *tables; /* the command's flags, for the record */
+    int argc;
+    char **argv;
     long steps;                 /* trained so far */
+    int save_failed;            /* a checkpoint could not be written: stop */
     const char *data_meta;      /* the file's "data" metadata; NULL: the tasks' sources */
     int unsupervised;           /* steps ignore labels: information maximisation */
     float diversity;            /* its weight of the mean prediction's entropy */
     progress bar;               /* of the epoch under way */
+    int bar_on;
     char label[64];
+    const char *names[TPL_MAX_TASKS]; /* the tasks' names, for the log */
 } trainer;
 
 /* What a training command does once its flags are parsed and checked. */
 typedef int (*trainer_body)(void *flags, trainer *r, tpl_err *err);
-/* The frame every training command shares: threads, a writable --out, the
- * log, body, one line "templar CMD: error" on failure.  multi: results per
- * task.  Returns the exit code (0 or 1). */
-int trainer_command(const char *cmd, const trainer_opts *o, int multi, trainer_body body,
-                    void *flags);
+/* The frame every training command shares: threads, an --out it may write
+ * (never over an existing file without --force, never over o->protect),
+ * body, one line "templar CMD: error" on failure.  argv is the command
+ * line (recorded), tables its flags.  multi: results per task.  Returns the
+ * exit code: 0, 1 on failure, 130 or 143 when SIGINT or SIGTERM stopped
+ * the training (after saving where it stood). */
+int trainer_command(const char *cmd, int argc, char **argv, const arg_spec *const *tables,
+                    const trainer_opts *o, int multi, trainer_body body, void *flags);
+/* A training command's main: --resume's recorded command line merged in,
+ * its own flags (own, a NULL-ended table) and the training flags parsed,
+ * then prepare (usage checks, default --out, what --out must not replace,
+ * multi: results per task; returns 0, or the exit code of a usage error),
+ * then body in trainer_command's frame.  Returns the exit code. */
+typedef int (*trainer_prepare)(void *flags, trainer_opts *o, int *multi);
+int trainer_main(const char *cmd, const char *usage, int argc, char **argv, const arg_spec *own,
+                 trainer_opts *o, trainer_prepare prepare, trainer_body body, void *flags);
+/* The default --out: "[FROM+]NAME+NAME.safetensors" from the task names of
+ * a --tasks-style list (and a --from model's file name), into o. */
+void trainer_default_out(trainer_opts *o, const char *from, const char *tasks);
 
 /* Options that load a task in model m's input shape (tasks.h). */
 void trainer_task_opts(const tpl_model *m, const char *fashion_dir, tpl_task_opts *o);
@@ -63,7 +92,7 @@ int trainer_name_classes(trainer *r, tpl_err *err);
 /* Trains r->m on the tasks (data loaded, model_task set) and saves it. */
 int trainer_run(trainer *r, tpl_err *err);
 /* Writes the model file (trainer_run does it after training). */
-int trainer_save(const trainer *r, tpl_err *err);
+int trainer_save(trainer *r, tpl_err *err);
 /* Tests every task; prints a line each (multi) and the final line. */
 int trainer_report(trainer *r, tpl_err *err);
 void trainer_free(trainer *r);

@@ -59,4 +59,17 @@ int tpl_png_write_plain(const char *path, const uint8_t *px, int w, int h, int c
  * 1 class), at its own size, at most TPL_IMAGE_MAX_SIDE a side. */
 #define TPL_IMAGE_MAX_SIDE 8192
 int tpl_image_load_dataset(const char *path, int channels, tpl_dataset *out, tpl_err *err);
+
+/* A file as h x w x c pixels into out, the way training prepares images
+ * (load.c; the public tpl_image_load is this for a model's input);
+ * *changes (may be NULL): TPL_IMAGE_RESIZED | TPL_IMAGE_CONVERTED. */
+int tpl_image_load_as(const char *path, int h, int w, int c, uint8_t *out, int *changes,
+                      tpl_err *err);
+/* The same for bytes in memory (an upload; what names them in messages),
+ * refusing images larger than max_side a side; and for pixels already
+ * decoded (im->c 1 or 3). */
+int tpl_image_decode_as(const void *data, size_t len, const char *what, int max_side, int h,
+                        int w, int c, uint8_t *out, int *changes, tpl_err *err);
+int tpl_image_fit(const tpl_image *im, int h, int w, int c, uint8_t *out, int *changes,
+                  tpl_err *err);
 #endif

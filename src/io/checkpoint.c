@@ -160,9 +160,14 @@ int tpl_model_save(const tpl_model *m, const char *path, tpl_err *err) {
 
 int tpl_model_save_with(const tpl_model *m, const char *path, const tpl_st_kv *extra,
                         int n_extra, tpl_err *err) {
+    return tpl_model_save_more(m, path, extra, n_extra, NULL, 0, err);
+}
+
+int tpl_model_save_more(const tpl_model *m, const char *path, const tpl_st_kv *extra,
+                        int n_extra, const tpl_st_tensor *more, int n_more, tpl_err *err) {
     const tpl_params *p = &m->params;
     meta_buf b = {0};
-    tpl_st_tensor *t = calloc((size_t)p->n_views, sizeof *t);
+    tpl_st_tensor *t = calloc((size_t)p->n_views + (size_t)n_more, sizeof *t);
     config_meta(&m->cfg, &b);
     class_names_meta(m, &b);
     for (int i = 0; i < n_extra; i++) meta_add(&b, extra[i].key, extra[i].value);
@@ -179,7 +184,8 @@ int tpl_model_save_with(const tpl_model *m, const char *path, const tpl_st_kv *e
         memcpy(t[i].shape, v->shape, sizeof(int64_t) * v->ndim);
         t[i].data = tpl_params_data(p, i);
     }
-    int rc = tpl_st_write(path, t, p->n_views, b.kv, b.n, err);
+    for (int i = 0; i < n_more; i++) t[p->n_views + i] = more[i];
+    int rc = tpl_st_write(path, t, p->n_views + n_more, b.kv, b.n, err);
     meta_free(&b);
     free(t);
     return rc;
@@ -313,7 +319,7 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
     return 0;
 }
 
-static int load_tensors(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err) {
+int tpl_model_read_params(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err) {
     const tpl_params *p = &m->params;
     for (int i = 0; i < p->n_views; i++) {
         const tpl_view *v = &p->views[i];
@@ -347,7 +353,7 @@ tpl_model *tpl_model_load(const char *path, tpl_err *err) {
     tpl_config cfg;
     tpl_model *m = NULL;
     if (config_from_meta(f, path, &cfg, err) == 0 && (m = tpl_model_create(&cfg, 0, err))) {
-        int rc = load_tensors(m, f, path, err);
+        int rc = tpl_model_read_params(m, f, path, err);
         for (int t = 0; !rc && t < cfg.n_tasks; t++) rc = class_names_load(f, path, m, t, err);
         if (rc) {
             tpl_model_free(m);

@@ -9,7 +9,14 @@
  * the extra metadata pairs given (may be NULL).  Atomic: see safetensors.h. */
 int tpl_model_save_with(const tpl_model *m, const char *path, const tpl_st_kv *extra,
                         int n_extra, tpl_err *err);
+/* The same with more tensors after the model's (a training state). */
+int tpl_model_save_more(const tpl_model *m, const char *path, const tpl_st_kv *extra,
+                        int n_extra, const tpl_st_tensor *more, int n_more, tpl_err *err);
 /* tpl_model_save (no extra metadata) is public: templar.h. */
+/* Reads every view of m from f (path for messages): each must be there with
+ * its shape, and finite.  Bumps nothing: the caller says the parameters
+ * changed. */
+int tpl_model_read_params(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err);
 /* Rebuilds the model a file describes and loads its tensors; every tensor
  * the model needs must be present with its exact shape. */
 /* tpl_model_load is declared in templar.h: it is public. */

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "data.h"
 #include "image.h"
 #include "json.h"
 #include "taskfile.h"
@@ -105,24 +104,15 @@ int serve_parse_top(const char *value, int def, int *top, char *msg) {
 
 /* ---- pixels ------------------------------------------------------------------ */
 
-/* An image of w x h x c (c the model's) resized to the model's size, as
- * predict does. */
-static int to_input(const serve_input *in, const uint8_t *px, int w, int h, uint8_t *pixels,
-                    char *msg) {
-    const size_t need = (size_t)in->h * in->w * in->c;
-    if (w == in->w && h == in->h) {
-        memcpy(pixels, px, need);
-        return 200;
-    }
-    const tpl_dataset raw = {.n = 1, .h = h, .w = w, .c = in->c, .classes = 1,
-                             .pixels = (uint8_t *)px, .labels = (uint8_t[]){0}};
-    tpl_dataset sized;
+/* Pixels of w x h x c (c 1 or 3) fitted to the model's input as
+ * templar predict fits an image file (tpl_image_load). */
+static int to_input(const serve_input *in, const uint8_t *px, int w, int h, int c,
+                    uint8_t *pixels, char *msg) {
+    const tpl_image im = {.w = w, .h = h, .c = c, .file_c = c, .px = (uint8_t *)px};
     tpl_err err;
-    if (tpl_dataset_resize(&raw, in->h, in->w, &sized, &err))
-        return fail(msg, 500, "%s", err.msg);
-    memcpy(pixels, sized.pixels, need);
-    tpl_dataset_free(&sized);
-    return 200;
+    return tpl_image_fit(&im, in->h, in->w, in->c, pixels, NULL, &err)
+               ? fail(msg, 503, "%s", err.msg) /* out of memory */
+               : 200;
 }
 
 /* A JSON error from the cursor, as a 400 naming where. */
@@ -190,13 +180,16 @@ static int pixel_finish(const serve_input *in, const char *what, pixel_obj *o, u
                         char *msg) {
     if (!o->w || !o->h || !o->c || !o->seen_pixels)
         return fail(msg, 400, "%s: 'width', 'height', 'channels' and 'pixels' are all needed", what);
-    if (o->c != in->c)
-        return fail(msg, 400, "%s: %d channels, but the model takes %d", what, o->c, in->c);
+    if (o->c != in->c && o->c != 1 && o->c != 3)
+        return fail(msg, 400, "%s: %d channels: send 1 (grey), 3 (RGB) or the model's %d", what,
+                    o->c, in->c);
     const size_t want = (size_t)o->w * o->h * o->c;
     if (o->n != want)
         return fail(msg, 400, "%s: %zu pixel values, not width x height x channels = %zu", what,
                     o->n, want);
-    return to_input(in, o->px, o->w, o->h, pixels, msg);
+    if (o->c != in->c && (in->c != 1 && in->c != 3))
+        return fail(msg, 400, "%s: the model takes %d channels: send those", what, in->c);
+    return to_input(in, o->px, o->w, o->h, o->c, pixels, msg);
 }
 
 /* {"width":..,"height":..,"channels":..,"pixels":[..]} plus, with task,
@@ -243,16 +236,15 @@ static int type_is(const char *content_type, const char *want) {
 
 static int decoded(const serve_input *in, const void *body, size_t len, uint8_t *pixels,
                    char *msg) {
-    tpl_image im;
     tpl_err err;
-    if (tpl_image_decode(body, len, "body", in->c == 3 ? 3 : 1, in->max_side, &im, &err))
+    if (in->c != 1 && in->c != 3)
+        return fail(msg, 400, "the model takes %d channels: send JSON pixels", in->c);
+    if (tpl_image_decode_as(body, len, "body", in->max_side, in->h, in->w, in->c, pixels, NULL,
+                            &err))
+        /* the decoders say "a side" or "is larger than" of an image past max_side */
         return fail(msg, strstr(err.msg, " a side") || strstr(err.msg, "is larger than") ? 413 : 400,
                     "%s", err.msg);
-    int status = in->c == 1 || in->c == 3
-                     ? to_input(in, im.px, im.w, im.h, pixels, msg)
-                     : fail(msg, 400, "the model takes %d channels: send JSON pixels", in->c);
-    tpl_image_free(&im);
-    return status;
+    return 200;
 }
 
 int serve_parse_image(const serve_input *in, const char *content_type, const void *body,

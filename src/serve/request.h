@@ -50,9 +50,10 @@ typedef struct serve_input {
  * (by content type, or sniffed when it is absent, application/octet-stream
  * or application/x-www-form-urlencoded, what curl -d sends), or JSON
  *   {"width": W, "height": H, "channels": C, "pixels": [W*H*C ints 0-255]}
- * (rows of pixels, channels interleaved).  Resized to the model's size as
- * templar predict does.  415 for another content type, 413 for an image
- * larger than max_side, 400 for anything malformed. */
+ * (rows of pixels, channels interleaved; C 1, 3 or the model's).  Fitted
+ * to the model's input as templar predict fits a file (tpl_image_load:
+ * resized, grey or colour converted).  415 for another content type, 413
+ * for an image larger than max_side, 400 for anything malformed. */
 int serve_parse_image(const serve_input *in, const char *content_type, const void *body,
                       size_t len, uint8_t *pixels, char *msg);
 

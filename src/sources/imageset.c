@@ -91,54 +91,17 @@ static void progress_tick(progress *p, int done) {
     p->shown = 1;
 }
 
-/* Grey pixels of an image decoded as RGB: its first channel (libpng and
- * libjpeg replicate grey exactly). */
-static void keep_first_channel(tpl_image *im) {
-    const size_t n = (size_t)im->w * im->h;
-    for (size_t i = 0; i < n; i++) im->px[i] = im->px[3 * i];
-    im->c = 1;
-}
-
-/* Image im (native channels) into out as h x w x c: resized, then channels
- * as tpl_dataset_to_channels.  *changed when either happened. */
-static int convert_image(const tpl_image *im, int h, int w, int c, uint8_t *out, int *changed,
-                         tpl_err *err) {
-    const int resize = im->h != h || im->w != w;
-    *changed = resize || im->c != c;
-    uint8_t *sized = resize ? malloc((size_t)h * w * im->c) : im->px;
-    if (!sized || (resize && tpl_pixels_resize(im->px, im->h, im->w, im->c, sized, h, w))) {
-        if (resize) free(sized);
-        tpl_err_set(err, "out of memory resizing a %dx%d image", im->w, im->h);
-        return -1;
-    }
-    int rc = 0;
-    if (im->c == c) {
-        memcpy(out, sized, (size_t)h * w * c);
-    } else {
-        uint8_t label = 0;
-        tpl_dataset one = {1, h, w, im->c, 1, sized, &label}, conv;
-        rc = tpl_dataset_to_channels(&one, c, &conv, err);
-        if (!rc) memcpy(out, conv.pixels, (size_t)h * w * c);
-        tpl_dataset_free(&conv);
-    }
-    if (resize) free(sized);
-    return rc;
-}
-
 /* Every file of l, in order, into all (h x w x c). */
 static int decode_all(const tpl_image_list *l, const tpl_task_opts *o, const char *name,
                       tpl_dataset *all, int *converted, tpl_err *err) {
     progress p = {o->progress, name, l->n, 0, now_s(), 0.0};
     const size_t per = (size_t)all->h * all->w * all->c;
     for (int i = 0; i < l->n; i++) {
-        tpl_image im;
         int changed;
-        if (tpl_image_read(l->e[i].path, 3, TPL_IMAGE_MAX_SIDE, &im, err)) return -1;
-        if (im.file_c == 1) keep_first_channel(&im);
-        int rc = convert_image(&im, all->h, all->w, all->c, all->pixels + i * per, &changed, err);
-        tpl_image_free(&im);
-        if (rc) return -1;
-        *converted += changed;
+        if (tpl_image_load_as(l->e[i].path, all->h, all->w, all->c, all->pixels + i * per,
+                              &changed, err))
+            return -1;
+        *converted += changed != 0;
         all->labels[i] = (uint8_t)l->e[i].label;
         progress_tick(&p, i + 1);
     }

@@ -33,6 +33,7 @@ typedef struct run {
     tpl_rng rng;
     float tau_start;      /* the model's tau before annealing */
     double start, epoch_start;
+    long epoch_images;    /* minus the images the epoch had when this call began it */
     tpl_fit_report rep;
 } run;
 
@@ -152,6 +153,7 @@ static int step(run *r, int t, tpl_err *err) {
     w->sum.correct += s.correct;
     w->sum.n += s.n;
     r->rep.loss = s.loss;
+    r->rep.acc = (double)s.correct / (s.n ? s.n : 1);
     r->rep.last_task = t;
     return 0;
 }
@@ -168,7 +170,7 @@ static void report_training(run *r) {
         k->train_images = s->n;
         all.loss += s->loss, all.correct += s->correct, all.n += s->n;
     }
-    const long images = all.n;
+    const long images = all.n + r->epoch_images;
     rep->train_loss = all.loss / (all.n ? all.n : 1);
     rep->train_acc = (double)all.correct / (all.n ? all.n : 1);
     const double now = tpl_now(), el = now - r->epoch_start;
@@ -182,7 +184,7 @@ static int test_all(run *r, tpl_err *err) {
         const tpl_fit_task *k = &r->tasks[t];
         tpl_step_result s;
         if (!k->test) continue;
-        if (tpl_evaluate(r->m, k->task, k->test, &r->batch, &s, err)) return -1;
+        if (tpl_evaluate(r->m, k->task, k->test, &r->batch, &s, NULL, err)) return -1;
         r->rep.task[t].test_loss = s.loss;
         r->rep.task[t].test_acc = (double)s.correct / (s.n ? s.n : 1);
         r->rep.task[t].tested = 1;
@@ -192,26 +194,98 @@ static int test_all(run *r, tpl_err *err) {
 
 static int stopped(const run *r) { return r->o->should_stop && r->o->should_stop(r->o->user); }
 
-/* One epoch: per_epoch steps (fewer at the end of a step count), then the
- * tests.  Returns 1 when stopped early. */
+/* ---- the state that resumes a run ------------------------------------------ */
+
+void tpl_fit_state_free(tpl_fit_state *s) {
+    if (!s) return;
+    free(s->opt_m);
+    free(s->opt_v);
+    for (int t = 0; t < s->n_tasks; t++) free(s->task[t].perm);
+    memset(s, 0, sizeof *s);
+}
+
+/* The running loop's state, its arrays borrowed. */
+static void capture(const run *r, tpl_fit_state *s) {
+    *s = (tpl_fit_state){.step = r->rep.step, .rng = r->rng, .noise = r->m->mixing.noise_rng,
+                         .tau_start = r->tau_start, .elapsed_s = tpl_now() - r->start,
+                         .opt_step = r->opt.step, .numel = r->opt.numel, .opt_m = r->opt.m,
+                         .opt_v = r->opt.v, .n_tasks = r->n};
+    for (int t = 0; t < r->n; t++) {
+        s->task[t].n = r->tasks[t].train->n;
+        s->task[t].pos = r->w[t].pos;
+        s->task[t].perm = r->w[t].perm;
+        s->task[t].sum = r->w[t].sum;
+    }
+}
+
+/* The loop continues from s: it must be a state of the same run. */
+static int restore(run *r, const tpl_fit_state *s, tpl_err *err) {
+    int ok = s->n_tasks == r->n && s->numel == r->opt.numel && !s->opt_v == !r->opt.v &&
+             s->step >= 0 && s->step <= r->rep.total;
+    for (int t = 0; ok && t < r->n; t++)
+        ok = s->task[t].n == r->tasks[t].train->n && s->task[t].pos >= 0 &&
+             s->task[t].pos <= s->task[t].n;
+    if (!ok) {
+        tpl_err_set(err, "resume: the saved state is not of this run (its tasks, data, model or "
+                    "optimiser differ)");
+        return -1;
+    }
+    r->rep.step = s->step;
+    r->rng = s->rng;
+    r->m->mixing.noise_rng = s->noise;
+    r->tau_start = s->tau_start;
+    r->start = tpl_now() - s->elapsed_s;
+    r->opt.step = s->opt_step;
+    memcpy(r->opt.m, s->opt_m, sizeof(float) * s->numel);
+    if (s->opt_v) memcpy(r->opt.v, s->opt_v, sizeof(float) * s->numel);
+    for (int t = 0; t < r->n; t++) {
+        memcpy(r->w[t].perm, s->task[t].perm, sizeof(int) * s->task[t].n);
+        r->w[t].pos = s->task[t].pos;
+        r->w[t].sum = s->task[t].sum;
+    }
+    return 0;
+}
+
+static int save(run *r, tpl_err *err) {
+    if (!r->o->on_save) return 0;
+    tpl_fit_state s;
+    capture(r, &s);
+    return r->o->on_save(&s, r->o->user, err);
+}
+
+/* ---- the loop ----------------------------------------------------------------- */
+
+/* The rest of the epoch under way (all of it, unless resumed midway), then
+ * the tests.  Returns 1 when stopped early. */
 static int epoch(run *r, tpl_err *err) {
     tpl_fit_report *rep = &r->rep;
-    const long left = rep->total - rep->step;
-    const long steps = rep->per_epoch < left ? rep->per_epoch : left;
-    for (int t = 0; t < r->n; t++) r->w[t].sum = (tpl_step_result){0};
+    const tpl_fit_options *o = r->o;
+    const long first = rep->step / rep->per_epoch * rep->per_epoch;
+    const long end = first + rep->per_epoch < rep->total ? first + rep->per_epoch : rep->total;
+    rep->epoch = (int)(first / rep->per_epoch) + 1;
+    if (rep->step == first)
+        for (int t = 0; t < r->n; t++) r->w[t].sum = (tpl_step_result){0};
     r->epoch_start = tpl_now();
-    for (long b = 0; b < steps; b++) {
-        if (stopped(r)) return 1;
+    r->epoch_images = 0;
+    for (int t = 0; t < r->n; t++) r->epoch_images -= r->w[t].sum.n; /* those of this call */
+    while (rep->step < end) {
+        if (stopped(r)) {
+            rep->stopped = 1;
+            return save(r, err) ? -1 : 1;
+        }
         if (step(r, (int)(rep->step % r->n), err)) return -1;
         rep->step++;
-        if (r->o->on_step) {
+        if (o->save_every > 0 && rep->step % o->save_every == 0 && rep->step < rep->total &&
+            save(r, err))
+            return -1;
+        if (o->on_step) {
             report_training(r);
-            r->o->on_step(rep, r->o->user);
+            o->on_step(rep, o->user);
         }
     }
     report_training(r);
     if (test_all(r, err)) return -1;
-    if (r->o->on_epoch) r->o->on_epoch(rep, r->o->user);
+    if (o->on_epoch) o->on_epoch(rep, o->user);
     return 0;
 }
 
@@ -219,10 +293,8 @@ int tpl_fit(tpl_model *m, const tpl_fit_task *tasks, int n, const tpl_fit_option
             tpl_fit_report *final, tpl_err *err) {
     run r = {.m = m, .tasks = tasks, .n = n, .o = o};
     int rc = begin(&r, err);
-    for (int e = 1; !rc && e <= r.rep.epochs; e++) {
-        r.rep.epoch = e;
-        rc = epoch(&r, err);
-    }
+    if (!rc && o->resume) rc = restore(&r, o->resume, err);
+    while (!rc && r.rep.step < r.rep.total) rc = epoch(&r, err);
     if (final) *final = r.rep;
     end(&r);
     return rc < 0 ? -1 : 0;
@@ -241,7 +313,7 @@ int tpl_model_evaluate(tpl_model *m, int task, const tpl_dataset *d, int batch, 
         return -1;
     }
     tpl_step_result s;
-    int rc = tpl_evaluate(m, task, d, &b, &s, err);
+    int rc = tpl_evaluate(m, task, d, &b, &s, NULL, err);
     tpl_batch_free(&b);
     if (!rc) {
         *loss = s.loss;

@@ -99,17 +99,30 @@ int tpl_bn_recalibrate(tpl_model *m, int task, const tpl_dataset *d, int max_ima
     return rc;
 }
 
+/* Adds the batch's (true, predicted) pairs into confusion[classes][classes]. */
+static void count_predictions(int n, int classes, const float *logits, const int *y,
+                              long *confusion) {
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * classes;
+        int best = 0;
+        for (int k = 1; k < classes; k++)
+            if (z[k] > z[best]) best = k;
+        confusion[(size_t)y[i] * classes + best]++;
+    }
+}
+
 int tpl_evaluate(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,
-                 tpl_step_result *r, tpl_err *err) {
+                 tpl_step_result *r, long *confusion, tpl_err *err) {
     const tpl_config *c = &m->cfg;
+    const int classes = c->task[task].classes;
     double loss = 0.0;
     int correct = 0;
     for (int i0 = 0; i0 < d->n; i0 += b->cap) {
         int n = tpl_batch_range(b, m, d, i0, d->n), right;
         if (tpl_model_forward(m, task, b->x, n, 0, b->logits, err)) return -1;
-        loss += n * tpl_xent_forward_backward(n, c->task[task].classes, b->logits, b->y, NULL,
-                                              &right);
+        loss += n * tpl_xent_forward_backward(n, classes, b->logits, b->y, NULL, &right);
         correct += right;
+        if (confusion) count_predictions(n, classes, b->logits, b->y, confusion);
     }
     r->loss = d->n ? loss / d->n : 0.0;
     r->correct = correct;

@@ -35,6 +35,25 @@ typedef struct tpl_step_opts {
     float diversity;   /* its weight of the mean prediction's entropy */
 } tpl_step_opts;
 
+/* The state tpl_fit hands out (templar.h): borrowed from the running loop
+ * in on_save; owned (tpl_fit_state_free) when read back from a file. */
+struct tpl_fit_state {
+    long step;
+    tpl_rng rng, noise;       /* the loop's stream; the model's Gumbel stream */
+    float tau_start;          /* tau before annealing */
+    double elapsed_s;
+    long opt_step;
+    size_t numel;             /* of the optimiser's buffers: the parameters' */
+    float *opt_m, *opt_v;     /* first and second moments (v: AdamW only, else NULL) */
+    int n_tasks;
+    struct {
+        int n, pos;           /* training images; next unused place in perm */
+        int *perm;            /* [n]: the task's shuffled order */
+        tpl_step_result sum;  /* this epoch's training so far */
+    } task[TPL_MAX_TASKS];
+};
+void tpl_fit_state_free(tpl_fit_state *s);
+
 /* One update of every trainable parameter of m from its gradients: the
  * optimiser's step, then the model's new parameter version. */
 void tpl_optim_update(tpl_optim *o, tpl_model *m);
@@ -50,9 +69,11 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
 int tpl_bn_recalibrate(tpl_model *m, int task, const tpl_dataset *d, int max_images,
                        tpl_batch *b, tpl_err *err);
 
-/* Loss and accuracy of task t on all of d, in batches of b->cap. */
+/* Loss and accuracy of task t on all of d, in batches of b->cap; with
+ * confusion ([classes][classes], row = true class, column = predicted)
+ * non-NULL, the predictions are counted into it too. */
 int tpl_evaluate(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,
-                 tpl_step_result *r, tpl_err *err);
+                 tpl_step_result *r, long *confusion, tpl_err *err);
 
 /* Checks that a dataset's images have the model's input shape. */
 int tpl_dataset_check_shape(const tpl_model *m, const tpl_dataset *d, const char *what,

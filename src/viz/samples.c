@@ -1,5 +1,7 @@
-/* A picture of a few samples of each of several datasets (see plot.h). */
-#include "plot.h"
+/* A picture of a few samples of each of several datasets (see samples.h). */
+#include "samples.h"
+
+#include "canvas.h"
 
 #define PREVIEW_ZOOM 2
 #define PREVIEW_GAP 4

@@ -6,7 +6,8 @@
  *                              the server's: the task appended to the model
  *                              (tpl_model_add_task, its raw tensors copied
  *                              in) and tpl_model_classify on the image
- *                              read and resized as templar predict does;
+ *                              read as templar predict reads it
+ *                              (tpl_image_load);
  *                              prints "class=K prob=P" */
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "image.h"
 #include "rng.h"
 #include "taskfile.h"
+#include "templar_image.h"
 
 static int png(int argc, char **argv) {
     if (argc != 7) return 2;
@@ -77,15 +79,14 @@ static int expect(int argc, char **argv) {
     tpl_task_config tc = {.classes = f.classes};
     snprintf(tc.name, sizeof tc.name, "expected");
     if (!rc && !(m = tpl_model_add_task(bank, &tc, 1, &err))) rc = 1;
-    tpl_dataset raw = {0}, sized = {0};
     const tpl_config *c = m ? tpl_model_config(m) : NULL;
-    if (!rc) rc = tpl_image_load_dataset(argv[4], c->in_channels == 3 ? 3 : 1, &raw, &err) ||
-                  tpl_dataset_resize(&raw, c->in_height, c->in_width, &sized, &err);
+    uint8_t *px = c ? malloc((size_t)c->in_height * c->in_width * c->in_channels) : NULL;
+    if (!rc) rc = tpl_image_load(argv[4], c, px, NULL, &err);
     float *probs = malloc(sizeof(float) * (f.classes ? f.classes : 1));
     const int t = m ? m->cfg.n_tasks - 1 : 0;
     if (!rc) {
         copy_task(m, t, &f);
-        rc = tpl_model_classify(m, t, sized.pixels, 1, probs, &err);
+        rc = tpl_model_classify(m, t, px, 1, probs, &err);
     }
     if (rc) fprintf(stderr, "expect: %s\n", err.msg);
     else {
@@ -95,7 +96,7 @@ static int expect(int argc, char **argv) {
         printf("class=%d prob=%.6f\n", best, probs[best]);
     }
     free(probs);
-    tpl_dataset_free(&raw), tpl_dataset_free(&sized);
+    free(px);
     tpl_task_file_free(&f);
     tpl_model_free(m), tpl_model_free(bank);
     return rc ? 1 : 0;
