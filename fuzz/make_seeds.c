@@ -3,7 +3,7 @@
  * input (see fuzz_*.c).  Model files come from `templar train`, which
  * make-corpus.sh runs on the IDX directories written here.
  *
- *   make_seeds OUT    writes OUT/{safetensors,json,idx,image,csv}/ and
+ *   make_seeds OUT    writes OUT/{safetensors,json,idx,image,csv,request}/ and
  *                     OUT/data-{grey,grey2,rgb}/ (IDX directories)
  *
  * Everything is deterministic: the same files on every run. */
@@ -259,6 +259,47 @@ static void image_seeds(void) {
     jpeg_seed("restarts.jpg", 24, 8, 3, 0, 1);
 }
 
+/* ---- requests (fuzz_request.c) -------------------------------------------- */
+
+static void request_put(const char *name, int op, int type, const void *body, size_t n) {
+    const unsigned char head[2] = {(unsigned char)op, (unsigned char)type};
+    put("request", name, head, 2, body, n);
+}
+
+/* An image seed written above, as a classify body. */
+static void request_image(const char *name, const char *image, int type) {
+    FILE *f = fopen(path_of("image", image), "rb");
+    unsigned char buf[65536];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (!f || !n) die(path_of("image", image));
+    fclose(f);
+    request_put(name, 2, type, buf, n);
+}
+
+static void request_seeds(void) {
+    static const char *const routes[] = {
+        "GET /v1/tasks", "POST /v1/tasks/shirts/classify", "POST /v1/classify",
+        "PUT /v1/tasks/new-task_2", "DELETE /v1/tasks/x", "GET /healthz", "GET /metrics",
+        "GET /v1/tasks/../etc/classify", "PATCH /v1/tasks/a",
+    };
+    char name[32];
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        snprintf(name, sizeof name, "route-%zu", i);
+        request_put(name, 0, 0, routes[i], strlen(routes[i]));
+    }
+    request_put("top-3", 1, 0, "3", 1);
+    request_put("top-bad", 1, 0, "12x", 3);
+    request_image("grey-png", "grey.png", 1);
+    request_image("rgb-png-sniffed", "rgb.png", 0x80);
+    request_image("grey-jpeg", "grey.jpg", 2);
+    static const char pixels[] = "{\"width\": 2, \"height\": 2, \"channels\": 1, \"pixels\": [0, 64, 128, 255]}";
+    request_put("pixels", 2, 3, pixels, strlen(pixels));
+    static const char batch[] =
+        "{\"items\": [{\"task\": \"a\", \"width\": 1, \"height\": 1, \"channels\": 1, \"pixels\": [7]},"
+        " {\"task\": \"b-2\", \"width\": 2, \"height\": 1, \"channels\": 1, \"pixels\": [1, 2]}], \"top\": 2}";
+    request_put("batch", 3, 0, batch, strlen(batch));
+}
+
 /* ---- CSV ----------------------------------------------------------------- */
 
 /* n lines of side*side values <= max and a label, as fuzz_csv takes them
@@ -301,8 +342,8 @@ int main(int argc, char **argv) {
     }
     out_dir = argv[1];
     if (mkdir(out_dir, 0777) && errno != EEXIST) die(out_dir);
-    const char *subs[] = {"safetensors", "json", "idx", "image", "csv"};
-    for (int i = 0; i < 5; i++) make_dir(subs[i]);
+    const char *subs[] = {"safetensors", "json", "idx", "image", "csv", "request"};
+    for (int i = 0; i < 6; i++) make_dir(subs[i]);
     json_seeds();
     safetensors_seeds();
     idx_seeds();
@@ -310,6 +351,7 @@ int main(int argc, char **argv) {
     idx_dir("data-grey2", 8, 1, 3);
     idx_dir("data-rgb", 8, 3, 2);
     image_seeds();
+    request_seeds();
     csv_seeds();
     return 0;
 }
