@@ -8,16 +8,17 @@
 #                           processes (mpirun templar ...; docs/DISTRIBUTED.md)
 #   scripts/deps.sh test    the above plus what the tests' real-data,
 #                           side-by-side and several-process checks use
-#                           (PyTorch, NumPy, Open MPI); as a user, missing
+#                           (PyTorch, NumPy, curl, Open MPI); as a user, missing
 #                           ones are named and their tests skip
 #   scripts/deps.sh bench   the build set plus PyTorch and OpenBLAS, for the
-#                           side-by-side benchmarks
+#                           side-by-side benchmarks, and FastAPI, uvicorn,
+#                           Pillow and curl for the serving one (bench/serve)
 #   scripts/deps.sh fuzz    the build set plus clang, its fuzzer and sanitizer
 #                           runtimes and its OpenMP (make fuzz, fuzz/ci.sh)
 set -euo pipefail
 what=${1:-build}
 need=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev
-      pkgconf fonts-dejavu-core)
+      libmicrohttpd-dev pkgconf fonts-dejavu-core)
 mpi=(libopenmpi-dev openmpi-bin)
 data=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf
       fonts-noto-core fonts-noto-cjk)
@@ -26,8 +27,9 @@ case "$what" in
   build) ;;
   train) need+=("${data[@]}") ;;
   mpi) need+=("${mpi[@]}") ;;
-  test) want+=("${data[@]}" "${mpi[@]}" python3-torch python3-numpy) ;;
-  bench) need+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
+  test) want+=("${data[@]}" "${mpi[@]}" python3-torch python3-numpy curl) ;;
+  bench) need+=(dataset-fashion-mnist python3-torch libopenblas-dev python3-fastapi python3-uvicorn
+                python3-uvloop python3-httptools python3-pil curl) ;;
   fuzz) need+=(clang libclang-rt-14-dev libomp-14-dev) ;;
   *) echo "usage: scripts/deps.sh build|train|mpi|test|bench|fuzz" >&2; exit 2 ;;
 esac

@@ -18,8 +18,9 @@ declare -A may=(
   [image]="base data"
   [sources]="base data image"
   [viz]="base data image"
+  [serve]="base kernels model data train io image"
   [dist]="base kernels model data train"
-  [cli]="base kernels model data train io image sources viz dist"
+  [cli]="base kernels model data train io image sources viz serve dist"
 )
 # the layer that owns each header
 declare -A owner

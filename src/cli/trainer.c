@@ -110,37 +110,16 @@ static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
 
 /* ---- the output file ----------------------------------------------------- */
 
-static int same_file(const char *a, const char *b) {
-    struct stat x, y;
-    return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev &&
-           x.st_ino == y.st_ino;
-}
-
-/* --out may be written: never over the protected file, over an existing one
- * only with --force (or when it is the run being resumed), and its
- * directory must take a new file. */
-static int check_out(const trainer_opts *o, const char *out, tpl_err *err) {
-    struct stat st;
-    if (same_file(out, o->protect)) {
-        tpl_err_set(err, "%s: is the model this command reads (--from): write the result "
-                    "elsewhere (--out)", out);
-        return -1;
-    }
-    if (stat(out, &st) == 0 && !o->force && !same_file(out, o->resume)) {
-        tpl_err_set(err, "%s: exists; give --force to replace it, or another --out", out);
-        return -1;
-    }
-    return cli_check_writable(out, err);
-}
-
 int trainer_command(const char *cmd, int argc, char **argv, const arg_spec *const *tables,
                     const trainer_opts *o, int multi, trainer_body body, void *flags) {
     cli_set_threads(o->threads);
     trainer r = {.o = o, .cmd = cmd, .out = o->out ? o->out : o->default_out, .multi = multi,
                  .tables = tables, .argc = argc, .argv = argv};
     tpl_err err = {{0}};
+    const char *resumed = o->resume && cli_same_file(r.out, o->resume) ? r.out : NULL;
     /* under mpirun, rank 0 alone writes --out (ranks.h) */
-    int rc = (cli_rank() == 0 && check_out(o, r.out, &err)) || body(flags, &r, &err);
+    int rc = (cli_rank() == 0 && cli_check_out(r.out, o->force || resumed, o->protect, &err)) ||
+             body(flags, &r, &err);
     if (rc) fprintf(stderr, "templar %s: %s\n", cmd, err.msg);
     trainer_free(&r);
     if (stop_signal) return 128 + stop_signal;

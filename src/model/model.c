@@ -150,7 +150,7 @@ void tpl_model_free(tpl_model *m) {
         for (int i = 0; st->slots && i < st->n_slots; i++) tpl_conv_slot_free(&st->slots[i]);
         free(st->slots);
         tpl_conv_slot_free(&st->trans_slot);
-        if (st->kind && st->kind->free_state) st->kind->free_state(st);
+        if (st->kind && st->kind_shared) st->kind->free_state(st->kind_shared);
         for (int i = 0; i < TPL_BLOCK_MAX_CONVS; i++) tpl_conv_plan_free(st->plan[i]);
         tpl_conv_plan_free(st->trans_plan);
     }
