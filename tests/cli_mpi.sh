@@ -97,7 +97,9 @@ mpi 2 "${DP[@]}" --log-every 1 --log /dev/full --out full.safetensors
     bad "a log rank 0 cannot write: exit $rc, $(tail -n 2 stderr)"
 
 # ---- stopped on two ranks, resumed on one -----------------------------------------------------
-LONG=(train --data "$T/a" "${NET[@]}" --steps 60 --batch 64 --sync-bn)
+# (50 steps: at 60 this small run turns sensitive enough that even one
+# process on 1 and on 2 threads ends 2e-4 apart in the logits)
+LONG=(train --data "$T/a" "${NET[@]}" --steps 50 --batch 64 --sync-bn)
 run "${LONG[@]}" --out whole.safetensors
 "${MPIRUN[@]}" -np 2 "$BIN" "${LONG[@]}" --out part.safetensors >stdout 2>stderr &
 pid=$!
