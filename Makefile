@@ -41,8 +41,10 @@ fashion-long: build
 		--crop-pad 2 --epochs 30 --out fashion-long.safetensors --log fashion-long.jsonl --force
 
 # Unit, gradient and CLI tests: a release build, then again under ASan+UBSan.
-test: build
+# The test set first: the build decides at configure whether it has MPI.
+test:
 	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory test-asan
 
