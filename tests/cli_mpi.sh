@@ -2,8 +2,8 @@
 # Training on several processes (docs/DISTRIBUTED.md), through mpirun:
 # two ranks with --sync-bn and a global batch of 64 make the model one
 # process makes with a batch of 64 (logits within 1e-4 after 50 steps,
-# augmentation on); --task-parallel on two ranks makes the one-process
-# --task-parallel model; rank 0 alone writes and speaks; a failure on one
+# augmentation on), and so do transfer and adapt; --task-parallel on two
+# ranks makes the one-process --task-parallel model; rank 0 alone writes and speaks; a failure on one
 # rank stops both with one message and no file; a run stopped on two ranks
 # resumes on one.  Skipped (77) without MPI in the build or mpirun.
 #
@@ -62,6 +62,22 @@ mpi 2 "${DP[@]}" --out own-bn.safetensors
 mpi 3 "${DP[@]}" --sync-bn --out three.safetensors
 [ "$rc" -eq 0 ] && ok || bad "three ranks: exit $rc"
 within one.safetensors three.safetensors "$T/a" 1e-4 "three ranks with --sync-bn against one process"
+
+# ---- transfer and adapt: the same data parallel steps ------------------------------
+run train --tasks "A=idx:$T/a,B=idx:$T/b" "${NET[@]}" --steps 10 --batch 32 --shared-head --out src.safetensors
+[ "$rc" -eq 0 ] && ok || bad "the source model: exit $rc"
+TR=(transfer --from src.safetensors --task "c=idx:$T/b" --steps 30 --batch 64 --eval-batch 64)
+run "${TR[@]}" --out tr1.safetensors
+mpi 2 "${TR[@]}" --sync-bn --out tr2.safetensors
+[ "$rc" -eq 0 ] && [ "$(grep -c '^model=tr2.safetensors steps=30 ' stdout)" -eq 1 ] && ok ||
+    bad "two ranks transfer: exit $rc, $(tail -n 1 stderr)"
+within tr1.safetensors tr2.safetensors "$T/b" 1e-4 "transfer on two ranks against one process"
+AD=(adapt --from src.safetensors --target "w=idx:$T/b" --steps 30 --batch 64 --eval-batch 64)
+run "${AD[@]}" --out ad1.safetensors
+mpi 2 "${AD[@]}" --sync-bn --out ad2.safetensors
+[ "$rc" -eq 0 ] && [ "$(grep -c '^model=ad2.safetensors steps=30 ' stdout)" -eq 1 ] && ok ||
+    bad "two ranks adapt: exit $rc, $(tail -n 1 stderr)"
+within ad1.safetensors ad2.safetensors "$T/b" 1e-4 "adapt on two ranks against one process"
 
 # ---- task parallel: a task a rank, the shared parameters' gradients summed ---------
 TP=(train --tasks "A=idx:$T/a,B=idx:$T/b,flip" "${NET[@]}" --steps 50 --batch 32 --crop-pad 1
