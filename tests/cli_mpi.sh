@@ -3,9 +3,9 @@
 # two ranks with --sync-bn and a global batch of 64 make the model one
 # process makes with a batch of 64 (logits within 1e-4 after 50 steps,
 # augmentation on), and so do transfer and adapt; --task-parallel on two
-# ranks makes the one-process --task-parallel model; rank 0 alone writes and speaks; a failure on one
-# rank stops both with one message and no file; a run stopped on two ranks
-# resumes on one.  Skipped (77) without MPI in the build or mpirun.
+# ranks makes the one-process --task-parallel model; rank 0 alone writes
+# and speaks; a failure on one rank stops both with one message and no
+# file; a run stopped on two ranks resumes on one.  Skipped (77) without MPI in the build or mpirun.
 #
 # usage: bash tests/cli_mpi.sh PATH/TO/templar   (COMPARE_LOGITS: the tool;
 #        TEMPLAR_WITH_MPI=1: the build has MPI; set by CTest)
