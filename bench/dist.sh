@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Training on several processes against one (docs/DISTRIBUTED.md): the
+# reference model (bench_dist's defaults) on this machine, each set-up
+# REPEATS times, taken in turn so that the machine's other work falls on
+# all of them alike; prints every run's figures, then each figure's median
+# and spread (min..max), and the load average before and after.  Run from
+# the repository root after a build with MPI:
+#   bench/dist.sh                      # BUILD=build REPEATS=3 STEPS=20
+#   flock /work/bench.lock bench/dist.sh   (machines shared with others)
+set -euo pipefail
+BUILD=${BUILD:-build}
+REPEATS=${REPEATS:-3}
+STEPS=${STEPS:-20}
+BENCH=$BUILD/bench_dist
+[ -x "$BENCH" ] || { echo "bench/dist.sh: no $BENCH (build with MPI: libopenmpi-dev)" >&2; exit 1; }
+export OMPI_MCA_btl_vader_single_copy_mechanism=none OMP_NUM_THREADS=1
+MPIRUN=(mpirun -q --oversubscribe -x OMP_NUM_THREADS)
+[ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
+
+# name|mpirun flags|bench_dist flags
+SETUPS=(
+  "1x2 data|-np 1 --bind-to none|--threads 2"
+  "2x1 data|-np 2 --bind-to none|--threads 1"
+  "2x1 data bound|-np 2 --bind-to core|--threads 1"
+  "1x2 2 tasks data|-np 1 --bind-to none|--threads 2 --tasks 2"
+  "2x1 2 tasks data|-np 2 --bind-to none|--threads 1 --tasks 2"
+  "1x2 2 tasks task-par|-np 1 --bind-to none|--threads 2 --tasks 2 --task-parallel"
+  "2x1 2 tasks task-par|-np 2 --bind-to none|--threads 1 --tasks 2 --task-parallel"
+)
+FIELDS=(img_s step_s grad_bytes_per_step skew_s sum_wait_s sum_progress_s other_collectives_s
+        compute_s sum_alone_s sum_blocking_s overlap)
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "loadavg before: $(cat /proc/loadavg)"
+for ((r = 1; r <= REPEATS; r++)); do
+  for s in "${SETUPS[@]}"; do
+    IFS='|' read -r name mflags bflags <<<"$s"
+    # shellcheck disable=SC2086 # the flags are words
+    text=$("${MPIRUN[@]}" $mflags "$BENCH" --steps "$STEPS" $bflags)
+    echo "== run $r: $name: mpirun $mflags bench_dist --steps $STEPS $bflags"
+    echo "$text"
+    line="$name"
+    for f in "${FIELDS[@]}"; do
+      v=$(tr ' ' '\n' <<<"$text" | sed -n "s/^$f=//p" | head -n 1)
+      line+="|$f=${v:-}"
+    done
+    echo "$line" >>"$out"
+  done
+done
+echo "loadavg after: $(cat /proc/loadavg)"
+
+echo
+echo "== medians over $REPEATS runs [min..max]"
+for s in "${SETUPS[@]}"; do
+  name=${s%%|*}
+  printf '%s:' "$name"
+  for f in "${FIELDS[@]}"; do
+    grep -F "$name|" "$out" | tr '|' '\n' | sed -n "s/^$f=//p" | sort -g |
+      awk -v f="$f" 'NF { v[n++] = $1 } END {
+          if (!n) exit
+          m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+          printf " %s=%.6g [%.6g..%.6g]", f, m, v[0], v[n - 1] }'
+  done
+  echo
+done
+img() { grep -F "$1|" "$out" | tr '|' '\n' | sed -n 's/^img_s=//p' | sort -g |
+        awk '{ v[n++] = $1 } END { print n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2 }'; }
+ratio() { awk -v a="$(img "$1")" -v b="$(img "$2")" 'BEGIN { printf "%.3f", a / b }'; }
+echo "ratio of median images/s, 2 ranks x 1 thread / 1 rank x 2 threads: $(ratio '2x1 data' '1x2 data')" \
+     "(bound to cores: $(ratio '2x1 data bound' '1x2 data'); two tasks: $(ratio '2x1 2 tasks data' '1x2 2 tasks data')," \
+     "task parallel: $(ratio '2x1 2 tasks task-par' '1x2 2 tasks task-par'))"
