@@ -223,6 +223,30 @@ void tpl_fit_options_default(tpl_fit_options *o);
 int tpl_fit(tpl_model *m, const tpl_fit_task *tasks, int n, const tpl_fit_options *o,
             tpl_fit_report *final, tpl_err *err);
 
+/* ---- memory -------------------------------------------------------------
+ * What a model of cfg takes, in bytes, estimated from the config alone
+ * (nothing is allocated): for a batch of `batch` images, training (with the
+ * state of optimiser optim) or not.  A floor: the libraries' own scratch is
+ * not counted. */
+typedef struct tpl_memory {
+    size_t params;       /* parameters and their gradients */
+    size_t optimiser;    /* training: momentum, and AdamW's second moments */
+    size_t mixing;       /* the blocks' mixed weights and mixtures */
+    size_t convs;        /* the convolutions' reordered weights, small-batch eval caches */
+    size_t activations;  /* the batch: inputs, activations, gradients */
+    size_t total;
+} tpl_memory;
+/* Returns 0, or -1 with err set when cfg fails tpl_config_check. */
+int tpl_memory_estimate(const tpl_config *cfg, int batch, int training, tpl_opt_kind optim,
+                        tpl_memory *out, tpl_err *err);
+/* The most a model may take, in bytes, for the whole process (0, the
+ * default: what the system has available, its MemAvailable or a smaller
+ * cgroup limit, read when the check is made).  tpl_model_create (and so
+ * tpl_model_load) checks the model with one image, tpl_fit its training
+ * batch, tpl_model_evaluate its batch; each refuses with the figures
+ * ("needs N MiB (...), M MiB available") before allocating. */
+void tpl_set_memory_limit(size_t bytes);
+
 #ifdef __cplusplus
 }
 #endif

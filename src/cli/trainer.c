@@ -40,6 +40,7 @@ void trainer_defaults(trainer_opts *o) {
         {"out", ARG_STR, &o->out, "model file to write (safetensors)", 0, 0},
         {"log", ARG_STR, &o->log, "JSON-lines log, one line per epoch", 0, 0},
         {"eval-batch", ARG_INT, &o->eval_batch, "batch size of evaluation", 1, 4096},
+        {"max-memory", ARG_INT, &o->max_memory, "the most memory the model may take, in MiB (0 = what is available)", 0, 1 << 30},
         {NULL, 0, NULL, NULL, 0, 0},
     };
     static_assert(sizeof s / sizeof *s == TRAINER_SPECS, "TRAINER_N_FLAGS is not the table's size");
@@ -81,6 +82,7 @@ static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
 int trainer_command(const char *cmd, const trainer_opts *o, int multi, trainer_body body,
                     void *flags) {
     cli_set_threads(o->threads);
+    tpl_set_memory_limit((size_t)o->max_memory << 20);
     if (cli_check_writable(o->out)) return 1;
     trainer r = {.o = o, .multi = multi};
     tpl_err err = {{0}};

@@ -11,12 +11,12 @@
 #include "train.h"
 
 /* The training flags' table: its entries and the NULL that ends it. */
-enum { TRAINER_N_FLAGS = 19, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
+enum { TRAINER_N_FLAGS = 20, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
 
 /* Flags of the optimisation, common to the commands that train. */
 typedef struct trainer_opts {
     const char *optim, *schedule, *out, *log;
-    int batch, epochs, steps, threads, seed, crop_pad, flip, eval_batch;
+    int batch, epochs, steps, threads, seed, crop_pad, flip, eval_batch, max_memory;
     float lr, logit_lr, momentum, wd, warmup, entropy, tau_end;
     arg_spec specs[TRAINER_SPECS]; /* the table of the flags above */
 } trainer_opts;

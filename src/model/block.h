@@ -60,6 +60,9 @@ typedef struct tpl_block_kind {
      * does not apply, -1 on error. */
     int (*eval_block)(const tpl_branch *b, int l, size_t last_bn_at, const float *h, float **x,
                       float *out, tpl_err *err);
+    /* Floats eval_block keeps (its per-stage cache) and borrows (tpl_ws_extra)
+     * for a batch of n; 0 when it would not run (memory estimates). */
+    size_t (*eval_block_floats)(const tpl_stage *st, int n);
     void (*free_state)(tpl_stage *st);
 } tpl_block_kind;
 

@@ -3,11 +3,13 @@
  * What a block does is its aggregation's and kind's (block.h). */
 #include "model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "block.h"
+#include "footprint.h"
 #include "layout.h"
 #include "mixing.h"
 #include "ops.h"
@@ -71,8 +73,10 @@ static int act_block(int c) { return c % 16 == 0 ? 16 : c; }
  * reference kernel, ten times slower for RGB. */
 #define IMAGE_BLOCK 1
 
-/* The stages' geometry and kinds, before any parameter is declared. */
-static void set_geometry(tpl_model *m) {
+void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    m->agg = tpl_aggregation_of(cfg->aggregate);
     const tpl_config *c = &m->cfg;
     int h = (c->in_height + 2 - 3) / c->stem_stride + 1;
     int w = (c->in_width + 2 - 3) / c->stem_stride + 1;
@@ -117,14 +121,12 @@ static int make_plans(tpl_model *m) {
 }
 
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) {
-    if (tpl_config_check(cfg, err)) return NULL;
+    if (tpl_memory_check(cfg, 1, 0, TPL_OPT_SGD, 0, "model", err)) return NULL; /* checks cfg */
     tpl_model *m = calloc(1, sizeof *m);
     if (!m) goto oom;
-    m->cfg = *cfg;
-    m->agg = tpl_aggregation_of(cfg->aggregate);
+    tpl_model_geometry(m, cfg);
     m->bn_momentum = BN_MOMENTUM;
     m->winograd = tpl_wino_fast() && getenv("TEMPLAR_NO_WINOGRAD") == NULL;
-    set_geometry(m);
     m->engine = tpl_engine_create(err);
     if (!m->engine) {
         tpl_model_free(m);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "footprint.h"
 #include "train.h"
 
 void tpl_fit_options_default(tpl_fit_options *o) {
@@ -61,6 +62,14 @@ static int check_tasks(const run *r, long *per_epoch, tpl_err *err) {
     return 0;
 }
 
+/* The training batch's memory, and the tests', fit beside the model. */
+static int check_memory(const run *r, tpl_err *err) {
+    const tpl_config *c = &r->m->cfg;
+    const size_t held = tpl_memory_created(c);
+    return tpl_memory_check(c, r->o->batch, 1, r->o->optim, held, "fit", err) ||
+           tpl_memory_check(c, r->o->eval_batch, 0, r->o->optim, held, "fit", err);
+}
+
 static int optim_config(const run *r, tpl_optim_config *c, tpl_err *err) {
     const tpl_fit_options *f = r->o;
     tpl_optim_config_default(c);
@@ -89,7 +98,7 @@ static int begin(run *r, tpl_err *err) {
                     f->batch, f->eval_batch, r->n, TPL_MAX_TASKS);
         return -1;
     }
-    if (check_tasks(r, &rep->per_epoch, err)) return -1;
+    if (check_tasks(r, &rep->per_epoch, err) || check_memory(r, err)) return -1;
     rep->total = f->steps > 0 ? f->steps : (long)f->epochs * rep->per_epoch;
     rep->epochs = (int)((rep->total + rep->per_epoch - 1) / rep->per_epoch);
     rep->n_tasks = r->n;
@@ -235,7 +244,10 @@ int tpl_model_evaluate(tpl_model *m, int task, const tpl_dataset *d, int batch, 
         tpl_err_set(err, "evaluate: no task %d (the model has %d)", task, m->cfg.n_tasks);
         return -1;
     }
-    if (tpl_dataset_check(m, task, d, m->cfg.task[task].name, err)) return -1;
+    if (tpl_dataset_check(m, task, d, m->cfg.task[task].name, err) ||
+        tpl_memory_check(&m->cfg, batch > 0 ? batch : 1, 0, TPL_OPT_SGD,
+                         tpl_memory_created(&m->cfg), "evaluate", err))
+        return -1;
     if (tpl_batch_init(&b, m, batch > 0 ? batch : 1)) {
         tpl_err_set(err, "evaluate: out of memory");
         return -1;
