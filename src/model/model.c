@@ -215,26 +215,41 @@ static int conv_bn_relu(tpl_model *m, tpl_conv_plan *plan, tpl_conv_slot *slot,
     return 0;
 }
 
+/* Where a forward's activations first stop being finite: looked for only
+ * when the logits of an eval forward are not (a second, watched forward). */
+typedef struct watch {
+    int on;
+    char where[48];
+} watch;
+
+static void watch_at(watch *w, const float *a, size_t count, const char *what, int s, int l) {
+    if (!w->on || w->where[0]) return;
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(a[i])) {
+            if (s < 0) snprintf(w->where, sizeof w->where, "%s", what);
+            else if (l < 0) snprintf(w->where, sizeof w->where, "stage %d's %s", s, what);
+            else snprintf(w->where, sizeof w->where, "stage %d, block %d", s, l);
+            return;
+        }
+}
+
 /* The blocks of stage s from input h: training keeps every block's tensors,
  * eval passes its output between two buffers.  Returns the last output. */
 static const float *stage_forward(tpl_model *m, int task, int s, int training, const float *h,
-                                  int *blk, tpl_err *err) {
+                                  int *blk, watch *w, tpl_err *err) {
     tpl_workspace *ws = m->ws;
     for (int l = 0; l < m->stage[s].layers; l++, (*blk)++) {
         float **b = training ? tpl_ws_block(ws, *blk) : ws->eval_blk;
         if (!training) b[TPL_BLK_OUT] = ws->eval_out[h == ws->eval_out[0]];
         if (m->agg->forward(m, task, s, l, training, h, b, err)) return NULL;
         h = b[TPL_BLK_OUT];
+        watch_at(w, h, tpl_shape_numel(tpl_stage_shape(m, s)), "", s, l);
     }
     return h;
 }
 
-int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
-                      int training, float *logits, tpl_err *err) {
-    if (task < 0 || task >= m->cfg.n_tasks || n <= 0) {
-        tpl_err_set(err, "forward: bad task %d or batch %d", task, n);
-        return -1;
-    }
+static int forward(tpl_model *m, int task, const float *x, int n, int training, float *logits,
+                   watch *w, tpl_err *err) {
     if (tpl_ws_prepare(m, n, training, err)) return -1;
     tpl_workspace *ws = m->ws;
     const tpl_params *p = &m->params;
@@ -245,6 +260,7 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
                      training, x, ws->stem_c, ws->stem_h, ws->stem_stats, err))
         return -1;
     const float *h = ws->stem_h;
+    watch_at(w, h, tpl_shape_numel(tpl_stage_shape(m, 0)), "the stem", -1, -1);
     int blk = 0;
     for (int s = 0; s < m->cfg.n_stages; s++) {
         tpl_stage *st = &m->stage[s];
@@ -254,11 +270,13 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
                              ws->trans_stats[s], err))
                 return -1;
             h = ws->trans_h[s];
+            watch_at(w, h, tpl_shape_numel(tpl_stage_shape(m, s)), "transition", s, -1);
         }
-        if (!(h = stage_forward(m, task, s, training, h, &blk, err))) return -1;
+        if (!(h = stage_forward(m, task, s, training, h, &blk, w, err))) return -1;
     }
     const tpl_stage *last = &m->stage[m->cfg.n_stages - 1];
     tpl_avgpool_forward(tpl_stage_shape(m, m->cfg.n_stages - 1), h, ws->pool);
+    watch_at(w, ws->pool, (size_t)n * last->width, "the pooling", -1, -1);
     tpl_linear_forward(n, last->width, m->cfg.task[task].classes, ws->pool,
                        tpl_params_data(p, tp->head_w), tpl_params_data(p, tp->head_b), logits);
     if (training) {
@@ -266,6 +284,33 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
         ws->fwd_mix_gen = m->mixing.gen;
     }
     return 0;
+}
+
+/* Eval logits must be finite: weights that are finite but huge overflow
+ * float in the forward, and a NaN must not pass for an answer. */
+static int check_logits(tpl_model *m, int task, const float *x, int n, float *logits,
+                        tpl_err *err) {
+    const size_t count = (size_t)n * m->cfg.task[task].classes;
+    size_t i = 0;
+    while (i < count && isfinite(logits[i])) i++;
+    if (i == count) return 0;
+    watch w = {.on = 1};
+    if (forward(m, task, x, n, 0, logits, &w, err)) return -1;
+    tpl_err_set(err, "task '%s': the forward overflows (activations not finite from %s on): the "
+                "model's weights are out of range", m->cfg.task[task].name,
+                w.where[0] ? w.where : "the head");
+    return -1;
+}
+
+int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
+                      int training, float *logits, tpl_err *err) {
+    if (task < 0 || task >= m->cfg.n_tasks || n <= 0) {
+        tpl_err_set(err, "forward: bad task %d or batch %d", task, n);
+        return -1;
+    }
+    watch off = {0};
+    if (forward(m, task, x, n, training, logits, &off, err)) return -1;
+    return training ? 0 : check_logits(m, task, x, n, logits, err);
 }
 
 const float *tpl_model_features(const tpl_model *m) { return m->ws ? m->ws->pool : NULL; }
