@@ -208,6 +208,15 @@ typedef struct tpl_fit_options {
     float entropy;              /* weight of the mixtures' mean entropy in the loss [0] */
     int unsupervised;           /* labels unused: information maximisation [0] */
     float diversity;            /* its weight of the mean prediction's entropy [1] */
+    /* Divergence: tpl_fit fails ("training diverged at step S: ...") when a
+     * task's loss is not finite; when its loss, smoothed over ~10 steps,
+     * stays over diverge_factor times its best and over a uniform guess's
+     * for diverge_steps of the task's steps in a row; or when, after
+     * warm-up, its training accuracy over diverge_steps steps falls back to
+     * chance after it had learned.  diverge_factor 0: only non-finite
+     * losses; with unsupervised, so too. */
+    float diverge_factor;       /* [10] */
+    int diverge_steps;          /* [50] */
     /* Callbacks, each optional; user is handed back to them. */
     void (*on_step)(const tpl_fit_report *r, void *user);  /* after every step */
     void (*on_epoch)(const tpl_fit_report *r, void *user); /* after every epoch's tests */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "diverge.h"
 #include "footprint.h"
 #include "train.h"
 
@@ -13,7 +14,8 @@ void tpl_fit_options_default(tpl_fit_options *o) {
     *o = (tpl_fit_options){.batch = 64, .epochs = 5, .eval_batch = 250, .seed = 1,
                            .optim = TPL_OPT_SGD, .schedule = TPL_SCHED_ONECYCLE, .lr = 0.1f,
                            .warmup = 0.15f, .logit_lr = 1.0f, .momentum = 0.9f,
-                           .weight_decay = 5e-4f, .diversity = 1.0f};
+                           .weight_decay = 5e-4f, .diversity = 1.0f, .diverge_factor = 10.0f,
+                           .diverge_steps = 50};
 }
 
 /* A task's place in its shuffled order. */
@@ -35,6 +37,7 @@ typedef struct run {
     float tau_start;      /* the model's tau before annealing */
     double start, epoch_start;
     tpl_fit_report rep;
+    tpl_diverge diverge;
 } run;
 
 /* Every task's data fits the model and holds a batch; the steps of an epoch. */
@@ -118,6 +121,7 @@ static int begin(run *r, tpl_err *err) {
         tpl_err_set(err, "fit: out of memory");
         return -1;
     }
+    tpl_diverge_for_fit(&r->diverge, r->m, r->tasks, r->n, f, rep->total);
     r->tau_start = r->m->cfg.tau;
     tpl_rng_seed(&r->rng, f->seed * 7919u + 1u);
     r->start = tpl_now();
@@ -154,7 +158,8 @@ static int step(run *r, int t, tpl_err *err) {
                               .unsupervised = r->o->unsupervised, .diversity = r->o->diversity};
     tpl_step_result s;
     if (tpl_train_step(r->m, &r->opt, r->tasks[t].task, d, w->perm + w->pos, n, &so, &r->rng,
-                       &r->batch, &s, err))
+                       &r->batch, &s, err) ||
+        tpl_diverge_step(&r->diverge, t, r->rep.step + 1, s.loss, s.correct, s.n, err))
         return -1;
     w->pos += n;
     w->sum.loss += s.loss * s.n;
