@@ -45,6 +45,7 @@ void trainer_defaults(trainer_opts *o) {
         {"save-every", ARG_INT, &o->save_every, "write --out, resumable, every N steps (0 = at the end only)", 0, 100000000},
         {"resume", ARG_STR, &o->resume, "continue the run a --save-every or interrupted --out holds, bit for bit (its flags are the recorded ones; flags given now override them)", 0, 0},
         {"eval-batch", ARG_INT, &o->eval_batch, "batch size of evaluation", 1, 4096},
+        {"max-memory", ARG_INT, &o->max_memory, "the most memory the model may take, in MiB (0 = what is available)", 0, 1 << 30},
         {NULL, 0, NULL, NULL, 0, 0},
     };
     static_assert(sizeof s / sizeof *s == TRAINER_SPECS, "TRAINER_N_FLAGS is not the table's size");
@@ -106,6 +107,7 @@ static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
 int trainer_command(const char *cmd, int argc, char **argv, const arg_spec *const *tables,
                     const trainer_opts *o, int multi, trainer_body body, void *flags) {
     cli_set_threads(o->threads);
+    tpl_set_memory_limit((size_t)o->max_memory << 20);
     trainer r = {.o = o, .cmd = cmd, .out = o->out ? o->out : o->default_out, .multi = multi,
                  .tables = tables, .argc = argc, .argv = argv};
     tpl_err err = {{0}};
