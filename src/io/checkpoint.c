@@ -416,7 +416,7 @@ static int check_file(const tpl_config *cfg, tpl_st_file *f, const char *path, t
 
 /* Values no trained model holds: NaN or infinity anywhere, a negative
  * running variance (its BN would take the square root of it). */
-static int check_values(const tpl_view *v, const float *w, const char *path, tpl_err *err) {
+int tpl_view_check_values(const tpl_view *v, const float *w, const char *path, tpl_err *err) {
     for (size_t k = 0; k < v->numel; k++) {
         if (!isfinite(w[k])) {
             tpl_err_set(err, "%s: tensor '%s' holds NaN or infinity", path, v->name);
@@ -437,7 +437,7 @@ static int load_tensors(tpl_model *m, tpl_st_file *f, const char *path, tpl_err 
         const tpl_view *v = &p->views[i];
         float *w = tpl_params_data(p, i);
         if (tpl_st_read_f32(f, tpl_st_find(f, v->name), w, v->numel, err) ||
-            check_values(v, w, path, err))
+            tpl_view_check_values(v, w, path, err))
             return -1;
     }
     return 0;
