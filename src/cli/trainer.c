@@ -46,6 +46,7 @@ void trainer_defaults(trainer_opts *o) {
         {"save-every", ARG_INT, &o->save_every, "write --out, resumable, every N steps (0 = at the end only)", 0, 100000000},
         {"resume", ARG_STR, &o->resume, "continue the run a --save-every or interrupted --out holds, bit for bit (its flags are the recorded ones; flags given now override them)", 0, 0},
         {"eval-batch", ARG_INT, &o->eval_batch, "batch size of evaluation", 1, 4096},
+        {"max-memory", ARG_INT, &o->max_memory, "the most memory the model may take, in MiB (0 = what is available)", 0, 1 << 30},
         /* several processes (ranks.h, docs/DISTRIBUTED.md) */
         {"task-parallel", ARG_BOOL, &o->task_parallel, "every step trains a batch of every task, gradients summed; under mpirun, task i on rank i % ranks, only shared parameters' gradients exchanged", 0, 1},
         {"sync-bn", ARG_BOOL, &o->sync_bn, "under mpirun (data parallel): BN statistics of the whole batch, not each rank's share", 0, 1},
@@ -113,6 +114,7 @@ static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
 int trainer_command(const char *cmd, int argc, char **argv, const arg_spec *const *tables,
                     const trainer_opts *o, int multi, trainer_body body, void *flags) {
     cli_set_threads(o->threads);
+    tpl_set_memory_limit((size_t)o->max_memory << 20);
     trainer r = {.o = o, .cmd = cmd, .out = o->out ? o->out : o->default_out, .multi = multi,
                  .tables = tables, .argc = argc, .argv = argv};
     tpl_err err = {{0}};

@@ -3,6 +3,7 @@
 #include "plain.h"
 
 #include "json.h"
+#include "layout.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -370,32 +371,80 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
     return check_config(c, path, err);
 }
 
-int tpl_model_read_params(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err) {
+/* ---- the file's tensors against the config -------------------------- */
+
+typedef struct file_check {
+    tpl_st_file *f;
+    const char *path;
+    tpl_err *err;
+} file_check;
+
+/* One view the config declares: present, F32, of its exact shape.  The
+ * reader has checked that every tensor's bytes lie within the file, apart
+ * from each other, so views that pass fit in the file together. */
+static int check_view(void *ctx, const char *declared, tpl_kind kind, int task, int ndim,
+                      const int64_t *shape) {
+    (void)kind, (void)task;
+    const file_check *c = ctx;
+    char name[TPL_VIEW_NAME]; /* as the parameter table keeps it */
+    snprintf(name, sizeof name, "%s", declared);
+    const int j = tpl_st_find(c->f, name);
+    int64_t has[TPL_ST_MAX_DIMS];
+    if (j < 0) {
+        tpl_err_set(c->err, "%s: tensor '%s' is missing", c->path, name);
+        return -1;
+    }
+    if (strcmp(tpl_st_dtype(c->f, j), "F32")) {
+        tpl_err_set(c->err, "%s: tensor '%s' is %s, not F32", c->path, name, tpl_st_dtype(c->f, j));
+        return -1;
+    }
+    const int nd = tpl_st_shape(c->f, j, has);
+    if (nd != ndim || memcmp(has, shape, sizeof(int64_t) * (size_t)nd)) {
+        tpl_err_set(c->err, "%s: tensor '%s' has a shape that does not match the model", c->path,
+                    name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every view the config would declare is in the file: checked before the
+ * model is built, so a few bytes of metadata cannot claim gigabytes. */
+static int check_file(const tpl_config *cfg, tpl_st_file *f, const char *path, tpl_err *err) {
+    file_check c = {f, path, err};
+    return tpl_layout_list(cfg, check_view, &c) < 0 ? -1 : 0;
+}
+
+/* Values no trained model holds: NaN or infinity anywhere, a negative
+ * running variance (its BN would take the square root of it). */
+int tpl_view_check_values(const tpl_view *v, const float *w, const char *path, tpl_err *err) {
+    for (size_t k = 0; k < v->numel; k++) {
+        if (!isfinite(w[k])) {
+            tpl_err_set(err, "%s: tensor '%s' holds NaN or infinity", path, v->name);
+            return -1;
+        }
+        if (v->kind == TPL_KIND_BN_VAR && w[k] < 0.0f) {
+            tpl_err_set(err, "%s: tensor '%s' holds a negative variance", path, v->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The tensors into the model built for them (check_file passed). */
+static int load_tensors(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err) {
     const tpl_params *p = &m->params;
     for (int i = 0; i < p->n_views; i++) {
         const tpl_view *v = &p->views[i];
-        int j = tpl_st_find(f, v->name);
-        if (j < 0) {
-            tpl_err_set(err, "%s: tensor '%s' is missing", path, v->name);
-            return -1;
-        }
-        int64_t shape[TPL_ST_MAX_DIMS];
-        int nd = tpl_st_shape(f, j, shape);
-        int same = nd == v->ndim && !memcmp(shape, v->shape, sizeof(int64_t) * nd);
-        if (!same) {
-            tpl_err_set(err, "%s: tensor '%s' has a shape that does not match the model", path,
-                        v->name);
-            return -1;
-        }
         float *w = tpl_params_data(p, i);
-        if (tpl_st_read_f32(f, j, w, v->numel, err)) return -1;
-        for (size_t k = 0; k < v->numel; k++)
-            if (!isfinite(w[k])) {
-                tpl_err_set(err, "%s: tensor '%s' holds NaN or infinity", path, v->name);
-                return -1;
-            }
+        if (tpl_st_read_f32(f, tpl_st_find(f, v->name), w, v->numel, err) ||
+            tpl_view_check_values(v, w, path, err))
+            return -1;
     }
     return 0;
+}
+
+int tpl_model_read_params(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err) {
+    return check_file(&m->cfg, f, path, err) || load_tensors(m, f, path, err) ? -1 : 0;
 }
 
 tpl_model *tpl_model_load(const char *path, tpl_err *err) {
@@ -403,10 +452,11 @@ tpl_model *tpl_model_load(const char *path, tpl_err *err) {
     if (!f) return NULL;
     tpl_config cfg;
     tpl_model *m = NULL;
-    if (config_from_meta(f, path, &cfg, err) == 0 && (m = tpl_model_create(&cfg, 0, err))) {
-        const char *format = tpl_st_meta(f, "format");
-        int rc = !strcmp(format, TPL_PLAIN_FORMAT) ? tpl_plain_read(m, f, path, err)
-                                                   : tpl_model_read_params(m, f, path, err);
+    const char *format = tpl_st_meta(f, "format");
+    const int plain = format && !strcmp(format, TPL_PLAIN_FORMAT);
+    if (config_from_meta(f, path, &cfg, err) == 0 &&
+        (plain || check_file(&cfg, f, path, err) == 0) && (m = tpl_model_create(&cfg, 0, err))) {
+        int rc = plain ? tpl_plain_read(m, f, path, err) : load_tensors(m, f, path, err);
         for (int t = 0; !rc && t < cfg.n_tasks; t++) rc = class_names_load(f, path, m, t, err);
         if (rc) {
             tpl_model_free(m);

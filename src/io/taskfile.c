@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "checkpoint.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -216,7 +217,8 @@ static int read_tensors(tpl_st_file *st, const char *path, const tpl_model *bank
     float *at = out->trunk;
     for (int i = 0; i < n; i++) {
         const tpl_view *v = &bank->params.views[views[i]];
-        if (read_tensor(st, path, short_name(bank, 0, v), v->ndim, v->shape, at, v->numel, err))
+        if (read_tensor(st, path, short_name(bank, 0, v), v->ndim, v->shape, at, v->numel, err) ||
+            tpl_view_check_values(v, at, path, err))
             return -1;
         at += v->numel;
     }

@@ -67,6 +67,10 @@ typedef struct tpl_block_kind {
      * either is freed. */
     size_t (*state_bytes)(const tpl_model *m, const tpl_stage *st);
     void (*free_state)(void *state);
+    /* Floats eval_block keeps (the stage's transformed templates and its
+     * blocks' mixed transforms) and borrows (tpl_ws_extra) for a batch of n;
+     * 0 when it would not run (memory estimates). */
+    size_t (*eval_block_floats)(const tpl_stage *st, int n);
 } tpl_block_kind;
 
 extern const tpl_block_kind tpl_block_basic;

@@ -87,10 +87,22 @@ typedef struct wino_state {
     unsigned long gen;  /* version of what u was made from, + 1 (0: none yet) */
 } wino_state;
 
+static int wino_shape_applies(const tpl_stage *st, int n) {
+    return n < TPL_CONV_WINOGRAD_MIN_BATCH && st->width % TPL_WINO_CHANNEL_BLOCK == 0;
+}
+
 static int wino_applies(const tpl_branch *b) {
     const tpl_model *m = b->m;
-    return m->winograd && m->ws->n < TPL_CONV_WINOGRAD_MIN_BATCH &&
-           m->stage[b->s].width % TPL_WINO_CHANNEL_BLOCK == 0;
+    return m->winograd && wino_shape_applies(&m->stage[b->s], m->ws->n);
+}
+
+/* The transformed weights of the stage's templates and blocks, and one
+ * block's scratch. */
+static size_t eval_block_floats(const tpl_stage *st, int n) {
+    if (!tpl_wino_fast() || !wino_shape_applies(st, n)) return 0;
+    const tpl_shape shape = {n, st->width, st->h, st->w, TPL_WINO_CHANNEL_BLOCK};
+    return tpl_wino_weight_count(st->width, st->width) * 2 * (st->templates + st->layers) +
+           tpl_wino_scratch_count(shape, st->width);
 }
 
 /* *state holding room for units x 2 transformed convs. */
@@ -191,5 +203,5 @@ const tpl_block_kind tpl_block_basic = {
     .template_floats = template_floats, .template_shape = template_shape, .fan_in = fan_in,
     .conv_offset = conv_offset, .plans = plans, .saved_floats = saved_floats,
     .forward = forward, .backward = backward, .eval_block = eval_block,
-    .state_bytes = state_bytes, .free_state = free_state,
+    .state_bytes = state_bytes, .free_state = free_state, .eval_block_floats = eval_block_floats,
 };

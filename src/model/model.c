@@ -3,11 +3,13 @@
  * What a block does is its aggregation's and kind's (block.h). */
 #include "model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "block.h"
+#include "footprint.h"
 #include "layout.h"
 #include "mixing.h"
 #include "ops.h"
@@ -71,8 +73,10 @@ static int act_block(int c) { return c % 16 == 0 ? 16 : c; }
  * reference kernel, ten times slower for RGB. */
 #define IMAGE_BLOCK 1
 
-/* The stages' geometry and kinds, before any parameter is declared. */
-static void set_geometry(tpl_model *m) {
+void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    m->agg = tpl_aggregation_of(cfg->aggregate);
     const tpl_config *c = &m->cfg;
     int h = (c->in_height + 2 - 3) / c->stem_stride + 1;
     int w = (c->in_width + 2 - 3) / c->stem_stride + 1;
@@ -117,14 +121,12 @@ static int make_plans(tpl_model *m) {
 }
 
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) {
-    if (tpl_config_check(cfg, err)) return NULL;
+    if (tpl_memory_check(cfg, 1, 0, TPL_OPT_SGD, 0, "model", err)) return NULL; /* checks cfg */
     tpl_model *m = calloc(1, sizeof *m);
     if (!m) goto oom;
-    m->cfg = *cfg;
-    m->agg = tpl_aggregation_of(cfg->aggregate);
+    tpl_model_geometry(m, cfg);
     m->bn_momentum = BN_MOMENTUM;
     m->winograd = tpl_wino_fast() && getenv("TEMPLAR_NO_WINOGRAD") == NULL;
-    set_geometry(m);
     m->engine = tpl_engine_create(err);
     if (!m->engine) {
         tpl_model_free(m);
@@ -214,26 +216,41 @@ static int conv_bn_relu(tpl_model *m, tpl_conv_plan *plan, tpl_conv_slot *slot,
     return 0;
 }
 
+/* Where a forward's activations first stop being finite: looked for only
+ * when the logits of an eval forward are not (a second, watched forward). */
+typedef struct watch {
+    int on;
+    char where[48];
+} watch;
+
+static void watch_at(watch *w, const float *a, size_t count, const char *what, int s, int l) {
+    if (!w->on || w->where[0]) return;
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(a[i])) {
+            if (s < 0) snprintf(w->where, sizeof w->where, "%s", what);
+            else if (l < 0) snprintf(w->where, sizeof w->where, "stage %d's %s", s, what);
+            else snprintf(w->where, sizeof w->where, "stage %d, block %d", s, l);
+            return;
+        }
+}
+
 /* The blocks of stage s from input h: training keeps every block's tensors,
  * eval passes its output between two buffers.  Returns the last output. */
 static const float *stage_forward(tpl_model *m, int task, int s, int training, const float *h,
-                                  int *blk, tpl_err *err) {
+                                  int *blk, watch *w, tpl_err *err) {
     tpl_workspace *ws = m->ws;
     for (int l = 0; l < m->stage[s].layers; l++, (*blk)++) {
         float **b = training ? tpl_ws_block(ws, *blk) : ws->eval_blk;
         if (!training) b[TPL_BLK_OUT] = ws->eval_out[h == ws->eval_out[0]];
         if (m->agg->forward(m, task, s, l, training, h, b, err)) return NULL;
         h = b[TPL_BLK_OUT];
+        watch_at(w, h, tpl_shape_numel(tpl_stage_shape(m, s)), "", s, l);
     }
     return h;
 }
 
-int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
-                      int training, float *logits, tpl_err *err) {
-    if (task < 0 || task >= m->cfg.n_tasks || n <= 0) {
-        tpl_err_set(err, "forward: bad task %d or batch %d", task, n);
-        return -1;
-    }
+static int forward(tpl_model *m, int task, const float *x, int n, int training, float *logits,
+                   watch *w, tpl_err *err) {
     if (tpl_ws_prepare(m, n, training, err)) return -1;
     tpl_workspace *ws = m->ws;
     const tpl_params *p = &m->params;
@@ -244,6 +261,7 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
                      training, x, ws->stem_c, ws->stem_h, ws->stem_stats, err))
         return -1;
     const float *h = ws->stem_h;
+    watch_at(w, h, tpl_shape_numel(tpl_stage_shape(m, 0)), "the stem", -1, -1);
     int blk = 0;
     for (int s = 0; s < m->cfg.n_stages; s++) {
         tpl_stage *st = &m->stage[s];
@@ -253,11 +271,13 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
                              ws->trans_stats[s], err))
                 return -1;
             h = ws->trans_h[s];
+            watch_at(w, h, tpl_shape_numel(tpl_stage_shape(m, s)), "transition", s, -1);
         }
-        if (!(h = stage_forward(m, task, s, training, h, &blk, err))) return -1;
+        if (!(h = stage_forward(m, task, s, training, h, &blk, w, err))) return -1;
     }
     const tpl_stage *last = &m->stage[m->cfg.n_stages - 1];
     tpl_avgpool_forward(tpl_stage_shape(m, m->cfg.n_stages - 1), h, ws->pool);
+    watch_at(w, ws->pool, (size_t)n * last->width, "the pooling", -1, -1);
     tpl_linear_forward(n, last->width, m->cfg.task[task].classes, ws->pool,
                        tpl_params_data(p, tp->head_w), tpl_params_data(p, tp->head_b), logits);
     if (training) {
@@ -265,6 +285,33 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
         ws->fwd_mix_gen = m->mixing.gen;
     }
     return 0;
+}
+
+/* Eval logits must be finite: weights that are finite but huge overflow
+ * float in the forward, and a NaN must not pass for an answer. */
+static int check_logits(tpl_model *m, int task, const float *x, int n, float *logits,
+                        tpl_err *err) {
+    const size_t count = (size_t)n * m->cfg.task[task].classes;
+    size_t i = 0;
+    while (i < count && isfinite(logits[i])) i++;
+    if (i == count) return 0;
+    watch w = {.on = 1};
+    if (forward(m, task, x, n, 0, logits, &w, err)) return -1;
+    tpl_err_set(err, "task '%s': the forward overflows (activations not finite from %s on): the "
+                "model's weights are out of range", m->cfg.task[task].name,
+                w.where[0] ? w.where : "the head");
+    return -1;
+}
+
+int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
+                      int training, float *logits, tpl_err *err) {
+    if (task < 0 || task >= m->cfg.n_tasks || n <= 0) {
+        tpl_err_set(err, "forward: bad task %d or batch %d", task, n);
+        return -1;
+    }
+    watch off = {0};
+    if (forward(m, task, x, n, training, logits, &off, err)) return -1;
+    return training ? 0 : check_logits(m, task, x, n, logits, err);
 }
 
 const float *tpl_model_features(const tpl_model *m) { return m->ws ? m->ws->pool : NULL; }

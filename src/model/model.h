@@ -130,6 +130,9 @@ struct tpl_model {
 
 /* Fresh model with seeded initial weights. */
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err);
+/* m zeroed, then cfg (checked), its aggregation and the stages' geometry and
+ * kinds: what the layout and the memory estimate read; nothing allocated. */
+void tpl_model_geometry(tpl_model *m, const tpl_config *cfg);
 void tpl_model_free(tpl_model *m);
 /* Every write of parameters (optimiser, load, copies, settings) ends with
  * this: it bumps the one version every cache is keyed by. */
