@@ -32,7 +32,7 @@ FIELDS=(img_s step_s grad_bytes_per_step skew_s sum_wait_s sum_progress_s other_
 
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "$(getconf _NPROCESSORS_ONLN) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "loadavg before: $(cat /proc/loadavg)"
 for ((r = 1; r <= REPEATS; r++)); do
   for s in "${SETUPS[@]}"; do

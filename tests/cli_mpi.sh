@@ -112,6 +112,15 @@ mpi 2 "${DP[@]}" --log-every 1 --log /dev/full --out full.safetensors
 [ "$rc" -ne 0 ] && [ "$(grep -c 'cannot write the log' stderr)" -eq 1 ] && ok ||
     bad "a log rank 0 cannot write: exit $rc, $(tail -n 2 stderr)"
 
+# a run that diverges: every rank sees the whole batch's loss, so all stop
+# at the same step, with one message and no model
+mpi 2 train --data "$T/a" "${NET[@]}" --batch 16 --steps 300 --lr 100 --schedule const \
+    --out diverged.safetensors
+[ "$rc" -eq 1 ] && [ "$(lines stderr)" -ge 1 ] && [ "$(grep -c 'diverged' stderr)" -eq 1 ] &&
+    tail -n 1 stderr | grep -q '^templar train: training diverged at step' && ok ||
+    bad "two ranks diverging: exit $rc, $(tail -n 2 stderr)"
+no_file diverged.safetensors "two ranks diverging"
+
 # ---- stopped on two ranks, resumed on one -----------------------------------------------------
 # (50 steps: at 60 this small run turns sensitive enough that even one
 # process on 1 and on 2 threads ends 2e-4 apart in the logits)
