@@ -207,7 +207,7 @@ int main(int argc, char **argv) {
         printf("grad_bytes_per_step=%.0f sums_per_step=%.1f shared_param_bytes=%.0f "
                "task_param_bytes=%.0f\n", per_step[0],
                (double)(w.s1.grad_sums - w.s0.grad_sums) / n, shared, owned);
-        if (o.task_parallel)
+        if (o.task_parallel && c->size > 1)
             printf("task parallel: reduces %s the shared parameters' bytes (%.0f of %.0f "
                    "trainable)\n", per_step[0] == shared ? "only" : "NOT only", per_step[0],
                    shared + owned);
