@@ -1,5 +1,6 @@
 /* A model's tasks as units: added, copied, averaged, frozen, counted
  * (see model.h). */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,32 @@ static void mean_task(tpl_model *m, const int *from, int n, int to) {
         mean_view(&m->params, views, n, dst[i]);
     }
     tpl_model_params_changed(m);
+}
+
+/* Symmetric KL divergence of N(ma, va) and N(mb, vb), variances floored so
+ * that a dead channel (variance 0) does not make it infinite. */
+static double gauss_divergence(double ma, double va, double mb, double vb) {
+    va = fmax(va, 1e-5), vb = fmax(vb, 1e-5);
+    const double d2 = (ma - mb) * (ma - mb);
+    return 0.25 * (va / vb + vb / va - 2.0 + d2 / va + d2 / vb);
+}
+
+double tpl_model_bn_divergence(const tpl_model *m, int a, int b) {
+    int va[MAX_START_VIEWS], vb[MAX_START_VIEWS];
+    const int count = start_views(m, a, va);
+    start_views(m, b, vb);
+    const tpl_params *p = &m->params;
+    double sum = 0.0;
+    size_t channels = 0;
+    for (int i = 0; i < count; i++) {
+        if (p->views[va[i]].kind != TPL_KIND_BN_MEAN) continue; /* its var follows it */
+        const float *ma = tpl_params_data(p, va[i]), *mb = tpl_params_data(p, vb[i]);
+        const float *sa = tpl_params_data(p, va[i + 1]), *sb = tpl_params_data(p, vb[i + 1]);
+        for (size_t c = 0; c < p->views[va[i]].numel; c++)
+            sum += gauss_divergence(ma[c], sa[c], mb[c], sb[c]);
+        channels += p->views[va[i]].numel;
+    }
+    return channels ? sum / (double)channels : 0.0;
 }
 
 void tpl_model_copy_task(tpl_model *m, int from, int to) { mean_task(m, &from, 1, to); }
