@@ -85,6 +85,12 @@ for init in confident closest; do
     [ "$rc" -eq 0 ] && grep -q "^start: $init picks dom[12] (dom1 [0-9.]*, dom2 [0-9.]*)$" "$T/stdout" &&
         ok || bad "adapt --init $init: exit $rc, $(grep start: "$T/stdout")"
 done
+bytes() { sed -n 's/.*changed_param_bytes=\([0-9]*\).*/\1/p' "$T/stdout"; }
+logits_only=$(bytes)
+run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 --train logits+bn \
+    --force --out "$T/a.safetensors"
+[ "$rc" -eq 0 ] && [ -n "$logits_only" ] && [ "$(bytes)" -gt "$logits_only" ] &&
+    ok || bad "adapt --train logits+bn: exit $rc, $(bytes) bytes trained against $logits_only"
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --mode source --init dom2 \
     --force --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && grep -q '^start: dom2$' "$T/stdout" && ok || bad "adapt --init dom2: exit $rc"

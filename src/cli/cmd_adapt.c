@@ -25,10 +25,10 @@
 #include "names.h"
 
 typedef struct adapt_flags {
-    const char *from, *target, *mode, *data, *init;
+    const char *from, *target, *mode, *data, *init, *train;
     float diversity;
-    int bn_images, mode_index;
-    arg_spec specs[8];
+    int bn_images, mode_index, train_bn;
+    arg_spec specs[9];
     trainer_opts o;
 } adapt_flags;
 
@@ -38,7 +38,8 @@ static const char *const mode_names[] = {
 static_assert(sizeof mode_names / sizeof *mode_names == MODE_COUNT, "a mode without a name");
 
 static void defaults(adapt_flags *f) {
-    *f = (adapt_flags){.mode = "mixture", .init = "mean", .diversity = 1.0f, .bn_images = 5000};
+    *f = (adapt_flags){.mode = "mixture", .init = "mean", .train = "logits", .diversity = 1.0f,
+                       .bn_images = 5000};
     trainer_defaults(&f->o);
     f->o.steps = 300;
     f->o.lr = 0.05f;
@@ -48,6 +49,7 @@ static void defaults(adapt_flags *f) {
         {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR, NAME=folder:DIR, NAME=csv:FILE or a built-in task; labels are not needed", 0, 0},
         {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics) or source (neither)", 0, 0},
         {"init", ARG_STR, &f->init, "where the target starts: mean (of the sources), confident (the source whose predictions on the target are surest), closest (whose BN statistics the target's are nearest) or a source's name", 0, 0},
+        {"train", ARG_STR, &f->train, "what the target trains in mixture mode: logits (its mixture) or logits+bn (and its BN scale/shift)", 0, 0},
         {"diversity", ARG_FLOAT, &f->diversity, "weight of the entropy of the mean prediction", 0, 100},
         {"bn-images", ARG_INT, &f->bn_images, "target images the BN statistics are estimated on", 2, 10000000},
         {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
@@ -77,7 +79,7 @@ static int add_target(const adapt_flags *f, const tpl_model *src, trainer *r, tp
     /* one label set: the target's classes are the sources' */
     if (tpl_model_copy_class_names(r->m, k->model_task, src, 0, err)) return -1;
     r->n_tasks = 1;
-    tpl_model_train_only(r->m, k->model_task, TPL_PART_LOGITS);
+    tpl_model_train_only(r->m, k->model_task, f->train_bn ? TPL_PART_LOGITS_BN : TPL_PART_LOGITS);
     return 0;
 }
 
@@ -93,13 +95,13 @@ static int recalibrate(const adapt_flags *f, trainer *r, tpl_err *err) {
     return rc;
 }
 
-static void report_bytes(const trainer *r, int mode) {
+static void report_bytes(const adapt_flags *f, const trainer *r, int mode) {
     const int t = r->task[0].model_task;
     const tpl_task_size z = tpl_task_bytes(r->m, t);
-    const size_t logits = z.logits, stats = z.bn_stats;
+    const size_t trained = z.logits + (f->train_bn ? z.bn : 0), stats = z.bn_stats;
     printf("target=%s mode=%s changed_param_bytes=%zu bn_statistics_bytes=%zu\n",
            r->task[0].d.name, mode_names[mode],
-           mode == MODE_MIXTURE ? logits : 0, mode == MODE_SOURCE ? 0 : stats);
+           mode == MODE_MIXTURE ? trained : 0, mode == MODE_SOURCE ? 0 : stats);
 }
 
 /* --init names a rule or one of the sources (before any image is read). */
@@ -158,7 +160,7 @@ static int adapt(void *flags, trainer *r, tpl_err *err) {
         if (trainer_run(r, err) || recalibrate(f, r, err)) return -1;
     }
     if (trainer_save(r, err)) return -1;
-    report_bytes(r, mode);
+    report_bytes(f, r, mode);
     return trainer_report(r, err);
 }
 
@@ -166,12 +168,16 @@ static int prepare(void *flags, trainer_opts *o, int *multi) {
     adapt_flags *f = flags;
     int mode = tpl_name_find(mode_names, MODE_COUNT, f->mode);
     const char *usage = !f->from ? "--from MODEL is missing" : !f->target ? "--target SPEC is missing"
-                      : mode < 0 ? "--mode is not mixture, adabn or source" : NULL;
+                      : mode < 0 ? "--mode is not mixture, adabn or source"
+                      : strcmp(f->train, "logits") && strcmp(f->train, "logits+bn")
+                          ? "--train is not logits or logits+bn"
+                          : NULL;
     if (usage) {
         fprintf(stderr, "templar adapt: %s (see templar adapt --help)\n", usage);
         return 2;
     }
     f->mode_index = mode;
+    f->train_bn = !strcmp(f->train, "logits+bn");
     *multi = 0;
     o->protect = f->from;
     trainer_default_out(o, f->from, f->target);

@@ -178,6 +178,7 @@ typedef enum {
     TPL_PART_HEAD,     /* its head */
     TPL_PART_FULL,     /* everything */
     TPL_PART_LOGITS,   /* its mixture logits alone (domain adaptation) */
+    TPL_PART_LOGITS_BN, /* its mixture logits and BN scale/shift (domain adaptation) */
     TPL_PART_COUNT
 } tpl_train_part;
 

@@ -116,7 +116,8 @@ void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part) {
         tpl_view *v = &m->params.views[i];
         int head = v->kind == TPL_KIND_HEAD_W || v->kind == TPL_KIND_HEAD_B;
         int own = v->task == task && (part == TPL_PART_MIXTURE || (part == TPL_PART_HEAD && head) ||
-                                      (part == TPL_PART_LOGITS && v->kind == TPL_KIND_LOGITS));
+                                      (part == TPL_PART_LOGITS && v->kind == TPL_KIND_LOGITS) ||
+                                      (part == TPL_PART_LOGITS_BN && !head));
         v->trainable = !tpl_kind_is_state(v->kind) && (part == TPL_PART_FULL || own);
     }
 }
