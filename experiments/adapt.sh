@@ -5,7 +5,9 @@
 # domain without its labels: source-only (the sources' mean mixture and
 # BN), AdaBN (BN statistics re-estimated) and mixture adaptation (the
 # target's mixture logits trained by information maximisation, BN
-# statistics re-estimated).
+# statistics re-estimated), each from the starts of `adapt --init`: the
+# sources' mean, the label-free picks (confident, closest) and, as an
+# oracle to compare the picks with, each source alone (AdaBN only).
 #
 #   experiments/adapt.sh [OUTDIR]            (default runs/adapt)
 # Environment: TEMPLAR (binary), DIGITS (default runs/digits), JOBS
@@ -25,23 +27,29 @@ mkdir -p "$OUT"
 [ -d "$DIGITS/printed" ] || { echo "adapt: no $DIGITS/printed: run templar data digits --out $DIGITS" >&2; exit 1; }
 
 target() { # one held-out domain: train on the rest, then adapt three ways
-    local t=$1 sources="" d
+    local t=$1 sources="" names="" d
     for d in handwritten optical printed blended; do
-        [ "$d" = "$t" ] || sources+="${sources:+,}$d=idx:$DIGITS/$d"
+        [ "$d" = "$t" ] || sources+="${sources:+,}$d=idx:$DIGITS/$d" names+=" $d"
     done
     if [ ! -s "$OUT/src_$t.out" ]; then
         "$BIN" train --tasks "$sources" --shared-head --width 32 --layers 6 --templates 4 --no-flip \
             --steps "$STEPS" --threads "$THREADS" --seed 1 --out "$OUT/src_$t.safetensors" --force \
             >"$OUT/src_$t.out.tmp" 2>"$OUT/src_$t.err" && mv "$OUT/src_$t.out.tmp" "$OUT/src_$t.out"
     fi
-    for mode in source adabn mixture; do
-        [ -s "$OUT/${mode}_$t.out" ] && continue
-        "$BIN" adapt --from "$OUT/src_$t.safetensors" --target "$t=idx:$DIGITS/$t" --mode $mode \
-            --steps "$ADAPT_STEPS" --threads "$THREADS" --seed 1 --out "$OUT/${mode}_$t.safetensors" --force \
-            >"$OUT/${mode}_$t.out.tmp" 2>"$OUT/${mode}_$t.err" && mv "$OUT/${mode}_$t.out.tmp" "$OUT/${mode}_$t.out"
-    done
+    one "$t" source mean
+    for init in mean confident closest $names; do one "$t" adabn "$init"; done
+    for init in mean confident closest; do one "$t" mixture "$init"; done
 }
-export -f target
+one() { # TARGET MODE INIT: OUT/MODE_TARGET[_INIT].out (mean keeps the old names)
+    local t=$1 mode=$2 init=$3 name
+    name=${mode}_$t$([ "$init" = mean ] || echo "_$init")
+    [ -s "$OUT/$name.out" ] && return 0
+    "$BIN" adapt --from "$OUT/src_$t.safetensors" --target "$t=idx:$DIGITS/$t" --mode "$mode" \
+        --init "$init" --steps "$ADAPT_STEPS" --threads "$THREADS" --seed 1 \
+        --out "$OUT/$name.safetensors" --force \
+        >"$OUT/$name.out.tmp" 2>"$OUT/$name.err" && mv "$OUT/$name.out.tmp" "$OUT/$name.out"
+}
+export -f target one
 export BIN OUT DIGITS THREADS STEPS ADAPT_STEPS
 printf '%s\n' "${DOMAINS[@]}" | xargs -P "$JOBS" -I{} bash -c 'target {}'
 for t in "${DOMAINS[@]}"; do # the mixtures: sources, then the adapted target

@@ -200,6 +200,7 @@ typedef enum {
     TPL_PART_HEAD,     /* its head */
     TPL_PART_FULL,     /* everything */
     TPL_PART_LOGITS,   /* its mixture logits alone (domain adaptation) */
+    TPL_PART_LOGITS_BN, /* its mixture logits and BN scale/shift (domain adaptation) */
     TPL_PART_COUNT
 } tpl_train_part;
 
@@ -212,6 +213,10 @@ void tpl_model_copy_task(tpl_model *m, int from, int to);
 /* Task to's mixture logits and BN (scale, shift, running statistics)
  * become the mean of those of tasks from[0..n): where a new domain starts. */
 void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to);
+/* How far apart the BN running statistics of tasks a and b are: the
+ * symmetric KL divergence of the Gaussians they describe, averaged over
+ * every BN channel (0 for equal statistics). */
+double tpl_model_bn_divergence(const tpl_model *m, int a, int b);
 /* Marks which views train: those part names for task. */
 void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part);
 
