@@ -7,7 +7,7 @@
  *   - a process's share of a batch is the lone process's images, draws
  *     included;
  *   - two ranks data parallel with sync BN make the one-process model, and
- *     both ranks hold the same model;
+ *     both ranks hold the same model, even when one started a little off;
  *   - task parallel on two ranks makes the one-process task-parallel model;
  *   - a failure on one rank (outside tpl_fit) fails tpl_fit on the other,
  *     naming the rank. */
@@ -141,7 +141,7 @@ static tpl_model *make_model(int tasks) {
  * group (NULL: alone). */
 typedef struct job {
     tpl_comm *comm;
-    int tasks, task_parallel, sync_bn, fail_outside;
+    int tasks, task_parallel, sync_bn, fail_outside, nudged;
     tpl_model *m;
     int rc;
     tpl_err err;
@@ -149,6 +149,10 @@ typedef struct job {
 
 static void fit(job *j) {
     j->m = make_model(j->tasks);
+    if (j->nudged) { /* a start of its own: tpl_fit starts every rank at rank 0's */
+        j->m->params.data[0] += 1e-2f;
+        tpl_model_params_changed(j->m);
+    }
     if (j->fail_outside) { /* what the tool's exit does when loading failed */
         tpl_err_set(&j->err, "no data here");
         j->rc = tpl_comm_agree(j->comm, 1, &j->err);
@@ -174,7 +178,7 @@ static void *fit_thread(void *arg) {
 }
 
 /* The same job on RANKS threads; jobs[r] is rank r's. */
-static void fit_group(job *proto, job *jobs, int fail_rank) {
+static void fit_group(job *proto, job *jobs, int fail_rank, int nudged_rank) {
     group g = {.size = RANKS};
     tpl_comm comm[RANKS];
     pthread_t th[RANKS];
@@ -184,6 +188,7 @@ static void fit_group(job *proto, job *jobs, int fail_rank) {
         jobs[r] = *proto;
         jobs[r].comm = &comm[r];
         jobs[r].fail_outside = r == fail_rank;
+        jobs[r].nudged = r == nudged_rank;
         pthread_create(&th[r], NULL, fit_thread, &jobs[r]);
     }
     for (int r = 0; r < RANKS; r++) pthread_join(th[r], NULL);
@@ -229,7 +234,7 @@ static void test_shares(void) {
 static void test_data_parallel(void) {
     job alone = {.tasks = 1}, jobs[RANKS], proto = {.tasks = 1, .sync_bn = 1};
     fit(&alone);
-    fit_group(&proto, jobs, -1);
+    fit_group(&proto, jobs, -1, 1);
     CHECK_MSG(alone.rc == 0 && jobs[0].rc == 0 && jobs[1].rc == 0, "%s / %s", alone.err.msg,
               jobs[0].err.msg);
     if (alone.rc || jobs[0].rc || jobs[1].rc) return;
@@ -239,7 +244,7 @@ static void test_data_parallel(void) {
     /* each rank's own BN statistics: another model, the same on both ranks */
     proto.sync_bn = 0;
     for (int r = 0; r < RANKS; r++) tpl_model_free(jobs[r].m);
-    fit_group(&proto, jobs, -1);
+    fit_group(&proto, jobs, -1, -1);
     CHECK(jobs[0].rc == 0 && max_diff(jobs[0].m, jobs[1].m) == 0.0);
     CHECK(max_diff(alone.m, jobs[0].m) > 1e-6);
     tpl_model_free(alone.m);
@@ -249,7 +254,7 @@ static void test_data_parallel(void) {
 static void test_task_parallel(void) {
     job alone = {.tasks = 2, .task_parallel = 1}, jobs[RANKS], proto = alone;
     fit(&alone);
-    fit_group(&proto, jobs, -1);
+    fit_group(&proto, jobs, -1, -1);
     CHECK_MSG(alone.rc == 0 && jobs[0].rc == 0 && jobs[1].rc == 0, "%s / %s", alone.err.msg,
               jobs[0].err.msg);
     if (!alone.rc && !jobs[0].rc && !jobs[1].rc) {
@@ -263,7 +268,7 @@ static void test_task_parallel(void) {
 
 static void test_failure(void) {
     job jobs[RANKS], proto = {.tasks = 1};
-    fit_group(&proto, jobs, 1);
+    fit_group(&proto, jobs, 1, -1);
     CHECK(jobs[0].rc == -1 && jobs[1].rc == -1);
     CHECK_MSG(strcmp(jobs[0].err.msg, "rank 1: no data here") == 0, "%s", jobs[0].err.msg);
     CHECK(strcmp(jobs[1].err.msg, "no data here") == 0);

@@ -374,6 +374,16 @@ static void average_bn(tpl_dist *d, const int *tasks, int n) {
     }
 }
 
+void tpl_dist_same_start(tpl_dist *d, tpl_optim *o) {
+    if (!d->comm) return;
+    const tpl_params *p = &d->m->params;
+    const size_t bytes = sizeof(float) * p->numel;
+    d->comm->ops->bcast(d->comm, p->data, bytes, 0);
+    d->comm->ops->bcast(d->comm, o->m, bytes, 0);
+    if (o->v) d->comm->ops->bcast(d->comm, o->v, bytes, 0);
+    tpl_model_params_changed(d->m);
+}
+
 void tpl_dist_gather(tpl_dist *d, tpl_optim *o, const int *tasks, int n) {
     if (!d->comm) return;
     if (d->task_parallel)

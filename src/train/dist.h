@@ -76,6 +76,11 @@ int tpl_dist_step(tpl_dist *d, tpl_optim *o, const tpl_dist_work *w, int first, 
 int tpl_dist_evaluate(tpl_dist *d, int i, int task, const tpl_dataset *data, tpl_batch *b,
                       tpl_step_result *r, tpl_err *err);
 
+/* Every process starts from process 0's parameters, running statistics
+ * and optimiser state: processes that made their start on their own (a
+ * rule over the data, threads of their own) may differ in the last bits. */
+void tpl_dist_same_start(tpl_dist *d, tpl_optim *o);
+
 /* Makes every process's model (and optimiser state) the whole one: the
  * fit tasks' parts from their processes (task parallel), the per-process
  * BN statistics of the tasks averaged (data parallel without sync_bn).

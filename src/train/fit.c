@@ -421,6 +421,7 @@ int tpl_fit(tpl_model *m, const tpl_fit_task *tasks, int n, const tpl_fit_option
     /* every process ready, or none goes on (the first collective of a run) */
     if (o->comm && o->comm->size > 1)
         rc = tpl_comm_agree(o->comm, rc != 0, err) || same_run(&r, err) ? -1 : 0;
+    if (!rc && r.spread) tpl_dist_same_start(&r.dist, &r.opt);
     while (!rc && r.rep.step < r.rep.total) rc = epoch(&r, err);
     if (rc >= 0 && r.spread) tpl_dist_gather(&r.dist, &r.opt, r.model_task, r.n);
     if (final) *final = r.rep;
