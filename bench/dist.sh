@@ -18,14 +18,16 @@ MPIRUN=(mpirun -q --oversubscribe -x OMP_NUM_THREADS)
 [ "$(id -u)" -eq 0 ] && MPIRUN+=(--allow-run-as-root)
 
 # name|mpirun flags|bench_dist flags
+# (mpirun -np 1 binds its rank to one core: a rank of two threads asks
+# for two, --map-by slot:PE=2; two ranks are bound a core each, Open MPI's
+# default for two, or left to the kernel's scheduler, --bind-to none)
 SETUPS=(
-  "1x2 data|-np 1 --bind-to none|--threads 2"
-  "2x1 data|-np 2 --bind-to none|--threads 1"
-  "2x1 data bound|-np 2 --bind-to core|--threads 1"
-  "1x2 2 tasks data|-np 1 --bind-to none|--threads 2 --tasks 2"
-  "2x1 2 tasks data|-np 2 --bind-to none|--threads 1 --tasks 2"
-  "1x2 2 tasks task-par|-np 1 --bind-to none|--threads 2 --tasks 2 --task-parallel"
-  "2x1 2 tasks task-par|-np 2 --bind-to none|--threads 1 --tasks 2 --task-parallel"
+  "1x2 data|-np 1 --map-by slot:PE=2|--threads 2"
+  "2x1 data|-np 2 --bind-to core|--threads 1"
+  "2x1 data unbound|-np 2 --bind-to none|--threads 1"
+  "2x1 2 tasks data|-np 2 --bind-to core|--threads 1 --tasks 2"
+  "1x2 2 tasks task-par|-np 1 --map-by slot:PE=2|--threads 2 --tasks 2 --task-parallel"
+  "2x1 2 tasks task-par|-np 2 --bind-to core|--threads 1 --tasks 2 --task-parallel"
 )
 FIELDS=(img_s step_s grad_bytes_per_step skew_s sum_wait_s sum_progress_s other_collectives_s
         compute_s sum_alone_s sum_blocking_s overlap)
@@ -41,7 +43,7 @@ for ((r = 1; r <= REPEATS; r++)); do
     text=$("${MPIRUN[@]}" $mflags "$BENCH" --steps "$STEPS" $bflags)
     echo "== run $r: $name: mpirun $mflags bench_dist --steps $STEPS $bflags"
     echo "$text"
-    line="$name"
+    line="$r|$name"
     for f in "${FIELDS[@]}"; do
       v=$(tr ' ' '\n' <<<"$text" | sed -n "s/^$f=//p" | head -n 1)
       line+="|$f=${v:-}"
@@ -57,7 +59,7 @@ for s in "${SETUPS[@]}"; do
   name=${s%%|*}
   printf '%s:' "$name"
   for f in "${FIELDS[@]}"; do
-    grep -F "$name|" "$out" | tr '|' '\n' | sed -n "s/^$f=//p" | sort -g |
+    grep -F "|$name|" "$out" | tr '|' '\n' | sed -n "s/^$f=//p" | sort -g |
       awk -v f="$f" 'NF { v[n++] = $1 } END {
           if (!n) exit
           m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
@@ -65,9 +67,19 @@ for s in "${SETUPS[@]}"; do
   done
   echo
 done
-img() { grep -F "$1|" "$out" | tr '|' '\n' | sed -n 's/^img_s=//p' | sort -g |
-        awk '{ v[n++] = $1 } END { print n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2 }'; }
-ratio() { awk -v a="$(img "$1")" -v b="$(img "$2")" 'BEGIN { printf "%.3f", a / b }'; }
-echo "ratio of median images/s, 2 ranks x 1 thread / 1 rank x 2 threads: $(ratio '2x1 data' '1x2 data')" \
-     "(bound to cores: $(ratio '2x1 data bound' '1x2 data'); two tasks: $(ratio '2x1 2 tasks data' '1x2 2 tasks data')," \
-     "task parallel: $(ratio '2x1 2 tasks task-par' '1x2 2 tasks task-par'))"
+median() { sort -g | awk 'NF { v[n++] = $1 } END { print n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2 }'; }
+# img R NAME: run R's images/s of set-up NAME
+img() { grep -F "$1|$2|" "$out" | tr '|' '\n' | sed -n 's/^img_s=//p'; }
+# ratio A B: median over the runs of A's images/s over B's in the same run
+# (neighbours in time, so a change of the machine's load cancels out),
+# then the runs' ratios
+ratio() {
+  local r all=""
+  for ((r = 1; r <= REPEATS; r++)); do
+    all+="$(awk -v a="$(img "$r" "$1")" -v b="$(img "$r" "$2")" 'BEGIN { printf "%.3f", a / b }') "
+  done
+  printf '%s (runs: %s)' "$(tr ' ' '\n' <<<"$all" | median)" "${all% }"
+}
+echo "images/s of 2 ranks x 1 thread over 1 rank x 2 threads: $(ratio '2x1 data' '1x2 data')"
+echo "  not bound: $(ratio '2x1 data unbound' '1x2 data')"
+echo "  task parallel, 2 tasks: $(ratio '2x1 2 tasks task-par' '1x2 2 tasks task-par')"
