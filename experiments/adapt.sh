@@ -34,7 +34,8 @@ target() { # one held-out domain: train on the rest, then adapt three ways
     if [ ! -s "$OUT/src_$t.out" ]; then
         "$BIN" train --tasks "$sources" --shared-head --width 32 --layers 6 --templates 4 --no-flip \
             --steps "$STEPS" --threads "$THREADS" --seed 1 --out "$OUT/src_$t.safetensors" --force \
-            >"$OUT/src_$t.out.tmp" 2>"$OUT/src_$t.err" && mv "$OUT/src_$t.out.tmp" "$OUT/src_$t.out"
+            >"$OUT/src_$t.out.tmp" 2>"$OUT/src_$t.err" && mv "$OUT/src_$t.out.tmp" "$OUT/src_$t.out" ||
+            { echo "adapt: the sources of $t did not train: $OUT/src_$t.err" >&2; return 1; }
     fi
     one "$t" source mean
     for init in mean confident closest $names; do one "$t" adabn "$init"; done

@@ -187,6 +187,7 @@ TXT
             printf "| mean | %.2f | %.2f | %.2f | | |\n\n", s / n, a / n, m / n
             printf "Bar (mixture adaptation beats source-only on every target and AdaBN on average, changing under 1 KB per target): %s.\n",
                 (lose == "" && m > a && !big) ? "met" : "NOT met" (lose != "" ? " (not above source-only on:" lose ")" : "") }' "$ADAPT/table.md"
+    adapt_starts_section
     echo
     echo "Mean similarity of the domains' mixtures per block, first to last (1 - Jensen-Shannon divergence; \`templar inspect\`):"
     echo
@@ -202,6 +203,49 @@ TXT
         printf '\nMixtures with %s as the target (sources, then the adapted target):\n\n![%s](adapt-mixtures-%s.png)\n\n```\n%s\n```\n' \
             "$t0" "$t0" "$t0" "$(grep -A20 'task similarity' "$ADAPT/inspect_$t0.txt")"
     done
+}
+
+# ---- Table 4b: where the target starts (adapt --init) --------------------------
+# picked FILE: the source a label-free rule picked ("start: RULE picks S (...)")
+picked() { sed -n 's/^start: [a-z]* picks \([a-z]*\) .*/\1/p' "$1"; }
+adapt_starts_section() {
+    local t s
+    [ -e "$ADAPT/adabn_handwritten_confident.out" ] || return 0
+    cat <<'TXT'
+
+### Where the target starts
+
+The same source models; the target starts at the sources' mean (`--init
+mean`, the table above), at the source a label-free rule picks on the
+target's images (`--init confident`: the lowest mean prediction entropy
+once its BN statistics are re-estimated there; `--init closest`: the least
+divergence between those statistics and the source's own), or, as an oracle
+that reads the target's labels, at each source alone.  AdaBN columns
+re-estimate the BN statistics only; mixture columns then train the target's
+mixture logits (300 steps, information maximisation).
+
+| target | AdaBN mean | AdaBN confident | AdaBN closest | AdaBN best single source (oracle) | mixture mean | mixture confident | mixture closest |
+|---|---:|---:|---:|---:|---:|---:|---:|
+TXT
+    for t in handwritten optical printed blended; do
+        [ -e "$ADAPT/mixture_${t}_closest.out" ] || continue
+        local best="" at="" acc
+        for s in handwritten optical printed blended; do
+            [ -e "$ADAPT/adabn_${t}_$s.out" ] || continue
+            acc=$(last_acc "$ADAPT/adabn_${t}_$s.out")
+            if [ -z "$best" ] || awk -v a="$acc" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$acc at=$s; fi
+        done
+        printf '| %s | %s | %s (%s) | %s (%s) | %s (%s) | %s | %s | %s |\n' "$t" \
+            "$(last_acc "$ADAPT/adabn_$t.out")" \
+            "$(last_acc "$ADAPT/adabn_${t}_confident.out")" "$(picked "$ADAPT/adabn_${t}_confident.out")" \
+            "$(last_acc "$ADAPT/adabn_${t}_closest.out")" "$(picked "$ADAPT/adabn_${t}_closest.out")" \
+            "$best" "$at" "$(last_acc "$ADAPT/mixture_$t.out")" \
+            "$(last_acc "$ADAPT/mixture_${t}_confident.out")" "$(last_acc "$ADAPT/mixture_${t}_closest.out")"
+    done | tee "$ADAPT/starts.md"
+    awk -F'|' '{ for (i = 3; i <= 9; i++) { split($i, v, " "); sum[i] += v[1] } n++ }
+        END { if (!n) exit
+            printf "| mean | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", sum[3] / n, sum[4] / n,
+                sum[5] / n, sum[6] / n, sum[7] / n, sum[8] / n, sum[9] / n }' "$ADAPT/starts.md"
 }
 
 echo "# Results"

@@ -78,18 +78,11 @@ static void meta_free(meta_buf *b) {
 static void class_names_meta(const tpl_model *m, meta_buf *b) {
     for (int t = 0; t < m->cfg.n_tasks; t++) {
         if (!tpl_model_class_name(m, t, 0)) continue;
-        tpl_buf j = {0};
-        tpl_buf_puts(&j, "[");
-        for (int k = 0; k < m->cfg.task[t].classes; k++) {
-            if (k) tpl_buf_puts(&j, ",");
-            tpl_buf_json_string(&j, tpl_model_class_name(m, t, k));
-        }
-        tpl_buf_put(&j, "]", 2); /* and the NUL */
-        if (j.failed) tpl_buf_free(&j);
+        char *names = tpl_model_class_names_json(m, t);
         const size_t len = strlen(m->cfg.task[t].name) + sizeof "classes.";
         char *key = malloc(len);
         if (key) snprintf(key, len, "classes.%s", m->cfg.task[t].name);
-        meta_add(b, meta_keep(b, key), meta_keep(b, j.p));
+        meta_add(b, meta_keep(b, key), meta_keep(b, names));
     }
 }
 

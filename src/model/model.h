@@ -222,6 +222,9 @@ void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part);
 
 /* Task t's class names dropped; and those of task f of from copied onto
  * task t of to (none when it has none). */
+/* Task t's class names as a JSON array of strings (malloc'd), or NULL when
+ * it has none or memory ran out. */
+char *tpl_model_class_names_json(const tpl_model *m, int t);
 void tpl_model_clear_class_names(tpl_model *m, int task);
 int tpl_model_copy_class_names(tpl_model *to, int t, const tpl_model *from, int f, tpl_err *err);
 
