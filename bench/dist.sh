@@ -39,9 +39,10 @@ echo "loadavg before: $(cat /proc/loadavg)"
 for ((r = 1; r <= REPEATS; r++)); do
   for s in "${SETUPS[@]}"; do
     IFS='|' read -r name mflags bflags <<<"$s"
+    load=$(cat /proc/loadavg)
     # shellcheck disable=SC2086 # the flags are words
     text=$("${MPIRUN[@]}" $mflags "$BENCH" --steps "$STEPS" $bflags)
-    echo "== run $r: $name: mpirun $mflags bench_dist --steps $STEPS $bflags"
+    echo "== run $r: $name: mpirun $mflags bench_dist --steps $STEPS $bflags (loadavg before: $load)"
     echo "$text"
     line="$r|$name"
     for f in "${FIELDS[@]}"; do
