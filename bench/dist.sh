@@ -5,11 +5,10 @@
 # all of them alike; prints every run's figures, then each figure's median
 # and spread (min..max), and the load average before and after.  Run from
 # the repository root after a build with MPI:
-#   bench/dist.sh                      # BUILD=build REPEATS=3 STEPS=20
-#   flock /work/bench.lock bench/dist.sh   (machines shared with others)
+#   bench/dist.sh                      # BUILD=build REPEATS=5 STEPS=20
 set -euo pipefail
 BUILD=${BUILD:-build}
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 STEPS=${STEPS:-20}
 BENCH=$BUILD/bench_dist
 [ -x "$BENCH" ] || { echo "bench/dist.sh: no $BENCH (build with MPI: libopenmpi-dev)" >&2; exit 1; }
