@@ -12,7 +12,7 @@
 #   experiments/adapt.sh [OUTDIR]            (default runs/adapt)
 # Environment: TEMPLAR (binary), DIGITS (default runs/digits), JOBS
 # (targets at once, default 1), THREADS (default 2), STEPS (source
-# training, default 4500), ADAPT_STEPS (default 300).
+# training, default 3000), ADAPT_STEPS (default 300).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
@@ -20,7 +20,7 @@ OUT=${1:-runs/adapt}
 DIGITS=${DIGITS:-runs/digits}
 JOBS=${JOBS:-1}
 THREADS=${THREADS:-2}
-STEPS=${STEPS:-4500}
+STEPS=${STEPS:-3000}
 ADAPT_STEPS=${ADAPT_STEPS:-300}
 DOMAINS=(handwritten optical printed blended)
 mkdir -p "$OUT"
