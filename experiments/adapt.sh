@@ -6,13 +6,13 @@
 # BN), AdaBN (BN statistics re-estimated) and mixture adaptation (the
 # target's mixture logits trained by information maximisation, BN
 # statistics re-estimated), each from the starts of `adapt --init`: the
-# sources' mean, the label-free picks (confident, closest) and, as an
+# sources' mean, the label-free picks (both, confident, closest) and, as an
 # oracle to compare the picks with, each source alone (AdaBN only).
 #
 #   experiments/adapt.sh [OUTDIR]            (default runs/adapt)
 # Environment: TEMPLAR (binary), DIGITS (default runs/digits), JOBS
 # (targets at once, default 1), THREADS (default 2), STEPS (source
-# training, default 4500), ADAPT_STEPS (default 300).
+# training, default 3000), ADAPT_STEPS (default 300).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
@@ -20,7 +20,7 @@ OUT=${1:-runs/adapt}
 DIGITS=${DIGITS:-runs/digits}
 JOBS=${JOBS:-1}
 THREADS=${THREADS:-2}
-STEPS=${STEPS:-4500}
+STEPS=${STEPS:-3000}
 ADAPT_STEPS=${ADAPT_STEPS:-300}
 DOMAINS=(handwritten optical printed blended)
 mkdir -p "$OUT"
@@ -38,15 +38,17 @@ target() { # one held-out domain: train on the rest, then adapt three ways
             { echo "adapt: the sources of $t did not train: $OUT/src_$t.err" >&2; return 1; }
     fi
     one "$t" source mean
-    for init in mean confident closest $names; do one "$t" adabn "$init"; done
-    for init in mean confident closest; do one "$t" mixture "$init"; done
+    for init in mean both confident closest $names; do one "$t" adabn "$init"; done
+    for init in mean both confident closest; do one "$t" mixture "$init"; done
+    one "$t" mixture both _bn --train logits+bn
 }
-one() { # TARGET MODE INIT: OUT/MODE_TARGET[_INIT].out (mean keeps the old names)
-    local t=$1 mode=$2 init=$3 name
-    name=${mode}_$t$([ "$init" = mean ] || echo "_$init")
+one() { # TARGET MODE INIT [SUFFIX FLAGS...]: OUT/MODE_TARGET[_INIT][SUFFIX].out (mean keeps the old names)
+    local t=$1 mode=$2 init=$3 suffix=${4:-} name
+    shift 4 2>/dev/null || shift 3
+    name=${mode}_$t$([ "$init" = mean ] || echo "_$init")$suffix
     [ -s "$OUT/$name.out" ] && return 0
     "$BIN" adapt --from "$OUT/src_$t.safetensors" --target "$t=idx:$DIGITS/$t" --mode "$mode" \
-        --init "$init" --steps "$ADAPT_STEPS" --threads "$THREADS" --seed 1 \
+        --init "$init" "$@" --steps "$ADAPT_STEPS" --threads "$THREADS" --seed 1 \
         --out "$OUT/$name.safetensors" --force \
         >"$OUT/$name.out.tmp" 2>"$OUT/$name.err" && mv "$OUT/$name.out.tmp" "$OUT/$name.out"
 }

@@ -79,7 +79,7 @@ run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}
 [ "$rc" -eq 0 ] && grep -q '^task=wild unlabelled' "$T/stdout" && ok || bad "adapt to an unlabelled folder: exit $rc, $(cat "$T/stderr" | tail -2)"
 run predict "$T/a.safetensors" --task wild "$img"
 grep -q 'name=' "$T/stdout" && ok || bad "the adapted target has no class names"
-for init in confident closest; do
+for init in both confident closest; do
     run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 --init $init \
         --force --out "$T/a.safetensors"
     [ "$rc" -eq 0 ] && grep -q "^start: $init picks dom[12] (dom1 [0-9.]*, dom2 [0-9.]*)$" "$T/stdout" &&
@@ -94,7 +94,7 @@ run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --mode source --init dom2 \
     --force --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && grep -q '^start: dom2$' "$T/stdout" && ok || bad "adapt --init dom2: exit $rc"
-expect_error 1 "--init: 'dom3' is not mean, confident, closest or a source task of" "adapt --init dom3" -- \
+expect_error 1 "--init: 'dom3' is not both, confident, closest, mean or a source task of" "adapt --init dom3" -- \
     adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --init dom3 --force --out "$T/a.safetensors"
 
 # ---- a CSV list of images, labels by name ------------------------------------------------

@@ -72,6 +72,10 @@ int main(void) {
         CHECK_MSG(score[j] >= 0.0 && score[j] <= log(CLASSES) + 1e-9, "entropy %g", score[j]);
     CHECK(score[pick] <= score[1 - pick]);
 
+    /* both: the bright source's divergence, ~0, makes its product ~0 */
+    pick = tpl_start_pick(m, sources, 2, TARGET, TPL_START_BOTH, &bright, N, &b, score, &err);
+    CHECK_MSG(pick == 1 && score[1] < 1e-9 && score[0] > 0.0, "both picked %d (%g %g)", pick,
+              score[0], score[1]);
     CHECK(tpl_start_pick(m, sources, 2, TARGET, TPL_START_MEAN, &bright, N, &b, score, &err) == 2);
     CHECK(tpl_start_rule_find("closest") == TPL_START_CLOSEST);
     CHECK(tpl_start_rule_find("nearest") == -1);

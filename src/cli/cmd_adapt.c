@@ -6,7 +6,7 @@
  * --shared-head); the target becomes a new task whose mixture logits and BN
  * start where --init says: one named source, the mean of the sources', or
  * the source a label-free rule picks on the target's images (train.h:
- * confident, closest).  source evaluates that as it is;
+ * both, the default, confident, closest; docs/RESULTS.md measures them).  source evaluates that as it is;
  * adabn re-estimates the target's BN statistics on its images; mixture does
  * that, then trains only the target's mixture logits to make confident,
  * class-balanced predictions (information maximisation: mean prediction
@@ -38,7 +38,7 @@ static const char *const mode_names[] = {
 static_assert(sizeof mode_names / sizeof *mode_names == MODE_COUNT, "a mode without a name");
 
 static void defaults(adapt_flags *f) {
-    *f = (adapt_flags){.mode = "mixture", .init = "mean", .train = "logits", .diversity = 1.0f,
+    *f = (adapt_flags){.mode = "mixture", .init = "both", .train = "logits", .diversity = 1.0f,
                        .bn_images = 5000};
     trainer_defaults(&f->o);
     f->o.steps = 300;
@@ -48,7 +48,7 @@ static void defaults(adapt_flags *f) {
         {"from", ARG_STR, &f->from, "model trained on the source domains (train --shared-head)", 0, 0},
         {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR, NAME=folder:DIR, NAME=csv:FILE or a built-in task; labels are not needed", 0, 0},
         {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics) or source (neither)", 0, 0},
-        {"init", ARG_STR, &f->init, "where the target starts: mean (of the sources), confident (the source whose predictions on the target are surest), closest (whose BN statistics the target's are nearest) or a source's name", 0, 0},
+        {"init", ARG_STR, &f->init, "where the target starts: both (the source with the lowest product of the next two), confident (the source whose predictions on the target are surest), closest (whose BN statistics the target's are nearest), mean (of the sources) or a source's name", 0, 0},
         {"train", ARG_STR, &f->train, "what the target trains in mixture mode: logits (its mixture) or logits+bn (and its BN scale/shift)", 0, 0},
         {"diversity", ARG_FLOAT, &f->diversity, "weight of the entropy of the mean prediction", 0, 100},
         {"bn-images", ARG_INT, &f->bn_images, "target images the BN statistics are estimated on", 2, 10000000},
@@ -107,7 +107,7 @@ static void report_bytes(const adapt_flags *f, const trainer *r, int mode) {
 /* --init names a rule or one of the sources (before any image is read). */
 static int check_init(const adapt_flags *f, const tpl_model *src, tpl_err *err) {
     if (tpl_start_rule_find(f->init) >= 0 || tpl_model_find_task(src, f->init) >= 0) return 0;
-    tpl_err_set(err, "--init: '%s' is not mean, confident, closest or a source task of %s",
+    tpl_err_set(err, "--init: '%s' is not both, confident, closest, mean or a source task of %s",
                 f->init, f->from);
     return -1;
 }

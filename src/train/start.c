@@ -10,7 +10,8 @@
 #include "train.h"
 
 static const char *const rule_names[] = {
-    [TPL_START_MEAN] = "mean", [TPL_START_CONFIDENT] = "confident", [TPL_START_CLOSEST] = "closest"};
+    [TPL_START_MEAN] = "mean", [TPL_START_CONFIDENT] = "confident", [TPL_START_CLOSEST] = "closest",
+    [TPL_START_BOTH] = "both"};
 static_assert(sizeof rule_names / sizeof *rule_names == TPL_START_COUNT, "a rule without a name");
 
 int tpl_start_rule_find(const char *name) { return tpl_name_find(rule_names, TPL_START_COUNT, name); }
@@ -46,11 +47,15 @@ static int try_source(tpl_model *m, int s, int to, tpl_start_rule rule, const tp
                       int bn_images, tpl_batch *b, double *score, tpl_err *err) {
     tpl_model_copy_task(m, s, to);
     if (tpl_bn_recalibrate(m, to, d, bn_images, b, err)) return -1;
+    const double divergence = tpl_model_bn_divergence(m, s, to);
     if (rule == TPL_START_CLOSEST) {
-        *score = tpl_model_bn_divergence(m, s, to);
+        *score = divergence;
         return 0;
     }
-    return prediction_entropy(m, to, d, bn_images, b, score, err);
+    if (prediction_entropy(m, to, d, bn_images, b, score, err)) return -1;
+    /* both: a product, so that neither figure's scale decides */
+    if (rule == TPL_START_BOTH) *score *= divergence;
+    return 0;
 }
 
 int tpl_start_pick(tpl_model *m, const int *sources, int n, int to, tpl_start_rule rule,

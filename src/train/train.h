@@ -91,12 +91,15 @@ int tpl_closest_task(tpl_model *m, int n_tasks, const tpl_dataset *d, int max_im
 /* Where an unlabelled target task starts (templar adapt --init): the mean
  * of the sources' mixtures and BN, or the one source that, started from
  * and with its BN statistics re-estimated on the target's images, makes
- * the most confident predictions there (lowest mean entropy) or keeps its
- * BN statistics closest to the source's own (tpl_model_bn_divergence). */
+ * the most confident predictions there (lowest mean entropy), keeps its
+ * BN statistics closest to the source's own (tpl_model_bn_divergence), or
+ * has the lowest product of the two (both: a source can be confidently
+ * wrong on a far domain, or close in statistics and unsure). */
 typedef enum {
     TPL_START_MEAN,
     TPL_START_CONFIDENT,
     TPL_START_CLOSEST,
+    TPL_START_BOTH,
     TPL_START_COUNT
 } tpl_start_rule;
 int tpl_start_rule_find(const char *name); /* -1 when no rule has the name */
