@@ -103,6 +103,36 @@ static void affine_act(const tpl_bn_args *a, const float *restrict scale,
     }
 }
 
+/* The same, writing a->out_bf16 too (out, when not NULL): the same values,
+ * rounded. */
+static void affine_act_bf16(const tpl_bn_args *a, const float *restrict scale,
+                            const float *restrict shift, const float *restrict x,
+                            float *restrict out) {
+    const tpl_shape s = a->shape;
+    const float *restrict skip = a->skip;
+    tpl_bf16 *restrict oh = a->out_bf16;
+    const int relu = a->relu, B = s.b;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.n; n++) {
+        const size_t base = (size_t)n * image_stride(s);
+        FOR_RUNS(s, base, o, c0) {
+            for (int j = 0; j < B; j++) {
+                float v = x[o + j] * scale[c0 + j] + shift[c0 + j];
+                if (skip) v += skip[o + j];
+                v = relu ? (v > 0.0f ? v : 0.0f) : v;
+                if (out) out[o + j] = v;
+                oh[o + j] = tpl_bf16_round(v);
+            }
+        }
+    }
+}
+
+static void affine_out(const tpl_bn_args *a, const float *scale, const float *shift,
+                       const float *x, float *out) {
+    if (a->out_bf16) affine_act_bf16(a, scale, shift, x, out);
+    else affine_act(a, scale, shift, x, out);
+}
+
 void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
                           float *save_mean, float *save_invstd) {
     const tpl_shape s = a->shape;
@@ -123,7 +153,7 @@ void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
             a->running_var[c] += a->momentum * ((float)unbiased - a->running_var[c]);
         }
     }
-    affine_act(a, scale, shift, x, out);
+    affine_out(a, scale, shift, x, out);
 }
 
 void tpl_bn_eval_affine(const tpl_bn_args *a, float *scale, float *shift) {
@@ -136,32 +166,69 @@ void tpl_bn_eval_affine(const tpl_bn_args *a, float *scale, float *shift) {
 void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out) {
     float *scale = cut_scratch(a->shape, a->scratch).k, *shift = scale + a->shape.c;
     tpl_bn_eval_affine(a, scale, shift);
-    affine_act(a, scale, shift, x, out);
+    affine_out(a, scale, shift, x, out);
 }
 
-/* Gradient after the ReLU mask: what reaches the sum (norm + skip). */
-static inline float masked(const float *out, const float *dout, size_t i,
-                           int relu) {
-    return relu && out[i] <= 0.0f ? 0.0f : dout[i];
+/* Gradient after the ReLU mask: what reaches the sum (norm + skip).  The
+ * mask is read from out, or from its bf16 copy when out is NULL (rounding
+ * keeps a value's sign, and zero zero). */
+typedef struct relu_mask {
+    int relu;
+    const float *out;
+    const tpl_bf16 *out_bf16;
+} relu_mask;
+
+static inline float masked(relu_mask k, const float *dout, size_t i) {
+    if (!k.relu) return dout[i];
+    const float o = k.out ? k.out[i] : tpl_bf16_widen(k.out_bf16[i]);
+    return o <= 0.0f ? 0.0f : dout[i];
 }
 
 /* Per-channel sums over image n of g and g * (x - mean), where g is the
  * gradient after the ReLU mask; also writes dskip = g when asked. */
-static void backward_sums(tpl_shape s, int relu, const float *restrict x,
-                          const float *out, const float *dout,
-                          const float *restrict mean, float *dskip, int n,
+static void backward_sums(tpl_shape s, relu_mask k, const float *restrict x,
+                          const float *dout, const float *restrict mean, float *dskip, int n,
                           float *restrict sg, float *restrict sgx) {
     const size_t base = (size_t)n * image_stride(s);
     const int B = s.b;
     for (int c = 0; c < s.c; c++) sg[c] = sgx[c] = 0.0f;
     FOR_RUNS(s, base, o, c0) {
         for (int j = 0; j < B; j++) {
-            float g = masked(out, dout, o + j, relu);
+            float g = masked(k, dout, o + j);
             sg[c0 + j] += g;
             sgx[c0 + j] += g * (x[o + j] - mean[c0 + j]);
         }
         if (dskip)
-            for (int j = 0; j < B; j++) dskip[o + j] = masked(out, dout, o + j, relu);
+            for (int j = 0; j < B; j++) dskip[o + j] = masked(k, dout, o + j);
+    }
+}
+
+/* Pass 2 of the backward: dx = k1 * g - k2 - k3 * (x - mean), into dx
+ * and/or its bf16 copy. */
+static void backward_dx(const tpl_bn_args *a, relu_mask k, const float *restrict x,
+                        const float *dout, const float *restrict mean, const float *restrict k1,
+                        const float *restrict k2, const float *restrict k3, float *dx) {
+    const tpl_shape s = a->shape;
+    const int B = s.b;
+    tpl_bf16 *dh = a->dx_bf16;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.n; n++) {
+        const size_t base = (size_t)n * image_stride(s);
+        FOR_RUNS(s, base, o, c0) {
+            if (!dh) {
+                for (int j = 0; j < B; j++) {
+                    float g = masked(k, dout, o + j);
+                    dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (x[o + j] - mean[c0 + j]);
+                }
+                continue;
+            }
+            for (int j = 0; j < B; j++) {
+                float g = masked(k, dout, o + j);
+                float v = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (x[o + j] - mean[c0 + j]);
+                if (dx) dx[o + j] = v;
+                dh[o + j] = tpl_bf16_round(v);
+            }
+        }
     }
 }
 
@@ -170,14 +237,14 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
                      const float *save_invstd, float *dx, float *dgamma,
                      float *dbeta, float *dskip) {
     const tpl_shape s = a->shape;
-    const int relu = a->relu;
+    const relu_mask k = {a->relu, out, a->out_bf16};
     bn_scratch b = cut_scratch(s, a->scratch);
     float *part = b.part;
     /* pass 1: per-image sums of g and g * (x - mean) (and dskip = g) */
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++)
-        backward_sums(s, relu, x, out, dout, save_mean, dskip, n,
-                      part + (size_t)n * 2 * s.c, part + (size_t)n * 2 * s.c + s.c);
+        backward_sums(s, k, x, dout, save_mean, dskip, n, part + (size_t)n * 2 * s.c,
+                      part + (size_t)n * 2 * s.c + s.c);
     float *k1 = b.k, *k2 = k1 + s.c, *k3 = k2 + s.c;
     const double count = (double)s.n * s.h * s.w;
     for (int c = 0; c < s.c; c++) {
@@ -195,18 +262,7 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
         k2[c] = (float)(gi * sum_g / count);
         k3[c] = (float)(gi * sum_gxhat / count) * save_invstd[c];
     }
-    /* pass 2: dx */
-    const int B = s.b;
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < s.n; n++) {
-        const size_t base = (size_t)n * image_stride(s);
-        FOR_RUNS(s, base, o, c0) {
-            for (int j = 0; j < B; j++) {
-                float g = masked(out, dout, o + j, relu);
-                dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (x[o + j] - save_mean[c0 + j]);
-            }
-        }
-    }
+    backward_dx(a, k, x, dout, save_mean, k1, k2, k3, dx);
 }
 
 void tpl_avgpool_forward(tpl_shape s, const float *x, float *y) {

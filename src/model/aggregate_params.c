@@ -26,26 +26,28 @@ static size_t last_bn_at(const tpl_stage *st, int l) {
     return ((size_t)l * st->bn_per_block + st->bn_per_block - 1) * st->width;
 }
 
-static int forward(tpl_model *m, int task, int s, int l, int training, const float *h,
+static int forward(tpl_model *m, int task, int s, int l, int training, tpl_act h,
                    float **blk, tpl_err *err) {
     const tpl_stage *st = &m->stage[s];
     const tpl_branch b = branch_of(m, task, s, l);
     float **x = blk + TPL_BLK_BRANCHES;
     if (!training && st->kind->eval_block) {
-        int ran = st->kind->eval_block(&b, l, last_bn_at(st, l), h, x, blk[TPL_BLK_OUT], err);
+        int ran = st->kind->eval_block(&b, l, last_bn_at(st, l), h.f, x, blk[TPL_BLK_OUT], err);
         if (ran) return ran < 0 ? -1 : 0;
     }
     if (st->kind->forward(&b, training, h, x, err)) return -1;
     tpl_bn_args last = tpl_model_bn_args(m, m->task[task].stage[s].bn, last_bn_at(st, l),
-                                         tpl_stage_shape(m, s), st->kind->last_relu, h);
+                                         tpl_stage_shape(m, s), st->kind->last_relu, h.f);
+    last.out_bf16 = tpl_bf16_at(blk[TPL_BLK_OUT_BF16]);
     tpl_model_bn_forward(m, &last, training, x[st->kind->saved - 1], blk[TPL_BLK_OUT],
                          blk[TPL_BLK_STATS]);
     return 0;
 }
 
 /* g[0] holds dL/d(out) on entry and dL/dh on exit; the weight gradient goes
- * through the mix to the templates and the logits. */
-static int backward(tpl_model *m, int task, int s, int l, const float *h, float **blk,
+ * through the mix to the templates and the logits.  The branch's output
+ * gradient goes to g[1], or in bf16 runs to g_bf16 alone. */
+static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk,
                     tpl_err *err) {
     tpl_workspace *ws = m->ws;
     const tpl_stage *st = &m->stage[s];
@@ -53,10 +55,13 @@ static int backward(tpl_model *m, int task, int s, int l, const float *h, float 
     const tpl_bn_views v = m->task[task].stage[s].bn;
     const tpl_branch b = branch_of(m, task, s, l);
     float *g0 = ws->g[0], *g1 = ws->g[1];
-    tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h);
+    tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h.f);
+    last.dx_bf16 = ws->g_bf16;
+    float *dy = ws->g_bf16 ? NULL : g1;
     tpl_model_bn_backward(m, &last, blk[TPL_BLK_SUM], blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS],
-                          v, last_bn_at(st, l), g1, g0);
-    if (st->kind->backward(&b, h, blk + TPL_BLK_BRANCHES, g1, ws->g + 2, ws->dw, g1, err))
+                          v, last_bn_at(st, l), dy, g0);
+    if (st->kind->backward(&b, h, blk + TPL_BLK_BRANCHES, dy, ws->g_bf16, ws->g + 2, ws->dw, g1,
+                           err))
         return -1;
     tpl_add_into(g0, g1, tpl_shape_numel(shape));
     const int k = st->templates;

@@ -111,6 +111,17 @@ struct tpl_model {
 
 /* Fresh model with seeded initial weights. */
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err);
+
+/* Whether the convolutions run in bf16 (m->cfg.precision, the one in use). */
+static inline int tpl_model_bf16(const tpl_model *m) {
+    return m->cfg.precision == TPL_PRECISION_BF16;
+}
+/* The channel block of a c-channel activation (ops.h): oneDNN's 16 in
+ * fp32 runs (its winograd kernels want it), NHWC in bf16 runs (its AMX
+ * kernels do). */
+static inline int tpl_model_act_block(const tpl_model *m, int c) {
+    return tpl_model_bf16(m) || c % 16 ? c : 16;
+}
 void tpl_model_free(tpl_model *m);
 /* Every write of parameters (optimiser, load, copies, settings) ends with
  * this: it bumps the one version every cache is keyed by. */

@@ -7,9 +7,10 @@
 #include "model.h"
 
 /* A block's pointers: its output, its last BN's statistics, the input of
- * that BN (a branch's output, or the experts' sum), then the saved tensors
- * of each branch run (the kind's `saved`, one set per branch). */
-enum { TPL_BLK_OUT, TPL_BLK_STATS, TPL_BLK_SUM, TPL_BLK_BRANCHES };
+ * that BN (a branch's output, or the experts' sum), the output's bf16 copy
+ * (bf16 runs; NULL in fp32 ones), then the saved tensors of each branch
+ * run (the kind's `saved`, one set per branch). */
+enum { TPL_BLK_OUT, TPL_BLK_STATS, TPL_BLK_SUM, TPL_BLK_OUT_BF16, TPL_BLK_BRANCHES };
 
 #define TPL_WS_GRADS 5
 
@@ -31,6 +32,11 @@ typedef struct tpl_workspace {
     float *dw;              /* weight-gradient scratch, largest template */
     float *dpool;
     void *bn_scratch;       /* tpl_bn_scratch_bytes of the largest BN */
+    /* bf16 runs: the copies the convolutions read (NULL in fp32 runs) */
+    tpl_bf16 *x_bf16;       /* the input images, NHWC */
+    tpl_bf16 *stem_h_bf16, *trans_h_bf16[TPL_MAX_STAGES];
+    tpl_bf16 *eval_out_bf16[2];
+    tpl_bf16 *g_bf16;       /* an output gradient, largest activation */
     float *extra;           /* a block kind's own scratch (tpl_ws_extra) */
     size_t extra_cap;       /* floats */
     const float *x;         /* input of the last training forward */
