@@ -4,7 +4,7 @@
  *
  *   bench_speed [--width 64 --layers 8 --templates 4 --batch 64 --threads 2
  *                --steps 30 --warmup 5 --latency-iters 1000 --mode all|train|latency
- *                --json]
+ *                --precision fp32|bf16 --json]
  *
  * Data are random (seeded) like the PyTorch side, so both time the network
  * alone.  Achieved GFLOP/s count the convolutions' multiply-adds (forward,
@@ -30,10 +30,11 @@
 typedef struct opts {
     int width, layers, templates, batch, threads, steps, warmup, latency_iters, json;
     const char *mode;
+    tpl_precision precision;
 } opts;
 
 static int parse(int argc, char **argv, opts *o) {
-    *o = (opts){64, 8, 4, 64, 2, 30, 5, 1000, 0, "all"};
+    *o = (opts){64, 8, 4, 64, 2, 30, 5, 1000, 0, "all", TPL_PRECISION_FP32};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *dst = !strcmp(a, "--width") ? &o->width : !strcmp(a, "--layers") ? &o->layers
@@ -43,6 +44,8 @@ static int parse(int argc, char **argv, opts *o) {
                  : !strcmp(a, "--latency-iters") ? &o->latency_iters : NULL;
         if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--mode") && v) o->mode = argv[++i];
+        else if (!strcmp(a, "--precision") && v && tpl_precision_parse(v) >= 0)
+            o->precision = (tpl_precision)tpl_precision_parse(argv[++i]);
         else if (dst && v && atoi(v) > 0) *dst = atoi(argv[++i]);
         else {
             fprintf(stderr, "bench_speed: bad argument '%s'\n", a);
@@ -58,6 +61,10 @@ static tpl_model *make_model(const opts *o) {
     c.stage[0] = (tpl_stage_config){o->width, o->layers, o->templates};
     tpl_err err;
     tpl_model *m = tpl_model_create(&c, 1, &err);
+    if (m && tpl_model_set_precision(m, o->precision, &err)) {
+        tpl_model_free(m);
+        m = NULL;
+    }
     if (!m) fprintf(stderr, "bench_speed: %s\n", err.msg);
     return m;
 }

@@ -222,11 +222,18 @@ static void backward_dx(const tpl_bn_args *a, relu_mask k, const float *restrict
                 }
                 continue;
             }
-            for (int j = 0; j < B; j++) {
+            if (dx) {
+                for (int j = 0; j < B; j++) {
+                    float g = masked(k, dout, o + j);
+                    dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (x[o + j] - mean[c0 + j]);
+                    dh[o + j] = tpl_bf16_round(dx[o + j]);
+                }
+                continue;
+            }
+            for (int j = 0; j < B; j++) { /* bf16 alone: no store that may alias dout */
                 float g = masked(k, dout, o + j);
-                float v = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (x[o + j] - mean[c0 + j]);
-                if (dx) dx[o + j] = v;
-                dh[o + j] = tpl_bf16_round(v);
+                dh[o + j] = tpl_bf16_round(k1[c0 + j] * g - k2[c0 + j] -
+                                           k3[c0 + j] * (x[o + j] - mean[c0 + j]));
             }
         }
     }
