@@ -24,13 +24,13 @@ build:
 train: build
 	@scripts/deps.sh train
 	$(BUILD)/templar train --tasks fashion,handwritten,optical --width 32 --layers 6 --templates 4 \
-		--epochs $(EPOCHS) --out templar.safetensors --log templar.jsonl
+		--epochs $(EPOCHS) --out templar.safetensors --log templar.jsonl --force
 	$(BUILD)/templar inspect templar.safetensors
 
 # One task: the Fashion-MNIST benchmark of docs/PERFORMANCE.md.
 fashion: build
 	@scripts/deps.sh train
-	$(BUILD)/templar train --width 32 --layers 6 --epochs $(FASHION_EPOCHS) --out fashion.safetensors \
+	$(BUILD)/templar train --width 32 --layers 6 --epochs $(FASHION_EPOCHS) --out fashion.safetensors --force \
 		--log fashion.jsonl
 
 # The longer Fashion-MNIST run of docs/PERFORMANCE.md (94.9 %, about 1 h 45 min
@@ -38,7 +38,7 @@ fashion: build
 fashion-long: build
 	@scripts/deps.sh train
 	$(BUILD)/templar train --widths 32,64,128 --layers 3 --templates 3 --stem-stride 1 \
-		--crop-pad 2 --epochs 30 --out fashion-long.safetensors --log fashion-long.jsonl
+		--crop-pad 2 --epochs 30 --out fashion-long.safetensors --log fashion-long.jsonl --force
 
 # Unit, gradient and CLI tests: a release build, then again under ASan+UBSan.
 test: build

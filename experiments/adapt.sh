@@ -31,13 +31,13 @@ target() { # one held-out domain: train on the rest, then adapt three ways
     done
     if [ ! -s "$OUT/src_$t.out" ]; then
         "$BIN" train --tasks "$sources" --shared-head --width 32 --layers 6 --templates 4 --no-flip \
-            --steps "$STEPS" --threads "$THREADS" --seed 1 --out "$OUT/src_$t.safetensors" \
+            --steps "$STEPS" --threads "$THREADS" --seed 1 --out "$OUT/src_$t.safetensors" --force \
             >"$OUT/src_$t.out.tmp" 2>"$OUT/src_$t.err" && mv "$OUT/src_$t.out.tmp" "$OUT/src_$t.out"
     fi
     for mode in source adabn mixture; do
         [ -s "$OUT/${mode}_$t.out" ] && continue
         "$BIN" adapt --from "$OUT/src_$t.safetensors" --target "$t=idx:$DIGITS/$t" --mode $mode \
-            --steps "$ADAPT_STEPS" --threads "$THREADS" --seed 1 --out "$OUT/${mode}_$t.safetensors" \
+            --steps "$ADAPT_STEPS" --threads "$THREADS" --seed 1 --out "$OUT/${mode}_$t.safetensors" --force \
             >"$OUT/${mode}_$t.out.tmp" 2>"$OUT/${mode}_$t.err" && mv "$OUT/${mode}_$t.out.tmp" "$OUT/${mode}_$t.out"
     done
 }

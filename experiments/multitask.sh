@@ -37,20 +37,20 @@ run() {
 
 # ---- Table 1: multi-task --------------------------------------------------
 per_task_steps=$((EPOCHS * 60000 / 64))
-run bank_k4 train --tasks $TASKS "${ARCH[@]}" --templates 4 --epochs "$EPOCHS" --out "$OUT/bank_k4.safetensors"
-run bank_k2 train --tasks $TASKS "${ARCH[@]}" --templates 2 --epochs "$EPOCHS" --out "$OUT/bank_k2.safetensors"
-run shared train --tasks $TASKS "${ARCH[@]}" --templates 4 --shared-mixture --epochs "$EPOCHS" --out "$OUT/shared.safetensors"
+run bank_k4 train --tasks $TASKS "${ARCH[@]}" --templates 4 --epochs "$EPOCHS" --out "$OUT/bank_k4.safetensors" --force
+run bank_k2 train --tasks $TASKS "${ARCH[@]}" --templates 2 --epochs "$EPOCHS" --out "$OUT/bank_k2.safetensors" --force
+run shared train --tasks $TASKS "${ARCH[@]}" --templates 4 --shared-mixture --epochs "$EPOCHS" --out "$OUT/shared.safetensors" --force
 for t in fashion handwritten optical; do
-    run "indep_$t" train --tasks $t "${ARCH[@]}" --plain --steps "$per_task_steps" --out "$OUT/indep_$t.safetensors"
+    run "indep_$t" train --tasks $t "${ARCH[@]}" --plain --steps "$per_task_steps" --out "$OUT/indep_$t.safetensors" --force
 done
 "$BIN" inspect "$OUT/bank_k4.safetensors" --png docs/multitask-mixtures.png --svg docs/multitask-mixtures.svg >"$OUT/inspect_bank_k4.txt"
 
 # ---- Table 2: transfer ----------------------------------------------------
-run pretrain train --tasks fashion,handwritten "${ARCH[@]}" --templates 4 --epochs "$EPOCHS" --out "$OUT/pretrain.safetensors"
+run pretrain train --tasks fashion,handwritten "${ARCH[@]}" --templates 4 --epochs "$EPOCHS" --out "$OUT/pretrain.safetensors" --force
 for n in 10 50 0; do
     for mode in mixture head full scratch; do
         run "transfer_${mode}_$n" transfer --from "$OUT/pretrain.safetensors" --task optical --mode $mode \
-            --per-class $n --steps "$TSTEPS" --threads "$THREADS" --seed 1 --out "$OUT/transfer_${mode}_$n.safetensors"
+            --per-class $n --steps "$TSTEPS" --threads "$THREADS" --seed 1 --out "$OUT/transfer_${mode}_$n.safetensors" --force
     done
 done
 

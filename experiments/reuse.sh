@@ -39,7 +39,7 @@ one() { # NAME FLAGS...: a run, skipped when already done
     shift
     [ -s "$OUT/$name.out" ] && return 0
     "$BIN" train "$@" --width 32 --epochs "$EPOCHS" --threads "$THREADS" --seed 1 \
-        --out "$OUT/$name.safetensors" >"$OUT/$name.out.tmp" 2>"$OUT/$name.err" &&
+        --out "$OUT/$name.safetensors" --force >"$OUT/$name.out.tmp" 2>"$OUT/$name.err" &&
         mv "$OUT/$name.out.tmp" "$OUT/$name.out"
 }
 export -f one

@@ -23,7 +23,7 @@ model() {
     local name=$1
     shift
     if ! "$templar" train --steps 1 --batch 8 --eval-batch 4 --threads 1 \
-        --out "model/$name" "$@" >train.log 2>&1; then
+        --out "model/$name" --force "$@" >train.log 2>&1; then
         cat train.log >&2
         echo "make-corpus: templar train $* failed" >&2
         exit 1

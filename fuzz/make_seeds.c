@@ -3,7 +3,7 @@
  * input (see fuzz_*.c).  Model files come from `templar train`, which
  * make-corpus.sh runs on the IDX directories written here.
  *
- *   make_seeds OUT    writes OUT/{safetensors,json,idx,image,csv}/ and
+ *   make_seeds OUT    writes OUT/{safetensors,json,idx,image,csv,request}/ and
  *                     OUT/data-{grey,grey2,rgb}/ (IDX directories)
  *
  * Everything is deterministic: the same files on every run. */
@@ -13,12 +13,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <jpeglib.h>
-#include <png.h>
 #include <zlib.h>
 
 #include "data.h"
 #include "safetensors.h"
+#include "testfiles.h" /* tests/: the PNG and JPEG encoders */
 
 static const char *out_dir;
 
@@ -219,57 +218,30 @@ static void idx_dir(const char *sub, int side, int c, int classes) {
 
 /* w x h pixels of the given libpng format (channels per pixel from it). */
 static void png_seed(const char *name, int w, int h, png_uint_32 format) {
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (png_uint_32)w;
-    img.height = (png_uint_32)h;
-    img.format = format;
-    const size_t n = PNG_IMAGE_SIZE(img);
+    const size_t n = PNG_IMAGE_PIXEL_SIZE(format) * (size_t)w * h;
     unsigned char *px = malloc(n), cmap[256 * 4];
     if (!px) die("out of memory");
     for (size_t i = 0; i < n; i++) px[i] = (unsigned char)(noise() & 0xf0);
     for (size_t i = 0; i < sizeof cmap; i++) cmap[i] = (unsigned char)(i * 7);
-    if (format & PNG_FORMAT_FLAG_COLORMAP) {
-        img.colormap_entries = 16;
+    const int colormap = (format & PNG_FORMAT_FLAG_COLORMAP) != 0;
+    if (colormap)
         for (size_t i = 0; i < n; i++) px[i] &= 15;
-    }
-    png_alloc_size_t len = 0;
-    if (!png_image_write_to_memory(&img, NULL, &len, 0, px, 0, cmap)) die(img.message);
-    unsigned char *mem = malloc(len);
-    if (!mem || !png_image_write_to_memory(&img, mem, &len, 0, px, 0, cmap)) die(img.message);
+    size_t len;
+    unsigned char *mem = encode_png(px, w, h, format, cmap, colormap ? 16 : 0, &len);
     put("image", name, "", 0, mem, len);
     free(mem);
     free(px);
 }
 
 static void jpeg_seed(const char *name, int w, int h, int c, int progressive, int restart) {
-    struct jpeg_compress_struct ci;
-    struct jpeg_error_mgr mgr;
-    unsigned char *mem = NULL;
-    unsigned long len = 0;
-    ci.err = jpeg_std_error(&mgr);
-    jpeg_create_compress(&ci);
-    jpeg_mem_dest(&ci, &mem, &len);
-    ci.image_width = (JDIMENSION)w;
-    ci.image_height = (JDIMENSION)h;
-    ci.input_components = c;
-    ci.in_color_space = c == 3 ? JCS_RGB : JCS_GRAYSCALE;
-    jpeg_set_defaults(&ci);
-    jpeg_set_quality(&ci, 75, TRUE);
-    if (progressive) jpeg_simple_progression(&ci);
-    ci.restart_interval = (unsigned)restart;
-    jpeg_start_compress(&ci, TRUE);
-    unsigned char *row = malloc((size_t)w * c);
-    if (!row) die("out of memory");
-    while (ci.next_scanline < ci.image_height) {
-        for (int i = 0; i < w * c; i++) row[i] = (unsigned char)(i * 16 + ci.next_scanline * 8);
-        jpeg_write_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_compress(&ci);
-    jpeg_destroy_compress(&ci);
+    unsigned char *px = malloc((size_t)w * h * c), *mem;
+    if (!px) die("out of memory");
+    for (int y = 0; y < h; y++)
+        for (int i = 0; i < w * c; i++) px[(size_t)y * w * c + i] = (unsigned char)(i * 16 + y * 8);
+    unsigned long len;
+    mem = encode_jpeg(px, w, h, c, (jpeg_style){75, progressive, (unsigned)restart}, &len);
     put("image", name, "", 0, mem, len);
-    free(row);
+    free(px);
     free(mem);
 }
 
@@ -285,6 +257,47 @@ static void image_seeds(void) {
     jpeg_seed("rgb.jpg", 16, 9, 3, 0, 0);
     jpeg_seed("progressive.jpg", 9, 16, 3, 1, 0);
     jpeg_seed("restarts.jpg", 24, 8, 3, 0, 1);
+}
+
+/* ---- requests (fuzz_request.c) -------------------------------------------- */
+
+static void request_put(const char *name, int op, int type, const void *body, size_t n) {
+    const unsigned char head[2] = {(unsigned char)op, (unsigned char)type};
+    put("request", name, head, 2, body, n);
+}
+
+/* An image seed written above, as a classify body. */
+static void request_image(const char *name, const char *image, int type) {
+    FILE *f = fopen(path_of("image", image), "rb");
+    unsigned char buf[65536];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (!f || !n) die(path_of("image", image));
+    fclose(f);
+    request_put(name, 2, type, buf, n);
+}
+
+static void request_seeds(void) {
+    static const char *const routes[] = {
+        "GET /v1/tasks", "POST /v1/tasks/shirts/classify", "POST /v1/classify",
+        "PUT /v1/tasks/new-task_2", "DELETE /v1/tasks/x", "GET /healthz", "GET /metrics",
+        "GET /v1/tasks/../etc/classify", "PATCH /v1/tasks/a",
+    };
+    char name[32];
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        snprintf(name, sizeof name, "route-%zu", i);
+        request_put(name, 0, 0, routes[i], strlen(routes[i]));
+    }
+    request_put("top-3", 1, 0, "3", 1);
+    request_put("top-bad", 1, 0, "12x", 3);
+    request_image("grey-png", "grey.png", 1);
+    request_image("rgb-png-sniffed", "rgb.png", 0x80);
+    request_image("grey-jpeg", "grey.jpg", 2);
+    static const char pixels[] = "{\"width\": 2, \"height\": 2, \"channels\": 1, \"pixels\": [0, 64, 128, 255]}";
+    request_put("pixels", 2, 3, pixels, strlen(pixels));
+    static const char batch[] =
+        "{\"items\": [{\"task\": \"a\", \"width\": 1, \"height\": 1, \"channels\": 1, \"pixels\": [7]},"
+        " {\"task\": \"b-2\", \"width\": 2, \"height\": 1, \"channels\": 1, \"pixels\": [1, 2]}], \"top\": 2}";
+    request_put("batch", 3, 0, batch, strlen(batch));
 }
 
 /* ---- CSV ----------------------------------------------------------------- */
@@ -329,8 +342,8 @@ int main(int argc, char **argv) {
     }
     out_dir = argv[1];
     if (mkdir(out_dir, 0777) && errno != EEXIST) die(out_dir);
-    const char *subs[] = {"safetensors", "json", "idx", "image", "csv"};
-    for (int i = 0; i < 5; i++) make_dir(subs[i]);
+    const char *subs[] = {"safetensors", "json", "idx", "image", "csv", "request"};
+    for (int i = 0; i < 6; i++) make_dir(subs[i]);
     json_seeds();
     safetensors_seeds();
     idx_seeds();
@@ -338,6 +351,7 @@ int main(int argc, char **argv) {
     idx_dir("data-grey2", 8, 1, 3);
     idx_dir("data-rgb", 8, 3, 2);
     image_seeds();
+    request_seeds();
     csv_seeds();
     return 0;
 }

@@ -15,12 +15,12 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 seconds=${FUZZ_SECONDS:-60}
 build=${FUZZ_BUILD:-build-fuzz}
-all=(safetensors model json idx image csv)
+all=(safetensors model json idx image csv request)
 harnesses=("${@:-${all[@]}}")
 
 # longest input per harness: room for the seeds and what they become
 declare -A max_len=([safetensors]=32768 [model]=32768 [json]=4096 [idx]=4096
-                    [image]=16384 [csv]=8192)
+                    [image]=16384 [csv]=8192 [request]=16384)
 
 if ! command -v clang >/dev/null 2>&1; then
     echo "fuzz: clang is missing (scripts/deps.sh fuzz installs it)" >&2

@@ -238,6 +238,15 @@ typedef struct tpl_fit_options {
     float entropy;              /* weight of the mixtures' mean entropy in the loss [0] */
     int unsupervised;           /* labels unused: information maximisation [0] */
     float diversity;            /* its weight of the mean prediction's entropy [1] */
+    /* Divergence: tpl_fit fails ("training diverged at step S: ...") when a
+     * task's loss is not finite; when its loss, smoothed over ~10 steps,
+     * stays over diverge_factor times its best and over a uniform guess's
+     * for diverge_steps of the task's steps in a row; or when, after
+     * warm-up, its training accuracy over diverge_steps steps falls back to
+     * chance after it had learned.  diverge_factor 0: only non-finite
+     * losses; with unsupervised, so too. */
+    float diverge_factor;       /* [10] */
+    int diverge_steps;          /* [50] */
     /* Callbacks, each optional; user is handed back to them. */
     void (*on_step)(const tpl_fit_report *r, void *user);  /* after every step */
     void (*on_epoch)(const tpl_fit_report *r, void *user); /* after every epoch's tests */
@@ -257,6 +266,30 @@ void tpl_fit_options_default(tpl_fit_options *o);
  * NULL.  The model's trainable views are the ones that train. */
 int tpl_fit(tpl_model *m, const tpl_fit_task *tasks, int n, const tpl_fit_options *o,
             tpl_fit_report *final, tpl_err *err);
+
+/* ---- memory -------------------------------------------------------------
+ * What a model of cfg takes, in bytes, estimated from the config alone
+ * (nothing is allocated): for a batch of `batch` images, training (with the
+ * state of optimiser optim) or not.  A floor: the libraries' own scratch is
+ * not counted. */
+typedef struct tpl_memory {
+    size_t params;       /* parameters and their gradients */
+    size_t optimiser;    /* training: momentum, and AdamW's second moments */
+    size_t mixing;       /* the blocks' mixed weights and mixtures */
+    size_t convs;        /* the convolutions' reordered weights, small-batch eval caches */
+    size_t activations;  /* the batch: inputs, activations, gradients */
+    size_t total;
+} tpl_memory;
+/* Returns 0, or -1 with err set when cfg fails tpl_config_check. */
+int tpl_memory_estimate(const tpl_config *cfg, int batch, int training, tpl_opt_kind optim,
+                        tpl_memory *out, tpl_err *err);
+/* The most a model may take, in bytes, for the whole process (0, the
+ * default: what the system has available, its MemAvailable or a smaller
+ * cgroup limit, read when the check is made).  tpl_model_create (and so
+ * tpl_model_load) checks the model with one image, tpl_fit its training
+ * batch, tpl_model_evaluate its batch; each refuses with the figures
+ * ("needs N MiB (...), M MiB available") before allocating. */
+void tpl_set_memory_limit(size_t bytes);
 
 #ifdef __cplusplus
 }

@@ -5,24 +5,26 @@
 #                           digit sheet, scikit-learn's digits, the fonts that
 #                           print digits and the Noto fonts of the script suite
 #   scripts/deps.sh test    the above plus what the tests' real-data and
-#                           side-by-side checks use (PyTorch, NumPy); as a
+#                           side-by-side checks use (PyTorch, NumPy, curl); as a
 #                           user, missing ones are named and their tests skip
 #   scripts/deps.sh bench   the build set plus PyTorch and OpenBLAS, for the
-#                           side-by-side benchmarks
+#                           side-by-side benchmarks, and FastAPI, uvicorn,
+#                           Pillow and curl for the serving one (bench/serve)
 #   scripts/deps.sh fuzz    the build set plus clang, its fuzzer and sanitizer
 #                           runtimes and its OpenMP (make fuzz, fuzz/ci.sh)
 set -euo pipefail
 what=${1:-build}
 need=(gcc make cmake libc6-dev libdnnl-dev zlib1g-dev libpng-dev libjpeg-dev libfreetype-dev
-      pkgconf fonts-dejavu-core)
+      libmicrohttpd-dev pkgconf fonts-dejavu-core)
 data=(dataset-fashion-mnist opencv-doc python3-sklearn fonts-liberation fonts-freefont-ttf
       fonts-noto-core fonts-noto-cjk)
 want=()  # wanted, not needed: without them some tests skip (exit 77)
 case "$what" in
   build) ;;
   train) need+=("${data[@]}") ;;
-  test) want+=("${data[@]}" python3-torch python3-numpy) ;;
-  bench) need+=(dataset-fashion-mnist python3-torch libopenblas-dev) ;;
+  test) want+=("${data[@]}" python3-torch python3-numpy curl) ;;
+  bench) need+=(dataset-fashion-mnist python3-torch libopenblas-dev python3-fastapi python3-uvicorn
+                python3-uvloop python3-httptools python3-pil curl) ;;
   fuzz) need+=(clang libclang-rt-14-dev libomp-14-dev) ;;
   *) echo "usage: scripts/deps.sh build|train|test|bench|fuzz" >&2; exit 2 ;;
 esac

@@ -10,8 +10,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(dirname "$HERE")
 . "$HERE/harness.sh"
 harness_start cli_deploy "${1:-}"
-# value KEY LINE: the value of KEY=... in LINE
-value() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 
 idx_dir "$T/d1" 12 96 32 4 17
 idx_dir "$T/d2" 12 80 24 3 99
@@ -78,9 +76,9 @@ run eval "$T/lib.safetensors" --task b --data "$T/d2" --batch 16
 
 # the installed libraries: the core one holds no image, font or plot code
 # and its pkg-config file names only what it links
-syms=$(nm -D --defined-only "$T/prefix/lib/libtemplar.so" | grep -ciE 'jpeg|png|FT_|freetype|canvas|heatmap|plot')
+syms=$(nm -D --defined-only "$T/prefix/lib/libtemplar.so" | grep -ciE 'jpeg|png|\bFT_|freetype|canvas|heatmap|plot')
 [ "$syms" -eq 0 ] && ok || bad "libtemplar.so defines $syms image/font/plot symbols"
-undef=$(nm -D --undefined-only "$T/prefix/lib/libtemplar.so" | grep -ciE 'jpeg|png|FT_')
+undef=$(nm -D --undefined-only "$T/prefix/lib/libtemplar.so" | grep -cE 'jpeg|png|\bFT_')
 [ "$undef" -eq 0 ] && ok || bad "libtemplar.so uses $undef image/font symbols"
 grep -qE 'jpeg|png|freetype' "$T/prefix/lib/pkgconfig/templar.pc" && bad "templar.pc names image or font libraries" || ok
 

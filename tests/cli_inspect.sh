@@ -12,13 +12,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/harness.sh"
 harness_start cli_inspect "${1:-}"
 
-# png_size FILE: "W H" from the IHDR chunk (after the 8-byte signature, the
-# chunk's length and type: bytes 16-23, big-endian)
-png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{ print $1*2^24 + $2*2^16 + $3*2^8 + $4, $5*2^24 + $6*2^16 + $7*2^8 + $8 }'; }
-PNG_SIG=" 89 50 4e 47 0d 0a 1a 0a"
-png_sig() { od -An -tx1 -N8 "$1"; }
-tmp_left() { find "$T" -name '*.tmp*' | head -3; }
-
 idx_dir "$T/d1" 12 96 32 4 17
 idx_dir "$T/d2" 12 80 24 3 99
 SMALL=(--width 16 --layers 2 --templates 2 --batch 16 --eval-batch 16 --threads 2 --steps 6)

@@ -10,8 +10,6 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/harness.sh"
 harness_start cli_multitask "${1:-}"
-# value KEY LINE: the value of KEY=... in LINE
-value() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 
 idx_dir "$T/d1" 12 96 32 4 17
 idx_dir "$T/d2" 12 80 24 3 99

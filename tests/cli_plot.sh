@@ -13,18 +13,6 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/harness.sh"
 harness_start cli_plot "${1:-}"
 
-png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{ print $1*2^24 + $2*2^16 + $3*2^8 + $4, $5*2^24 + $6*2^16 + $7*2^8 + $8 }'; }
-PNG_SIG=" 89 50 4e 47 0d 0a 1a 0a"
-png_sig() { od -An -tx1 -N8 "$1" 2>/dev/null; }
-tmp_left() { find "$T" -name '*.tmp*' | head -3; }
-# svg_ok FILE: an XML document with one closed <svg>, each <text> closed
-svg_ok() {
-    case $(head -c 5 "$1") in "<?xml") ;; *) return 1 ;; esac
-    [ "$(tail -n 1 "$1")" = "</svg>" ] || return 1
-    [ "$(grep -c '<text' "$1")" -eq "$(grep -c '</text>' "$1")" ] || return 1
-    if command -v xmllint >/dev/null; then xmllint --noout "$1" 2>/dev/null || return 1; fi
-}
-
 # ---- a two-task log in the current format ---------------------------------------
 {
     echo '{"kind":"run","templar":"0.2.0","command":"templar train --tasks fashion,digits --log run.jsonl","seed":1}'

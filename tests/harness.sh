@@ -1,7 +1,7 @@
 # Shared by the CLI tests (sourced, not run; the CLI tests are tests/cli_*.sh):
 # pass/fail counting, running the binary ($BIN, in $T), expecting one-line
-# errors, checking that nothing was left behind, and tiny IDX data sets made
-# with printf alone.
+# errors, checking that nothing was left behind, tiny IDX data sets made
+# with printf alone, and looks at the PNG and SVG pictures written.
 
 # harness_start NAME BIN: BIN made absolute, a scratch directory $T that is
 # removed at exit and is the working directory (so a default output file
@@ -109,3 +109,23 @@ same_tensors() { cmp -s <(st_data "$1") <(st_data "$2"); }
 # results FILE: eval's result lines (its per-class and confusion lines,
 # indented, aside).
 results() { grep -v '^ ' "$1"; }
+
+# value KEY LINE: the value of KEY=... in LINE
+value() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
+
+# ---- pictures ---------------------------------------------------------------------
+# png_size FILE: "W H" from the IHDR chunk (after the 8-byte signature, the
+# chunk's length and type: bytes 16-23, big-endian)
+png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{ print $1*2^24 + $2*2^16 + $3*2^8 + $4, $5*2^24 + $6*2^16 + $7*2^8 + $8 }'; }
+# png_sig FILE: its first 8 bytes as od prints them, PNG_SIG for a PNG
+PNG_SIG=" 89 50 4e 47 0d 0a 1a 0a"
+png_sig() { od -An -tx1 -N8 "$1" 2>/dev/null; }
+# tmp_left: the first temporary files left in $T
+tmp_left() { find "$T" -name '*.tmp*' | head -3; }
+# svg_ok FILE: an XML document with one closed <svg>, each <text> closed
+svg_ok() {
+    case $(head -c 5 "$1") in "<?xml") ;; *) return 1 ;; esac
+    [ "$(tail -n 1 "$1")" = "</svg>" ] || return 1
+    [ "$(grep -c '<text' "$1")" -eq "$(grep -c '</text>' "$1")" ] || return 1
+    if command -v xmllint >/dev/null; then xmllint --noout "$1" 2>/dev/null || return 1; fi
+}

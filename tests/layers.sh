@@ -18,7 +18,8 @@ declare -A may=(
   [image]="base data"
   [sources]="base data image"
   [viz]="base data image"
-  [cli]="base kernels model data train io image sources viz"
+  [serve]="base kernels model data train io image"
+  [cli]="base kernels model data train io image sources viz serve"
 )
 # the layer that owns each header
 declare -A owner

@@ -10,49 +10,8 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "testfiles.h"
 #include "data.h"
-
-/* ---- scratch files ------------------------------------------------------ */
-
-static char tmpdir[64];
-static char made[32][512];
-static int n_made = 0;
-
-static void tmp_begin(void) {
-    strcpy(tmpdir, "/tmp/templar_data_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(2);
-    }
-    n_made = 0;
-}
-
-static void tmp_end(void) {
-    for (int i = 0; i < n_made; i++) unlink(made[i]);
-    if (rmdir(tmpdir) != 0) perror(tmpdir);
-}
-
-/* Returns "{tmpdir}/{name}" and remembers it for tmp_end. */
-static const char *tmp_path(const char *name) {
-    for (int i = 0; i < n_made; i++) {
-        const char *slash = strrchr(made[i], '/');
-        if (strcmp(slash + 1, name) == 0) return made[i];
-    }
-    snprintf(made[n_made], sizeof made[n_made], "%s/%s", tmpdir, name);
-    return made[n_made++];
-}
-
-static void write_file(const char *path, const uint8_t *b, size_t len, int gz) {
-    if (gz) {
-        gzFile f = gzopen(path, "wb");
-        if (!f || gzwrite(f, b, (unsigned)len) != (int)len) exit(2);
-        gzclose(f);
-    } else {
-        FILE *f = fopen(path, "wb");
-        if (!f || fwrite(b, 1, len, f) != len) exit(2);
-        fclose(f);
-    }
-}
 
 static void put32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24);
@@ -116,10 +75,10 @@ static void check_tiny(const tpl_dataset *d) {
 }
 
 static void test_roundtrip(void) {
-    tmp_begin();
+    scratch_begin("data");
     /* plain, gzip, and each mixed: gzip is found by magic, not by name */
     for (int mode = 0; mode < 4; mode++) {
-        const char *im = tmp_path("im"), *lb = tmp_path("lb");
+        const char *im = at("im"), *lb = at("lb");
         write_tiny(im, lb, mode & 1, mode >> 1);
         tpl_dataset d;
         tpl_err err = {{0}};
@@ -129,38 +88,38 @@ static void test_roundtrip(void) {
         CHECK(is_zeroed(&d));
         tpl_dataset_free(&d); /* twice is harmless */
     }
-    tmp_end();
+    scratch_end();
 }
 
 static void test_load_dir(void) {
-    tmp_begin();
+    scratch_begin("data");
     tpl_dataset d;
     tpl_err err = {{0}};
     /* nothing there: the error names the .gz path */
-    CHECK(tpl_idx_load_dir(tmpdir, "train", &d, &err) != 0);
-    CHECK_MSG(strstr(err.msg, "train-images-idx3-ubyte.gz") && strstr(err.msg, tmpdir),
+    CHECK(tpl_idx_load_dir(scratch_root, "train", &d, &err) != 0);
+    CHECK_MSG(strstr(err.msg, "train-images-idx3-ubyte.gz") && strstr(err.msg, scratch_root),
               "%s", err.msg);
     CHECK(strstr(err.msg, "No such file") != NULL);
     /* train split gzipped, test split plain */
-    write_tiny(tmp_path("train-images-idx3-ubyte.gz"), tmp_path("train-labels-idx1-ubyte.gz"),
+    write_tiny(at("train-images-idx3-ubyte.gz"), at("train-labels-idx1-ubyte.gz"),
                1, 1);
-    CHECK_MSG(tpl_idx_load_dir(tmpdir, "train", &d, &err) == 0, "%s", err.msg);
+    CHECK_MSG(tpl_idx_load_dir(scratch_root, "train", &d, &err) == 0, "%s", err.msg);
     check_tiny(&d);
     tpl_dataset_free(&d);
-    write_tiny(tmp_path("t10k-images-idx3-ubyte"), tmp_path("t10k-labels-idx1-ubyte"), 0, 0);
-    CHECK_MSG(tpl_idx_load_dir(tmpdir, "test", &d, &err) == 0, "%s", err.msg);
+    write_tiny(at("t10k-images-idx3-ubyte"), at("t10k-labels-idx1-ubyte"), 0, 0);
+    CHECK_MSG(tpl_idx_load_dir(scratch_root, "test", &d, &err) == 0, "%s", err.msg);
     check_tiny(&d);
     tpl_dataset_free(&d);
-    CHECK(tpl_idx_load_dir(tmpdir, "valid", &d, &err) != 0);
+    CHECK(tpl_idx_load_dir(scratch_root, "valid", &d, &err) != 0);
     CHECK(strstr(err.msg, "valid") != NULL);
-    tmp_end();
+    scratch_end();
 }
 
 static void test_bad_headers(void) {
-    tmp_begin();
-    const char *im = tmp_path("im"), *lb = tmp_path("lb");
+    scratch_begin("data");
+    const char *im = at("im"), *lb = at("lb");
     write_tiny(im, lb, 0, 0);
-    const char *bad = tmp_path("bad");
+    const char *bad = at("bad");
 
     uint8_t magic[16] = {0x12, 0x34, 0x08, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1};
     write_file(bad, magic, sizeof magic, 0);
@@ -189,12 +148,12 @@ static void test_bad_headers(void) {
     expect_load_error(bad, lb, bad, "truncated");
     write_file(bad, magic, 0, 0); /* empty file */
     expect_load_error(bad, lb, bad, "truncated");
-    tmp_end();
+    scratch_end();
 }
 
 static void test_truncated(void) {
-    tmp_begin();
-    const char *im = tmp_path("im"), *lb = tmp_path("lb");
+    scratch_begin("data");
+    const char *im = at("im"), *lb = at("lb");
     write_tiny(im, lb, 0, 0);
     uint32_t di[3] = {TN, TH, TW}, dl[1] = {TN};
     for (int gz = 0; gz < 2; gz++) {
@@ -236,15 +195,15 @@ static void test_truncated(void) {
     CHECK_MSG(tpl_idx_load(im, lb, &d, &err) == 0, "%s", err.msg);
     check_tiny(&d);
     tpl_dataset_free(&d);
-    tmp_end();
+    scratch_end();
 }
 
 /* Rank-4 images, (n, h, w, c): RGB (and c = 1) load with their channels;
  * a bad channel count, a cut header or body, and absurd sizes fail before
  * any allocation, naming the problem. */
 static void test_rank4(void) {
-    tmp_begin();
-    const char *im = tmp_path("im"), *lb = tmp_path("lb");
+    scratch_begin("data");
+    const char *im = at("im"), *lb = at("lb");
     uint8_t rgb[TN * TH * TW * 3];
     for (int i = 0; i < (int)sizeof rgb; i++) rgb[i] = (uint8_t)(i * 7 + 1);
     uint32_t d3[4] = {TN, TH, TW, 3}, d1[4] = {TN, TH, TW, 1}, dl[1] = {TN};
@@ -293,23 +252,23 @@ static void test_rank4(void) {
     /* the body cut short */
     write_idx(im, 4, d3, rgb, sizeof rgb - 5, 1);
     expect_load_error(im, lb, im, "truncated: expected 72 bytes of image data, got 67");
-    tmp_end();
+    scratch_end();
 }
 
 static void test_count_mismatch_and_missing(void) {
-    tmp_begin();
-    const char *im = tmp_path("im"), *lb = tmp_path("lb");
+    scratch_begin("data");
+    const char *im = at("im"), *lb = at("lb");
     write_tiny(im, lb, 0, 0);
     uint32_t dl[1] = {TN + 1};
     uint8_t four[TN + 1] = {0, 1, 2, 3};
     write_idx(lb, 1, dl, four, sizeof four, 0);
     expect_load_error(im, lb, lb, "4 labels but");
 
-    const char *gone = tmp_path("no-such-file.gz");
+    const char *gone = at("no-such-file.gz");
     expect_load_error(gone, lb, gone, "No such file or directory");
     write_tiny(im, lb, 0, 0);
     expect_load_error(im, gone, gone, "No such file or directory");
-    tmp_end();
+    scratch_end();
 }
 
 /* ---- batches ------------------------------------------------------------- */

@@ -13,66 +13,8 @@
 #include <zlib.h>
 
 #include "check.h"
+#include "testfiles.h"
 #include "digits.h"
-
-/* ---- scratch files ------------------------------------------------------ */
-
-static char tmpdir[64];
-static char made[32][512];
-static int n_made = 0;
-
-static void tmp_begin(void) {
-    strcpy(tmpdir, "/tmp/templar_digits_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(2);
-    }
-    n_made = 0;
-}
-
-static void tmp_end(void) {
-    for (int i = 0; i < n_made; i++) unlink(made[i]);
-    if (rmdir(tmpdir) != 0) perror(tmpdir);
-}
-
-static const char *tmp_path(const char *name) {
-    for (int i = 0; i < n_made; i++) {
-        const char *slash = strrchr(made[i], '/');
-        if (strcmp(slash + 1, name) == 0) return made[i];
-    }
-    snprintf(made[n_made], sizeof made[n_made], "%s/%s", tmpdir, name);
-    return made[n_made++];
-}
-
-static void write_file(const char *path, const void *b, size_t len, int gz) {
-    if (gz) {
-        gzFile f = gzopen(path, "wb");
-        if (!f || (len && gzwrite(f, b, (unsigned)len) != (int)len)) exit(2);
-        gzclose(f);
-    } else {
-        FILE *f = fopen(path, "wb");
-        if (!f || (len && fwrite(b, 1, len, f) != len)) exit(2);
-        fclose(f);
-    }
-}
-
-static void write_text(const char *path, const char *text, int gz) {
-    write_file(path, text, strlen(text), gz);
-}
-
-/* Writes a w x h PNG of the given simplified-API format. */
-static void write_png(const char *path, int w, int h, uint32_t format, const uint8_t *px) {
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (uint32_t)w;
-    img.height = (uint32_t)h;
-    img.format = format;
-    if (!png_image_write_to_file(&img, path, 0, px, 0, NULL)) {
-        fprintf(stderr, "write_png %s: %s\n", path, img.message);
-        exit(2);
-    }
-}
 
 static int is_zeroed(const tpl_dataset *d) {
     return d->n == 0 && d->h == 0 && d->w == 0 && d->c == 0 && d->classes == 0 &&
@@ -131,10 +73,10 @@ static void check_sheet(const tpl_dataset *d, int tol) {
 }
 
 static void test_png_load(void) {
-    tmp_begin();
+    scratch_begin("digits");
     make_sheet();
-    const char *grey = tmp_path("grey.png"), *rgb = tmp_path("rgb.png");
-    write_png(grey, SW, SH, PNG_FORMAT_GRAY, sheet);
+    const char *grey = at("grey.png"), *rgb = at("rgb.png");
+    write_png(grey, sheet, SW, SH, 1);
     tpl_dataset d;
     tpl_err err = {{0}};
     CHECK_MSG(tpl_digits_png_load(grey, CELL, RPC, &d, &err) == 0, "%s", err.msg);
@@ -144,7 +86,7 @@ static void test_png_load(void) {
     /* colour input with r = g = b comes back as (about) the same grey */
     uint8_t *px = malloc(3 * sizeof sheet);
     for (size_t i = 0; i < sizeof sheet; i++) px[3 * i] = px[3 * i + 1] = px[3 * i + 2] = sheet[i];
-    write_png(rgb, SW, SH, PNG_FORMAT_RGB, px);
+    write_png(rgb, px, SW, SH, 3);
     free(px);
     CHECK_MSG(tpl_digits_png_load(rgb, CELL, RPC, &d, &err) == 0, "%s", err.msg);
     check_sheet(&d, 1);
@@ -160,13 +102,13 @@ static void test_png_load(void) {
         CHECK(d.pixels[4] == sheet_px(2, 0) && d.pixels[7] == sheet_px(3, 1));
     }
     tpl_dataset_free(&d);
-    tmp_end();
+    scratch_end();
 }
 
 static void test_png_errors(void) {
-    tmp_begin();
+    scratch_begin("digits");
     make_sheet();
-    const char *bad = tmp_path("bad.png"), *gone = tmp_path("no-such.png");
+    const char *bad = at("bad.png"), *gone = at("no-such.png");
     expect_png_error(gone, CELL, RPC, "No such file or directory");
 
     write_text(bad, "P5 12 80 255\n not a png at all", 0);
@@ -176,14 +118,14 @@ static void test_png_errors(void) {
 
     /* width not a whole number of cells */
     uint8_t *wide = calloc(1, (SW + 1) * SH);
-    write_png(bad, SW + 1, SH, PNG_FORMAT_GRAY, wide);
+    write_png(bad, wide, SW + 1, SH, 1);
     free(wide);
     expect_png_error(bad, CELL, RPC, "not a whole number of 4x4 cells");
     /* whole cells, but 19 rows instead of 20 */
-    write_png(bad, SW, SH - CELL, PNG_FORMAT_GRAY, sheet);
+    write_png(bad, sheet, SW, SH - CELL, 1);
     expect_png_error(bad, CELL, RPC, "19 rows");
     /* right image, wrong layout asked for */
-    write_png(bad, SW, SH, PNG_FORMAT_GRAY, sheet);
+    write_png(bad, sheet, SW, SH, 1);
     expect_png_error(bad, CELL, 3, "20 rows");
     expect_png_error(bad, 0, RPC, "must be in");
     expect_png_error(bad, CELL, 0, "must be in");
@@ -202,7 +144,7 @@ static void test_png_errors(void) {
     memcpy(buf + 33, "\x7f\xff\xff\xffzTXtkey", 11);
     write_file(bad, buf, 44, 0);
     expect_png_error(bad, CELL, RPC, "PNG chunk 'zTXt' claims 2147483647 bytes");
-    tmp_end();
+    scratch_end();
 }
 
 /* ---- digits.csv ---------------------------------------------------------- */
@@ -219,14 +161,14 @@ static void expect_csv_error(const char *path, int side, int maxv, const char *l
 }
 
 static void test_csv_load(void) {
-    tmp_begin();
+    scratch_begin("digits");
     /* side 2, max 16: v -> round(v * 255 / 16) */
     const char *text = "0,16,8,4,3\n1, 2 ,3,+4,0\r\n16,16,16,16,9\n";
     const uint8_t want_px[12] = {0, 255, 128, 64, 16, 32, 48, 64, 255, 255, 255, 255};
     const uint8_t want_lb[3] = {3, 0, 9};
     const char *names[4] = {"a.csv", "a.csv.gz", "b.csv", "c.csv"};
     for (int t = 0; t < 4; t++) {
-        const char *p = tmp_path(names[t]);
+        const char *p = at(names[t]);
         if (t < 2) write_text(p, text, t == 1);
         if (t == 2) write_text(p, "0,16,8,4,3\n1,2,3,4,0\n16,16,16,16,9", 0); /* no final \n */
         if (t == 3) write_text(p, "0,16,8,4,3\n1,2,3,4,0\n16,16,16,16,9\n\n  \n", 1);
@@ -242,7 +184,7 @@ static void test_csv_load(void) {
     }
 
     /* max_value 255 keeps values as they are; side 1 */
-    const char *p = tmp_path("ident.csv");
+    const char *p = at("ident.csv");
     write_text(p, "0,0\n255,1\n17,1\n", 0);
     tpl_dataset d;
     tpl_err err = {{0}};
@@ -263,12 +205,12 @@ static void test_csv_load(void) {
         CHECK(d.labels[MANY - 1] == (MANY - 1) % 10 && d.pixels[4 * (MANY - 1) + 3] == 255 &&
               d.pixels[4 * 16] == 255 && d.pixels[4 * 16 + 1] == 0);
     tpl_dataset_free(&d);
-    tmp_end();
+    scratch_end();
 }
 
 static void test_csv_errors(void) {
-    tmp_begin();
-    const char *p = tmp_path("bad.csv"), *gz = tmp_path("bad.csv.gz");
+    scratch_begin("digits");
+    const char *p = at("bad.csv"), *gz = at("bad.csv.gz");
     const char *good = "0,1,2,3,4\n";
     char text[256];
     struct {
@@ -304,7 +246,7 @@ static void test_csv_errors(void) {
     expect_csv_error(p, 2, 16, "", "no images");
     write_text(p, "\n\n", 1);
     expect_csv_error(p, 2, 16, "", "no images");
-    const char *gone = tmp_path("no-such.csv.gz");
+    const char *gone = at("no-such.csv.gz");
     expect_csv_error(gone, 2, 16, "", "No such file or directory");
     expect_csv_error(p, 0, 16, "", "side 0");
     expect_csv_error(p, 2, 0, "", "max_value 0");
@@ -346,7 +288,7 @@ static void test_csv_errors(void) {
     CHECK(tpl_digits_csv_load(gz, 2, 16, &d, &err) != 0);
     CHECK_MSG(strstr(err.msg, "unexpected end of file") || strstr(err.msg, "fields"), "%s",
               err.msg);
-    tmp_end();
+    scratch_end();
 }
 
 /* ---- resize -------------------------------------------------------------- */

@@ -10,123 +10,20 @@
  * need fonts-dejavu-core's DejaVuSans.ttf and say so when they skip; the
  * check against the built-in tasks runs only where opencv-doc,
  * python3-sklearn and the three font packages are all installed. */
-#include <dirent.h>
-#include <errno.h>
 #include <png.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-
-#include <jpeglib.h>
 
 #include "check.h"
 #include "domains.h"
 #include "plot.h"
 #include "tasks.h"
+#include "testfiles.h"
 
 static const char *dejavu_sans = TPL_FONT_DIR_DEJAVU "/DejaVuSans.ttf";
-
-/* ---- scratch space --------------------------------------------------------- */
-
-static char root[64];
-
-static void scratch_begin(void) {
-    strcpy(root, "/tmp/templar_domains_XXXXXX");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        exit(2);
-    }
-}
-
-/* rm -rf, without following links. */
-static void rm_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st)) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        for (struct dirent *e; d && (e = readdir(d));) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            rm_tree(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static void scratch_end(void) { rm_tree(root); }
-
-/* "{root}/{name}" in one of a few rotating buffers. */
-static const char *at(const char *name) {
-    static char buf[8][512];
-    static int next = 0;
-    char *b = buf[next++ % 8];
-    snprintf(b, sizeof buf[0], "%s/%s", root, name);
-    return b;
-}
-
-static void make_dir(const char *path) {
-    if (mkdir(path, 0777) && errno != EEXIST) {
-        perror(path);
-        exit(2);
-    }
-}
-
-static void write_file(const char *path, const void *b, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f || (len && fwrite(b, 1, len, f) != len)) exit(2);
-    fclose(f);
-}
-
-/* The whole file (gunzipped when it is gzip); *len its size. */
-static uint8_t *read_all(const char *path, size_t *len, int gunzip) {
-    uint8_t *b = malloc(1 << 22);
-    *len = 0;
-    if (gunzip) {
-        gzFile f = gzopen(path, "rb");
-        int r = f ? gzread(f, b, 1 << 22) : -1;
-        if (f) gzclose(f);
-        *len = r > 0 ? (size_t)r : 0;
-    } else {
-        FILE *f = fopen(path, "rb");
-        if (f) *len = fread(b, 1, 1 << 22, f), fclose(f);
-    }
-    return b;
-}
-
-static int same_file(const char *a, const char *b) {
-    size_t la, lb;
-    uint8_t *x = read_all(a, &la, 0), *y = read_all(b, &lb, 0);
-    int same = la > 0 && la == lb && !memcmp(x, y, la);
-    free(x);
-    free(y);
-    return same;
-}
-
-static int cmp_name(const void *a, const void *b) { return strcmp(a, b); }
-
-/* Entries of dir other than "." and "..", names joined by spaces, sorted. */
-static void listing(const char *dir, char *out, size_t size) {
-    char names[32][256];
-    int n = 0;
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d)) && n < 32;)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            snprintf(names[n++], sizeof names[0], "%s", e->d_name);
-    if (d) closedir(d);
-    qsort(names, (size_t)n, sizeof names[0], cmp_name);
-    size_t len = 0;
-    out[0] = '\0';
-    for (int i = 0; i < n && len < size; i++)
-        len += (size_t)snprintf(out + len, size - len, "%s%s", i ? " " : "", names[i]);
-}
 
 static int same_set(const tpl_dataset *a, const tpl_dataset *b) {
     size_t per = (size_t)a->h * a->w * a->c;
@@ -145,30 +42,6 @@ static tpl_dataset make_set(int n, int h, int w, int c, int classes, uint32_t se
     return d;
 }
 
-static void write_jpeg(const char *path, int w, int h, int comps, const uint8_t *px) {
-    struct jpeg_compress_struct ci;
-    struct jpeg_error_mgr jerr;
-    FILE *f = fopen(path, "wb");
-    if (!f) exit(2);
-    ci.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&ci);
-    jpeg_stdio_dest(&ci, f);
-    ci.image_width = (JDIMENSION)w;
-    ci.image_height = (JDIMENSION)h;
-    ci.input_components = comps;
-    ci.in_color_space = comps == 3 ? JCS_RGB : JCS_GRAYSCALE;
-    jpeg_set_defaults(&ci);
-    jpeg_set_quality(&ci, 100, TRUE);
-    jpeg_start_compress(&ci, TRUE);
-    while (ci.next_scanline < ci.image_height) {
-        JSAMPROW row = (JSAMPROW)(px + (size_t)ci.next_scanline * w * comps);
-        jpeg_write_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_compress(&ci);
-    jpeg_destroy_compress(&ci);
-    fclose(f);
-}
-
 /* ---- IDX writer ------------------------------------------------------------ */
 
 /* Writes d to images/labels and loads it back; also checks the rank byte
@@ -178,10 +51,10 @@ static void roundtrip(const tpl_dataset *d, const char *images, const char *labe
     tpl_err err = {{0}};
     CHECK_MSG(tpl_idx_write(images, labels, d, &err) == 0, "%s", err.msg);
     size_t len;
-    uint8_t *raw = read_all(images, &len, 0);
+    uint8_t *raw = read_file(images, &len, 0);
     CHECK_MSG(len >= 2 && (raw[0] == 0x1f && raw[1] == 0x8b) == gz, "%s: gzip %d", images, gz);
     free(raw);
-    raw = read_all(images, &len, 1);
+    raw = read_file(images, &len, 1);
     CHECK(len == 4 + 4 * (size_t)rank + (size_t)d->n * d->h * d->w * d->c);
     CHECK(len > 4 && raw[0] == 0 && raw[1] == 0 && raw[2] == 0x08 && raw[3] == rank);
     free(raw);
@@ -192,7 +65,7 @@ static void roundtrip(const tpl_dataset *d, const char *images, const char *labe
 }
 
 static void test_idx_write(void) {
-    scratch_begin();
+    scratch_begin("domains");
     tpl_dataset grey = make_set(7, 5, 6, 1, 4, 1), rgb = make_set(9, 4, 3, 3, 5, 2);
     roundtrip(&grey, at("g-images.gz"), at("g-labels.gz"), 3, 1);
     roundtrip(&rgb, at("c-images.gz"), at("c-labels.gz"), 4, 1);
@@ -204,7 +77,7 @@ static void test_idx_write(void) {
     CHECK(same_file(at("g-images.gz"), at("g2-images.gz")));
 
     /* the directory layout, both splits */
-    make_dir(at("dir"));
+    make_dirs(at("dir"));
     tpl_dataset back;
     CHECK_MSG(tpl_idx_write_dir(at("dir"), "train", &rgb, &err) == 0, "%s", err.msg);
     CHECK_MSG(tpl_idx_write_dir(at("dir"), "test", &grey, &err) == 0, "%s", err.msg);
@@ -232,7 +105,7 @@ static void test_idx_write(void) {
     /* labels failing leaves no images file either */
     CHECK(tpl_idx_write(at("lonely-im.gz"), at("nodir/lb.gz"), &grey, &err) != 0);
     CHECK(access(at("lonely-im.gz"), F_OK) != 0);
-    listing(root, names, sizeof names);
+    listing(scratch_root, names, sizeof names);
     CHECK_MSG(!strstr(names, ".tmp"), "temporary files left: %s", names);
 
     tpl_dataset_free(&grey);
@@ -242,13 +115,13 @@ static void test_idx_write(void) {
 
 /* A written RGB file, then corrupted: the loader names each problem. */
 static void test_idx_corrupt(void) {
-    scratch_begin();
+    scratch_begin("domains");
     tpl_dataset rgb = make_set(4, 3, 3, 3, 2, 9);
     const char *im = at("im"), *lb = at("lb.gz"), *bad = at("bad");
     tpl_err err = {{0}};
     CHECK(tpl_idx_write(im, lb, &rgb, &err) == 0); /* plain: easy to edit */
     size_t len;
-    uint8_t *b = read_all(im, &len, 0);
+    uint8_t *b = read_file(im, &len, 0);
     CHECK(len == 20 + 4 * 27);
     struct {
         size_t keep;  /* bytes kept */
@@ -266,7 +139,7 @@ static void test_idx_corrupt(void) {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         uint8_t c = 0;
         if (cases[i].at >= 0) c = b[cases[i].at], b[cases[i].at] = cases[i].to;
-        write_file(bad, b, cases[i].keep);
+        write_file(bad, b, cases[i].keep, 0);
         if (cases[i].at >= 0) b[cases[i].at] = c;
         tpl_dataset d;
         CHECK(tpl_idx_load(bad, lb, &d, &err) != 0);
@@ -318,7 +191,7 @@ static void test_channels(void) {
 /* ---- JPEG and the MNIST-M blend -------------------------------------------- */
 
 static void test_jpeg(void) {
-    scratch_begin();
+    scratch_begin("domains");
     enum { W = 40, H = 30 };
     uint8_t rgb[W * H * 3], grey[W * H];
     for (int y = 0; y < H; y++)
@@ -327,9 +200,9 @@ static void test_jpeg(void) {
             p[0] = (uint8_t)(6 * x), p[1] = (uint8_t)(8 * y), p[2] = 200;
             grey[y * W + x] = (uint8_t)(3 * x + 2 * y);
         }
-    write_jpeg(at("c.jpg"), W, H, 3, rgb);
-    write_jpeg(at("g.jpg"), W, H, 1, grey);
-    write_jpeg(at("small.jpg"), 20, 20, 3, rgb);
+    write_jpeg(at("c.jpg"), rgb, W, H, 3, 100);
+    write_jpeg(at("g.jpg"), grey, W, H, 1, 100);
+    write_jpeg(at("small.jpg"), rgb, 20, 20, 3, 100);
     tpl_image ph;
     tpl_err err = {{0}};
     CHECK_MSG(tpl_jpeg_read(at("c.jpg"), 3, 16384, &ph, &err) == 0, "%s", err.msg);
@@ -344,30 +217,30 @@ static void test_jpeg(void) {
     free(ph.px);
 
     /* not a JPEG, cut short, missing: one line naming the file */
-    write_file(at("bad.jpg"), "not a jpeg at all", 17);
+    write_file(at("bad.jpg"), "not a jpeg at all", 17, 0);
     CHECK(tpl_jpeg_read(at("bad.jpg"), 3, 16384, &ph, &err) != 0 && !ph.px);
     CHECK_MSG(strstr(err.msg, "bad.jpg: cannot decode JPEG") && !strchr(err.msg, '\n'), "%s",
               err.msg);
     size_t len;
-    uint8_t *b = read_all(at("c.jpg"), &len, 0);
-    write_file(at("cut.jpg"), b, 200);
+    uint8_t *b = read_file(at("c.jpg"), &len, 0);
+    write_file(at("cut.jpg"), b, 200, 0);
     free(b);
     /* libjpeg pads a stream cut inside the scans (a warning), so only ask for
      * no crash and no leak; cut inside the header it must fail */
     if (tpl_jpeg_read(at("cut.jpg"), 3, 16384, &ph, &err) == 0) free(ph.px);
-    write_file(at("cut.jpg"), "\xff\xd8\xff\xe0\x00\x10JFIF", 10);
+    write_file(at("cut.jpg"), "\xff\xd8\xff\xe0\x00\x10JFIF", 10, 0);
     CHECK(tpl_jpeg_read(at("cut.jpg"), 3, 16384, &ph, &err) != 0 && strstr(err.msg, "cut.jpg: cannot decode"));
     CHECK(tpl_jpeg_read(at("none.jpg"), 3, 16384, &ph, &err) != 0 && strstr(err.msg, "No such file"));
 
     /* a directory of them: sorted; grey and small photos skipped */
     tpl_paths files = {0};
     tpl_photos photos;
-    CHECK(tpl_paths_list(&files, root, ".jpg", &err) == 0 && files.n == 5);
+    CHECK(tpl_paths_list(&files, scratch_root, ".jpg", &err) == 0 && files.n == 5);
     for (int i = 1; i < files.n; i++) CHECK(strcmp(files.path[i - 1], files.path[i]) < 0);
     tpl_paths_free(&files);
     unlink(at("bad.jpg"));
     unlink(at("cut.jpg"));
-    CHECK(tpl_paths_list(&files, root, ".jpg", &err) == 0 && files.n == 3);
+    CHECK(tpl_paths_list(&files, scratch_root, ".jpg", &err) == 0 && files.n == 3);
     CHECK_MSG(tpl_photos_load(&files, 28, &photos, &err) == 0, "%s", err.msg);
     CHECK(photos.n == 1 && photos.photo[0].w == W);
     tpl_photos_free(&photos);
@@ -630,11 +503,7 @@ static void write_sources(void) {
             int cell = (y / 20) * 2 + x / 20;
             sheet[y * W + x] = (uint8_t)((cell * 37 + (y % 20) * 11 * (1 + cell % 3) + x * 7) % 256);
         }
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = W, img.height = H, img.format = PNG_FORMAT_GRAY;
-    if (!png_image_write_to_file(&img, at("sheet.png"), 0, sheet, 0, NULL)) exit(2);
+    write_png(at("sheet.png"), sheet, W, H, 1);
     FILE *f = fopen(at("digits.csv"), "w");
     for (int i = 0; i < 30; i++) {
         for (int k = 0; k < 64; k++) fprintf(f, "%d,", (i * 5 + k * 3) % 17);
@@ -646,16 +515,16 @@ static void write_sources(void) {
      * one that are skipped */
     const char *dirs[3] = {"f1", "f2", "f3"};
     for (int i = 0; i < 3; i++) {
-        make_dir(at(dirs[i]));
+        make_dirs(at(dirs[i]));
         char link[512];
-        snprintf(link, sizeof link, "%s/%s/a.ttf", root, dirs[i]);
+        snprintf(link, sizeof link, "%s/%s/a.ttf", scratch_root, dirs[i]);
         if (symlink(dejavu_sans, link)) exit(2);
     }
-    make_dir(at("photos"));
+    make_dirs(at("photos"));
     static uint8_t black[64 * 48 * 3], grey[64 * 48];
-    write_jpeg(at("photos/black.jpg"), 64, 48, 3, black);
-    write_jpeg(at("photos/grey.jpg"), 64, 48, 1, grey);
-    write_jpeg(at("photos/small.jpg"), 16, 16, 3, black);
+    write_jpeg(at("photos/black.jpg"), black, 64, 48, 3, 100);
+    write_jpeg(at("photos/grey.jpg"), grey, 64, 48, 1, 100);
+    write_jpeg(at("photos/small.jpg"), black, 16, 16, 3, 100);
 }
 
 /* The synthetic sources' paths, kept (at()'s buffers rotate). */
@@ -730,7 +599,7 @@ static void check_missing_sources(tpl_digits_opts o) {
                   strstr(err.msg, "apt-get install python3-sklearn"), "%s", err.msg);
     CHECK(dom[0].train.n == 0 && !dom[0].train.pixels);
     synthetic_opts(&o);
-    make_dir(at("nofonts"));
+    make_dirs(at("nofonts"));
     o.src[TPL_SRC_LIBERATION].path = at("nofonts");
     CHECK(tpl_digits_build(&o, dom, &err) != 0);
     CHECK_MSG(strstr(err.msg, "nofonts: no .ttf") && strstr(err.msg, "fonts-liberation"), "%s",
@@ -742,7 +611,7 @@ static void check_missing_sources(tpl_digits_opts o) {
 
 static void test_build(void) {
     if (!have_dejavu("the build from synthetic sources")) return;
-    scratch_begin();
+    scratch_begin("domains");
     write_sources();
     tpl_digits_opts o;
     synthetic_opts(&o);
@@ -764,8 +633,8 @@ static void test_build(void) {
     /* one seed: the same domains, and the same bytes on disk */
     o.progress = NULL;
     CHECK(tpl_digits_build(&o, b, &err) == 0 && same_domains(a, b));
-    make_dir(at("out1"));
-    make_dir(at("out2"));
+    make_dirs(at("out1"));
+    make_dirs(at("out2"));
     CHECK(tpl_domains_save(at("out1"), a, TPL_N_DOMAINS, &err) == 0);
     CHECK(tpl_domains_save(at("out2"), b, TPL_N_DOMAINS, &err) == 0);
     CHECK(same_file(at("out1/printed/train-images-idx3-ubyte.gz"),
@@ -817,7 +686,7 @@ static int preview(const char *path, const tpl_domain *dom, int n, tpl_err *err)
 }
 
 static void test_save(void) {
-    scratch_begin();
+    scratch_begin("domains");
     tpl_domain one[TPL_N_DOMAINS], two[TPL_N_DOMAINS];
     small_domains(one, 1);
     small_domains(two, 2);
@@ -845,17 +714,17 @@ static void test_save(void) {
     CHECK_MSG(!strcmp(names, "blended handwritten optical printed"), "%s", names);
 
     /* what an earlier run did not write is never replaced */
-    write_file(at("out/printed/notes.txt"), "mine", 4);
+    write_file(at("out/printed/notes.txt"), "mine", 4, 0);
     CHECK(tpl_domains_prepare(out, tpl_domain_names, TPL_N_DOMAINS, &created, &err) != 0);
     CHECK_MSG(strstr(err.msg, "notes.txt") && strstr(err.msg, "out/printed"), "%s", err.msg);
     unlink(at("out/printed/notes.txt"));
-    write_file(at("file"), "x", 1);
+    write_file(at("file"), "x", 1, 0);
     CHECK(tpl_domains_prepare(at("file"), tpl_domain_names, TPL_N_DOMAINS, &created, &err) != 0);
     CHECK(strstr(err.msg, "not a directory") != NULL);
     CHECK(tpl_domains_prepare(at("file/sub"), tpl_domain_names, TPL_N_DOMAINS, &created, &err) != 0);
     CHECK(strstr(err.msg, "cannot create directory") && !created);
-    make_dir(at("fresh"));
-    write_file(at("fresh/optical"), "x", 1);
+    make_dirs(at("fresh"));
+    write_file(at("fresh/optical"), "x", 1, 0);
     CHECK(tpl_domains_prepare(at("fresh"), tpl_domain_names, TPL_N_DOMAINS, &created, &err) != 0);
     CHECK(strstr(err.msg, "fresh/optical: exists") != NULL);
     CHECK(tpl_domains_prepare(at("new"), tpl_domain_names, TPL_N_DOMAINS, &created, &err) == 0 &&
@@ -871,7 +740,7 @@ static void test_save(void) {
     png_image_free(&img);
     CHECK(preview(at("nodir/p.png"), two, TPL_N_DOMAINS, &err) != 0);
     CHECK(preview(at("q.png"), two, 0, &err) != 0 && access(at("q.png"), F_OK));
-    listing(root, names, sizeof names);
+    listing(scratch_root, names, sizeof names);
     CHECK_MSG(!strstr(names, ".tmp"), "%s", names);
     tpl_domains_free(one, TPL_N_DOMAINS);
     tpl_domains_free(two, TPL_N_DOMAINS);

@@ -682,7 +682,7 @@ static void check_winograd_logits(tpl_model *m, const tpl_dataset *d, int first,
         free(ref), free(got);
     }
     for (int s = 0; s < m->cfg.n_stages; s++)
-        CHECK_MSG(m->stage[s].kind_state != NULL, "%s: stage %d did not use winograd", what, s);
+        CHECK_MSG(m->mixing.kind_state[s] != NULL, "%s: stage %d did not use winograd", what, s);
 }
 
 /* Every BN far from identity (a short training leaves the blocks' last BN

@@ -16,6 +16,7 @@
 #include "json.h"
 #include "plot.h"
 #include "rng.h"
+#include "testfiles.h"
 
 static const tpl_rgb WHITE = {255, 255, 255}, BLACK = {0, 0, 0};
 
@@ -145,11 +146,11 @@ static void test_font(void) {
 
 /* ---- files ------------------------------------------------------------------ */
 
-static char dir[] = "/tmp/test_plot.XXXXXX";
 
-/* Entries of dir whose name holds ".tmp": temporary files left behind. */
+/* Entries of the scratch directory whose name holds ".tmp": temporary
+ * files left behind. */
 static int leftovers(void) {
-    DIR *d = opendir(dir);
+    DIR *d = opendir(scratch_root);
     int n = 0;
     for (struct dirent *e; d && (e = readdir(d));) n += strstr(e->d_name, ".tmp") != NULL;
     if (d) closedir(d);
@@ -158,7 +159,7 @@ static int leftovers(void) {
 
 static void test_png_round_trip(void) {
     char path[256];
-    snprintf(path, sizeof path, "%s/c.png", dir);
+    snprintf(path, sizeof path, "%s/c.png", scratch_root);
     tpl_canvas c;
     tpl_canvas_init(&c, 13, 7, WHITE);
     for (int i = 0; i < 13; i++) tpl_canvas_fill(&c, i, i % 7, 1, 1, tpl_colormap(i / 12.0));
@@ -188,7 +189,7 @@ static void test_write_failures(void) {
     CHECK(strstr(err.msg, "/nonexistent-dir/x.png") && !strchr(err.msg, '\n'));
     /* the temporary file is written, but cannot replace a directory: removed */
     char path[256];
-    snprintf(path, sizeof path, "%s/adir", dir);
+    snprintf(path, sizeof path, "%s/adir", scratch_root);
     CHECK(mkdir(path, 0755) == 0);
     err.msg[0] = 0;
     CHECK(tpl_canvas_write_png(&c, path, &err) == -1);
@@ -199,15 +200,6 @@ static void test_write_failures(void) {
 }
 
 /* ---- the heatmap ------------------------------------------------------------ */
-
-static char *slurp(const char *path) {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return NULL;
-    char *buf = calloc(1, 1 << 20);
-    if (buf) buf[fread(buf, 1, (1 << 20) - 1, fp)] = 0;
-    fclose(fp);
-    return buf;
-}
 
 /* FNV-1a, 64 bits: a fingerprint of a picture. */
 static uint64_t fnv1a(const void *p, size_t n) {
@@ -249,14 +241,14 @@ static void test_heatmap(void) {
                             .n_groups = 2,
                             .group = {{"stage 0", 3, 2, w0}, {"stage 1", 2, 4, w1}}};
     char png[256], svg[256], want[64];
-    snprintf(png, sizeof png, "%s/h.png", dir);
-    snprintf(svg, sizeof svg, "%s/h.svg", dir);
+    snprintf(png, sizeof png, "%s/h.png", scratch_root);
+    snprintf(svg, sizeof svg, "%s/h.svg", scratch_root);
     tpl_err err = {{0}};
     int w = 0, h = 0;
     CHECK_MSG(tpl_heatmap_write_png(&hm, png, &w, &h, &err) == 0, "%s", err.msg);
     CHECK_MSG(tpl_heatmap_write_svg(&hm, svg, &err) == 0, "%s", err.msg);
     CHECK(w > 100 && w < 2000 && h > 100 && h < 2000);
-    char *s = slurp(svg);
+    char *s = read_text(svg);
     CHECK(s != NULL);
     if (!s) return;
     /* one layout: the SVG has the PNG's size */
@@ -510,23 +502,35 @@ static int png_size_of(const char *path, int *w, int *h) {
     return px ? 0 : -1;
 }
 
+/* A figure written as png and svg: checks that the PNG's size lies within
+ * (w_min, w_max) x (h_min, h_max) and that the SVG is balanced and of the
+ * same size; the SVG's text (malloc'd), or NULL when it does not read. */
+static char *check_twins(const char *png, const char *svg, int w_min, int w_max, int h_min,
+                         int h_max) {
+    int w = 0, h = 0;
+    char want[64];
+    CHECK_MSG(png_size_of(png, &w, &h) == 0 && w > w_min && w < w_max && h > h_min && h < h_max,
+              "%s: %dx%d", png, w, h);
+    char *s = read_text(svg);
+    CHECK_MSG(s != NULL, "%s unread", svg);
+    if (!s) return NULL;
+    snprintf(want, sizeof want, "width=\"%d\" height=\"%d\"", w, h);
+    CHECK_MSG(strstr(s, want), "SVG is not %dx%d", w, h);
+    CHECK(svg_balanced(s));
+    return s;
+}
+
 static void test_confusion(void) {
-    char png[256], svg[256], want[64];
-    snprintf(png, sizeof png, "%s/cm.png", dir);
-    snprintf(svg, sizeof svg, "%s/cm.svg", dir);
+    char png[256], svg[256];
+    snprintf(png, sizeof png, "%s/cm.png", scratch_root);
+    snprintf(svg, sizeof svg, "%s/cm.svg", scratch_root);
     tpl_err err = {{0}};
     /* two classes, named, one name too long and one that needs escaping */
     const long two[4] = {90, 10, 0, 100};
     const char *names2[] = {"a-name-of-twenty-chars", "<cat>"};
     CHECK_MSG(tpl_confusion_write(png, svg, "two classes", 2, two, names2, &err) == 0, "%s", err.msg);
-    int w = 0, h = 0;
-    CHECK(png_size_of(png, &w, &h) == 0 && w > 300 && w < 1200 && h > 300 && h < 1200);
-    char *s = slurp(svg);
-    CHECK(s != NULL);
+    char *s = check_twins(png, svg, 300, 1200, 300, 1200);
     if (s) {
-        snprintf(want, sizeof want, "width=\"%d\" height=\"%d\"", w, h);
-        CHECK_MSG(strstr(s, want), "SVG is not %dx%d", w, h);
-        CHECK(svg_balanced(s));
         CHECK(strstr(s, ">two classes</text>") && strstr(s, ">true class</text>") &&
               strstr(s, ">predicted class</text>"));
         CHECK(strstr(s, ">a-name-of-twen..</text>") && !strstr(s, "twenty")); /* 16 characters */
@@ -543,10 +547,8 @@ static void test_confusion(void) {
     /* 100 classes, no names: numbered, cells without counts, labels thinned */
     long *m = confusion_counts(100, 50);
     CHECK_MSG(tpl_confusion_write(png, svg, "100 classes", 100, m, NULL, &err) == 0, "%s", err.msg);
-    CHECK(png_size_of(png, &w, &h) == 0 && w > 600 && w < 1400 && h > 600 && h < 1400);
-    s = slurp(svg);
+    s = check_twins(png, svg, 600, 1400, 600, 1400);
     if (s) {
-        CHECK(svg_balanced(s));
         CHECK(strstr(s, ">0</text>") && strstr(s, ">98</text>")); /* every other class */
         CHECK(!strstr(s, ">99</text>") && !strstr(s, ">51</text>"));
         free(s);
@@ -555,11 +557,12 @@ static void test_confusion(void) {
     /* 255 classes fit, and a 10-class matrix with big counts prints them all */
     m = confusion_counts(255, 1000);
     CHECK_MSG(tpl_confusion_write(png, NULL, "255 classes", 255, m, NULL, &err) == 0, "%s", err.msg);
+    int w = 0, h = 0;
     CHECK(png_size_of(png, &w, &h) == 0 && w < 1600 && h < 1600);
     free(m);
     m = confusion_counts(10, 123456);
     CHECK(tpl_confusion_write(NULL, svg, NULL, 10, m, NULL, &err) == 0);
-    s = slurp(svg);
+    s = read_text(svg);
     CHECK(s && count(s, ">123456</text>") == 10);
     free(s);
     /* refused: no classes, too many, a negative count; nothing written */
@@ -706,7 +709,7 @@ static void test_trainlog_errors(void) {
     CHECK(tpl_trainlog_read(&log, "/nonexistent-dir/run.jsonl", &err) == -1 &&
           strstr(err.msg, "/nonexistent-dir/run.jsonl") && strstr(err.msg, "cannot open"));
     tpl_trainlog_free(&log);
-    CHECK(tpl_trainlog_read(&log, dir, &err) == -1 && strstr(err.msg, dir));
+    CHECK(tpl_trainlog_read(&log, scratch_root, &err) == -1 && strstr(err.msg, scratch_root));
     tpl_trainlog_free(&log);
     /* whatever is cut or garbled, the reader answers and frees cleanly */
     const char *good =
@@ -735,9 +738,9 @@ static void test_trainlog_errors(void) {
 /* ---- the curves -------------------------------------------------------------- */
 
 static void test_curves(void) {
-    char png[256], svg[256], want[64];
-    snprintf(png, sizeof png, "%s/curves.png", dir);
-    snprintf(svg, sizeof svg, "%s/curves.svg", dir);
+    char png[256], svg[256];
+    snprintf(png, sizeof png, "%s/curves.png", scratch_root);
+    snprintf(svg, sizeof svg, "%s/curves.svg", scratch_root);
     tpl_trainlog log;
     tpl_err err = {{0}};
     char text[16384] = "{\"kind\":\"run\",\"command\":\"templar train --tasks a,b<c\"}\n";
@@ -762,14 +765,8 @@ static void test_curves(void) {
     CHECK(log.n_tasks == 2 && log.lines == 24);
     CHECK_MSG(tpl_curves_write(&log, TPL_CURVES_BOTH, "curves of <a&b>", png, svg, &err) == 0, "%s",
               err.msg);
-    int w = 0, h = 0;
-    CHECK(png_size_of(png, &w, &h) == 0 && w > 600 && w < 1400 && h > 500 && h < 1000);
-    char *s = slurp(svg);
-    CHECK(s != NULL);
+    char *s = check_twins(png, svg, 600, 1400, 500, 1000);
     if (s) {
-        snprintf(want, sizeof want, "width=\"%d\" height=\"%d\"", w, h);
-        CHECK_MSG(strstr(s, want), "SVG is not %dx%d", w, h);
-        CHECK(svg_balanced(s));
         CHECK(strstr(s, ">curves of &lt;a&amp;b&gt;</text>"));
         CHECK(strstr(s, ">templar train --tasks a,b&lt;c</text>"));
         CHECK(strstr(s, ">loss</text>") && strstr(s, ">accuracy</text>") && strstr(s, ">step</text>"));
@@ -786,11 +783,11 @@ static void test_curves(void) {
     CHECK(parse(&log, "{\"kind\":\"step\",\"step\":1,\"tasks\":{\"t\":{\"loss\":1}}}\n"
                       "{\"kind\":\"step\",\"step\":2,\"tasks\":{\"t\":{\"loss\":0.5}}}\n", &err) == 0);
     CHECK(tpl_curves_write(&log, TPL_CURVES_LOSS, NULL, NULL, svg, &err) == 0);
-    s = slurp(svg);
+    s = read_text(svg);
     CHECK(s && strstr(s, ">loss</text>") && !strstr(s, "accuracy"));
     free(s);
     CHECK(tpl_curves_write(&log, TPL_CURVES_BOTH, "t", png, svg, &err) == 0);
-    s = slurp(svg);
+    s = read_text(svg);
     CHECK(s && strstr(s, ">no accuracy in this log</text>"));
     free(s);
     CHECK(tpl_curves_write(&log, 0, "t", png, svg, &err) == -1);
@@ -804,7 +801,7 @@ static void test_curves(void) {
     tpl_buf_free(&b);
     CHECK(log.n_tasks == 1 && log.task[0].s[TPL_LOG_STEP_LOSS].n == 5000);
     CHECK(tpl_curves_write(&log, TPL_CURVES_LOSS, "t", NULL, svg, &err) == 0);
-    s = slurp(svg);
+    s = read_text(svg);
     const char *pts = s ? strstr(s, "<polyline points=\"") : NULL;
     if (pts) {
         int n = 1;
@@ -820,10 +817,7 @@ static void test_curves(void) {
 }
 
 int main(void) {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    scratch_begin("plot");
     test_similarity();
     test_verdict();
     test_colormap();
@@ -841,6 +835,6 @@ int main(void) {
     test_trainlog_new();
     test_trainlog_errors();
     test_curves();
-    rmdir(dir);
+    scratch_end();
     return check_summary("test_plot");
 }

@@ -6,7 +6,6 @@
  * Needs Debian's fonts-noto-core and fonts-noto-cjk; exits 77 (skipped)
  * without them.  Small counts only: a couple of scripts, a few images. */
 #include <dirent.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,50 +16,7 @@
 #include "check.h"
 #include "scripts.h"
 #include "tasks.h"
-
-static char root[64];
-
-/* rm -rf, without following links. */
-static void rm_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st)) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        for (struct dirent *e; d && (e = readdir(d));) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            rm_tree(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static const char *at(const char *name) {
-    static char buf[8][512];
-    static int next = 0;
-    char *b = buf[next++ % 8];
-    snprintf(b, sizeof buf[0], "%s/%s", root, name);
-    return b;
-}
-
-/* Entries of dir (not . and ..), or -1 when it cannot be read. */
-static int count_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return -1;
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-    closedir(d);
-    return n;
-}
-
-static int is_dir(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
+#include "testfiles.h"
 
 static int same_set(const tpl_dataset *a, const tpl_dataset *b) {
     return a->n == b->n && a->h == b->h && a->w == b->w && a->c == b->c &&
@@ -358,11 +314,7 @@ int main(void) {
         for (int i = 1; i < usable[k].n; i++) CHECK(strcmp(usable[k].path[i - 1], usable[k].path[i]) < 0);
     /* fonts of the other package are not used: CJK fonts have Greek too */
     for (int i = 0; i < usable[0].n; i++) CHECK(!strstr(usable[0].path[i], "CJK"));
-    strcpy(root, "/tmp/templar_scripts_XXXXXX");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    scratch_begin("scripts");
     test_build(usable, which);
     test_save(which);
     tpl_scripts_opts gone = o;
@@ -371,6 +323,6 @@ int main(void) {
     CHECK(tpl_scripts_fonts(&gone, which, 2, u2, &err) != 0 &&
           strstr(err.msg, "/nonexistent/noto") && strstr(err.msg, "apt-get install fonts-noto-cjk"));
     for (int k = 0; k < 2; k++) tpl_paths_free(&usable[k]);
-    rm_tree(root);
+    scratch_end();
     return check_summary("test_scripts");
 }

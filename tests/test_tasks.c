@@ -17,59 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
-
 #include "check.h"
-#include "image.h"
 #include "tasks.h"
-
-static char root[64];
-
-static void rm_tree(const char *path) {
-    struct stat st;
-    if (lstat(path, &st)) return;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        for (struct dirent *e; d && (e = readdir(d));) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            char sub[1024];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            rm_tree(sub);
-        }
-        if (d) closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static const char *at(const char *name) {
-    static char buf[16][512];
-    static int next = 0;
-    char *b = buf[next++ % 16];
-    snprintf(b, sizeof buf[0], "%s/%s", root, name);
-    return b;
-}
-
-/* mkdir -p of root/name. */
-static void make_dirs(const char *name) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", root, name);
-    for (char *s = path + strlen(root) + 1; *s; s++)
-        if (*s == '/') {
-            *s = '\0';
-            mkdir(path, 0777);
-            *s = '/';
-        }
-    mkdir(path, 0777);
-}
-
-static void write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    if (!f) exit(2);
-    fputs(text, f);
-    fclose(f);
-}
+#include "testfiles.h"
 
 /* A w x h image of c channels, pixel (x, y) channel k = base + x + 2y + 50k
  * (mod 256), so each image is told apart by base. */
@@ -83,11 +33,7 @@ static uint8_t *pattern(int w, int h, int c, int base) {
 
 static void png(const char *name, int w, int h, int c, int base) {
     uint8_t *px = pattern(w, h, c, base);
-    tpl_err err = {{0}};
-    if (tpl_png_write_plain(at(name), px, w, h, c, &err)) {
-        fprintf(stderr, "%s\n", err.msg);
-        exit(2);
-    }
+    write_png(at(name), px, w, h, c);
     free(px);
 }
 
@@ -95,34 +41,13 @@ static void png(const char *name, int w, int h, int c, int base) {
 static void flat_png(const char *name, int w, int h, int v) {
     uint8_t *px = malloc((size_t)w * h);
     memset(px, v, (size_t)w * h);
-    tpl_err err = {{0}};
-    if (tpl_png_write_plain(at(name), px, w, h, 1, &err)) exit(2);
+    write_png(at(name), px, w, h, 1);
     free(px);
 }
 
-static void jpeg(const char *name, int w, int h, int comps, int base) {
-    uint8_t *px = pattern(w, h, comps, base);
-    struct jpeg_compress_struct ci;
-    struct jpeg_error_mgr jerr;
-    FILE *f = fopen(at(name), "wb");
-    if (!f) exit(2);
-    ci.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&ci);
-    jpeg_stdio_dest(&ci, f);
-    ci.image_width = (JDIMENSION)w;
-    ci.image_height = (JDIMENSION)h;
-    ci.input_components = comps;
-    ci.in_color_space = comps == 3 ? JCS_RGB : JCS_GRAYSCALE;
-    jpeg_set_defaults(&ci);
-    jpeg_set_quality(&ci, 95, TRUE);
-    jpeg_start_compress(&ci, TRUE);
-    while (ci.next_scanline < ci.image_height) {
-        JSAMPROW row = (JSAMPROW)(px + (size_t)ci.next_scanline * w * comps);
-        jpeg_write_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_compress(&ci);
-    jpeg_destroy_compress(&ci);
-    fclose(f);
+static void jpeg(const char *name, int w, int h, int c, int base) {
+    uint8_t *px = pattern(w, h, c, base);
+    write_jpeg(at(name), px, w, h, c, 95);
     free(px);
 }
 
@@ -228,10 +153,10 @@ static void test_resize(void) {
 /* ant: 5 grey PNGs 10x12; cat: 5 RGB JPEGs 20x16; dog: 5 PNGs of mixed
  * size and channels; plus files and folders that are not data. */
 static void make_folder(void) {
-    make_dirs("f/ant");
-    make_dirs("f/cat");
-    make_dirs("f/dog/nested");
-    make_dirs("f/.hidden");
+    make_dirs(at("f/ant"));
+    make_dirs(at("f/cat"));
+    make_dirs(at("f/dog/nested"));
+    make_dirs(at("f/.hidden"));
     char name[64];
     for (int i = 0; i < 5; i++) {
         snprintf(name, sizeof name, "f/ant/a%d.png", i);
@@ -241,8 +166,8 @@ static void make_folder(void) {
         snprintf(name, sizeof name, "f/dog/d%d.Png", i);
         png(name, 8 + 2 * i, 9 + i, i % 2 ? 3 : 1, 200 + i);
     }
-    write_text(at("f/ant/notes.txt"), "not an image\n");
-    write_text(at("f/readme.md"), "beside the classes\n");
+    write_text(at("f/ant/notes.txt"), "not an image\n", 0);
+    write_text(at("f/readme.md"), "beside the classes\n", 0);
     png("f/dog/nested/x.png", 4, 4, 1, 0);
     png("f/.hidden/y.png", 4, 4, 1, 0);
 }
@@ -281,8 +206,8 @@ static void test_folder(void) {
     tpl_task_free(&t);
 
     /* a flat grey image keeps its value through any resize */
-    make_dirs("flat/one");
-    make_dirs("flat/two");
+    make_dirs(at("flat/one"));
+    make_dirs(at("flat/two"));
     flat_png("flat/one/a.png", 13, 7, 90);
     flat_png("flat/two/b.png", 5, 5, 180);
     flat_png("flat/two/c.png", 50, 3, 180);
@@ -303,9 +228,9 @@ static void test_folder_halves(void) {
     tpl_err err = {{0}};
     tpl_task_data t;
     char spec[600];
-    make_dirs("h/train/x");
-    make_dirs("h/train/y");
-    make_dirs("h/test/y");
+    make_dirs(at("h/train/x"));
+    make_dirs(at("h/train/y"));
+    make_dirs(at("h/test/y"));
     for (int i = 0; i < 3; i++) {
         char name[64];
         snprintf(name, sizeof name, "h/train/x/%d.png", i);
@@ -323,7 +248,7 @@ static void test_folder_halves(void) {
           t.test.pixels[0] == 7);
     tpl_task_free(&t);
     /* a class only test has */
-    make_dirs("h/test/z");
+    make_dirs(at("h/test/z"));
     png("h/test/z/q.png", 5, 5, 1, 1);
     CHECK(load(spec, &o, &t, &err) != 0 && strstr(err.msg, "h/test/z: a class that") && t.train.n == 0);
     rm_tree(at("h/test/z"));
@@ -340,27 +265,27 @@ static void test_folder_errors(void) {
     /* missing, not a directory, empty */
     snprintf(spec, sizeof spec, "e=folder:%s", at("nope"));
     CHECK(load(spec, &o, &t, &err) != 0 && strstr(err.msg, "nope: No such file"));
-    write_text(at("afile"), "x");
+    write_text(at("afile"), "x", 0);
     snprintf(spec, sizeof spec, "e=folder:%s", at("afile"));
     CHECK(load(spec, &o, &t, &err) != 0 && strstr(err.msg, "not a directory"));
-    make_dirs("empty");
+    make_dirs(at("empty"));
     snprintf(spec, sizeof spec, "e=folder:%s", at("empty"));
     CHECK(load(spec, &o, &t, &err) != 0 && strstr(err.msg, "no images"));
     /* an empty class folder */
-    make_dirs("e1/a");
-    make_dirs("e1/b");
+    make_dirs(at("e1/a"));
+    make_dirs(at("e1/b"));
     png("e1/a/1.png", 3, 3, 1, 0);
-    write_text(at("e1/b/readme"), "x");
+    write_text(at("e1/b/readme"), "x", 0);
     snprintf(spec, sizeof spec, "e=folder:%s", at("e1"));
     CHECK(load(spec, &o, &t, &err) != 0 && strstr(err.msg, "e1/b: no images"));
     /* a corrupt PNG is named */
-    write_text(at("e1/b/bad.png"), "this is no PNG");
+    write_text(at("e1/b/bad.png"), "this is no PNG", 0);
     CHECK(load(spec, &o, &t, &err) != 0 && strstr(err.msg, "e1/b/bad.png") && t.train.n == 0);
     /* more classes than labels can hold */
     char name[64];
     for (int k = 0; k < 256; k++) {
         snprintf(name, sizeof name, "many/c%03d", k);
-        make_dirs(name);
+        make_dirs(at(name));
         snprintf(name, sizeof name, "many/c%03d/i.png", k);
         png(name, 2, 2, 1, k);
     }
@@ -372,7 +297,7 @@ static void test_unlabelled(void) {
     tpl_err err = {{0}};
     tpl_task_data t;
     char spec[600];
-    make_dirs("u");
+    make_dirs(at("u"));
     for (int i = 0; i < 10; i++) {
         char name[64];
         snprintf(name, sizeof name, "u/img%02d.png", i);
@@ -396,7 +321,7 @@ static void test_unlabelled(void) {
     CHECK(tpl_dataset_alloc(&d, 4, 3, 3, 1, 2) == 0);
     for (int i = 0; i < 36; i++) d.pixels[i] = (uint8_t)i;
     for (int i = 0; i < 4; i++) d.labels[i] = (uint8_t)(i % 2);
-    make_dirs("idx");
+    make_dirs(at("idx"));
     CHECK(tpl_idx_write_dir(at("idx"), "train", &d, &err) == 0 &&
           tpl_idx_write_dir(at("idx"), "test", &d, &err) == 0);
     snprintf(spec, sizeof spec, "i=idx:%s", at("idx"));
@@ -432,7 +357,7 @@ static void test_csv(void) {
     tpl_err err = {{0}};
     tpl_task_data t;
     char spec[600];
-    make_dirs("c/img");
+    make_dirs(at("c/img"));
     for (int i = 0; i < 10; i++) {
         char name[64];
         snprintf(name, sizeof name, "c/img/%d.png", i);
@@ -443,7 +368,7 @@ static void test_csv(void) {
     write_text(at("c/list.csv"), "\xEF\xBB\xBFpath,label\r\nimg/0.png,zebra\r\n\r\n"
                "img/1.png, apple \nimg/2.png,zebra\nimg/3.png,apple\nimg/4.png,zebra\n"
                "img/5.png,apple\nimg/6.png,zebra\nimg/7.png,apple\nimg/8.png,zebra\n"
-               "\"img/with,comma.png\",apple\n");
+               "\"img/with,comma.png\",apple\n", 0);
     snprintf(spec, sizeof spec, "l=csv:%s", at("c/list.csv"));
     tpl_task_opts o = opts(0, 0, 0, TPL_CACHE_OFF);
     CHECK_MSG(load(spec, &o, &t, &err) == 0, "%s", err.msg);
@@ -455,14 +380,14 @@ static void test_csv(void) {
     char text[1024];
     snprintf(text, sizeof text, "img/0.png,0,train\nimg/1.png,2,train\n%s,2,test\n"
              "img/3.png,0,TEST\n", at("c/img/2.png"));
-    write_text(at("c/split.csv"), text);
+    write_text(at("c/split.csv"), text, 0);
     snprintf(spec, sizeof spec, "s=csv:%s", at("c/split.csv"));
     CHECK_MSG(load(spec, &o, &t, &err) == 0, "%s", err.msg);
     CHECK(t.train.n == 2 && t.test.n == 2 && t.train.classes == 3 && t.n_class_names == 3 &&
           !strcmp(t.class_names[2], "2") && t.test.labels[0] == 2 && t.test.pixels[0] == 40);
     tpl_task_free(&t);
     /* unlabelled: paths only */
-    write_text(at("c/paths.csv"), "path\nimg/0.png\nimg/1.png\nimg/2.png\nimg/3.png\nimg/4.png\n");
+    write_text(at("c/paths.csv"), "path\nimg/0.png\nimg/1.png\nimg/2.png\nimg/3.png\nimg/4.png\n", 0);
     snprintf(spec, sizeof spec, "p=csv:%s", at("c/paths.csv"));
     CHECK(load(spec, &o, &t, &err) != 0 && strstr(err.msg, "no labels"));
     o.unlabelled_ok = 1;
@@ -487,7 +412,7 @@ static void test_csv(void) {
     };
     snprintf(spec, sizeof spec, "b=csv:%s", at("c/list2.csv"));
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        write_text(at("c/list2.csv"), bad[i].text);
+        write_text(at("c/list2.csv"), bad[i].text, 0);
         CHECK_MSG(load(spec, &o, &t, &err) != 0 && strstr(err.msg, bad[i].want),
                   "'%s': got '%s'", bad[i].want, err.msg);
     }
@@ -510,8 +435,8 @@ static void test_cache(void) {
     tpl_err err = {{0}};
     tpl_task_data a, b;
     char spec[600];
-    make_dirs("k/one");
-    make_dirs("k/two");
+    make_dirs(at("k/one"));
+    make_dirs(at("k/two"));
     for (int i = 0; i < 6; i++) {
         char name[64];
         snprintf(name, sizeof name, "k/%s/%d.png", i % 2 ? "two" : "one", i);
@@ -576,9 +501,9 @@ static void test_cache(void) {
     tpl_task_free(&a);
 
     /* where beside the data cannot be written, the user's cache directory */
-    make_dirs("ro/only");
+    make_dirs(at("ro/only"));
     png("ro/only/a.png", 3, 3, 1, 1);
-    write_text(at("ro/.templar-cache"), "a file where the cache directory would go");
+    write_text(at("ro/.templar-cache"), "a file where the cache directory would go", 0);
     setenv("XDG_CACHE_HOME", at("xdg"), 1);
     snprintf(spec, sizeof spec, "r=folder:%s", at("ro"));
     CHECK(load(spec, &o, &a, &err) == 0 && a.decoded == 1 && a.cache &&
@@ -610,11 +535,7 @@ static void test_builtins(void) {
 }
 
 int main(void) {
-    strcpy(root, "/tmp/templar_tasks_XXXXXX");
-    if (!mkdtemp(root)) {
-        perror("mkdtemp");
-        return 2;
-    }
+    scratch_begin("tasks");
     unsetenv("XDG_CACHE_HOME");
     test_specs();
     test_resize();
@@ -625,6 +546,6 @@ int main(void) {
     test_csv();
     test_cache();
     test_builtins();
-    rm_tree(root);
+    scratch_end();
     return check_summary("test_tasks");
 }

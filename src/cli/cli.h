@@ -21,6 +21,12 @@ void cli_set_threads(int threads);
 char *cli_recorded_sources(const char *path);
 /* Any metadata value of a model file (malloc'd), or NULL. */
 char *cli_recorded(const char *path, const char *key);
+/* Whether a and b name one existing file. */
+int cli_same_file(const char *a, const char *b);
+/* An output may be written: never over protect (the input it is made
+ * from), over an existing file only when force, and its directory must
+ * take a new file.  One line in err otherwise. */
+int cli_check_out(const char *out, int force, const char *protect, tpl_err *err);
 /* Fails early, with one line in err, if path cannot be written. */
 int cli_check_writable(const char *path, tpl_err *err);
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "args.h"
 #include "checkpoint.h"
@@ -20,11 +21,17 @@ static char *task_source(const char *path, const char *name) {
     return out;
 }
 
+static long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
 static int run(int argc, char **argv) {
     const char *task = NULL, *pos[2];
-    int npos;
+    int npos, force = 0;
     const arg_spec specs[] = {
         {"task", ARG_STR, &task, "the task to export (default: the model's only task)", 0, 0},
+        {"force", ARG_BOOL, &force, "replace an existing OUT", 0, 1},
         {NULL, 0, NULL, NULL, 0, 0},
     };
     int rc = args_parse("export", "MODEL OUT [--task T]", (const arg_spec *const[]){specs, NULL},
@@ -35,7 +42,7 @@ static int run(int argc, char **argv) {
         return 2;
     }
     tpl_err err = {{0}};
-    if (cli_check_writable(pos[1], &err)) {
+    if (cli_check_out(pos[1], force, pos[0], &err)) {
         fprintf(stderr, "templar export: %s\n", err.msg);
         return 1;
     }
@@ -48,13 +55,14 @@ static int run(int argc, char **argv) {
     char *source = m && t >= 0 ? task_source(pos[0], m->cfg.task[t].name) : NULL;
     if (m && t >= 0 && (e = tpl_model_export(m, t, &err))) {
         tpl_st_kv extra[] = {{"exported_from", pos[0]}, {"data", source ? source : ""}};
-        rc = tpl_model_save_with(e, pos[1], extra, 2, &err);
+        rc = tpl_model_save_plain(e, pos[1], extra, 2, &err);
     } else {
         rc = -1;
     }
     if (rc) fprintf(stderr, "templar export: %s\n", err.msg);
-    else printf("model=%s task=%s exported=%s parameters=%zu (mixtures baked, BN folded)\n",
-                pos[0], e->cfg.task[0].name, pos[1], tpl_params_count(&e->params, -2, 0));
+    else printf("model=%s task=%s exported=%s file_bytes=%ld model_file_bytes=%ld "
+                "(a plain network: mixtures baked, BN folded into biases)\n",
+                pos[0], e->cfg.task[0].name, pos[1], file_size(pos[1]), file_size(pos[0]));
     free(source);
     tpl_model_free(e);
     tpl_model_free(m);

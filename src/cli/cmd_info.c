@@ -2,6 +2,7 @@
  * (shared templates vs what each task adds), and the learned mixtures. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "args.h"
 #include "checkpoint.h"
@@ -54,7 +55,11 @@ static int run(int argc, char **argv) {
     }
     const tpl_config *c = &m->cfg;
     const tpl_params *p = &m->params;
-    printf("model %s\n", pos[0]);
+    char *format = cli_recorded(pos[0], "format");
+    printf("model %s%s\n", pos[0], format && !strcmp(format, "templar-plain-1")
+                                        ? " (a plain network: ordinary convolutions, templar export)"
+                                        : "");
+    free(format);
     printf("input %dx%dx%d, stem stride %d, %s layout, %s mixtures (tau %g) of %s\n",
            c->in_channels, c->in_height, c->in_width, c->stem_stride,
            c->n_stages > 1 ? "staged" : "isometric", tpl_routing_name(c->routing), c->tau,

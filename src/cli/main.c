@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -60,6 +61,26 @@ int cli_check_writable(const char *path, tpl_err *err) {
     close(fd);
     unlink(probe);
     return 0;
+}
+
+int cli_same_file(const char *a, const char *b) {
+    struct stat x, y;
+    return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev &&
+           x.st_ino == y.st_ino;
+}
+
+int cli_check_out(const char *out, int force, const char *protect, tpl_err *err) {
+    struct stat st;
+    if (cli_same_file(out, protect)) {
+        tpl_err_set(err, "%s: is the model this command reads: write the result elsewhere (--out)",
+                    out);
+        return -1;
+    }
+    if (stat(out, &st) == 0 && !force) {
+        tpl_err_set(err, "%s: exists; give --force to replace it, or another output", out);
+        return -1;
+    }
+    return cli_check_writable(out, err);
 }
 
 int main(int argc, char **argv) {

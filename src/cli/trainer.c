@@ -47,6 +47,7 @@ void trainer_defaults(trainer_opts *o) {
         {"resume", ARG_STR, &o->resume, "continue the run a --save-every or interrupted --out holds, bit for bit (its flags are the recorded ones; flags given now override them)", 0, 0},
         {"eval-batch", ARG_INT, &o->eval_batch, "batch size of evaluation", 1, 4096},
         {"precision", ARG_STR, &o->precision, "convolutions in fp32, bf16 (CPUs with AVX-512 BF16; fp32 sums) or auto (bf16 where the CPU has it)", 0, 0},
+        {"max-memory", ARG_INT, &o->max_memory, "the most memory the model may take, in MiB (0 = what is available)", 0, 1 << 30},
         {NULL, 0, NULL, NULL, 0, 0},
     };
     static_assert(sizeof s / sizeof *s == TRAINER_SPECS, "TRAINER_N_FLAGS is not the table's size");
@@ -105,36 +106,15 @@ static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
 
 /* ---- the output file ----------------------------------------------------- */
 
-static int same_file(const char *a, const char *b) {
-    struct stat x, y;
-    return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev &&
-           x.st_ino == y.st_ino;
-}
-
-/* --out may be written: never over the protected file, over an existing one
- * only with --force (or when it is the run being resumed), and its
- * directory must take a new file. */
-static int check_out(const trainer_opts *o, const char *out, tpl_err *err) {
-    struct stat st;
-    if (same_file(out, o->protect)) {
-        tpl_err_set(err, "%s: is the model this command reads (--from): write the result "
-                    "elsewhere (--out)", out);
-        return -1;
-    }
-    if (stat(out, &st) == 0 && !o->force && !same_file(out, o->resume)) {
-        tpl_err_set(err, "%s: exists; give --force to replace it, or another --out", out);
-        return -1;
-    }
-    return cli_check_writable(out, err);
-}
-
 int trainer_command(const char *cmd, int argc, char **argv, const arg_spec *const *tables,
                     const trainer_opts *o, int multi, trainer_body body, void *flags) {
     cli_set_threads(o->threads);
+    tpl_set_memory_limit((size_t)o->max_memory << 20);
     trainer r = {.o = o, .cmd = cmd, .out = o->out ? o->out : o->default_out, .multi = multi,
                  .tables = tables, .argc = argc, .argv = argv};
     tpl_err err = {{0}};
-    int rc = check_out(o, r.out, &err) || body(flags, &r, &err);
+    const char *resumed = o->resume && cli_same_file(r.out, o->resume) ? r.out : NULL;
+    int rc = cli_check_out(r.out, o->force || resumed, o->protect, &err) || body(flags, &r, &err);
     if (rc) fprintf(stderr, "templar %s: %s\n", cmd, err.msg);
     trainer_free(&r);
     if (stop_signal) return 128 + stop_signal;

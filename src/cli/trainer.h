@@ -13,13 +13,13 @@
 #include "train.h"
 
 /* The training flags' table: its entries and the NULL that ends it. */
-enum { TRAINER_N_FLAGS = 24, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
+enum { TRAINER_N_FLAGS = 25, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
 
 /* Flags of the optimisation and the run, common to the commands that train. */
 typedef struct trainer_opts {
     const char *optim, *schedule, *out, *log, *resume, *precision;
     int batch, epochs, steps, threads, seed, crop_pad, flip, eval_batch;
-    int save_every, log_every, force;
+    int save_every, log_every, force, max_memory;
     float lr, logit_lr, momentum, wd, warmup, entropy, tau_end;
     arg_spec specs[TRAINER_SPECS]; /* the table of the flags above */
     /* set by the command, not by flags */

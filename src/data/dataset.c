@@ -45,12 +45,19 @@ static void convert_pixel(const uint8_t *p, int ci, uint8_t *o, int co) {
     }
 }
 
-int tpl_dataset_to_channels(const tpl_dataset *in, int c, tpl_dataset *out, tpl_err *err) {
+/* What every transform of in into out checks first: out is not in (it is
+ * zeroed before in is read).  Zeroes *out. */
+static int fresh_output(const tpl_dataset *in, tpl_dataset *out, const char *who, tpl_err *err) {
     if (out == in) {
-        tpl_err_set(err, "channels: output must not be the input");
+        tpl_err_set(err, "%s: output must not be the input", who);
         return -1;
     }
     memset(out, 0, sizeof *out);
+    return 0;
+}
+
+int tpl_dataset_to_channels(const tpl_dataset *in, int c, tpl_dataset *out, tpl_err *err) {
+    if (fresh_output(in, out, "channels", err)) return -1;
     if ((in->c != 1 && in->c != 3) || (c != 1 && c != 3) || in->n < 0 || in->h < 1 ||
         in->w < 1 || (in->n > 0 && (!in->pixels || !in->labels))) {
         tpl_err_set(err, "channels: cannot convert %d images of %d channels to %d (1 or 3)",
@@ -150,14 +157,11 @@ static void resize_one(const uint8_t *src, int iw, int C, uint8_t *dst, int oh,
     }
 }
 
-int tpl_dataset_resize(const tpl_dataset *in, int out_h, int out_w, tpl_dataset *out,
-                       tpl_err *err) {
-    if (out == in) {
-        tpl_err_set(err, "resize: output must not be the input");
-        return -1;
-    }
-    memset(out, 0, sizeof *out);
-    if (check_dataset(in, "resize", err)) return -1;
+/* What both resizes refuse: out being in, a bad input, a size out of range
+ * or a result over the byte limit.  Zeroes *out. */
+static int check_resize(const tpl_dataset *in, int out_h, int out_w, tpl_dataset *out,
+                        tpl_err *err) {
+    if (fresh_output(in, out, "resize", err) || check_dataset(in, "resize", err)) return -1;
     if (out_h < 1 || out_h > DS_MAX_OUT_SIDE || out_w < 1 || out_w > DS_MAX_OUT_SIDE) {
         tpl_err_set(err, "resize: output size %dx%d outside [1, %d]", out_h, out_w,
                     DS_MAX_OUT_SIDE);
@@ -169,6 +173,12 @@ int tpl_dataset_resize(const tpl_dataset *in, int out_h, int out_w, tpl_dataset 
                     in->n, out_h, out_w, in->c, DS_MAX_BYTES);
         return -1;
     }
+    return 0;
+}
+
+int tpl_dataset_resize(const tpl_dataset *in, int out_h, int out_w, tpl_dataset *out,
+                       tpl_err *err) {
+    if (check_resize(in, out_h, out_w, out, err)) return -1;
     int *y0 = malloc(sizeof(int) * (size_t)out_h), *y1 = malloc(sizeof(int) * (size_t)out_h);
     int *x0 = malloc(sizeof(int) * (size_t)out_w), *x1 = malloc(sizeof(int) * (size_t)out_w);
     double *fy = malloc(sizeof(double) * (size_t)out_h);
@@ -185,7 +195,8 @@ int tpl_dataset_resize(const tpl_dataset *in, int out_h, int out_w, tpl_dataset 
     size_t in_per = (size_t)in->h * (size_t)in->w * (size_t)in->c;
     for (int i = 0; i < in->n; i++)
         resize_one(in->pixels + (size_t)i * in_per, in->w, in->c,
-                   d.pixels + (size_t)i * (size_t)per, out_h, out_w, y0, y1, fy, x0, x1, fx);
+                   d.pixels + (size_t)i * out_h * out_w * in->c, out_h, out_w, y0, y1, fy, x0, x1,
+                   fx);
     if (in->n > 0) memcpy(d.labels, in->labels, (size_t)in->n);
     *out = d;
     rc = 0;
@@ -319,23 +330,7 @@ int tpl_pixels_resize(const uint8_t *in, int in_h, int in_w, int c, uint8_t *out
 
 int tpl_dataset_resize_area(const tpl_dataset *in, int out_h, int out_w, tpl_dataset *out,
                             tpl_err *err) {
-    if (out == in) {
-        tpl_err_set(err, "resize: output must not be the input");
-        return -1;
-    }
-    memset(out, 0, sizeof *out);
-    if (check_dataset(in, "resize", err)) return -1;
-    if (out_h < 1 || out_h > DS_MAX_OUT_SIDE || out_w < 1 || out_w > DS_MAX_OUT_SIDE) {
-        tpl_err_set(err, "resize: output size %dx%d outside [1, %d]", out_h, out_w,
-                    DS_MAX_OUT_SIDE);
-        return -1;
-    }
-    uint64_t per = (uint64_t)out_h * (uint64_t)out_w * (uint64_t)in->c;
-    if (per * (uint64_t)in->n > DS_MAX_BYTES) {
-        tpl_err_set(err, "resize: %d images of %dx%dx%d exceed the %" PRIu64 "-byte limit",
-                    in->n, out_h, out_w, in->c, DS_MAX_BYTES);
-        return -1;
-    }
+    if (check_resize(in, out_h, out_w, out, err)) return -1;
     tpl_dataset d;
     if (tpl_dataset_alloc(&d, in->n, out_h, out_w, in->c, in->classes)) {
         tpl_err_set(err, "resize: out of memory");
@@ -344,7 +339,7 @@ int tpl_dataset_resize_area(const tpl_dataset *in, int out_h, int out_w, tpl_dat
     const size_t in_per = (size_t)in->h * in->w * in->c;
     for (int i = 0; i < in->n; i++)
         if (tpl_pixels_resize(in->pixels + i * in_per, in->h, in->w, in->c,
-                              d.pixels + (size_t)i * per, out_h, out_w)) {
+                              d.pixels + (size_t)i * out_h * out_w * in->c, out_h, out_w)) {
             tpl_dataset_free(&d);
             tpl_err_set(err, "resize: out of memory");
             return -1;
@@ -369,12 +364,7 @@ static int copy_dataset(const tpl_dataset *in, tpl_dataset *out, tpl_err *err) {
 
 int tpl_dataset_convert(const tpl_dataset *in, int h, int w, int c, tpl_dataset *out,
                         tpl_err *err) {
-    if (out == in) {
-        tpl_err_set(err, "convert: output must not be the input");
-        return -1;
-    }
-    memset(out, 0, sizeof *out);
-    if (check_dataset(in, "convert", err)) return -1;
+    if (fresh_output(in, out, "convert", err) || check_dataset(in, "convert", err)) return -1;
     h = h ? h : in->h, w = w ? w : in->w, c = c ? c : in->c;
     tpl_dataset sized = {0};
     const tpl_dataset *src = in;

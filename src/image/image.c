@@ -62,3 +62,16 @@ int tpl_image_load_dataset(const char *path, int channels, tpl_dataset *out, tpl
     tpl_image_free(&im);
     return rc;
 }
+
+int tpl_image_decode(const void *data, size_t len, const char *what, int channels, int max_side,
+                     tpl_image *out, tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    const unsigned char *b = data;
+    if (len >= 8 && !memcmp(b, png, 8))
+        return tpl_png_decode(data, len, what, channels, max_side, out, err);
+    if (len >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+        return tpl_jpeg_decode(data, len, what, channels, max_side, out, err);
+    tpl_err_set(err, "%s: not a PNG or JPEG image", what);
+    return -1;
+}

@@ -7,6 +7,7 @@
  * that claims a huge size costs nothing.  Errors read "PATH: problem". */
 #ifndef TPL_IMAGE_H
 #define TPL_IMAGE_H
+#include <stddef.h>
 #include <stdint.h>
 
 #include "data.h"
@@ -32,11 +33,19 @@ int tpl_image_probe(const char *path, int *w, int *h, int *file_c, tpl_err *err)
 int tpl_image_read(const char *path, int channels, int max_side, tpl_image *out, tpl_err *err);
 void tpl_image_free(tpl_image *im);
 
-/* The two decoders tpl_image_read dispatches to. */
+/* The same from bytes in memory (an upload); what names them in messages. */
+int tpl_image_decode(const void *data, size_t len, const char *what, int channels, int max_side,
+                     tpl_image *out, tpl_err *err);
+
+/* The two decoders tpl_image_read dispatches to, and their in-memory forms. */
 int tpl_png_probe(const char *path, int *w, int *h, int *file_c, tpl_err *err);
 int tpl_png_read(const char *path, int channels, int max_side, tpl_image *out, tpl_err *err);
 int tpl_jpeg_probe(const char *path, int *w, int *h, int *file_c, tpl_err *err);
 int tpl_jpeg_read(const char *path, int channels, int max_side, tpl_image *out, tpl_err *err);
+int tpl_png_decode(const void *data, size_t len, const char *what, int channels, int max_side,
+                   tpl_image *out, tpl_err *err);
+int tpl_jpeg_decode(const void *data, size_t len, const char *what, int channels, int max_side,
+                    tpl_image *out, tpl_err *err);
 
 /* Writes w x h pixels of c channels (1 or 3) as an 8-bit PNG, atomically
  * (see fileio.h). */
@@ -56,4 +65,11 @@ int tpl_image_load_dataset(const char *path, int channels, tpl_dataset *out, tpl
  * *changes (may be NULL): TPL_IMAGE_RESIZED | TPL_IMAGE_CONVERTED. */
 int tpl_image_load_as(const char *path, int h, int w, int c, uint8_t *out, int *changes,
                       tpl_err *err);
+/* The same for bytes in memory (an upload; what names them in messages),
+ * refusing images larger than max_side a side; and for pixels already
+ * decoded (im->c 1 or 3). */
+int tpl_image_decode_as(const void *data, size_t len, const char *what, int max_side, int h,
+                        int w, int c, uint8_t *out, int *changes, tpl_err *err);
+int tpl_image_fit(const tpl_image *im, int h, int w, int c, uint8_t *out, int *changes,
+                  tpl_err *err);
 #endif

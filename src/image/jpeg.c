@@ -28,10 +28,12 @@ static void jpeg_quiet(j_common_ptr ci) { (void)ci; } /* warnings: recoverable, 
 /* Reads the header; with out, decodes into it too (channels, max_side).
  * Every state it changes lives behind pointers, so the longjmp leaves
  * nothing indeterminate. */
-static int jpeg_run(jpeg_job *j, FILE *f, int channels, int max_side, tpl_image *out) {
+static int jpeg_run(jpeg_job *j, FILE *f, const uint8_t *mem, size_t len, int channels,
+                    int max_side, tpl_image *out) {
     if (setjmp(j->jump)) return -1;
     jpeg_create_decompress(&j->ci);
-    jpeg_stdio_src(&j->ci, f);
+    if (f) jpeg_stdio_src(&j->ci, f);
+    else jpeg_mem_src(&j->ci, mem, (unsigned long)len);
     jpeg_read_header(&j->ci, TRUE);
     out->w = (int)j->ci.image_width;
     out->h = (int)j->ci.image_height;
@@ -61,25 +63,19 @@ static int jpeg_run(jpeg_job *j, FILE *f, int channels, int max_side, tpl_image 
     return 0;
 }
 
-static int jpeg_do(const char *path, int channels, int max_side, tpl_image *out, tpl_err *err) {
-    memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tpl_err_set(err, "%s: %s", path, strerror(errno));
-        return -1;
-    }
+/* Decodes from f, or from mem[0..len) when f is NULL; path names it. */
+static int jpeg_decode(const char *path, FILE *f, const uint8_t *mem, size_t len, int channels,
+                       int max_side, tpl_image *out, tpl_err *err) {
     jpeg_job *j = calloc(1, sizeof *j);
     if (!j) {
-        fclose(f);
         tpl_err_set(err, "%s: out of memory", path);
         return -1;
     }
     j->ci.err = jpeg_std_error(&j->mgr);
     j->mgr.error_exit = jpeg_fail;
     j->mgr.output_message = jpeg_quiet;
-    int rc = jpeg_run(j, f, channels, max_side, out);
+    int rc = jpeg_run(j, f, mem, len, channels, max_side, out);
     jpeg_destroy_decompress(&j->ci);
-    fclose(f);
     if (rc) {
         tpl_err_set(err, "%s: cannot decode JPEG: %s", path, j->msg);
         free(out->px);
@@ -87,6 +83,24 @@ static int jpeg_do(const char *path, int channels, int max_side, tpl_image *out,
     }
     free(j);
     return rc;
+}
+
+static int jpeg_do(const char *path, int channels, int max_side, tpl_image *out, tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tpl_err_set(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = jpeg_decode(path, f, NULL, 0, channels, max_side, out, err);
+    fclose(f);
+    return rc;
+}
+
+int tpl_jpeg_decode(const void *data, size_t len, const char *what, int channels, int max_side,
+                    tpl_image *out, tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    return jpeg_decode(what, NULL, data, len, channels, max_side, out, err);
 }
 
 int tpl_jpeg_probe(const char *path, int *w, int *h, int *file_c, tpl_err *err) {

@@ -39,17 +39,35 @@ static int convert(const tpl_image *im, int h, int w, int c, uint8_t *out, tpl_e
     return rc;
 }
 
+int tpl_image_fit(const tpl_image *im, int h, int w, int c, uint8_t *out, int *changes,
+                  tpl_err *err) {
+    if (changes)
+        *changes = (im->h != h || im->w != w ? TPL_IMAGE_RESIZED : 0) |
+                   (im->c != c ? TPL_IMAGE_CONVERTED : 0);
+    return convert(im, h, w, c, out, err);
+}
+
+/* A decoded image (read as RGB) fitted: grey files keep their grey. */
+static int fit_decoded(tpl_image *im, int h, int w, int c, uint8_t *out, int *changes,
+                       tpl_err *err) {
+    if (im->file_c == 1) keep_first_channel(im);
+    int rc = tpl_image_fit(im, h, w, c, out, changes, err);
+    tpl_image_free(im);
+    return rc;
+}
+
 int tpl_image_load_as(const char *path, int h, int w, int c, uint8_t *out, int *changes,
                       tpl_err *err) {
     tpl_image im;
     if (tpl_image_read(path, 3, TPL_IMAGE_MAX_SIDE, &im, err)) return -1;
-    if (im.file_c == 1) keep_first_channel(&im);
-    if (changes)
-        *changes = (im.h != h || im.w != w ? TPL_IMAGE_RESIZED : 0) |
-                   (im.c != c ? TPL_IMAGE_CONVERTED : 0);
-    int rc = convert(&im, h, w, c, out, err);
-    tpl_image_free(&im);
-    return rc;
+    return fit_decoded(&im, h, w, c, out, changes, err);
+}
+
+int tpl_image_decode_as(const void *data, size_t len, const char *what, int max_side, int h,
+                        int w, int c, uint8_t *out, int *changes, tpl_err *err) {
+    tpl_image im;
+    if (tpl_image_decode(data, len, what, 3, max_side, &im, err)) return -1;
+    return fit_decoded(&im, h, w, c, out, changes, err);
 }
 
 int tpl_image_load(const char *path, const tpl_config *cfg, uint8_t *pixels, int *changes,

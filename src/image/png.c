@@ -117,6 +117,66 @@ int tpl_png_read(const char *path, int channels, int max_side, tpl_image *out, t
     return 0;
 }
 
+/* png_chunks_fit over a buffer: every chunk's claimed length within it. */
+static int png_mem_chunks_fit(const uint8_t *p, size_t size, const char *what, tpl_err *err) {
+    size_t pos = 8;
+    while (pos + 8 <= size) {
+        const uint64_t len = (uint64_t)p[pos] << 24 | (uint64_t)p[pos + 1] << 16 |
+                             (uint64_t)p[pos + 2] << 8 | p[pos + 3];
+        if (len > size - pos - 8) {
+            tpl_err_set(err, "%s: truncated: a PNG chunk claims %llu bytes, %zu remain", what,
+                        (unsigned long long)len, size - pos - 8);
+            return -1;
+        }
+        if (!memcmp(p + pos + 4, "IEND", 4)) break;
+        pos += 12 + (size_t)len;
+    }
+    return 0;
+}
+
+int tpl_png_decode(const void *data, size_t len, const char *what, int channels, int max_side,
+                   tpl_image *out, tpl_err *err) {
+    memset(out, 0, sizeof *out);
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    if (len < 8 || png_sig_cmp(data, 0, 8) != 0) {
+        tpl_err_set(err, "%s: not a PNG", what);
+        return -1;
+    }
+    if (png_mem_chunks_fit(data, len, what, err)) return -1;
+    if (!png_image_begin_read_from_memory(&img, data, len)) {
+        tpl_err_set(err, "%s: cannot read PNG header: %s", what, img.message);
+        png_image_free(&img);
+        return -1;
+    }
+    if (img.width > (png_uint_32)max_side || img.height > (png_uint_32)max_side) {
+        tpl_err_set(err, "%s: %ux%u pixels is more than %d a side", what, (unsigned)img.width,
+                    (unsigned)img.height, max_side);
+        png_image_free(&img);
+        return -1;
+    }
+    const int file_c = file_channels(&img);
+    img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    size_t bytes = (size_t)img.width * (size_t)img.height * (size_t)channels;
+    uint8_t *px = malloc(bytes ? bytes : 1);
+    png_color black = {0, 0, 0};
+    int rc = -1;
+    if (!px)
+        tpl_err_set(err, "%s: out of memory for %zu bytes", what, bytes);
+    else if (!png_image_finish_read(&img, &black, px, (png_int_32)(img.width * channels), NULL))
+        tpl_err_set(err, "%s: cannot decode PNG: %s", what, img.message);
+    else
+        rc = 0;
+    png_image_free(&img);
+    if (rc) {
+        free(px);
+        return -1;
+    }
+    *out = (tpl_image){(int)img.width, (int)img.height, channels, file_c, px};
+    return 0;
+}
+
 typedef struct png_job {
     const uint8_t *px;
     int w, h, c;

@@ -1,6 +1,9 @@
 #include "checkpoint.h"
 
+#include "plain.h"
+
 #include "json.h"
+#include "layout.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -121,7 +124,9 @@ static void join_ints(char *out, size_t cap, const int *v, int n, size_t stride)
                         *(const int *)((const char *)v + i * stride));
 }
 
-static void config_meta(const tpl_config *c, meta_buf *b) {
+/* The config as metadata; a plain network leaves out what only a bank has
+ * (templates, routing, sharing, temperature). */
+static void config_meta(const tpl_config *c, int plain, meta_buf *b) {
     char w[256], l[256], k[256], tasks[TPL_MAX_TASKS * (TPL_NAME_LEN + 12)] = "", mean[128] = "",
          std[128] = "";
     join_ints(w, sizeof w, &c->stage[0].width, c->n_stages, sizeof c->stage[0]);
@@ -136,13 +141,16 @@ static void config_meta(const tpl_config *c, meta_buf *b) {
         nm += snprintf(mean + nm, sizeof mean - nm, "%s%.9g", i ? "," : "", c->in_mean[i]);
         ns += snprintf(std + ns, sizeof std - ns, "%s%.9g", i ? "," : "", c->in_std[i]);
     }
-    meta_put(b, "format", FORMAT);
+    meta_put(b, "format", "%s", plain ? TPL_PLAIN_FORMAT : FORMAT);
     meta_put(b, "input", "%dx%dx%d", c->in_channels, c->in_height, c->in_width);
     meta_put(b, "stem_stride", "%d", c->stem_stride);
     meta_put(b, "widths", "%s", w);
     meta_put(b, "layers", "%s", l);
-    meta_put(b, "templates", "%s", k);
     meta_put(b, "tasks", "%s", tasks);
+    meta_put(b, "input_mean", "%s", mean);
+    meta_put(b, "input_std", "%s", std);
+    if (plain) return;
+    meta_put(b, "templates", "%s", k);
     meta_put(b, "routing", "%s", tpl_routing_name(c->routing));
     meta_put(b, "topk", "%d", c->topk);
     meta_put(b, "aggregation", "%s", tpl_aggregation_name(c->aggregate));
@@ -150,8 +158,6 @@ static void config_meta(const tpl_config *c, meta_buf *b) {
     meta_put(b, "heads", "%s", c->shared_head ? "shared" : "per-task");
     meta_put(b, "tau", "%.9g", c->tau);
     meta_put(b, "logit_noise", "%.9g", c->logit_noise);
-    meta_put(b, "input_mean", "%s", mean);
-    meta_put(b, "input_std", "%s", std);
     meta_put(b, "precision", "%s", tpl_precision_name(c->precision));
 }
 
@@ -164,18 +170,37 @@ int tpl_model_save_with(const tpl_model *m, const char *path, const tpl_st_kv *e
     return tpl_model_save_more(m, path, extra, n_extra, NULL, 0, err);
 }
 
+/* Writes the tensors t[0..n) and the model's metadata (plain: a plain
+ * network's) plus extra. */
+static int save_file(const tpl_model *m, int plain, const char *path, const tpl_st_kv *extra,
+                     int n_extra, const tpl_st_tensor *t, int n, tpl_err *err) {
+    meta_buf b = {0};
+    config_meta(&m->cfg, plain, &b);
+    class_names_meta(m, &b);
+    for (int i = 0; i < n_extra; i++) meta_add(&b, extra[i].key, extra[i].value);
+    int rc = -1;
+    if (b.failed) tpl_err_set(err, "%s: out of memory for the metadata", path);
+    else rc = tpl_st_write(path, t, n, b.kv, b.n, err);
+    meta_free(&b);
+    return rc;
+}
+
+int tpl_model_save_plain(const tpl_model *m, const char *path, const tpl_st_kv *extra,
+                         int n_extra, tpl_err *err) {
+    tpl_st_tensor *t;
+    int n;
+    if (tpl_plain_check(m, err) || tpl_plain_tensors(m, &t, &n, err)) return -1;
+    int rc = save_file(m, 1, path, extra, n_extra, t, n, err);
+    free(t);
+    return rc;
+}
+
 int tpl_model_save_more(const tpl_model *m, const char *path, const tpl_st_kv *extra,
                         int n_extra, const tpl_st_tensor *more, int n_more, tpl_err *err) {
     const tpl_params *p = &m->params;
-    meta_buf b = {0};
     tpl_st_tensor *t = calloc((size_t)p->n_views + (size_t)n_more, sizeof *t);
-    config_meta(&m->cfg, &b);
-    class_names_meta(m, &b);
-    for (int i = 0; i < n_extra; i++) meta_add(&b, extra[i].key, extra[i].value);
-    if (!t || b.failed) {
-        free(t);
-        meta_free(&b);
-        tpl_err_set(err, "%s: out of memory for the metadata", path);
+    if (!t) {
+        tpl_err_set(err, "%s: out of memory", path);
         return -1;
     }
     for (int i = 0; i < p->n_views; i++) {
@@ -186,8 +211,7 @@ int tpl_model_save_more(const tpl_model *m, const char *path, const tpl_st_kv *e
         t[i].data = tpl_params_data(p, i);
     }
     for (int i = 0; i < n_more; i++) t[p->n_views + i] = more[i];
-    int rc = tpl_st_write(path, t, p->n_views + n_more, b.kv, b.n, err);
-    meta_free(&b);
+    int rc = save_file(m, 0, path, extra, n_extra, t, p->n_views + n_more, err);
     free(t);
     return rc;
 }
@@ -261,35 +285,68 @@ static int sharing(tpl_st_file *f, const char *key, const char *path, int *share
     return 0;
 }
 
-static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl_err *err) {
+/* A plain network's config: a template per block, one-hot routing. */
+static void plain_config(tpl_config *c, int n_stages) {
+    c->n_stages = n_stages;
+    for (int s = 0; s < n_stages; s++) c->stage[s].templates = c->stage[s].layers;
+    c->routing = TPL_ROUTE_FIXED_ONEHOT;
+}
+
+/* The metadata every file has: format, input, stem, stages, tasks, input
+ * normalisation.  Returns the stage count, or -1. */
+static int common_config(tpl_st_file *f, const char *path, tpl_config *c, int *plain,
+                         tpl_err *err) {
     static const char *keys[] = {"format", "input", "stem_stride", "widths", "layers",
-                                 "templates", "tasks", "routing", "tau", "logit_noise",
-                                 "input_mean", "input_std"};
-    const char *v[12];
-    for (int i = 0; i < 12; i++)
+                                 "tasks", "input_mean", "input_std"};
+    const char *v[8];
+    for (int i = 0; i < 8; i++)
         if (!(v[i] = need(f, keys[i], path, err))) return -1;
     tpl_config_default(c);
-    const char *bad = NULL;
-    int nw, nl, nk;
-    const char *in = v[1];
-    if (strcmp(v[0], FORMAT)) bad = "format";
+    *plain = !strcmp(v[0], TPL_PLAIN_FORMAT);
+    const char *bad = NULL, *in = v[1];
+    int nw = 0;
+    if (strcmp(v[0], FORMAT) && !*plain) bad = "format";
     else if (parse_int(&in, &c->in_channels) || *in++ != 'x' || parse_int(&in, &c->in_height) ||
              *in++ != 'x' || parse_int(&in, &c->in_width) || *in)
         bad = "input";
     else if (parse_list(v[2], &c->stem_stride, sizeof(int), 1) != 1) bad = "stem_stride";
     else if ((nw = parse_list(v[3], &c->stage[0].width, sizeof c->stage[0], TPL_MAX_STAGES)) < 1)
         bad = "widths";
-    else if ((nl = parse_list(v[4], &c->stage[0].layers, sizeof c->stage[0], TPL_MAX_STAGES)) != nw)
+    else if (parse_list(v[4], &c->stage[0].layers, sizeof c->stage[0], TPL_MAX_STAGES) != nw)
         bad = "layers";
-    else if ((nk = parse_list(v[5], &c->stage[0].templates, sizeof c->stage[0], TPL_MAX_STAGES)) != nw)
-        bad = "templates";
-    else if (parse_tasks(v[6], c)) bad = "tasks";
-    else if (tpl_routing_parse(v[7]) < 0) bad = "routing";
-    else if (parse_floats(v[8], &c->tau, 1)) bad = "tau";
-    else if (parse_floats(v[9], &c->logit_noise, 1)) bad = "logit_noise";
+    else if (parse_tasks(v[5], c)) bad = "tasks";
     else if (c->in_channels < 1 || c->in_channels > 4) bad = "input";
-    else if (parse_floats(v[10], c->in_mean, c->in_channels)) bad = "input_mean";
-    else if (parse_floats(v[11], c->in_std, c->in_channels)) bad = "input_std";
+    else if (parse_floats(v[6], c->in_mean, c->in_channels)) bad = "input_mean";
+    else if (parse_floats(v[7], c->in_std, c->in_channels)) bad = "input_std";
+    if (!bad) return nw;
+    tpl_err_set(err, "%s: metadata '%s' is malformed", path, bad);
+    return -1;
+}
+
+static int check_config(const tpl_config *c, const char *path, tpl_err *err) {
+    tpl_err inner;
+    if (!tpl_config_check(c, &inner)) return 0;
+    tpl_err_set(err, "%s: %s", path, inner.msg);
+    return -1;
+}
+
+static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl_err *err) {
+    int plain, nw = common_config(f, path, c, &plain, err);
+    if (nw < 0) return -1;
+    if (plain) {
+        plain_config(c, nw);
+        return check_config(c, path, err);
+    }
+    static const char *keys[] = {"templates", "routing", "tau", "logit_noise"};
+    const char *v[4];
+    for (int i = 0; i < 4; i++)
+        if (!(v[i] = need(f, keys[i], path, err))) return -1;
+    const char *bad = NULL;
+    if (parse_list(v[0], &c->stage[0].templates, sizeof c->stage[0], TPL_MAX_STAGES) != nw)
+        bad = "templates";
+    else if (tpl_routing_parse(v[1]) < 0) bad = "routing";
+    else if (parse_floats(v[2], &c->tau, 1)) bad = "tau";
+    else if (parse_floats(v[3], &c->logit_noise, 1)) bad = "logit_noise";
     if (bad) {
         tpl_err_set(err, "%s: metadata '%s' is malformed", path, bad);
         return -1;
@@ -299,7 +356,7 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
         sharing(f, "heads", path, &c->shared_head, err))
         return -1;
     c->n_stages = nw;
-    c->routing = (tpl_routing)tpl_routing_parse(v[7]);
+    c->routing = (tpl_routing)tpl_routing_parse(v[1]);
     const char *agg = tpl_st_meta(f, "aggregation"); /* absent: parameters, as before */
     int a = agg ? tpl_aggregation_parse(agg) : TPL_AGG_PARAMS;
     if (a < 0) {
@@ -319,40 +376,83 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
         tpl_err_set(err, "%s: metadata 'topk' is malformed", path);
         return -1;
     }
-    tpl_err inner;
-    if (tpl_config_check(c, &inner)) {
-        tpl_err_set(err, "%s: %s", path, inner.msg);
+    return check_config(c, path, err);
+}
+
+/* ---- the file's tensors against the config -------------------------- */
+
+typedef struct file_check {
+    tpl_st_file *f;
+    const char *path;
+    tpl_err *err;
+} file_check;
+
+/* One view the config declares: present, F32, of its exact shape.  The
+ * reader has checked that every tensor's bytes lie within the file, apart
+ * from each other, so views that pass fit in the file together. */
+static int check_view(void *ctx, const char *declared, tpl_kind kind, int task, int ndim,
+                      const int64_t *shape) {
+    (void)kind, (void)task;
+    const file_check *c = ctx;
+    char name[TPL_VIEW_NAME]; /* as the parameter table keeps it */
+    snprintf(name, sizeof name, "%s", declared);
+    const int j = tpl_st_find(c->f, name);
+    int64_t has[TPL_ST_MAX_DIMS];
+    if (j < 0) {
+        tpl_err_set(c->err, "%s: tensor '%s' is missing", c->path, name);
+        return -1;
+    }
+    if (strcmp(tpl_st_dtype(c->f, j), "F32")) {
+        tpl_err_set(c->err, "%s: tensor '%s' is %s, not F32", c->path, name, tpl_st_dtype(c->f, j));
+        return -1;
+    }
+    const int nd = tpl_st_shape(c->f, j, has);
+    if (nd != ndim || memcmp(has, shape, sizeof(int64_t) * (size_t)nd)) {
+        tpl_err_set(c->err, "%s: tensor '%s' has a shape that does not match the model", c->path,
+                    name);
         return -1;
     }
     return 0;
 }
 
-int tpl_model_read_params(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err) {
+/* Every view the config would declare is in the file: checked before the
+ * model is built, so a few bytes of metadata cannot claim gigabytes. */
+static int check_file(const tpl_config *cfg, tpl_st_file *f, const char *path, tpl_err *err) {
+    file_check c = {f, path, err};
+    return tpl_layout_list(cfg, check_view, &c) < 0 ? -1 : 0;
+}
+
+/* Values no trained model holds: NaN or infinity anywhere, a negative
+ * running variance (its BN would take the square root of it). */
+static int check_values(const tpl_view *v, const float *w, const char *path, tpl_err *err) {
+    for (size_t k = 0; k < v->numel; k++) {
+        if (!isfinite(w[k])) {
+            tpl_err_set(err, "%s: tensor '%s' holds NaN or infinity", path, v->name);
+            return -1;
+        }
+        if (v->kind == TPL_KIND_BN_VAR && w[k] < 0.0f) {
+            tpl_err_set(err, "%s: tensor '%s' holds a negative variance", path, v->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The tensors into the model built for them (check_file passed). */
+static int load_tensors(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err) {
     const tpl_params *p = &m->params;
     for (int i = 0; i < p->n_views; i++) {
         const tpl_view *v = &p->views[i];
-        int j = tpl_st_find(f, v->name);
-        if (j < 0) {
-            tpl_err_set(err, "%s: tensor '%s' is missing", path, v->name);
-            return -1;
-        }
-        int64_t shape[TPL_ST_MAX_DIMS];
-        int nd = tpl_st_shape(f, j, shape);
-        int same = nd == v->ndim && !memcmp(shape, v->shape, sizeof(int64_t) * nd);
-        if (!same) {
-            tpl_err_set(err, "%s: tensor '%s' has a shape that does not match the model", path,
-                        v->name);
-            return -1;
-        }
         float *w = tpl_params_data(p, i);
-        if (tpl_st_read_f32(f, j, w, v->numel, err)) return -1;
-        for (size_t k = 0; k < v->numel; k++)
-            if (!isfinite(w[k])) {
-                tpl_err_set(err, "%s: tensor '%s' holds NaN or infinity", path, v->name);
-                return -1;
-            }
+        if (tpl_st_read_f32(f, tpl_st_find(f, v->name), w, v->numel, err) ||
+            check_values(v, w, path, err))
+            return -1;
     }
     return 0;
+}
+
+int tpl_model_read_params(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err) {
+    return check_file(&m->cfg, f, path, err) || load_tensors(m, f, path, err) ? -1 : 0;
 }
 
 tpl_model *tpl_model_load(const char *path, tpl_err *err) {
@@ -360,8 +460,11 @@ tpl_model *tpl_model_load(const char *path, tpl_err *err) {
     if (!f) return NULL;
     tpl_config cfg;
     tpl_model *m = NULL;
-    if (config_from_meta(f, path, &cfg, err) == 0 && (m = tpl_model_create(&cfg, 0, err))) {
-        int rc = tpl_model_read_params(m, f, path, err);
+    const char *format = tpl_st_meta(f, "format");
+    const int plain = format && !strcmp(format, TPL_PLAIN_FORMAT);
+    if (config_from_meta(f, path, &cfg, err) == 0 &&
+        (plain || check_file(&cfg, f, path, err) == 0) && (m = tpl_model_create(&cfg, 0, err))) {
+        int rc = plain ? tpl_plain_read(m, f, path, err) : load_tensors(m, f, path, err);
         for (int t = 0; !rc && t < cfg.n_tasks; t++) rc = class_names_load(f, path, m, t, err);
         if (rc) {
             tpl_model_free(m);

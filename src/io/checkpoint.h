@@ -12,6 +12,10 @@ int tpl_model_save_with(const tpl_model *m, const char *path, const tpl_st_kv *e
 /* The same with more tensors after the model's (a training state). */
 int tpl_model_save_more(const tpl_model *m, const char *path, const tpl_st_kv *extra,
                         int n_extra, const tpl_st_tensor *more, int n_more, tpl_err *err);
+/* m (tpl_model_export's one-task network) as a plain network file
+ * (plain.h), with the extra metadata. */
+int tpl_model_save_plain(const tpl_model *m, const char *path, const tpl_st_kv *extra,
+                         int n_extra, tpl_err *err);
 /* tpl_model_save (no extra metadata) is public: templar.h. */
 /* Reads every view of m from f (path for messages): each must be there with
  * its shape, and finite.  Bumps nothing: the caller says the parameters

@@ -75,7 +75,17 @@ typedef struct tpl_block_kind {
      * does not apply, -1 on error. */
     int (*eval_block)(const tpl_branch *b, int l, size_t last_bn_at, const float *h, float **x,
                       float *out, tpl_err *err);
-    void (*free_state)(tpl_stage *st);
+    /* The kind's own caches of stage st: one derived from the mixed
+     * weights, in the mixing cache (tpl_mix_cache.kind_state) so that it
+     * travels with them, and one from the shared tensors
+     * (tpl_stage.kind_shared); the bytes of the first once built, and how
+     * either is freed. */
+    size_t (*state_bytes)(const tpl_model *m, const tpl_stage *st);
+    void (*free_state)(void *state);
+    /* Floats eval_block keeps (the stage's transformed templates and its
+     * blocks' mixed transforms) and borrows (tpl_ws_extra) for a batch of n;
+     * 0 when it would not run (memory estimates). */
+    size_t (*eval_block_floats)(const tpl_stage *st, int n);
 } tpl_block_kind;
 
 extern const tpl_block_kind tpl_block_basic;

@@ -39,7 +39,7 @@ static int plans(tpl_model *m, tpl_stage *st) {
 static size_t saved_floats(const tpl_stage *st, int i, int n) {
     const size_t act = (size_t)n * st->width * st->h * st->w;
     if (i == S1) return 2 * (size_t)st->width;
-    if (i == A1 && tpl_conv_precision(st->plan[0]) == TPL_PRECISION_BF16) return (act + 1) / 2;
+    if (i == A1 && st->bf16) return (act + 1) / 2;
     return act;
 }
 
@@ -94,36 +94,94 @@ static int backward(const tpl_branch *b, tpl_act h, float **x, float *dy, const 
 /* ---- the small-batch eval path -------------------------------------------
  * Small-batch eval runs a block's convs as winograd.c's F(4x4, 3x3), which
  * beats oneDNN's direct kernels at batches where oneDNN's own winograd does
- * not take over yet (conv.h).  Its transformed weights are this kind's own
- * cache, kept per stage and keyed by the mixing cache's generation. */
+ * not take over yet (conv.h).  The winograd transform is linear, so a
+ * block's transformed weights are the mixture of its templates'
+ * transforms: the templates are transformed once (the stage's shared
+ * state, keyed by the parameter version) and each task's blocks mixed from
+ * them (the kind's state in the mixing cache, beside the mixed weights,
+ * keyed by that cache's generation): a task switch costs a mix, not a
+ * transform of every block. */
 
 typedef struct wino_state {
-    float *u;           /* [L][2] transformed mixed weights */
-    unsigned long gen;  /* generation of the mixed weights in u, + 1 (0: none yet) */
+    float *u;           /* [units][2] transformed weights */
+    unsigned long gen;  /* version of what u was made from, + 1 (0: none yet) */
 } wino_state;
+
+/* fp32 runs only: bf16 ones keep oneDNN's bf16 kernels at every batch. */
+static int wino_shape_applies(const tpl_stage *st, int n) {
+    return !st->bf16 && n < TPL_CONV_WINOGRAD_MIN_BATCH && st->width % TPL_WINO_CHANNEL_BLOCK == 0;
+}
 
 static int wino_applies(const tpl_branch *b) {
     const tpl_model *m = b->m;
-    return m->winograd && !tpl_model_bf16(m) && m->ws->n < TPL_CONV_WINOGRAD_MIN_BATCH &&
-           m->stage[b->s].width % TPL_WINO_CHANNEL_BLOCK == 0;
+    return m->winograd && wino_shape_applies(&m->stage[b->s], m->ws->n);
 }
 
-/* Transforms stage s's mixed weights (generation gen) for winograd.c; the
- * stage's blocks are consecutive in the mixing cache from block 0's. */
-static int wino_weights(tpl_stage *st, const float *block0, unsigned long gen, tpl_err *err) {
+/* The transformed weights of the stage's templates and blocks, and one
+ * block's scratch. */
+static size_t eval_block_floats(const tpl_stage *st, int n) {
+    if (!tpl_wino_fast() || !wino_shape_applies(st, n)) return 0;
+    const tpl_shape shape = {n, st->width, st->h, st->w, TPL_WINO_CHANNEL_BLOCK};
+    return tpl_wino_weight_count(st->width, st->width) * 2 * (st->templates + st->layers) +
+           tpl_wino_scratch_count(shape, st->width);
+}
+
+/* *state holding room for units x 2 transformed convs. */
+static wino_state *wino_room(const tpl_stage *st, void **state, int units) {
     const size_t count = tpl_wino_weight_count(st->width, st->width);
-    if (!st->kind_state) st->kind_state = calloc(1, sizeof(wino_state));
-    wino_state *w = st->kind_state;
-    if (w && w->gen == gen + 1) return 0;
-    if (w && !w->u) w->u = aligned_alloc(64, sizeof(float) * count * 2 * st->layers);
-    if (!w || !w->u) {
+    if (!*state) *state = calloc(1, sizeof(wino_state));
+    wino_state *w = *state;
+    if (w && !w->u) w->u = aligned_alloc(64, sizeof(float) * count * 2 * units);
+    return w && w->u ? w : NULL;
+}
+
+/* The stage's templates transformed (parameter version): [K][2][count]. */
+static const wino_state *wino_bank(tpl_model *m, tpl_stage *st, tpl_err *err) {
+    const size_t count = tpl_wino_weight_count(st->width, st->width);
+    wino_state *w = wino_room(st, &st->kind_shared, st->templates);
+    if (!w) {
+        tpl_err_set(err, "out of memory: winograd templates");
+        return NULL;
+    }
+    if (w->gen == m->version + 1) return w;
+    const float *bank = tpl_params_data(&m->params, st->bank);
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < 2 * st->templates; i++)
+        tpl_wino_weights(st->width, st->width, bank + (size_t)i * st->per_template / 2,
+                         w->u + (size_t)i * count);
+    w->gen = m->version + 1;
+    return w;
+}
+
+/* Stage s's blocks' transformed weights for the mixing cache's generation
+ * gen: u[l] = sum_k a[l][k] U[k], chunk by chunk so that every template's
+ * chunk is read once for all the blocks. */
+static int wino_weights(tpl_model *m, int s, unsigned long gen, tpl_err *err) {
+    tpl_stage *st = &m->stage[s];
+    const size_t per = 2 * tpl_wino_weight_count(st->width, st->width), chunk = 2048;
+    wino_state *w = wino_room(st, &m->mixing.kind_state[s], st->layers);
+    if (!w) {
         tpl_err_set(err, "out of memory: winograd weights");
         return -1;
     }
+    if (w->gen == gen + 1) return 0;
+    const wino_state *bank = wino_bank(m, st, err);
+    if (!bank) return -1;
+    const float *a = tpl_mixing_mix(m, s, 0); /* [L][K] */
+    const int L = st->layers, K = st->templates;
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < 2 * st->layers; i++)
-        tpl_wino_weights(st->width, st->width, block0 + (size_t)i * st->per_template / 2,
-                         w->u + (size_t)i * count);
+    for (size_t at = 0; at < per; at += chunk) {
+        const size_t n = per - at < chunk ? per - at : chunk;
+        for (int l = 0; l < L; l++) {
+            float *out = w->u + (size_t)l * per + at;
+            for (size_t i = 0; i < n; i++) out[i] = 0.0f;
+            for (int k = 0; k < K; k++) {
+                const float ak = a[(size_t)l * K + k], *in = bank->u + (size_t)k * per + at;
+                if (ak == 0.0f) continue; /* top-k routing */
+                for (size_t i = 0; i < n; i++) out[i] += ak * in[i];
+            }
+        }
+    }
     w->gen = gen + 1;
     return 0;
 }
@@ -138,8 +196,8 @@ static int eval_block(const tpl_branch *b, int l, size_t last_bn_at, const float
     const tpl_shape shape = tpl_conv_out_shape(st->plan[0]);
     const size_t count = tpl_wino_weight_count(st->width, st->width); /* one conv's */
     float *scratch = tpl_ws_extra(m->ws, tpl_wino_scratch_count(shape, st->width), err);
-    if (!scratch || wino_weights(st, tpl_mixing_weights(m, b->s, 0), b->gen, err)) return -1;
-    const wino_state *w = st->kind_state;
+    if (!scratch || wino_weights(m, b->s, b->gen, err)) return -1;
+    const wino_state *w = m->mixing.kind_state[b->s];
     const float *u = w->u + 2 * (size_t)l * count;
     const tpl_bn_views v = m->task[b->task].stage[b->s].bn;
     tpl_bn_args a1 = tpl_model_bn_args(m, v, b->bn_at, shape, 1, NULL);
@@ -149,11 +207,16 @@ static int eval_block(const tpl_branch *b, int l, size_t last_bn_at, const float
     return 1;
 }
 
-static void free_state(tpl_stage *st) {
-    wino_state *w = st->kind_state;
+static size_t state_bytes(const tpl_model *m, const tpl_stage *st) {
+    return !m->winograd || st->bf16 || st->width % TPL_WINO_CHANNEL_BLOCK
+               ? 0
+               : sizeof(float) * tpl_wino_weight_count(st->width, st->width) * 2 * st->layers;
+}
+
+static void free_state(void *state) {
+    wino_state *w = state;
     if (w) free(w->u);
     free(w);
-    st->kind_state = NULL;
 }
 
 const tpl_block_kind tpl_block_basic = {
@@ -161,5 +224,5 @@ const tpl_block_kind tpl_block_basic = {
     .template_floats = template_floats, .template_shape = template_shape, .fan_in = fan_in,
     .conv_offset = conv_offset, .plans = plans, .saved_floats = saved_floats,
     .forward = forward, .backward = backward, .eval_block = eval_block,
-    .free_state = free_state,
+    .state_bytes = state_bytes, .free_state = free_state, .eval_block_floats = eval_block_floats,
 };

@@ -6,15 +6,20 @@
 #include "block.h"
 #include "layout.h"
 
+/* Where the views go: the parameter table (tpl_layout_declare), or a
+ * caller's function that only looks at them (tpl_layout_list).  The first
+ * negative answer stops the declaration; later views are skipped. */
 typedef struct declarer {
-    tpl_params *p;
-    int ok;
+    tpl_view_fn add;
+    void *ctx;
+    int rc;
 } declarer;
 
 static int add_view(declarer *d, const char *name, tpl_kind kind, int task, int ndim,
                     const int64_t *shape) {
-    int v = tpl_params_add(d->p, name, kind, task, ndim, shape);
-    if (v < 0) d->ok = 0;
+    if (d->rc < 0) return -1;
+    int v = d->add(d->ctx, name, kind, task, ndim, shape);
+    if (v < 0) d->rc = v;
     return v;
 }
 
@@ -98,11 +103,28 @@ static void declare_task(tpl_model *m, declarer *d, int t) {
     tp->head_b = add_view(d, name, TPL_KIND_HEAD_B, owner, 1, (int64_t[]){c->task[t].classes});
 }
 
+/* Every view of m, shared ones first, into d; the view indices land in m. */
+static int declare_all(tpl_model *m, declarer *d) {
+    declare_shared(m, d);
+    for (int t = 0; t < m->cfg.n_tasks; t++) declare_task(m, d, t);
+    return d->rc;
+}
+
+static int into_params(void *params, const char *name, tpl_kind kind, int task, int ndim,
+                       const int64_t *shape) {
+    return tpl_params_add(params, name, kind, task, ndim, shape);
+}
+
 int tpl_layout_declare(tpl_model *m) {
-    declarer d = {&m->params, 1};
-    declare_shared(m, &d);
-    for (int t = 0; t < m->cfg.n_tasks; t++) declare_task(m, &d, t);
-    return d.ok ? tpl_params_alloc(&m->params) : -1;
+    declarer d = {into_params, &m->params, 0};
+    return declare_all(m, &d) < 0 ? -1 : tpl_params_alloc(&m->params);
+}
+
+int tpl_layout_list(const tpl_config *cfg, tpl_view_fn fn, void *ctx) {
+    tpl_model shell; /* geometry only: the indices it collects mean nothing */
+    tpl_model_geometry(&shell, cfg);
+    declarer d = {fn, ctx, 0};
+    return declare_all(&shell, &d);
 }
 
 static void fill_normal(float *w, size_t n, float std, tpl_rng *rng) {

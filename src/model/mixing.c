@@ -1,8 +1,10 @@
 /* The mixing cache: every block's routed mixture and mixed weights for one
- * task, rebuilt only when its key (parameter version, task, noise draw)
- * changes.  It is the one owner of m->mixing; everything derived from the
- * mixed weights (convolution slots, a kind's transformed weights) is keyed
- * by its generation, bumped at every rebuild. */
+ * task, rebuilt only when its key (parameter version, task, its slot's
+ * binding, noise draw) changes.  It is the one owner of m->mixing;
+ * everything derived from the mixed weights (convolution slots, a kind's
+ * transformed weights) is keyed by its generation, drawn at every rebuild
+ * from the model's counter so that no two caches ever share one: a cache
+ * swapped in from outside (tpl_mixing_swap) never passes for another. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +13,13 @@
 #include "mix.h"
 #include "mixing.h"
 
-int tpl_mixing_init(tpl_model *m, uint64_t seed) {
-    tpl_mix_cache *c = &m->mixing;
+/* An empty cache sized for m's stages (offsets already set). */
+static int cache_init(const tpl_model *m, tpl_mix_cache *c, uint64_t seed) {
+    memset(c, 0, sizeof *c);
     size_t mixed = 0, mix = 0;
     for (int s = 0; s < m->cfg.n_stages; s++) {
-        tpl_stage *st = &m->stage[s];
-        st->mixed_offset = mixed;
-        st->mix_offset = mix;
-        mixed += m->agg->mixed_floats(st);
-        mix += (size_t)st->layers * st->templates;
+        mixed += m->agg->mixed_floats(&m->stage[s]);
+        mix += (size_t)m->stage[s].layers * m->stage[s].templates;
     }
     c->key.task = -1;
     c->mixed_numel = mixed;
@@ -31,10 +31,46 @@ int tpl_mixing_init(tpl_model *m, uint64_t seed) {
     return c->mixed && c->mix && c->soft ? 0 : -1;
 }
 
-void tpl_mixing_free(tpl_model *m) {
-    free(m->mixing.mixed);
-    free(m->mixing.mix);
-    free(m->mixing.soft);
+int tpl_mixing_init(tpl_model *m, uint64_t seed) {
+    size_t mixed = 0, mix = 0;
+    for (int s = 0; s < m->cfg.n_stages; s++) {
+        tpl_stage *st = &m->stage[s];
+        st->mixed_offset = mixed;
+        st->mix_offset = mix;
+        mixed += m->agg->mixed_floats(st);
+        mix += (size_t)st->layers * st->templates;
+    }
+    return cache_init(m, &m->mixing, seed);
+}
+
+int tpl_mixing_cache_init(const tpl_model *m, tpl_mix_cache *c) { return cache_init(m, c, 0); }
+
+void tpl_mixing_cache_free(const tpl_model *m, tpl_mix_cache *c) {
+    for (int s = 0; s < m->cfg.n_stages; s++)
+        if (c->kind_state[s] && m->stage[s].kind) m->stage[s].kind->free_state(c->kind_state[s]);
+    free(c->mixed);
+    free(c->mix);
+    free(c->soft);
+    memset(c, 0, sizeof *c);
+    c->key.task = -1;
+}
+
+void tpl_mixing_free(tpl_model *m) { tpl_mixing_cache_free(m, &m->mixing); }
+
+void tpl_mixing_swap(tpl_model *m, tpl_mix_cache *c) {
+    const tpl_mix_cache mine = m->mixing;
+    m->mixing = *c;
+    *c = mine;
+}
+
+size_t tpl_mixing_cache_bytes(const tpl_model *m) {
+    const tpl_mix_cache *c = &m->mixing;
+    size_t bytes = sizeof(float) * (c->mixed_numel + 2 * c->mix_numel);
+    for (int s = 0; s < m->cfg.n_stages; s++) {
+        const tpl_stage *st = &m->stage[s];
+        if (m->agg->mixed_floats(st) && st->kind->state_bytes) bytes += st->kind->state_bytes(m, st);
+    }
+    return bytes;
 }
 
 /* Routes stage s of task t into a and soft ([L][K] each); with Gumbel noise
@@ -60,13 +96,14 @@ void tpl_model_mixture(tpl_model *m, int task, int s, float *a) {
 }
 
 static int same_key(tpl_mix_key a, tpl_mix_key b) {
-    return a.version == b.version && a.task == b.task && a.noise == b.noise;
+    return a.version == b.version && a.task == b.task && a.binding == b.binding &&
+           a.noise == b.noise;
 }
 
 void tpl_mixing_update(tpl_model *m, int task, int training) {
     tpl_mix_cache *c = &m->mixing;
     const int noisy = training && m->cfg.routing == TPL_ROUTE_GUMBEL;
-    const tpl_mix_key key = {m->version, task, noisy ? ++c->draws : 0};
+    const tpl_mix_key key = {m->version, task, m->binding[task], noisy ? ++c->draws : 0};
     if (same_key(key, c->key)) return;
     for (int s = 0; s < m->cfg.n_stages; s++) {
         tpl_stage *st = &m->stage[s];
@@ -79,7 +116,7 @@ void tpl_mixing_update(tpl_model *m, int task, int training) {
                             c->mixed + st->mixed_offset + (size_t)l * st->per_template);
     }
     c->key = key;
-    c->gen++;
+    c->gen = ++m->mix_gens;
 }
 
 const float *tpl_mixing_weights(const tpl_model *m, int s, int l) {

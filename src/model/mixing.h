@@ -7,6 +7,15 @@
 /* Sizes the cache for the model's stages (after its aggregation is set). */
 int tpl_mixing_init(tpl_model *m, uint64_t seed);
 void tpl_mixing_free(tpl_model *m);
+/* Caches held outside the model, for a server's LRU of tasks (binding.h):
+ * an empty one sized for m; freed (with what the block kinds derived);
+ * exchanged with the model's own in O(1) (whatever c holds is checked by
+ * its key at the next forward, like the model's own); and the bytes one
+ * holds once filled, the kinds' derived weights included. */
+int tpl_mixing_cache_init(const tpl_model *m, tpl_mix_cache *c);
+void tpl_mixing_cache_free(const tpl_model *m, tpl_mix_cache *c);
+void tpl_mixing_swap(tpl_model *m, tpl_mix_cache *c);
+size_t tpl_mixing_cache_bytes(const tpl_model *m);
 /* Makes the cache hold task t at the current parameter version; a training
  * forward under Gumbel routing always draws fresh noise. */
 void tpl_mixing_update(tpl_model *m, int task, int training);

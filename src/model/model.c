@@ -3,11 +3,13 @@
  * What a block does is its aggregation's and kind's (block.h). */
 #include "model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "block.h"
+#include "footprint.h"
 #include "layout.h"
 #include "mixing.h"
 #include "ops.h"
@@ -70,8 +72,11 @@ int tpl_model_set_mixtures(tpl_model *m, const float *weights, size_t n, const c
  * bf16 runs convert the images to it (ws->x_bf16). */
 #define IMAGE_BLOCK 1
 
-/* The stages' geometry and kinds, before any parameter is declared. */
-static void set_geometry(tpl_model *m) {
+void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    if (!tpl_precision_supported(cfg->precision)) m->cfg.precision = TPL_PRECISION_FP32;
+    m->agg = tpl_aggregation_of(cfg->aggregate);
     const tpl_config *c = &m->cfg;
     int h = (c->in_height + 2 - 3) / c->stem_stride + 1;
     int w = (c->in_width + 2 - 3) / c->stem_stride + 1;
@@ -81,6 +86,7 @@ static void set_geometry(tpl_model *m) {
         st->layers = c->stage[s].layers;
         st->templates = c->stage[s].templates;
         st->kind = &tpl_block_basic;
+        st->bf16 = tpl_model_bf16(m);
         if (s > 0) {
             h = (h + 2 - 3) / 2 + 1;
             w = (w + 2 - 3) / 2 + 1;
@@ -128,7 +134,8 @@ static void free_plans(tpl_model *m) {
         free(st->slots);
         st->slots = NULL;
         tpl_conv_slot_free(&st->trans_slot);
-        if (st->kind && st->kind->free_state) st->kind->free_state(st);
+        if (st->kind && st->kind_shared) st->kind->free_state(st->kind_shared);
+        st->kind_shared = NULL;
         for (int i = 0; i < TPL_BLOCK_MAX_CONVS; i++) {
             tpl_conv_plan_free(st->plan[i]);
             st->plan[i] = NULL;
@@ -156,6 +163,7 @@ int tpl_model_set_precision(tpl_model *m, tpl_precision p, tpl_err *err) {
     if (p == m->cfg.precision) return 0;
     free_plans(m);
     m->cfg.precision = p;
+    for (int s = 0; s < m->cfg.n_stages; s++) m->stage[s].bf16 = p == TPL_PRECISION_BF16;
     if (make_plans(m)) {
         tpl_err_set(err, "out of memory switching the model to %s", tpl_precision_name(p));
         return -1;
@@ -164,15 +172,12 @@ int tpl_model_set_precision(tpl_model *m, tpl_precision p, tpl_err *err) {
 }
 
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) {
-    if (tpl_config_check(cfg, err)) return NULL;
+    if (tpl_memory_check(cfg, 1, 0, TPL_OPT_SGD, 0, "model", err)) return NULL; /* checks cfg */
     tpl_model *m = calloc(1, sizeof *m);
     if (!m) goto oom;
-    m->cfg = *cfg;
-    if (!tpl_precision_supported(cfg->precision)) m->cfg.precision = TPL_PRECISION_FP32;
-    m->agg = tpl_aggregation_of(cfg->aggregate);
+    tpl_model_geometry(m, cfg);
     m->bn_momentum = BN_MOMENTUM;
     m->winograd = tpl_wino_fast() && getenv("TEMPLAR_NO_WINOGRAD") == NULL;
-    set_geometry(m);
     m->engine = tpl_engine_create(err);
     if (!m->engine) {
         tpl_model_free(m);
@@ -268,6 +273,24 @@ static int conv_bn_relu(tpl_model *m, tpl_conv_plan *plan, tpl_conv_slot *slot,
     return 0;
 }
 
+/* Where a forward's activations first stop being finite: looked for only
+ * when the logits of an eval forward are not (a second, watched forward). */
+typedef struct watch {
+    int on;
+    char where[48];
+} watch;
+
+static void watch_at(watch *w, const float *a, size_t count, const char *what, int s, int l) {
+    if (!w->on || w->where[0]) return;
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(a[i])) {
+            if (s < 0) snprintf(w->where, sizeof w->where, "%s", what);
+            else if (l < 0) snprintf(w->where, sizeof w->where, "stage %d's %s", s, what);
+            else snprintf(w->where, sizeof w->where, "stage %d, block %d", s, l);
+            return;
+        }
+}
+
 /* A block's output as the next one reads it. */
 static tpl_act block_out(float **b) {
     return (tpl_act){b[TPL_BLK_OUT], tpl_bf16_at(b[TPL_BLK_OUT_BF16])};
@@ -277,7 +300,7 @@ static tpl_act block_out(float **b) {
  * eval passes its output between two buffers.  Returns 0 with the last
  * output in *h, or -1. */
 static int stage_forward(tpl_model *m, int task, int s, int training, tpl_act *h, int *blk,
-                         tpl_err *err) {
+                         watch *w, tpl_err *err) {
     tpl_workspace *ws = m->ws;
     for (int l = 0; l < m->stage[s].layers; l++, (*blk)++) {
         float **b = training ? tpl_ws_block(ws, *blk) : ws->eval_blk;
@@ -288,16 +311,13 @@ static int stage_forward(tpl_model *m, int task, int s, int training, tpl_act *h
         }
         if (m->agg->forward(m, task, s, l, training, *h, b, err)) return -1;
         *h = block_out(b);
+        watch_at(w, h->f, tpl_shape_numel(tpl_stage_shape(m, s)), "", s, l);
     }
     return 0;
 }
 
-int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
-                      int training, float *logits, tpl_err *err) {
-    if (task < 0 || task >= m->cfg.n_tasks || n <= 0) {
-        tpl_err_set(err, "forward: bad task %d or batch %d", task, n);
-        return -1;
-    }
+static int forward(tpl_model *m, int task, const float *x, int n, int training, float *logits,
+                   watch *w, tpl_err *err) {
     if (tpl_ws_prepare(m, n, training, err)) return -1;
     tpl_workspace *ws = m->ws;
     const tpl_params *p = &m->params;
@@ -312,6 +332,7 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
                      training, in, ws->stem_c, ws->stem_h, ws->stem_h_bf16, ws->stem_stats, err))
         return -1;
     tpl_act h = {ws->stem_h, ws->stem_h_bf16};
+    watch_at(w, h.f, tpl_shape_numel(tpl_stage_shape(m, 0)), "the stem", -1, -1);
     int blk = 0;
     for (int s = 0; s < m->cfg.n_stages; s++) {
         tpl_stage *st = &m->stage[s];
@@ -321,11 +342,13 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
                              ws->trans_h_bf16[s], ws->trans_stats[s], err))
                 return -1;
             h = (tpl_act){ws->trans_h[s], ws->trans_h_bf16[s]};
+            watch_at(w, h.f, tpl_shape_numel(tpl_stage_shape(m, s)), "transition", s, -1);
         }
-        if (stage_forward(m, task, s, training, &h, &blk, err)) return -1;
+        if (stage_forward(m, task, s, training, &h, &blk, w, err)) return -1;
     }
     const tpl_stage *last = &m->stage[m->cfg.n_stages - 1];
     tpl_avgpool_forward(tpl_stage_shape(m, m->cfg.n_stages - 1), h.f, ws->pool);
+    watch_at(w, ws->pool, (size_t)n * last->width, "the pooling", -1, -1);
     tpl_linear_forward(n, last->width, m->cfg.task[task].classes, ws->pool,
                        tpl_params_data(p, tp->head_w), tpl_params_data(p, tp->head_b), logits);
     if (training) {
@@ -333,6 +356,33 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
         ws->fwd_mix_gen = m->mixing.gen;
     }
     return 0;
+}
+
+/* Eval logits must be finite: weights that are finite but huge overflow
+ * float in the forward, and a NaN must not pass for an answer. */
+static int check_logits(tpl_model *m, int task, const float *x, int n, float *logits,
+                        tpl_err *err) {
+    const size_t count = (size_t)n * m->cfg.task[task].classes;
+    size_t i = 0;
+    while (i < count && isfinite(logits[i])) i++;
+    if (i == count) return 0;
+    watch w = {.on = 1};
+    if (forward(m, task, x, n, 0, logits, &w, err)) return -1;
+    tpl_err_set(err, "task '%s': the forward overflows (activations not finite from %s on): the "
+                "model's weights are out of range", m->cfg.task[task].name,
+                w.where[0] ? w.where : "the head");
+    return -1;
+}
+
+int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
+                      int training, float *logits, tpl_err *err) {
+    if (task < 0 || task >= m->cfg.n_tasks || n <= 0) {
+        tpl_err_set(err, "forward: bad task %d or batch %d", task, n);
+        return -1;
+    }
+    watch off = {0};
+    if (forward(m, task, x, n, training, logits, &off, err)) return -1;
+    return training ? 0 : check_logits(m, task, x, n, logits, err);
 }
 
 const float *tpl_model_features(const tpl_model *m) { return m->ws ? m->ws->pool : NULL; }

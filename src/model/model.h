@@ -15,7 +15,12 @@
  * tpl_model_params_changed, which every writer of parameters calls), the
  * mixing cache (mixing.c: routed mixtures and mixed weights, keyed by one
  * tpl_mix_key), and the convolution slots and a block kind's derived
- * weights, keyed by the version of what they were made from. */
+ * weights, keyed by the version of what they were made from.
+ *
+ * A task slot may also hold a task bound from outside (binding.h: serving
+ * thousands of tasks over one bank): the binding's id versions the slot's
+ * task tensors, and the mixing key carries it, so binding another task
+ * re-mixes that slot without touching the shared tensors' caches. */
 #ifndef TPL_MODEL_H
 #define TPL_MODEL_H
 #include "conv.h"
@@ -67,14 +72,18 @@ typedef struct tpl_stage {
     tpl_conv_slot trans_slot;
     size_t mixed_offset;     /* into the mixing cache's weights */
     size_t mix_offset;       /* into its mixtures, L*K floats */
-    void *kind_state;        /* the kind's own per-stage cache (block.h) */
+    void *kind_shared;       /* the kind's cache of the shared tensors (block.h) */
+    int bf16;                /* convolutions in bf16 (the model's precision): the sizes of
+                              * saved tensors and which eval path runs follow it */
 } tpl_stage;
 
 /* What the mixing cache holds is valid for one key: a parameter version, a
- * task, and a noise draw (0: none; every Gumbel training forward draws anew). */
+ * task, the binding of its slot (0: the model's own tensors), and a noise
+ * draw (0: none; every Gumbel training forward draws anew). */
 typedef struct tpl_mix_key {
     unsigned long version;
     int task;
+    uint64_t binding;
     unsigned long noise;
 } tpl_mix_key;
 
@@ -86,6 +95,7 @@ typedef struct tpl_mix_cache {
     float *soft;             /* the soft weights the routing's backward differentiates */
     float *mixed;            /* mixed block weights W */
     size_t mixed_numel, mix_numel;
+    void *kind_state[TPL_MAX_STAGES]; /* what each stage's block kind derives from `mixed` */
     tpl_rng noise_rng;
 } tpl_mix_cache;
 
@@ -101,6 +111,8 @@ struct tpl_model {
     tpl_conv_plan *stem_plan;
     tpl_conv_slot stem_slot;
     tpl_mix_cache mixing;
+    unsigned long mix_gens;  /* generations handed out: unique over every cache (mixing.h) */
+    uint64_t binding[TPL_MAX_TASKS]; /* of each task slot: 0, or a bound task's id (binding.h) */
     float bn_momentum;       /* of the running statistics; 1/(i+1) averages batches exactly */
     unsigned long version;   /* of the parameters: see tpl_model_params_changed */
     int winograd;            /* small-batch eval may use winograd.c: AVX-512 builds, unless
@@ -111,7 +123,9 @@ struct tpl_model {
 
 /* Fresh model with seeded initial weights. */
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err);
-
+/* m zeroed, then cfg (checked; a precision the CPU lacks becomes fp32), its aggregation and the stages' geometry and
+ * kinds: what the layout and the memory estimate read; nothing allocated. */
+void tpl_model_geometry(tpl_model *m, const tpl_config *cfg);
 /* Whether the convolutions run in bf16 (m->cfg.precision, the one in use). */
 static inline int tpl_model_bf16(const tpl_model *m) {
     return m->cfg.precision == TPL_PRECISION_BF16;

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALIGN_FLOATS 16
-
 int tpl_params_add(tpl_params *p, const char *name, tpl_kind kind, int task,
                    int ndim, const int64_t *shape) {
     if (p->n_views == p->cap) {
@@ -28,7 +26,7 @@ int tpl_params_add(tpl_params *p, const char *name, tpl_kind kind, int task,
     v->task = task;
     v->trainable = !tpl_kind_is_state(kind);
     v->offset = p->numel;
-    p->numel += (v->numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    p->numel += tpl_params_padded(v->numel);
     return p->n_views++;
 }
 

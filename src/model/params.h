@@ -45,6 +45,9 @@ static inline int tpl_kind_is_state(tpl_kind k) {
     return k == TPL_KIND_BN_MEAN || k == TPL_KIND_BN_VAR;
 }
 
+/* Floats a view of numel takes in the buffers: offsets are 64-byte aligned. */
+static inline size_t tpl_params_padded(size_t numel) { return (numel + 15) / 16 * 16; }
+
 /* Declares a view (before tpl_params_alloc); returns its index, or -1 when out
  * of memory.  Offsets are 64-byte aligned. */
 int tpl_params_add(tpl_params *p, const char *name, tpl_kind kind, int task,

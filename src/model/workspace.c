@@ -2,6 +2,7 @@
  * counts, the second assigns. */
 #include "workspace.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,7 @@ static void take_branch(carver *c, const tpl_stage *st, int n, float **x) {
 }
 
 /* Every block's pointers and tensors, kept for the backward. */
-static void take_blocks(carver *c, tpl_model *m, tpl_workspace *ws, int n) {
+static void take_blocks(carver *c, const tpl_model *m, tpl_workspace *ws, int n) {
     int blk = 0;
     for (int s = 0; s < m->cfg.n_stages; s++) {
         const tpl_stage *st = &m->stage[s];
@@ -62,7 +63,7 @@ static void take_blocks(carver *c, tpl_model *m, tpl_workspace *ws, int n) {
 }
 
 /* Eval: two outputs in turn, and one block's scratch that every block reuses. */
-static void take_eval(carver *c, tpl_model *m, tpl_workspace *ws, int n, size_t biggest) {
+static void take_eval(carver *c, const tpl_model *m, tpl_workspace *ws, int n, size_t biggest) {
     take(c, &ws->eval_out[0], biggest);
     take(c, &ws->eval_out[1], biggest);
     take_bf16(c, m, &ws->eval_out_bf16[0], biggest);
@@ -81,7 +82,7 @@ static void take_eval(carver *c, tpl_model *m, tpl_workspace *ws, int n, size_t 
     for (int i = 0; i < saved; i++) take(c, &b[TPL_BLK_BRANCHES + i], most[i]);
 }
 
-static size_t layout(tpl_model *m, tpl_workspace *ws, float *base, int n, int training) {
+static size_t layout(const tpl_model *m, tpl_workspace *ws, float *base, int n, int training) {
     carver c = {base, 0};
     const tpl_config *cfg = &m->cfg;
     size_t a0 = stage_act(m, 0, n), biggest = a0, biggest_w = (size_t)cfg->stage[0].width * cfg->in_channels * 9;
@@ -128,17 +129,24 @@ static size_t layout(tpl_model *m, tpl_workspace *ws, float *base, int n, int tr
     return c.off;
 }
 
+/* Pointers a block needs (the most over the stages); and the blocks. */
+static int block_stride(const tpl_model *m, int *blocks) {
+    int stride = 0;
+    *blocks = 0;
+    for (int s = 0; s < m->cfg.n_stages; s++) {
+        const tpl_stage *st = &m->stage[s];
+        *blocks += st->layers;
+        int need = TPL_BLK_BRANCHES + m->agg->branches(st) * st->kind->saved;
+        if (need > stride) stride = need;
+    }
+    return stride;
+}
+
 /* Pointer tables: a block's pointers times the blocks (training), one
  * block's (eval). */
 static int alloc_tables(tpl_model *m, tpl_workspace *ws) {
     if (ws->blk) return 0;
-    int blocks = 0, stride = 0;
-    for (int s = 0; s < m->cfg.n_stages; s++) {
-        const tpl_stage *st = &m->stage[s];
-        blocks += st->layers;
-        int need = TPL_BLK_BRANCHES + m->agg->branches(st) * st->kind->saved;
-        if (need > stride) stride = need;
-    }
+    int blocks, stride = block_stride(m, &blocks);
     ws->bstride = stride;
     ws->blk = calloc((size_t)blocks * stride, sizeof(float *));
     ws->eval_blk = calloc((size_t)stride, sizeof(float *));
@@ -171,6 +179,16 @@ int tpl_ws_prepare(tpl_model *m, int n, int training, tpl_err *err) {
 oom:
     tpl_err_set(err, "out of memory: activations for a batch of %d", n);
     return -1;
+}
+
+size_t tpl_ws_floats(const tpl_model *m, int n, int training) {
+    /* The layout pass that only counts still fills pointer tables: here one
+     * block's, which every block shares (stride 0). */
+    float *table[TPL_BLK_BRANCHES + TPL_MAX_TEMPLATES * TPL_BRANCH_MAX_SAVED];
+    int blocks;
+    if (block_stride(m, &blocks) > (int)(sizeof table / sizeof *table)) return SIZE_MAX;
+    tpl_workspace counting = {.blk = table, .eval_blk = table, .bstride = 0};
+    return layout(m, &counting, NULL, n, training);
 }
 
 float *tpl_ws_extra(tpl_workspace *ws, size_t floats, tpl_err *err) {

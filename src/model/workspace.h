@@ -42,6 +42,9 @@ typedef struct tpl_workspace {
     const float *x;         /* input of the last training forward */
 } tpl_workspace;
 
+/* Floats of the arena for batch n, training or eval, from the model's
+ * geometry alone (tpl_model_geometry is enough): nothing is allocated. */
+size_t tpl_ws_floats(const tpl_model *m, int n, int training);
 /* Lays out (when the batch grows or the mode changes) and binds batch n. */
 int tpl_ws_prepare(tpl_model *m, int n, int training, tpl_err *err);
 void tpl_ws_free(tpl_workspace *ws);

@@ -1,22 +1,19 @@
 /* The digits domains (see domains.h): sources, printed digits (printer.h), JPEG
- * photos and the MNIST-M blend, the build with its splits, and writing IDX
- * directories without leaving half of one. */
+ * photos and the MNIST-M blend, the build with its splits, and what writing
+ * IDX directories (outdir.h) replaces. */
 #include "domains.h"
-
-#include "fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "digits.h"
 #include "image.h"
+#include "outdir.h"
 #include "tasks.h"
 
 #define SIDE TPL_DOMAIN_SIDE
@@ -62,14 +59,6 @@ int tpl_digits_check_sources(const tpl_digits_opts *o, tpl_err *err) {
             return -1;
         }
     return 0;
-}
-
-/* "a/b" into buf; -1 (err set) when it does not fit. */
-static int join(char *buf, size_t size, const char *a, const char *b, tpl_err *err) {
-    int n = snprintf(buf, size, "%s/%s", a, b);
-    if (n >= 0 && (size_t)n < size) return 0;
-    tpl_err_set(err, "%s: path too long", a);
-    return -1;
 }
 
 /* ---- printed: FreeType ------------------------------------------------------- */
@@ -375,15 +364,9 @@ static void remove_idx_dir(const char *path) {
     rmdir(path);
 }
 
-/* path is absent, or a directory holding IDX files only. */
-static int replaceable(const char *path, tpl_err *err) {
-    struct stat st;
-    if (lstat(path, &st)) {
-        if (errno == ENOENT) return 0;
-        tpl_err_set(err, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+/* An earlier run's domain: a directory of IDX files only. */
+static int holds_idx_only(const char *path, tpl_err *err) {
+    DIR *d = opendir(path);
     if (!d) {
         tpl_err_set(err, "%s: exists and is not a directory of IDX files; move it away or "
                     "write elsewhere", path);
@@ -394,106 +377,35 @@ static int replaceable(const char *path, tpl_err *err) {
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !is_idx_name(e->d_name))
             snprintf(odd, sizeof odd, "%s", e->d_name);
     closedir(d);
-    if (!*odd) return 0;
-    tpl_err_set(err, "%s: holds '%s', which an earlier run did not write; move it away or "
-                "write elsewhere", path, odd);
-    return -1;
+    return *odd ? tpl_outdir_foreign(path, odd, err) : 0;
 }
 
-/* A file can be made in dir (root passes any mode check, so try it). */
-static int probe_write(const char *dir, tpl_err *err) {
-    char probe[4096];
-    snprintf(probe, sizeof probe, "%s/.templar-probe.%ld", dir, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) {
-        tpl_err_set(err, "%s: cannot write there (%s)", dir, strerror(errno));
-        return -1;
-    }
-    close(fd);
-    unlink(probe);
-    return 0;
-}
+static const tpl_outdir_kind idx_dirs = {
+    .what = "directory of IDX files",
+    .check = holds_idx_only,
+    .remove = remove_idx_dir,
+};
 
 int tpl_domains_prepare(const char *dir, const char *const *names, int n, int *created,
                         tpl_err *err) {
-    struct stat st;
-    *created = 0;
-    if (mkdir(dir, 0777) == 0) {
-        *created = 1;
-    } else if (errno != EEXIST) {
-        tpl_err_set(err, "%s: cannot create directory (%s)", dir, strerror(errno));
-        return -1;
-    }
-    int rc = 0;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-        tpl_err_set(err, "%s: exists and is not a directory", dir);
-        rc = -1;
-    }
-    if (!rc) rc = probe_write(dir, err);
-    char path[4096];
-    for (int i = 0; i < n && !rc; i++)
-        rc = join(path, sizeof path, dir, names[i], err) || replaceable(path, err);
-    if (rc && *created) {
-        rmdir(dir);
-        *created = 0;
-    }
-    return rc ? -1 : 0;
+    return tpl_outdir_prepare(dir, &idx_dirs, names, n, created, err);
 }
 
-/* Both halves of dom into the new directory tmp. */
-static int write_domain(const char *tmp, const tpl_domain *dom, tpl_err *err) {
-    if (mkdir(tmp, 0777)) {
-        tpl_err_set(err, "%s: cannot create directory (%s)", tmp, strerror(errno));
-        return -1;
-    }
-    if (tpl_idx_write_dir(tmp, "train", &dom->train, err) ||
-        tpl_idx_write_dir(tmp, "test", &dom->test, err)) {
-        remove_idx_dir(tmp);
-        return -1;
-    }
-    tpl_sync_dir(tmp);
-    return 0;
-}
-
-/* Puts tmp at dir/name, moving an earlier one aside first and removing it
- * after (rename cannot replace a directory that has files). */
-static int swap_in(const char *dir, const char *tmp, const char *name, tpl_err *err) {
-    char final[4096], old[4096], aside[256];
-    snprintf(aside, sizeof aside, ".%s.old.%ld", name, (long)getpid());
-    if (join(final, sizeof final, dir, name, err) || join(old, sizeof old, dir, aside, err))
-        return -1;
-    const int had = rename(final, old) == 0;
-    if (!had && errno != ENOENT) {
-        tpl_err_set(err, "%s: cannot move the earlier one aside (%s)", final, strerror(errno));
-        return -1;
-    }
-    if (rename(tmp, final)) {
-        tpl_err_set(err, "%s: cannot rename %s into place (%s)", final, tmp, strerror(errno));
-        if (had) rename(old, final);
-        return -1;
-    }
-    if (had) remove_idx_dir(old);
-    return 0;
+/* Both halves of domain i (of ctx, the domains) into tmp. */
+static int write_domain(const char *tmp, int i, const void *ctx, tpl_err *err) {
+    const tpl_domain *dom = (const tpl_domain *)ctx + i;
+    return tpl_idx_write_dir(tmp, "train", &dom->train, err) ||
+                   tpl_idx_write_dir(tmp, "test", &dom->test, err)
+               ? -1
+               : 0;
 }
 
 int tpl_domains_save(const char *dir, const tpl_domain *dom, int n, tpl_err *err) {
-    char tmp[TPL_N_DOMAINS][4096];
+    const char *names[TPL_N_DOMAINS];
     if (n < 0 || n > TPL_N_DOMAINS) {
         tpl_err_set(err, "%s: %d domains to write, at most %d", dir, n, TPL_N_DOMAINS);
         return -1;
     }
-    int made = 0, rc = 0;
-    for (; made < n && !rc; made++) {
-        char name[256];
-        snprintf(name, sizeof name, ".%s.tmp.%ld", dom[made].name, (long)getpid());
-        rc = join(tmp[made], sizeof tmp[made], dir, name, err) ||
-             write_domain(tmp[made], &dom[made], err);
-    }
-    if (rc) { /* the failed one removed itself */
-        for (int i = 0; i < made - 1; i++) remove_idx_dir(tmp[i]);
-        return -1;
-    }
-    for (int i = 0; i < n && !rc; i++) rc = swap_in(dir, tmp[i], dom[i].name, err);
-    tpl_sync_dir(dir);
-    return rc ? -1 : 0;
+    for (int i = 0; i < n; i++) names[i] = dom[i].name;
+    return tpl_outdir_write(dir, &idx_dirs, names, n, write_domain, dom, err);
 }

@@ -38,6 +38,28 @@ void tpl_image_list_free(tpl_image_list *l) {
     memset(l, 0, sizeof *l);
 }
 
+int tpl_image_source_load(const tpl_task_request *rq, const char *kind, tpl_image_lister list,
+                          tpl_task_data *out, tpl_err *err) {
+    tpl_image_list l = {.kind = kind};
+    tpl_paths names = {0};
+    if (tpl_task_describe(out, tpl_task_source_spec(rq->name, kind, rq->arg),
+                          tpl_str_printf("%s", rq->arg), err))
+        return -1;
+    out->flip_ok = 0;
+    int rc = list(rq->arg, rq->o, &l, &names, err);
+    l.classes = l.labelled ? names.n : 1;
+    if (!rc && !(l.id = tpl_path_absolute(rq->arg))) {
+        tpl_err_set(err, "%s: out of memory", rq->arg);
+        rc = -1;
+    }
+    if (!rc && l.labelled)
+        rc = tpl_task_set_class_names(out, (const char *const *)names.path, names.n, err);
+    if (!rc) rc = tpl_image_list_load(&l, rq->o, out, err);
+    tpl_image_list_free(&l);
+    tpl_paths_free(&names);
+    return rc;
+}
+
 /* ---- shape --------------------------------------------------------------------- */
 
 /* The shape asked for, with its 0s filled from the files: size from the

@@ -6,6 +6,8 @@
 #define TPL_IMAGESET_H
 #include <stdint.h>
 
+#include "paths.h"
+#include "task_source.h"
 #include "tasks.h"
 
 /* Which half an image belongs to; all SPLIT or none (the seeded split). */
@@ -29,6 +31,18 @@ typedef struct tpl_image_list {
 
 int tpl_image_list_add(tpl_image_list *l, const char *path, int label, int half);
 void tpl_image_list_free(tpl_image_list *l);
+
+/* A source's listing of its images (arg: what follows "KIND:"): fills l's
+ * entries, labelled and root, and names with the class names when
+ * labelled.  Errors name arg. */
+typedef int (*tpl_image_lister)(const char *arg, const tpl_task_opts *o, tpl_image_list *l,
+                                tpl_paths *names, tpl_err *err);
+
+/* The load of a source of image files, NAME=KIND:ARG (folder, csv): out
+ * described, list's images loaded (tpl_image_list_load, with ARG made
+ * absolute as the list's id), class names set, never flipped. */
+int tpl_image_source_load(const tpl_task_request *rq, const char *kind, tpl_image_lister list,
+                          tpl_task_data *out, tpl_err *err);
 
 /* Loads l into out's halves by o (shape, halves, cache, progress): from
  * the cache when it matches, else by decoding every file; sets

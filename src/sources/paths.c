@@ -43,6 +43,16 @@ int tpl_paths_push(tpl_paths *p, const char *s) {
     return -1;
 }
 
+int tpl_paths_find(const tpl_paths *p, const char *s) {
+    for (int i = 0; i < p->n; i++)
+        if (!strcmp(p->path[i], s)) return i;
+    return -1;
+}
+
+void tpl_paths_sort(tpl_paths *p) {
+    if (p->n > 1) qsort(p->path, (size_t)p->n, sizeof *p->path, cmp_str);
+}
+
 void tpl_paths_free(tpl_paths *p) {
     for (int i = 0; i < p->n; i++) free(p->path[i]);
     free(p->path);
@@ -126,6 +136,13 @@ int tpl_paths_subdirs(tpl_paths *p, const char *dir, tpl_err *err) {
 int tpl_paths_files(tpl_paths *p, const char *dir, const char *const *suffixes, tpl_err *err) {
     const list_rule r = {.suffixes = suffixes, .want = 'f'};
     return list(p, dir, &r, err);
+}
+
+int tpl_path_join(char *buf, size_t size, const char *a, const char *b, tpl_err *err) {
+    int n = snprintf(buf, size, "%s/%s", a, b);
+    if (n >= 0 && (size_t)n < size) return 0;
+    tpl_err_set(err, "%s: path too long", a);
+    return -1;
 }
 
 char *tpl_path_absolute(const char *path) {

@@ -4,6 +4,8 @@
  * Conventions as in data.h: one-line errors "WHERE: problem", 0 on success. */
 #ifndef TPL_PATHS_H
 #define TPL_PATHS_H
+#include <stddef.h>
+
 #include "templar.h"
 
 /* n paths, each malloc'd, in strcmp order within each call that added them. */
@@ -25,7 +27,15 @@ int tpl_paths_subdirs(tpl_paths *p, const char *dir, tpl_err *err);
 int tpl_paths_files(tpl_paths *p, const char *dir, const char *const *suffixes, tpl_err *err);
 /* Appends a copy of s; -1 when out of memory. */
 int tpl_paths_push(tpl_paths *p, const char *s);
+/* The index of the first path equal to s, or -1. */
+int tpl_paths_find(const tpl_paths *p, const char *s);
+/* Sorts all of p in strcmp order. */
+void tpl_paths_sort(tpl_paths *p);
 void tpl_paths_free(tpl_paths *p);
+
+/* "a/b" into buf of size bytes; -1 (err: "A: path too long") when it does
+ * not fit. */
+int tpl_path_join(char *buf, size_t size, const char *a, const char *b, tpl_err *err);
 
 /* path made absolute against the working directory (not resolved: links
  * and ".." stay), malloc'd; NULL when out of memory or the working

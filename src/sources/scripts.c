@@ -5,7 +5,6 @@
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "fileio.h"
 #include "image.h"
+#include "outdir.h"
 #include "tasks.h"
 
 #define SIDE TPL_SCRIPT_SIDE
@@ -501,14 +501,13 @@ static int ends_with(const char *s, const char *tail) {
     return n >= t && strcmp(s + n - t, tail) == 0;
 }
 
-/* What this module writes, by depth: 0 the temporary root (script
- * directories), 1 a script (classes.txt, fonts.txt, train, test), 2 a half
- * (class directories), 3 a class (PNG files); and what loading a script as
- * a folder task adds: DEPTH_CACHE, its decode cache directory (*.cache). */
+/* What this module writes, by depth: 1 a script (classes.txt, fonts.txt,
+ * train, test), 2 a half (class directories), 3 a class (PNG files); and
+ * what loading a script as a folder task adds: DEPTH_CACHE, its decode
+ * cache directory (*.cache). */
 #define DEPTH_CACHE 9
 static int ours(const char *name, int depth, int is_dir) {
     switch (depth) {
-    case 0: return is_dir;
     case 1: return is_dir ? !strcmp(name, "train") || !strcmp(name, "test") ||
                                 !strcmp(name, ".templar-cache")
                           : !strcmp(name, "classes.txt") || !strcmp(name, "fonts.txt");
@@ -544,9 +543,7 @@ static int walk(const char *path, int depth, int remove, tpl_err *err) {
                  (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) &&
                  ours(e->d_name, depth, S_ISDIR(st.st_mode));
         if (!ok && !remove) {
-            tpl_err_set(err, "%s: holds '%s', which an earlier run did not write; move it "
-                        "away or write elsewhere", path, e->d_name);
-            rc = -1;
+            rc = tpl_outdir_foreign(path, e->d_name, err);
         } else if (ok && S_ISDIR(st.st_mode)) {
             rc = walk(sub, depth_below(e->d_name, depth), remove, err) && !remove ? -1 : 0;
         } else if (ok && remove) {
@@ -558,72 +555,32 @@ static int walk(const char *path, int depth, int remove, tpl_err *err) {
     return rc;
 }
 
-/* A file can be made in dir (root passes any mode check, so try it). */
-static int probe_write(const char *dir, tpl_err *err) {
-    char probe[PATH_MAX_LEN];
-    snprintf(probe, sizeof probe, "%s/.templar-probe.%ld", dir, (long)getpid());
-    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) {
-        tpl_err_set(err, "%s: cannot write there (%s)", dir, strerror(errno));
-        return -1;
-    }
-    close(fd);
-    unlink(probe);
-    return 0;
-}
+/* An earlier suite's script directory holds only what walk knows. */
+static int script_dir_check(const char *path, tpl_err *err) { return walk(path, 1, 0, err); }
+static void script_dir_remove(const char *path) { walk(path, 1, 1, NULL); }
 
-/* "a/b" into buf; -1 (err set) when it does not fit. */
+static const char *const beside_scripts[] = {"preview.png", NULL};
+static const tpl_outdir_kind script_dirs = {
+    .what = "script directory",
+    .check = script_dir_check,
+    .remove = script_dir_remove,
+    .files = beside_scripts,
+};
+
+/* "a/b" into buf (PATH_MAX_LEN bytes); -1 (err set) when it does not fit. */
 static int join(char *buf, const char *a, const char *b, tpl_err *err) {
-    int n = snprintf(buf, PATH_MAX_LEN, "%s/%s", a, b);
-    if (n >= 0 && n < PATH_MAX_LEN) return 0;
-    tpl_err_set(err, "%s: path too long", a);
-    return -1;
-}
-
-/* path is absent, or a script directory as this module writes them. */
-static int replaceable(const char *path, tpl_err *err) {
-    struct stat st;
-    if (lstat(path, &st)) {
-        if (errno == ENOENT) return 0;
-        tpl_err_set(err, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        tpl_err_set(err, "%s: exists and is not a script directory; move it away or write "
-                    "elsewhere", path);
-        return -1;
-    }
-    return walk(path, 1, 0, err);
+    return tpl_path_join(buf, PATH_MAX_LEN, a, b, err);
 }
 
 int tpl_scripts_prepare(const char *dir, const int which[], int n, int *created, tpl_err *err) {
-    struct stat st;
+    const char *names[TPL_N_SCRIPTS];
     *created = 0;
-    if (mkdir(dir, 0777) == 0) {
-        *created = 1;
-    } else if (errno != EEXIST) {
-        tpl_err_set(err, "%s: cannot create directory (%s)", dir, strerror(errno));
+    if (n < 0 || n > TPL_N_SCRIPTS) {
+        tpl_err_set(err, "scripts: %d scripts to check, want 0..%d", n, TPL_N_SCRIPTS);
         return -1;
     }
-    int rc = 0;
-    if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-        tpl_err_set(err, "%s: exists and is not a directory", dir);
-        rc = -1;
-    }
-    if (!rc) rc = probe_write(dir, err);
-    char path[PATH_MAX_LEN];
-    for (int i = 0; i < n && !rc; i++)
-        rc = join(path, dir, tpl_scripts[which[i]].name, err) || replaceable(path, err);
-    if (!rc && !join(path, dir, "preview.png", err) && lstat(path, &st) == 0 &&
-        !S_ISREG(st.st_mode)) {
-        tpl_err_set(err, "%s: exists and is not a file; move it away or write elsewhere", path);
-        rc = -1;
-    }
-    if (rc && *created) {
-        rmdir(dir);
-        *created = 0;
-    }
-    return rc ? -1 : 0;
+    for (int i = 0; i < n; i++) names[i] = tpl_scripts[which[i]].name;
+    return tpl_outdir_prepare(dir, &script_dirs, names, n, created, err);
 }
 
 /* ---- writing ---------------------------------------------------------------------- */
@@ -702,10 +659,10 @@ static int write_half(const char *dir, const tpl_script *s, const tpl_dataset *d
     return 0;
 }
 
-/* The whole of set into the new directory dir. */
+/* The whole of set into dir, a new empty directory. */
 static int write_set(const char *dir, const tpl_script_set *set, tpl_err *err) {
     char path[PATH_MAX_LEN];
-    return make_dir(dir, err) || join(path, dir, "classes.txt", err) ||
+    return join(path, dir, "classes.txt", err) ||
                    tpl_write_atomic(path, write_classes, set->script, err) ||
                    join(path, dir, "fonts.txt", err) ||
                    tpl_write_atomic(path, write_fonts, set, err) ||
@@ -715,26 +672,6 @@ static int write_set(const char *dir, const tpl_script_set *set, tpl_err *err) {
                    write_half(path, set->script, &set->test, err)
                ? -1
                : 0;
-}
-
-/* Puts tmp at dir/name, moving an earlier one aside first and removing it
- * after (rename cannot replace a directory that has files). */
-static int swap_in(const char *dir, const char *tmp, const char *name, tpl_err *err) {
-    char final[PATH_MAX_LEN], old[PATH_MAX_LEN], aside[256];
-    snprintf(aside, sizeof aside, ".%s.old.%ld", name, (long)getpid());
-    if (join(final, dir, name, err) || join(old, dir, aside, err)) return -1;
-    const int had = rename(final, old) == 0;
-    if (!had && errno != ENOENT) {
-        tpl_err_set(err, "%s: cannot move the earlier one aside (%s)", final, strerror(errno));
-        return -1;
-    }
-    if (rename(tmp, final)) {
-        tpl_err_set(err, "%s: cannot rename %s into place (%s)", final, tmp, strerror(errno));
-        if (had) rename(old, final);
-        return -1;
-    }
-    if (had) walk(old, 1, 1, err);
-    return 0;
 }
 
 /* The first n images of d (fewer when d has fewer), as a new dataset. */
@@ -772,17 +709,25 @@ static void report(const tpl_scripts_opts *o, const tpl_script_set *set) {
     fflush(o->progress);
 }
 
-/* Builds script which into tmp/<name>, and its preview rows. */
-static int build_one(const char *tmp, const tpl_scripts_opts *o, int which,
-                     const tpl_paths *usable, tpl_dataset *preview, int preview_n,
-                     tpl_err *err) {
+/* What writing the suite needs of every script. */
+typedef struct suite {
+    const tpl_scripts_opts *o;
+    const int *which;
+    const tpl_paths *usable; /* the fonts of each */
+    tpl_dataset *preview;    /* 2 per script, or NULL */
+    int preview_n;
+} suite;
+
+/* Builds script k of the suite (ctx) into tmp, and its preview rows. */
+static int build_one(const char *tmp, int k, const void *ctx, tpl_err *err) {
+    const suite *su = ctx;
+    tpl_dataset *preview = su->preview ? su->preview + 2 * k : NULL;
     tpl_script_set set;
-    char path[PATH_MAX_LEN];
-    if (tpl_script_build(o, which, usable, &set, err)) return -1;
-    int rc = join(path, tmp, set.script->name, err) || write_set(path, &set, err);
-    if (!rc) report(o, &set);
-    if (!rc && preview &&
-        (head_of(&set.train, preview_n, &preview[0]) || head_of(&set.test, preview_n, &preview[1]))) {
+    if (tpl_script_build(su->o, su->which[k], &su->usable[k], &set, err)) return -1;
+    int rc = write_set(tmp, &set, err);
+    if (!rc) report(su->o, &set);
+    if (!rc && preview && (head_of(&set.train, su->preview_n, &preview[0]) ||
+                           head_of(&set.test, su->preview_n, &preview[1]))) {
         tpl_err_set(err, "%s: out of memory for the preview", set.script->name);
         rc = -1;
     }
@@ -790,38 +735,21 @@ static int build_one(const char *tmp, const tpl_scripts_opts *o, int which,
     return rc ? -1 : 0;
 }
 
-/* Everything into the new directory tmp. */
-static int build_all(const char *tmp, const tpl_scripts_opts *o, const int which[], int n,
-                     tpl_dataset *preview, int preview_n, tpl_err *err) {
-    tpl_paths usable[TPL_N_SCRIPTS];
-    if (tpl_scripts_fonts(o, which, n, usable, err)) return -1;
-    int rc = 0;
-    for (int k = 0; k < n && !rc; k++)
-        rc = build_one(tmp, o, which[k], &usable[k], preview ? preview + 2 * k : NULL,
-                       preview_n, err);
-    for (int k = 0; k < n; k++) tpl_paths_free(&usable[k]);
-    return rc;
-}
-
 int tpl_scripts_save(const char *dir, const tpl_scripts_opts *o, const int which[], int n,
                      tpl_dataset *preview, int preview_n, tpl_err *err) {
-    char tmp[PATH_MAX_LEN], name[64];
     if (preview) memset(preview, 0, sizeof *preview * 2 * (size_t)n);
     if (n < 1 || n > TPL_N_SCRIPTS || check_counts(o, err)) {
         if (n < 1 || n > TPL_N_SCRIPTS)
             tpl_err_set(err, "scripts: %d scripts to write, want 1..%d", n, TPL_N_SCRIPTS);
         return -1;
     }
-    snprintf(name, sizeof name, ".scripts.tmp.%ld", (long)getpid());
-    if (join(tmp, dir, name, err) || make_dir(tmp, err)) return -1;
-    int rc = build_all(tmp, o, which, n, preview, preview_n, err);
-    for (int k = 0; k < n && !rc; k++) {
-        char from[PATH_MAX_LEN];
-        rc = join(from, tmp, tpl_scripts[which[k]].name, err) ||
-             swap_in(dir, from, tpl_scripts[which[k]].name, err);
-    }
-    walk(tmp, 0, 1, err); /* empty unless something failed */
-    tpl_sync_dir(dir);
+    tpl_paths usable[TPL_N_SCRIPTS];
+    const char *names[TPL_N_SCRIPTS];
+    if (tpl_scripts_fonts(o, which, n, usable, err)) return -1;
+    for (int k = 0; k < n; k++) names[k] = tpl_scripts[which[k]].name;
+    const suite su = {o, which, usable, preview, preview_n};
+    int rc = tpl_outdir_write(dir, &script_dirs, names, n, build_one, &su, err);
+    for (int k = 0; k < n; k++) tpl_paths_free(&usable[k]);
     if (rc && preview)
         for (int k = 0; k < 2 * n; k++) tpl_dataset_free(&preview[k]);
     return rc ? -1 : 0;

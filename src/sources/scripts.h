@@ -40,7 +40,7 @@
  *                              source numbers the classes in
  *   DIR/<script>/fonts.txt     "train PATH" / "test PATH" per font
  * each script written whole into a temporary directory and renamed into
- * place (an earlier suite's is replaced, anything else refused).
+ * place (an earlier suite's is replaced, anything else refused: outdir.h).
  *
  * Conventions as in data.h: one-line errors "WHERE: problem", 0 on success,
  * outputs zeroed (and nothing leaked) on failure. */
@@ -140,9 +140,9 @@ void tpl_script_set_free(tpl_script_set *s);
 int tpl_scripts_prepare(const char *dir, const int which[], int n, int *created, tpl_err *err);
 
 /* Builds the scripts which[0..n) and writes them into dir (prepared) as
- * described above: all into DIR/.scripts.tmp.PID first, then each renamed
- * into place.  When a step fails the temporary directory is removed and dir
- * is as it was.  preview (or NULL) gets, for each script, the first
+ * described above: all into temporary directories DIR/.NAME.tmp.PID first,
+ * then each renamed into place.  When a step fails the temporary
+ * directories are removed and dir is as it was.  preview (or NULL) gets, for each script, the first
  * preview_n images of its train and of its test half (an array of 2n
  * datasets the caller frees), for a picture of the suite. */
 int tpl_scripts_save(const char *dir, const tpl_scripts_opts *o, const int which[], int n,

@@ -182,16 +182,6 @@ static int all_digits(const char *s) {
     return 1;
 }
 
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int find_name(const tpl_paths *p, const char *name) {
-    for (int i = 0; i < p->n; i++)
-        if (!strcmp(p->path[i], name)) return i;
-    return -1;
-}
-
 static int half_of(const table *t, const row *r, tpl_err *err) {
     if (t->cols < 3) return TPL_HALF_SPLIT;
     if (same_word(r->field[2], "train")) return TPL_HALF_TRAIN;
@@ -204,13 +194,14 @@ static int half_of(const table *t, const row *r, tpl_err *err) {
 static int name_classes(const table *t, tpl_paths *names, tpl_err *err) {
     for (int i = 0; i < t->n; i++) {
         const row *r = &t->r[i];
-        if (half_of(t, r, err) == TPL_HALF_TEST || find_name(names, r->field[1]) >= 0) continue;
+        if (half_of(t, r, err) == TPL_HALF_TEST || tpl_paths_find(names, r->field[1]) >= 0)
+            continue;
         if (tpl_paths_push(names, r->field[1])) {
             tpl_err_set(err, "%s: out of memory", t->file);
             return -1;
         }
     }
-    if (names->n > 1) qsort(names->path, (size_t)names->n, sizeof *names->path, cmp_str);
+    tpl_paths_sort(names);
     return 0;
 }
 
@@ -262,7 +253,7 @@ static int row_path(const char *dir, const char *p, char *out, size_t size) {
 static int label_of(const table *t, const row *r, const tpl_paths *names, int numbers,
                     tpl_err *err) {
     if (numbers) return (int)strtol(r->field[1], NULL, 10);
-    int k = find_name(names, r->field[1]);
+    int k = tpl_paths_find(names, r->field[1]);
     if (k < 0)
         tpl_err_set(err, "%s:%d: label '%s' is on no train line", t->file, r->line, r->field[1]);
     return k;
@@ -316,8 +307,7 @@ static int list_csv(const char *file, const tpl_task_opts *o, tpl_image_list *l,
     }
     if (!rc) rc = build_list(&t, dir, lab, names, numbers, l, err);
     l->labelled = lab > 0;
-    l->classes = lab > 0 ? names->n : 1;
-    if (!rc && (!(l->root = strdup(dir)) || !(l->id = tpl_path_absolute(file)))) {
+    if (!rc && !(l->root = strdup(dir))) {
         tpl_err_set(err, "%s: out of memory", file);
         rc = -1;
     }
@@ -327,20 +317,7 @@ static int list_csv(const char *file, const tpl_task_opts *o, tpl_image_list *l,
 }
 
 static int load(const tpl_task_request *rq, tpl_task_data *out, tpl_err *err) {
-    const char *file = rq->arg;
-    tpl_image_list l = {.kind = "csv"};
-    tpl_paths names = {0};
-    if (tpl_task_describe(out, tpl_task_source_spec(rq->name, "csv", file),
-                          tpl_str_printf("%s", file), err))
-        return -1;
-    out->flip_ok = 0;
-    int rc = list_csv(file, rq->o, &l, &names, err);
-    if (!rc && l.labelled)
-        rc = tpl_task_set_class_names(out, (const char *const *)names.path, names.n, err);
-    if (!rc) rc = tpl_image_list_load(&l, rq->o, out, err);
-    tpl_image_list_free(&l);
-    tpl_paths_free(&names);
-    return rc;
+    return tpl_image_source_load(rq, "csv", list_csv, out, err);
 }
 
 const tpl_source_kind tpl_source_csv = {

@@ -45,22 +45,12 @@ static int read_half(half *h, tpl_err *err) {
     return 0;
 }
 
-static int find_name(const tpl_paths *p, const char *name) {
-    for (int i = 0; i < p->n; i++)
-        if (!strcmp(p->path[i], name)) return i;
-    return -1;
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The task's classes: the halves' class folders together, sorted. */
 static int union_classes(const half *hv, int nh, tpl_paths *names, tpl_err *err) {
     for (int k = 0; k < nh; k++)
         for (int i = 0; i < hv[k].classes.n; i++) {
             const char *c = hv[k].classes.path[i];
-            if (find_name(names, c) >= 0) continue;
+            if (tpl_paths_find(names, c) >= 0) continue;
             if (hv[k].which == TPL_HALF_TEST) {
                 tpl_err_set(err, "%s/%s: a class that %s does not have", hv[k].dir, c, hv[0].dir);
                 return -1;
@@ -70,7 +60,7 @@ static int union_classes(const half *hv, int nh, tpl_paths *names, tpl_err *err)
                 return -1;
             }
         }
-    if (names->n > 1) qsort(names->path, (size_t)names->n, sizeof *names->path, cmp_str);
+    tpl_paths_sort(names);
     return 0;
 }
 
@@ -79,11 +69,7 @@ static int add_files(tpl_image_list *l, const char *dir, const tpl_paths *files,
                      int half, tpl_err *err) {
     char path[PATH_MAX];
     for (int i = 0; i < files->n; i++) {
-        int n = snprintf(path, sizeof path, "%s/%s", dir, files->path[i]);
-        if (n < 0 || (size_t)n >= sizeof path) {
-            tpl_err_set(err, "%s: path too long", dir);
-            return -1;
-        }
+        if (tpl_path_join(path, sizeof path, dir, files->path[i], err)) return -1;
         if (tpl_image_list_add(l, path, label, half)) {
             tpl_err_set(err, "%s: out of memory", dir);
             return -1;
@@ -97,17 +83,14 @@ static int add_classes(tpl_image_list *l, const half *h, const tpl_paths *names,
     for (int i = 0; i < h->classes.n; i++) {
         char dir[PATH_MAX];
         tpl_paths files = {0};
-        int n = snprintf(dir, sizeof dir, "%s/%s", h->dir, h->classes.path[i]);
-        if (n < 0 || (size_t)n >= sizeof dir) {
-            tpl_err_set(err, "%s: path too long", h->dir);
-            return -1;
-        }
+        if (tpl_path_join(dir, sizeof dir, h->dir, h->classes.path[i], err)) return -1;
         int rc = tpl_paths_files(&files, dir, image_suffixes, err);
         if (!rc && files.n == 0) {
             tpl_err_set(err, "%s: no images (.png, .jpg or .jpeg) in this class folder", dir);
             rc = -1;
         }
-        if (!rc) rc = add_files(l, dir, &files, find_name(names, h->classes.path[i]), h->which, err);
+        const int label = tpl_paths_find(names, h->classes.path[i]);
+        if (!rc) rc = add_files(l, dir, &files, label, h->which, err);
         tpl_paths_free(&files);
         if (rc) return -1;
     }
@@ -169,30 +152,16 @@ static int list_folder(const char *dir, const tpl_task_opts *o, tpl_image_list *
         rc = labelled ? add_classes(l, &hv[k], names, err)
                       : add_files(l, hv[k].dir, &hv[k].loose, 0, hv[k].which, err);
     l->labelled = labelled;
-    l->classes = labelled ? names->n : 1;
+    if (!rc && !(l->root = strdup(dir))) {
+        tpl_err_set(err, "%s: out of memory", dir);
+        rc = -1;
+    }
     for (int k = 0; k < 2; k++) tpl_paths_free(&hv[k].classes), tpl_paths_free(&hv[k].loose);
     return rc;
 }
 
 static int load(const tpl_task_request *rq, tpl_task_data *out, tpl_err *err) {
-    const char *dir = rq->arg;
-    tpl_image_list l = {.kind = "folder"};
-    tpl_paths names = {0};
-    if (tpl_task_describe(out, tpl_task_source_spec(rq->name, "folder", dir),
-                          tpl_str_printf("%s", dir), err))
-        return -1;
-    out->flip_ok = 0;
-    int rc = list_folder(dir, rq->o, &l, &names, err);
-    if (!rc && (!(l.root = strdup(dir)) || !(l.id = tpl_path_absolute(dir)))) {
-        tpl_err_set(err, "%s: out of memory", dir);
-        rc = -1;
-    }
-    if (!rc && l.labelled)
-        rc = tpl_task_set_class_names(out, (const char *const *)names.path, names.n, err);
-    if (!rc) rc = tpl_image_list_load(&l, rq->o, out, err);
-    tpl_image_list_free(&l);
-    tpl_paths_free(&names);
-    return rc;
+    return tpl_image_source_load(rq, "folder", list_folder, out, err);
 }
 
 const tpl_source_kind tpl_source_folder = {

@@ -6,13 +6,16 @@
 #include <string.h>
 
 #include "clock.h"
+#include "diverge.h"
+#include "footprint.h"
 #include "train.h"
 
 void tpl_fit_options_default(tpl_fit_options *o) {
     *o = (tpl_fit_options){.batch = 64, .epochs = 5, .eval_batch = 250, .seed = 1,
                            .optim = TPL_OPT_SGD, .schedule = TPL_SCHED_ONECYCLE, .lr = 0.1f,
                            .warmup = 0.15f, .logit_lr = 1.0f, .momentum = 0.9f,
-                           .weight_decay = 5e-4f, .diversity = 1.0f};
+                           .weight_decay = 5e-4f, .diversity = 1.0f, .diverge_factor = 10.0f,
+                           .diverge_steps = 50};
 }
 
 /* A task's place in its shuffled order. */
@@ -35,6 +38,7 @@ typedef struct run {
     double start, epoch_start;
     long epoch_images;    /* minus the images the epoch had when this call began it */
     tpl_fit_report rep;
+    tpl_diverge diverge;
 } run;
 
 /* Every task's data fits the model and holds a batch; the steps of an epoch. */
@@ -60,6 +64,14 @@ static int check_tasks(const run *r, long *per_epoch, tpl_err *err) {
     }
     *per_epoch = rounds * r->n;
     return 0;
+}
+
+/* The training batch's memory, and the tests', fit beside the model. */
+static int check_memory(const run *r, tpl_err *err) {
+    const tpl_config *c = &r->m->cfg;
+    const size_t held = tpl_memory_created(c);
+    return tpl_memory_check(c, r->o->batch, 1, r->o->optim, held, "fit", err) ||
+           tpl_memory_check(c, r->o->eval_batch, 0, r->o->optim, held, "fit", err);
 }
 
 static int optim_config(const run *r, tpl_optim_config *c, tpl_err *err) {
@@ -90,7 +102,7 @@ static int begin(run *r, tpl_err *err) {
                     f->batch, f->eval_batch, r->n, TPL_MAX_TASKS);
         return -1;
     }
-    if (check_tasks(r, &rep->per_epoch, err)) return -1;
+    if (check_tasks(r, &rep->per_epoch, err) || check_memory(r, err)) return -1;
     rep->total = f->steps > 0 ? f->steps : (long)f->epochs * rep->per_epoch;
     rep->epochs = (int)((rep->total + rep->per_epoch - 1) / rep->per_epoch);
     rep->n_tasks = r->n;
@@ -110,6 +122,7 @@ static int begin(run *r, tpl_err *err) {
         tpl_err_set(err, "fit: out of memory");
         return -1;
     }
+    tpl_diverge_for_fit(&r->diverge, r->m, r->tasks, r->n, f, rep->total);
     r->tau_start = r->m->cfg.tau;
     tpl_rng_seed(&r->rng, f->seed * 7919u + 1u);
     r->start = tpl_now();
@@ -146,7 +159,8 @@ static int step(run *r, int t, tpl_err *err) {
                               .unsupervised = r->o->unsupervised, .diversity = r->o->diversity};
     tpl_step_result s;
     if (tpl_train_step(r->m, &r->opt, r->tasks[t].task, d, w->perm + w->pos, n, &so, &r->rng,
-                       &r->batch, &s, err))
+                       &r->batch, &s, err) ||
+        tpl_diverge_step(&r->diverge, t, r->rep.step + 1, s.loss, s.correct, s.n, err))
         return -1;
     w->pos += n;
     w->sum.loss += s.loss * s.n;
@@ -307,7 +321,10 @@ int tpl_model_evaluate(tpl_model *m, int task, const tpl_dataset *d, int batch, 
         tpl_err_set(err, "evaluate: no task %d (the model has %d)", task, m->cfg.n_tasks);
         return -1;
     }
-    if (tpl_dataset_check(m, task, d, m->cfg.task[task].name, err)) return -1;
+    if (tpl_dataset_check(m, task, d, m->cfg.task[task].name, err) ||
+        tpl_memory_check(&m->cfg, batch > 0 ? batch : 1, 0, TPL_OPT_SGD,
+                         tpl_memory_created(&m->cfg), "evaluate", err))
+        return -1;
     if (tpl_batch_init(&b, m, batch > 0 ? batch : 1)) {
         tpl_err_set(err, "evaluate: out of memory");
         return -1;

@@ -81,30 +81,31 @@ static int glyph_pixel(uint64_t g, int row, int col) {
     return g >> (8 * (7 - row)) & (0x10u >> col);
 }
 
-int tpl_canvas_text(tpl_canvas *c, int x, int y, int scale, const char *s, tpl_rgb col) {
+/* Draws s from (x, y), across, or with up rotated a quarter turn
+ * anticlockwise: a glyph's row r becomes a column r to the right of x, its
+ * column b a row that far above y. */
+static int draw_text(tpl_canvas *c, int x, int y, int scale, const char *s, tpl_rgb col,
+                     int up) {
     const int width = tpl_text_width(s, scale);
     for (int n = 0; *s; n++) {
         const uint64_t g = next_glyph(&s);
         for (int r = 0; r < 8; r++)
-            for (int b = 0; b < 5; b++)
-                if (glyph_pixel(g, r, b))
-                    tpl_canvas_fill(c, x + (n * TPL_GLYPH_W + b) * scale, y + r * scale, scale,
-                                    scale, col);
+            for (int b = 0; b < 5; b++) {
+                if (!glyph_pixel(g, r, b)) continue;
+                const int along = (n * TPL_GLYPH_W + b) * scale, across = r * scale;
+                if (up)
+                    tpl_canvas_fill(c, x + across, y - along - scale, scale, scale, col);
+                else
+                    tpl_canvas_fill(c, x + along, y + across, scale, scale, col);
+            }
     }
     return width;
 }
 
+int tpl_canvas_text(tpl_canvas *c, int x, int y, int scale, const char *s, tpl_rgb col) {
+    return draw_text(c, x, y, scale, s, col, 0);
+}
+
 int tpl_canvas_text_up(tpl_canvas *c, int x, int y, int scale, const char *s, tpl_rgb col) {
-    const int width = tpl_text_width(s, scale);
-    for (int n = 0; *s; n++) {
-        const uint64_t g = next_glyph(&s);
-        /* a glyph's row r becomes a column r to the right of x; its column b
-         * a row that far above y */
-        for (int r = 0; r < 8; r++)
-            for (int b = 0; b < 5; b++)
-                if (glyph_pixel(g, r, b))
-                    tpl_canvas_fill(c, x + r * scale, y - (n * TPL_GLYPH_W + b + 1) * scale,
-                                    scale, scale, col);
-    }
-    return width;
+    return draw_text(c, x, y, scale, s, col, 1);
 }

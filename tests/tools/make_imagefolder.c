@@ -6,14 +6,14 @@
  *
  *   make_imagefolder DIR CLASSES PER_CLASS SEED [split|flat|unlabelled]
  *
- * Class names are words with a space in one ("red fox") to exercise names. */
+ * Class names are words with a space in one ("red fox") to exercise names.
+ * Exits 2 when a file cannot be written (testfiles.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <jpeglib.h> /* after stdio.h: it uses FILE and size_t */
-#include <png.h>
+#include "testfiles.h"
 
 static const char *const names[] = {"cat", "dog", "red fox", "owl", "bee", "elk", "yak", "ant"};
 
@@ -36,43 +36,9 @@ static unsigned char *draw(int k, int h, int w, int c, unsigned *seed) {
     return px;
 }
 
-static int write_png(const char *path, const unsigned char *px, int h, int w, int c) {
-    png_image img;
-    memset(&img, 0, sizeof img);
-    img.version = PNG_IMAGE_VERSION;
-    img.width = (png_uint_32)w;
-    img.height = (png_uint_32)h;
-    img.format = c == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    return png_image_write_to_file(&img, path, 0, px, w * c, NULL) ? 0 : -1;
-}
-
-static int write_jpeg(const char *path, const unsigned char *px, int h, int w, int c) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    struct jpeg_compress_struct ci;
-    struct jpeg_error_mgr jerr;
-    ci.err = jpeg_std_error(&jerr);
-    jpeg_create_compress(&ci);
-    jpeg_stdio_dest(&ci, f);
-    ci.image_width = (JDIMENSION)w;
-    ci.image_height = (JDIMENSION)h;
-    ci.input_components = c;
-    ci.in_color_space = c == 3 ? JCS_RGB : JCS_GRAYSCALE;
-    jpeg_set_defaults(&ci);
-    jpeg_set_quality(&ci, 95, TRUE);
-    jpeg_start_compress(&ci, TRUE);
-    while (ci.next_scanline < ci.image_height) {
-        JSAMPROW row = (JSAMPROW)(px + (size_t)ci.next_scanline * w * c);
-        jpeg_write_scanlines(&ci, &row, 1);
-    }
-    jpeg_finish_compress(&ci);
-    jpeg_destroy_compress(&ci);
-    return fclose(f);
-}
-
 /* per images of class k into dir (made), every third a JPEG, sizes and
  * channels varying. */
-static int write_class(const char *dir, const char *prefix, int k, int per, unsigned *seed) {
+static void write_class(const char *dir, const char *prefix, int k, int per, unsigned *seed) {
     char path[4096];
     mkdir(dir, 0755);
     for (int i = 0; i < per; i++) {
@@ -80,14 +46,12 @@ static int write_class(const char *dir, const char *prefix, int k, int per, unsi
         const int c = i % 4 == 3 ? 1 : 3, jpeg = i % 3 == 2;
         unsigned char *px = draw(k, h, w, c, seed);
         snprintf(path, sizeof path, "%s/%s%03d.%s", dir, prefix, i, jpeg ? "jpg" : "png");
-        int rc = jpeg ? write_jpeg(path, px, h, w, c) : write_png(path, px, h, w, c);
+        if (jpeg)
+            write_jpeg(path, px, w, h, c, 95);
+        else
+            write_png(path, px, w, h, c);
         free(px);
-        if (rc) {
-            fprintf(stderr, "make_imagefolder: cannot write %s\n", path);
-            return -1;
-        }
     }
-    return 0;
 }
 
 int main(int argc, char **argv) {
@@ -107,15 +71,15 @@ int main(int argc, char **argv) {
                 snprintf(path, sizeof path, "%s/%s", dir, half ? "test" : "train");
                 mkdir(path, 0755);
                 snprintf(path, sizeof path, "%s/%s/%s", dir, half ? "test" : "train", names[k]);
-                if (write_class(path, "", k, half ? per / 3 + 1 : per, &seed)) return 1;
+                write_class(path, "", k, half ? per / 3 + 1 : per, &seed);
             }
         } else if (!strcmp(mode, "unlabelled")) {
             char prefix[16];
             snprintf(prefix, sizeof prefix, "%d-", k);
-            if (write_class(dir, prefix, k, per, &seed)) return 1; /* straight into dir */
+            write_class(dir, prefix, k, per, &seed); /* straight into dir */
         } else {
             snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-            if (write_class(path, "", k, per, &seed)) return 1;
+            write_class(path, "", k, per, &seed);
         }
     }
     return 0;
