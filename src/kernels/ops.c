@@ -184,6 +184,14 @@ static inline float masked(relu_mask k, const float *dout, size_t i) {
     return o <= 0.0f ? 0.0f : dout[i];
 }
 
+/* The same of dout + add. */
+static inline float masked_sum(relu_mask k, const float *dout, const float *add, size_t i) {
+    const float d = dout[i] + add[i];
+    if (!k.relu) return d;
+    const float o = k.out ? k.out[i] : tpl_bf16_widen(k.out_bf16[i]);
+    return o <= 0.0f ? 0.0f : d;
+}
+
 /* Per-channel sums over image n of g and g * (x - mean), where g is the
  * gradient after the ReLU mask; also writes dskip = g when asked. */
 static void backward_sums(tpl_shape s, relu_mask k, const float *restrict x,
@@ -200,6 +208,25 @@ static void backward_sums(tpl_shape s, relu_mask k, const float *restrict x,
         }
         if (dskip)
             for (int j = 0; j < B; j++) dskip[o + j] = masked(k, dout, o + j);
+    }
+}
+
+/* The same with g the mask of dout + add; dskip = g always (it may be
+ * dout: each run is read before it is written). */
+static void backward_sums_add(tpl_shape s, relu_mask k, const float *restrict x,
+                              const float *dout, const float *restrict add,
+                              const float *restrict mean, float *dskip, int n,
+                              float *restrict sg, float *restrict sgx) {
+    const size_t base = (size_t)n * image_stride(s);
+    const int B = s.b;
+    for (int c = 0; c < s.c; c++) sg[c] = sgx[c] = 0.0f;
+    FOR_RUNS(s, base, o, c0) {
+        for (int j = 0; j < B; j++) {
+            float g = masked_sum(k, dout, add, o + j);
+            sg[c0 + j] += g;
+            sgx[c0 + j] += g * (x[o + j] - mean[c0 + j]);
+        }
+        for (int j = 0; j < B; j++) dskip[o + j] = masked_sum(k, dout, add, o + j);
     }
 }
 
@@ -248,10 +275,14 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
     bn_scratch b = cut_scratch(s, a->scratch);
     float *part = b.part;
     /* pass 1: per-image sums of g and g * (x - mean) (and dskip = g) */
+    const float *add = a->dout_add;
 #pragma omp parallel for schedule(static)
-    for (int n = 0; n < s.n; n++)
-        backward_sums(s, k, x, dout, save_mean, dskip, n, part + (size_t)n * 2 * s.c,
-                      part + (size_t)n * 2 * s.c + s.c);
+    for (int n = 0; n < s.n; n++) {
+        float *sg = part + (size_t)n * 2 * s.c;
+        if (add) backward_sums_add(s, k, x, dout, add, save_mean, dskip, n, sg, sg + s.c);
+        else backward_sums(s, k, x, dout, save_mean, dskip, n, sg, sg + s.c);
+    }
+    if (add) dout = dskip; /* the masked sum: masking it again changes nothing */
     float *k1 = b.k, *k2 = k1 + s.c, *k3 = k2 + s.c;
     const double count = (double)s.n * s.h * s.w;
     for (int c = 0; c < s.c; c++) {

@@ -46,6 +46,11 @@ typedef struct tpl_bn_args {
      *             when dx is NULL) */
     tpl_bf16 *out_bf16;
     tpl_bf16 *dx_bf16;
+    /* backward: a second gradient of the output, summed with dout as pass 1
+     * reads it (a residual block's two paths, without a pass of their
+     * own); needs dskip, which receives the masked sum and is what pass 2
+     * reads (it may be dout itself). */
+    const float *dout_add;
 } tpl_bn_args;
 
 /* Scratch bytes a BN of this shape needs, in any of its calls. */

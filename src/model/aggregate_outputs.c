@@ -75,6 +75,7 @@ static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk
     const tpl_bn_views v = m->task[task].stage[s].bn;
     float *g0 = ws->g[0], *g1 = ws->g[1], *g2 = ws->g[2];
     float *dbank = tpl_params_grad(p, st->bank), da[K];
+    tpl_ws_settle_grad(ws);
     tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h.f);
     tpl_model_bn_backward(m, &last, blk[TPL_BLK_SUM], blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS],
                           v, last_bn_at(st, l), g1, g0);

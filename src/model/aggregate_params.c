@@ -44,9 +44,11 @@ static int forward(tpl_model *m, int task, int s, int l, int training, tpl_act h
     return 0;
 }
 
-/* g[0] holds dL/d(out) on entry and dL/dh on exit; the weight gradient goes
- * through the mix to the templates and the logits.  The branch's output
- * gradient goes to g[1], or in bf16 runs to g_bf16 alone. */
+/* g[0] holds dL/d(out) on entry (plus a pending part, which the last BN's
+ * backward adds as it reads) and dL/dh on exit: its skip part in g[0], its
+ * branch part left pending in g[1].  The weight gradient goes through the
+ * mix to the templates and the logits.  The branch's output gradient goes
+ * to g[1], or in bf16 runs to g_bf16 alone. */
 static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk,
                     tpl_err *err) {
     tpl_workspace *ws = m->ws;
@@ -57,13 +59,18 @@ static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk
     float *g0 = ws->g[0], *g1 = ws->g[1];
     tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h.f);
     last.dx_bf16 = ws->g_bf16;
+    /* bf16 runs read the ReLU mask from the output's bf16 copy: half the bytes */
+    last.out_bf16 = tpl_bf16_at(blk[TPL_BLK_OUT_BF16]);
+    last.dout_add = ws->g_pending;
+    ws->g_pending = NULL;
     float *dy = ws->g_bf16 ? NULL : g1;
-    tpl_model_bn_backward(m, &last, blk[TPL_BLK_SUM], blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS],
-                          v, last_bn_at(st, l), dy, g0);
+    tpl_model_bn_backward(m, &last, blk[TPL_BLK_SUM], last.out_bf16 ? NULL : blk[TPL_BLK_OUT], g0,
+                          blk[TPL_BLK_STATS], v, last_bn_at(st, l), dy, g0);
     if (st->kind->backward(&b, h, blk + TPL_BLK_BRANCHES, dy, ws->g_bf16, ws->g + 2, ws->dw, g1,
                            err))
         return -1;
-    tpl_add_into(g0, g1, tpl_shape_numel(shape));
+    ws->g_pending = g1;
+    ws->g_pending_numel = tpl_shape_numel(shape);
     const int k = st->templates;
     const tpl_params *p = &m->params;
     float da[k];

@@ -396,6 +396,7 @@ static int conv_bn_relu_backward(tpl_model *m, tpl_conv_plan *plan, tpl_conv_slo
                                  int w_view, tpl_bn_views bn, tpl_act x, const float *c,
                                  const float *h, const float *stats, int want_dx, tpl_err *err) {
     tpl_workspace *ws = m->ws;
+    tpl_ws_settle_grad(ws);
     tpl_bn_args a = tpl_model_bn_args(m, bn, 0, tpl_conv_out_shape(plan), 1, NULL);
     a.dx_bf16 = ws->g_bf16;
     float *dc = ws->g_bf16 ? NULL : ws->g[1];
@@ -429,6 +430,7 @@ int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *er
                         tpl_params_data(p, tp->head_w), dlogits, ws->dpool,
                         tpl_params_grad(p, tp->head_w), tpl_params_grad(p, tp->head_b));
     tpl_avgpool_backward(tpl_stage_shape(m, c->n_stages - 1), ws->dpool, ws->g[0]);
+    ws->g_pending = NULL;
     int blk = 0;
     for (int s = 0; s < c->n_stages; s++) blk += m->stage[s].layers;
     for (int s = c->n_stages - 1; s >= 0; s--) {

@@ -200,6 +200,12 @@ float *tpl_ws_extra(tpl_workspace *ws, size_t floats, tpl_err *err) {
     return ws->extra;
 }
 
+void tpl_ws_settle_grad(tpl_workspace *ws) {
+    if (!ws->g_pending) return;
+    tpl_add_into(ws->g[0], ws->g_pending, ws->g_pending_numel);
+    ws->g_pending = NULL;
+}
+
 void tpl_ws_free(tpl_workspace *ws) {
     if (!ws) return;
     free(ws->arena);
