@@ -64,7 +64,8 @@ typedef struct prim {
 struct tpl_conv_plan {
     tpl_engine *e;
     int cin, cout, k, stride, pad, h, w, oh, ow, in_block, out_block;
-    int bf16; /* inputs and weights in bf16 (tpl_precision) */
+    int bf16;     /* inputs and weights in bf16 (tpl_precision) */
+    int out_bf16; /* the forward writes bf16 (tpl_conv_plan_out_bf16) */
     int n, training;
     unsigned long gen;
     prim fwd, bwd_d, bwd_w;
@@ -120,6 +121,14 @@ tpl_conv_plan *tpl_conv_plan_create_as(tpl_engine *e, tpl_precision prec, int ci
     return p;
 }
 
+void tpl_conv_plan_out_bf16(tpl_conv_plan *p) {
+    if (!p->bf16 || p->out_bf16) return;
+    plan_release(p);
+    p->out_bf16 = 1;
+}
+
+int tpl_conv_writes_bf16(const tpl_conv_plan *p) { return p->out_bf16; }
+
 tpl_precision tpl_conv_precision(const tpl_conv_plan *p) {
     return p->bf16 ? TPL_PRECISION_BF16 : TPL_PRECISION_FP32;
 }
@@ -173,6 +182,10 @@ static const dnnl_memory_desc_t *src_in(const tpl_conv_plan *p, const act_mds *a
 static const dnnl_memory_desc_t *dst_in(const tpl_conv_plan *p, const act_mds *a) {
     return p->bf16 ? &a->d16 : &a->d32;
 }
+/* What the forward writes. */
+static const dnnl_memory_desc_t *dst_out(const tpl_conv_plan *p, const act_mds *a) {
+    return p->out_bf16 ? &a->d16 : &a->d32;
+}
 
 static const dnnl_memory_desc_t *pd_md(const prim *p, dnnl_query_t what) {
     return dnnl_primitive_desc_query_md(p->pd, what, 0);
@@ -220,7 +233,7 @@ static int conv_desc(const tpl_conv_plan *p, dnnl_convolution_desc_t *d,
     dnnl_status_t s;
     if (kind == 0)
         s = dnnl_convolution_forward_desc_init(d, dnnl_forward_training, alg, src_in(p, a),
-                                               &wany, NULL, &a->d32, st, pad, pad);
+                                               &wany, NULL, dst_out(p, a), st, pad, pad);
     else if (kind == 1)
         s = dnnl_convolution_backward_data_desc_init(d, alg, &a->s32, &wany, dst_in(p, a), st,
                                                      pad, pad);
@@ -287,7 +300,7 @@ int tpl_conv_plan_prepare(tpl_conv_plan *p, int n, int training, tpl_err *err) {
         goto fail;
     const dnnl_memory_desc_t *wf = pd_md(&p->fwd, dnnl_query_weights_md);
     if (reorder_make(&p->reorder_fwd, p->e, &oihw, wf) ||
-        mem_make(&p->m_src, src_in(p, &a), p->e) || mem_make(&p->m_dst, &a.d32, p->e) ||
+        mem_make(&p->m_src, src_in(p, &a), p->e) || mem_make(&p->m_dst, dst_out(p, &a), p->e) ||
         mem_make(&p->m_wfwd, wf, p->e) || mem_make(&p->m_oihw, &oihw, p->e))
         goto fail;
     if (training && build_backward(p, alg, &a, &oihw)) goto fail;
@@ -372,7 +385,7 @@ static int wrong_type(const tpl_conv_plan *p, int bf16, tpl_err *err) {
     return -1;
 }
 
-static int forward(tpl_conv_plan *p, const tpl_conv_slot *s, const void *x, float *y,
+static int forward(tpl_conv_plan *p, const tpl_conv_slot *s, const void *x, void *y,
                    tpl_err *err) {
     bind(p->m_src, x);
     bind(p->m_wfwd, s->fwd);
@@ -421,9 +434,22 @@ int tpl_conv_backward_weights(tpl_conv_plan *p, const float *x, const float *dy,
     return wrong_type(p, 0, err) || backward_weights(p, x, dy, dw, err) ? -1 : 0;
 }
 
+/* A forward whose output type is not the plan's: a bug of the caller's. */
+static int wrong_output(const tpl_conv_plan *p, int out_bf16, tpl_err *err) {
+    if (p->out_bf16 == out_bf16) return 0;
+    tpl_err_set(err, "convolution: a plan that writes %s asked for %s", p->out_bf16 ? "bf16" : "fp32",
+                out_bf16 ? "bf16" : "fp32");
+    return -1;
+}
+
 int tpl_conv_forward_bf16(tpl_conv_plan *p, const tpl_conv_slot *s, const tpl_bf16 *x,
                           float *y, tpl_err *err) {
-    return wrong_type(p, 1, err) || forward(p, s, x, y, err) ? -1 : 0;
+    return wrong_type(p, 1, err) || wrong_output(p, 0, err) || forward(p, s, x, y, err) ? -1 : 0;
+}
+
+int tpl_conv_forward_bf16_out(tpl_conv_plan *p, const tpl_conv_slot *s, const tpl_bf16 *x,
+                              tpl_bf16 *y, tpl_err *err) {
+    return wrong_type(p, 1, err) || wrong_output(p, 1, err) || forward(p, s, x, y, err) ? -1 : 0;
 }
 
 int tpl_conv_backward_data_bf16(tpl_conv_plan *p, const tpl_conv_slot *s, const tpl_bf16 *dy,

@@ -15,7 +15,9 @@
  * plan reads bf16 inputs (the forward's source, the backward's output
  * gradient: the _bf16 calls), keeps its weights as bf16 in the slot
  * (rounded by the reorder, once per weight version), and writes fp32 (the
- * forward's output, the input and weight gradients) from fp32 sums.  Its
+ * forward's output, the input and weight gradients) from fp32 sums; or,
+ * once told so (tpl_conv_plan_out_bf16), a forward output rounded to bf16,
+ * half the bytes for the batch norm that reads it.  Its
  * activations want NHWC (block = channels): that is where oneDNN has its
  * AMX kernels; for the blocked layouts it has only AVX-512 BF16 ones. */
 #ifndef TPL_CONV_H
@@ -49,6 +51,10 @@ tpl_conv_plan *tpl_conv_plan_create_as(tpl_engine *e, tpl_precision prec, int ci
                                        int k, int stride, int h, int w, int in_block,
                                        int out_block);
 tpl_precision tpl_conv_precision(const tpl_conv_plan *p);
+/* A bf16 plan's forward writes bf16 from now on (tpl_conv_forward_bf16_out);
+ * nothing for fp32 plans. */
+void tpl_conv_plan_out_bf16(tpl_conv_plan *p);
+int tpl_conv_writes_bf16(const tpl_conv_plan *p);
 void tpl_conv_plan_free(tpl_conv_plan *p);
 /* (Re)builds primitives for batch n; training adds the backward ones.
  * Returns 0, or -1 with err set. Cheap when nothing changed. */
@@ -88,6 +94,8 @@ int tpl_conv_backward_weights(tpl_conv_plan *p, const float *x, const float *dy,
                               tpl_err *err);
 int tpl_conv_forward_bf16(tpl_conv_plan *p, const tpl_conv_slot *s, const tpl_bf16 *x,
                           float *y, tpl_err *err);
+int tpl_conv_forward_bf16_out(tpl_conv_plan *p, const tpl_conv_slot *s, const tpl_bf16 *x,
+                              tpl_bf16 *y, tpl_err *err);
 int tpl_conv_backward_data_bf16(tpl_conv_plan *p, const tpl_conv_slot *s, const tpl_bf16 *dy,
                                 float *dx, tpl_err *err);
 int tpl_conv_backward_weights_bf16(tpl_conv_plan *p, const tpl_bf16 *x, const tpl_bf16 *dy,

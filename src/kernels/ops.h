@@ -51,13 +51,17 @@ typedef struct tpl_bn_args {
      * own); needs dskip, which receives the masked sum and is what pass 2
      * reads (it may be dout itself). */
     const float *dout_add;
+    /* the input x in bf16, read where x is NULL (forward and backward): a
+     * bf16 convolution's output, half the bytes of every pass over it */
+    const tpl_bf16 *x_bf16;
 } tpl_bn_args;
 
 /* Scratch bytes a BN of this shape needs, in any of its calls. */
 size_t tpl_bn_scratch_bytes(tpl_shape s);
 
 /* Saves per-channel mean and 1/std (c floats each) for the backward.
- * out may be NULL when a->out_bf16 is set (see tpl_bn_args). */
+ * out may be NULL when a->out_bf16 is set, x when a->x_bf16 is (see
+ * tpl_bn_args; the same holds for the eval forward and the backward). */
 void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
                           float *save_mean, float *save_invstd);
 void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out);

@@ -26,6 +26,14 @@ static size_t last_bn_at(const tpl_stage *st, int l) {
     return ((size_t)l * st->bn_per_block + st->bn_per_block - 1) * st->width;
 }
 
+/* The branch's output as the last BN reads it: fp32, or bf16 where the
+ * stage's convs write it (then NULL, and a->x_bf16 set). */
+static const float *branch_out(const tpl_stage *st, float *y, tpl_bn_args *a) {
+    if (!st->out_bf16) return y;
+    a->x_bf16 = tpl_bf16_at(y);
+    return NULL;
+}
+
 static int forward(tpl_model *m, int task, int s, int l, int training, tpl_act h,
                    float **blk, tpl_err *err) {
     const tpl_stage *st = &m->stage[s];
@@ -39,8 +47,8 @@ static int forward(tpl_model *m, int task, int s, int l, int training, tpl_act h
     tpl_bn_args last = tpl_model_bn_args(m, m->task[task].stage[s].bn, last_bn_at(st, l),
                                          tpl_stage_shape(m, s), st->kind->last_relu, h.f);
     last.out_bf16 = tpl_bf16_at(blk[TPL_BLK_OUT_BF16]);
-    tpl_model_bn_forward(m, &last, training, x[st->kind->saved - 1], blk[TPL_BLK_OUT],
-                         blk[TPL_BLK_STATS]);
+    tpl_model_bn_forward(m, &last, training, branch_out(st, x[st->kind->saved - 1], &last),
+                         blk[TPL_BLK_OUT], blk[TPL_BLK_STATS]);
     return 0;
 }
 
@@ -64,8 +72,9 @@ static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk
     last.dout_add = ws->g_pending;
     ws->g_pending = NULL;
     float *dy = ws->g_bf16 ? NULL : g1;
-    tpl_model_bn_backward(m, &last, blk[TPL_BLK_SUM], last.out_bf16 ? NULL : blk[TPL_BLK_OUT], g0,
-                          blk[TPL_BLK_STATS], v, last_bn_at(st, l), dy, g0);
+    tpl_model_bn_backward(m, &last, branch_out(st, blk[TPL_BLK_SUM], &last),
+                          last.out_bf16 ? NULL : blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS], v,
+                          last_bn_at(st, l), dy, g0);
     if (st->kind->backward(&b, h, blk + TPL_BLK_BRANCHES, dy, ws->g_bf16, ws->g + 2, ws->dw, g1,
                            err))
         return -1;

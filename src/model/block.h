@@ -124,7 +124,8 @@ void tpl_model_bn_backward(tpl_model *m, const tpl_bn_args *a, const float *x, c
 void tpl_add_into(float *dst, const float *src, size_t n);
 /* A convolution's forward, and its backward (weights into dw, and the
  * input's gradient into dx unless NULL), reading x and dy as the model's
- * precision does (tpl_act; dy or dy_bf16). */
+ * precision does (tpl_act; dy or dy_bf16).  The forward's y holds bf16
+ * values when the plan writes them (tpl_conv_writes_bf16). */
 int tpl_model_conv_forward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv_slot *s,
                            tpl_act x, float *y, tpl_err *err);
 int tpl_model_conv_backward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv_slot *s,

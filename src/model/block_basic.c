@@ -11,7 +11,8 @@
 
 /* Saved tensors: conv1's output, after BN1 + ReLU, BN1's statistics, conv2's
  * output (the branch's output, last).  In bf16 runs A1 is kept in bf16
- * alone: conv2 reads it, and BN1's backward its ReLU mask. */
+ * alone: conv2 reads it, and BN1's backward its ReLU mask; and where the
+ * stage's convs write bf16 (tpl_stage.out_bf16) C1 and C2 are bf16 too. */
 enum { C1, A1, S1, C2, SAVED };
 
 static size_t template_floats(const tpl_stage *st) { return (size_t)2 * st->width * st->width * 9; }
@@ -33,13 +34,14 @@ static int plans(tpl_model *m, tpl_stage *st) {
     const int b = tpl_model_act_block(m, st->width);
     st->plan[0] = tpl_conv_plan_create_as(m->engine, m->cfg.precision, st->width, st->width, 3, 1,
                                           st->h, st->w, b, b);
+    if (st->plan[0] && st->out_bf16) tpl_conv_plan_out_bf16(st->plan[0]);
     return st->plan[0] ? 0 : -1;
 }
 
 static size_t saved_floats(const tpl_stage *st, int i, int n) {
     const size_t act = (size_t)n * st->width * st->h * st->w;
     if (i == S1) return 2 * (size_t)st->width;
-    if (i == A1 && st->bf16) return (act + 1) / 2;
+    if ((i == A1 && st->bf16) || ((i == C1 || i == C2) && st->out_bf16)) return (act + 1) / 2;
     return act;
 }
 
@@ -54,6 +56,13 @@ static tpl_bf16 *a1_bf16(const tpl_branch *b, float **x) {
     return tpl_model_bf16(b->m) ? tpl_bf16_at(x[A1]) : NULL;
 }
 
+/* BN1's input, x[C1], as bf16 (where the convs write it) or fp32. */
+static const float *bn1_input(const tpl_branch *b, float **x, tpl_bn_args *a1) {
+    if (!b->m->stage[b->s].out_bf16) return x[C1];
+    a1->x_bf16 = tpl_bf16_at(x[C1]);
+    return NULL;
+}
+
 static int forward(const tpl_branch *b, int training, tpl_act h, float **x, tpl_err *err) {
     tpl_conv_plan *p = b->m->stage[b->s].plan[0];
     const size_t half = template_floats(&b->m->stage[b->s]) / 2;
@@ -64,7 +73,7 @@ static int forward(const tpl_branch *b, int training, tpl_act h, float **x, tpl_
     tpl_bn_args a1 = bn1(b);
     a1.out_bf16 = a1_bf16(b, x);
     float *a1f = a1.out_bf16 ? NULL : x[A1];
-    tpl_model_bn_forward(b->m, &a1, training, x[C1], a1f, x[S1]);
+    tpl_model_bn_forward(b->m, &a1, training, bn1_input(b, x, &a1), a1f, x[S1]);
     return tpl_model_conv_forward(b->m, p, &b->slots[1], (tpl_act){a1f, a1.out_bf16}, x[C2],
                                   err);
 }
@@ -86,7 +95,7 @@ static int backward(const tpl_branch *b, tpl_act h, float **x, float *dy, const 
         a1.dx_bf16 = tpl_bf16_at(g[1]);
         dc1 = NULL;
     }
-    tpl_model_bn_backward(b->m, &a1, x[C1], a1f, scratch, x[S1],
+    tpl_model_bn_backward(b->m, &a1, bn1_input(b, x, &a1), a1f, scratch, x[S1],
                           b->m->task[b->task].stage[b->s].bn, b->bn_at, dc1, NULL);
     return tpl_model_conv_backward(b->m, p, &b->slots[0], h, dc1, a1.dx_bf16, dw, dh, err);
 }

@@ -72,6 +72,14 @@ int tpl_model_set_mixtures(tpl_model *m, const float *weights, size_t n, const c
  * bf16 runs convert the images to it (ws->x_bf16). */
 #define IMAGE_BLOCK 1
 
+/* What each stage derives from the model's precision. */
+static void stage_precision(tpl_model *m) {
+    for (int s = 0; s < m->cfg.n_stages; s++) {
+        m->stage[s].bf16 = tpl_model_bf16(m);
+        m->stage[s].out_bf16 = tpl_model_bf16(m) && m->cfg.aggregate == TPL_AGG_PARAMS;
+    }
+}
+
 void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
@@ -86,7 +94,6 @@ void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
         st->layers = c->stage[s].layers;
         st->templates = c->stage[s].templates;
         st->kind = &tpl_block_basic;
-        st->bf16 = tpl_model_bf16(m);
         if (s > 0) {
             h = (h + 2 - 3) / 2 + 1;
             w = (w + 2 - 3) / 2 + 1;
@@ -96,6 +103,7 @@ void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
         st->per_template = st->kind->template_floats(st);
         st->bn_per_block = m->agg->bn_per_block(st);
     }
+    stage_precision(m);
 }
 
 /* The convolution plans, their weight slots and the workspace, for the
@@ -163,7 +171,7 @@ int tpl_model_set_precision(tpl_model *m, tpl_precision p, tpl_err *err) {
     if (p == m->cfg.precision) return 0;
     free_plans(m);
     m->cfg.precision = p;
-    for (int s = 0; s < m->cfg.n_stages; s++) m->stage[s].bf16 = p == TPL_PRECISION_BF16;
+    stage_precision(m);
     if (make_plans(m)) {
         tpl_err_set(err, "out of memory switching the model to %s", tpl_precision_name(p));
         return -1;
@@ -243,6 +251,7 @@ void tpl_add_into(float *dst, const float *src, size_t n) {
 
 int tpl_model_conv_forward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv_slot *s,
                            tpl_act x, float *y, tpl_err *err) {
+    if (tpl_conv_writes_bf16(p)) return tpl_conv_forward_bf16_out(p, s, x.h, tpl_bf16_at(y), err);
     return tpl_model_bf16(m) ? tpl_conv_forward_bf16(p, s, x.h, y, err)
                              : tpl_conv_forward(p, s, x.f, y, err);
 }

@@ -75,6 +75,8 @@ typedef struct tpl_stage {
     void *kind_shared;       /* the kind's cache of the shared tensors (block.h) */
     int bf16;                /* convolutions in bf16 (the model's precision): the sizes of
                               * saved tensors and which eval path runs follow it */
+    int out_bf16;            /* the blocks' convolutions write bf16 too (bf16 runs that mix
+                              * parameters: their BNs read it, half the bytes) */
 } tpl_stage;
 
 /* What the mixing cache holds is valid for one key: a parameter version, a
