@@ -5,12 +5,14 @@
 # domain without its labels: source-only (the sources' mean mixture and
 # BN), AdaBN (BN statistics re-estimated) and mixture adaptation (the
 # target's mixture logits trained by information maximisation, BN
-# statistics re-estimated).
+# statistics re-estimated), each from the starts of `adapt --init`: the
+# sources' mean, the label-free picks (both, confident, closest) and, as an
+# oracle to compare the picks with, each source alone (AdaBN only).
 #
 #   experiments/adapt.sh [OUTDIR]            (default runs/adapt)
 # Environment: TEMPLAR (binary), DIGITS (default runs/digits), JOBS
 # (targets at once, default 1), THREADS (default 2), STEPS (source
-# training, default 4500), ADAPT_STEPS (default 300).
+# training, default 3000), ADAPT_STEPS (default 300).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
@@ -18,30 +20,39 @@ OUT=${1:-runs/adapt}
 DIGITS=${DIGITS:-runs/digits}
 JOBS=${JOBS:-1}
 THREADS=${THREADS:-2}
-STEPS=${STEPS:-4500}
+STEPS=${STEPS:-3000}
 ADAPT_STEPS=${ADAPT_STEPS:-300}
 DOMAINS=(handwritten optical printed blended)
 mkdir -p "$OUT"
 [ -d "$DIGITS/printed" ] || { echo "adapt: no $DIGITS/printed: run templar data digits --out $DIGITS" >&2; exit 1; }
 
 target() { # one held-out domain: train on the rest, then adapt three ways
-    local t=$1 sources="" d
+    local t=$1 sources="" names="" d
     for d in handwritten optical printed blended; do
-        [ "$d" = "$t" ] || sources+="${sources:+,}$d=idx:$DIGITS/$d"
+        [ "$d" = "$t" ] || sources+="${sources:+,}$d=idx:$DIGITS/$d" names+=" $d"
     done
     if [ ! -s "$OUT/src_$t.out" ]; then
         "$BIN" train --tasks "$sources" --shared-head --width 32 --layers 6 --templates 4 --no-flip \
             --steps "$STEPS" --threads "$THREADS" --seed 1 --out "$OUT/src_$t.safetensors" --force \
-            >"$OUT/src_$t.out.tmp" 2>"$OUT/src_$t.err" && mv "$OUT/src_$t.out.tmp" "$OUT/src_$t.out"
+            >"$OUT/src_$t.out.tmp" 2>"$OUT/src_$t.err" && mv "$OUT/src_$t.out.tmp" "$OUT/src_$t.out" ||
+            { echo "adapt: the sources of $t did not train: $OUT/src_$t.err" >&2; return 1; }
     fi
-    for mode in source adabn mixture; do
-        [ -s "$OUT/${mode}_$t.out" ] && continue
-        "$BIN" adapt --from "$OUT/src_$t.safetensors" --target "$t=idx:$DIGITS/$t" --mode $mode \
-            --steps "$ADAPT_STEPS" --threads "$THREADS" --seed 1 --out "$OUT/${mode}_$t.safetensors" --force \
-            >"$OUT/${mode}_$t.out.tmp" 2>"$OUT/${mode}_$t.err" && mv "$OUT/${mode}_$t.out.tmp" "$OUT/${mode}_$t.out"
-    done
+    one "$t" source mean
+    for init in mean both confident closest $names; do one "$t" adabn "$init"; done
+    for init in mean both confident closest; do one "$t" mixture "$init"; done
+    one "$t" mixture both _bn --train logits+bn
 }
-export -f target
+one() { # TARGET MODE INIT [SUFFIX FLAGS...]: OUT/MODE_TARGET[_INIT][SUFFIX].out (mean keeps the old names)
+    local t=$1 mode=$2 init=$3 suffix=${4:-} name
+    shift 4 2>/dev/null || shift 3
+    name=${mode}_$t$([ "$init" = mean ] || echo "_$init")$suffix
+    [ -s "$OUT/$name.out" ] && return 0
+    "$BIN" adapt --from "$OUT/src_$t.safetensors" --target "$t=idx:$DIGITS/$t" --mode "$mode" \
+        --init "$init" "$@" --steps "$ADAPT_STEPS" --threads "$THREADS" --seed 1 \
+        --out "$OUT/$name.safetensors" --force \
+        >"$OUT/$name.out.tmp" 2>"$OUT/$name.err" && mv "$OUT/$name.out.tmp" "$OUT/$name.out"
+}
+export -f target one
 export BIN OUT DIGITS THREADS STEPS ADAPT_STEPS
 printf '%s\n' "${DOMAINS[@]}" | xargs -P "$JOBS" -I{} bash -c 'target {}'
 for t in "${DOMAINS[@]}"; do # the mixtures: sources, then the adapted target

@@ -79,6 +79,23 @@ run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}
 [ "$rc" -eq 0 ] && grep -q '^task=wild unlabelled' "$T/stdout" && ok || bad "adapt to an unlabelled folder: exit $rc, $(cat "$T/stderr" | tail -2)"
 run predict "$T/a.safetensors" --task wild "$img"
 grep -q 'name=' "$T/stdout" && ok || bad "the adapted target has no class names"
+for init in both confident closest; do
+    run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 --init $init \
+        --force --out "$T/a.safetensors"
+    [ "$rc" -eq 0 ] && grep -q "^start: $init picks dom[12] (dom1 [0-9.]*, dom2 [0-9.]*)$" "$T/stdout" &&
+        ok || bad "adapt --init $init: exit $rc, $(grep start: "$T/stdout")"
+done
+bytes() { sed -n 's/.*changed_param_bytes=\([0-9]*\).*/\1/p' "$T/stdout"; }
+logits_only=$(bytes)
+run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 --train logits+bn \
+    --force --out "$T/a.safetensors"
+[ "$rc" -eq 0 ] && [ -n "$logits_only" ] && [ "$(bytes)" -gt "$logits_only" ] &&
+    ok || bad "adapt --train logits+bn: exit $rc, $(bytes) bytes trained against $logits_only"
+run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --mode source --init dom2 \
+    --force --out "$T/a.safetensors"
+[ "$rc" -eq 0 ] && grep -q '^start: dom2$' "$T/stdout" && ok || bad "adapt --init dom2: exit $rc"
+expect_error 1 "--init: 'dom3' is not both, confident, closest, mean or a source task of" "adapt --init dom3" -- \
+    adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --init dom3 --force --out "$T/a.safetensors"
 
 # ---- a CSV list of images, labels by name ------------------------------------------------
 { echo "path,label"; for f in "$T"/pets/train/*/*; do c=${f%/*}; echo "${f#"$T/"},${c##*/}"; done; } >"$T/list.csv"

@@ -70,8 +70,8 @@ fail_line 1 "training diverged at step" "--lr 100"
 no_file "$T/diverged.safetensors" "a diverged run"
 
 # ---- a full disk: one line, the old file as it was ----------------------
-BIG_S="--data $T/data --width 32 --layers 4 --templates 4 --batch 16 --eval-batch 16 --threads 2 --steps 1"
-TINY_S="--data $T/data --width 8 --layers 1 --templates 1 --batch 16 --eval-batch 16 --threads 2 --steps 1"
+BIG_S="--force --data $T/data --width 32 --layers 4 --templates 4 --batch 16 --eval-batch 16 --threads 2 --steps 1"
+TINY_S="--force --data $T/data --width 8 --layers 1 --templates 1 --batch 16 --eval-batch 16 --threads 2 --steps 1"
 # full_disk DIR: a small model into DIR/m.safetensors, then a 300 KB one over
 # it; prints the second run's exit code, whether the file changed, and what
 # DIR holds afterwards (the second run's stderr goes to DIR/../full.err).
@@ -109,7 +109,7 @@ else ok; fi
 # ---- kill -9 during a model write ----------------------------------------
 # A 38 MB model, so that writing it takes a while; the kill lands as soon as
 # its temporary file appears.
-KILL=(--data "$T/data" --width 256 --layers 4 --templates 8 --batch 16 --eval-batch 16 --threads 2 --steps 1)
+KILL=(--force --data "$T/data" --width 256 --layers 4 --templates 8 --batch 16 --eval-batch 16 --threads 2 --steps 1)
 run train "${KILL[@]}" --out "$T/k.safetensors"
 [ "$rc" -eq 0 ] && cp "$T/k.safetensors" "$T/old.safetensors" && ok || bad "kill -9: first write, exit $rc"
 "$BIN" train "${KILL[@]}" --seed 2 --out "$T/k.safetensors" >/dev/null 2>&1 &

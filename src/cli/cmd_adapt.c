@@ -4,7 +4,9 @@
  *
  * The model was trained on source domains with one shared head (train
  * --shared-head); the target becomes a new task whose mixture logits and BN
- * start as the mean of the sources'.  source evaluates that as it is;
+ * start where --init says: one named source, the mean of the sources', or
+ * the source a label-free rule picks on the target's images (train.h:
+ * both, the default, confident, closest; docs/RESULTS.md measures them).  source evaluates that as it is;
  * adabn re-estimates the target's BN statistics on its images; mixture does
  * that, then trains only the target's mixture logits to make confident,
  * class-balanced predictions (information maximisation: mean prediction
@@ -23,10 +25,10 @@
 #include "names.h"
 
 typedef struct adapt_flags {
-    const char *from, *target, *mode, *data;
+    const char *from, *target, *mode, *data, *init, *train;
     float diversity;
-    int bn_images, mode_index;
-    arg_spec specs[7];
+    int bn_images, mode_index, train_bn;
+    arg_spec specs[9];
     trainer_opts o;
 } adapt_flags;
 
@@ -36,7 +38,8 @@ static const char *const mode_names[] = {
 static_assert(sizeof mode_names / sizeof *mode_names == MODE_COUNT, "a mode without a name");
 
 static void defaults(adapt_flags *f) {
-    *f = (adapt_flags){.mode = "mixture", .diversity = 1.0f, .bn_images = 5000};
+    *f = (adapt_flags){.mode = "mixture", .init = "both", .train = "logits", .diversity = 1.0f,
+                       .bn_images = 5000};
     trainer_defaults(&f->o);
     f->o.steps = 300;
     f->o.lr = 0.05f;
@@ -45,6 +48,8 @@ static void defaults(adapt_flags *f) {
         {"from", ARG_STR, &f->from, "model trained on the source domains (train --shared-head)", 0, 0},
         {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR, NAME=folder:DIR, NAME=csv:FILE or a built-in task; labels are not needed", 0, 0},
         {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics) or source (neither)", 0, 0},
+        {"init", ARG_STR, &f->init, "where the target starts: both (the source with the lowest product of the next two), confident (the source whose predictions on the target are surest), closest (whose BN statistics the target's are nearest), mean (of the sources) or a source's name", 0, 0},
+        {"train", ARG_STR, &f->train, "what the target trains in mixture mode: logits (its mixture) or logits+bn (and its BN scale/shift)", 0, 0},
         {"diversity", ARG_FLOAT, &f->diversity, "weight of the entropy of the mean prediction", 0, 100},
         {"bn-images", ARG_INT, &f->bn_images, "target images the BN statistics are estimated on", 2, 10000000},
         {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
@@ -54,7 +59,7 @@ static void defaults(adapt_flags *f) {
     memcpy(f->specs, specs, sizeof specs);
 }
 
-/* The target joins the model as a new task at the sources' mean. */
+/* The target joins the model as a new task (its start: pick_start). */
 static int add_target(const adapt_flags *f, const tpl_model *src, trainer *r, tpl_err *err) {
     trainer_task *k = &r->task[0];
     const tpl_config *c = &src->cfg;
@@ -70,14 +75,11 @@ static int add_target(const adapt_flags *f, const tpl_model *src, trainer *r, tp
     tpl_task_config task = {.classes = c->task[0].classes};
     snprintf(task.name, TPL_NAME_LEN, "%s", k->d.name);
     if (!(r->m = tpl_model_add_task(src, &task, (uint64_t)f->o.seed, err))) return -1;
-    int sources[TPL_MAX_TASKS];
-    for (int t = 0; t < c->n_tasks; t++) sources[t] = t;
     k->model_task = c->n_tasks;
     /* one label set: the target's classes are the sources' */
     if (tpl_model_copy_class_names(r->m, k->model_task, src, 0, err)) return -1;
     r->n_tasks = 1;
-    tpl_model_average_tasks(r->m, sources, c->n_tasks, k->model_task);
-    tpl_model_train_only(r->m, k->model_task, TPL_PART_LOGITS);
+    tpl_model_train_only(r->m, k->model_task, f->train_bn ? TPL_PART_LOGITS_BN : TPL_PART_LOGITS);
     return 0;
 }
 
@@ -93,20 +95,62 @@ static int recalibrate(const adapt_flags *f, trainer *r, tpl_err *err) {
     return rc;
 }
 
-static void report_bytes(const trainer *r, int mode) {
+static void report_bytes(const adapt_flags *f, const trainer *r, int mode) {
     const int t = r->task[0].model_task;
     const tpl_task_size z = tpl_task_bytes(r->m, t);
-    const size_t logits = z.logits, stats = z.bn_stats;
+    const size_t trained = z.logits + (f->train_bn ? z.bn : 0), stats = z.bn_stats;
     printf("target=%s mode=%s changed_param_bytes=%zu bn_statistics_bytes=%zu\n",
            r->task[0].d.name, mode_names[mode],
-           mode == MODE_MIXTURE ? logits : 0, mode == MODE_SOURCE ? 0 : stats);
+           mode == MODE_MIXTURE ? trained : 0, mode == MODE_SOURCE ? 0 : stats);
+}
+
+/* --init names a rule or one of the sources (before any image is read). */
+static int check_init(const adapt_flags *f, const tpl_model *src, tpl_err *err) {
+    if (tpl_start_rule_find(f->init) >= 0 || tpl_model_find_task(src, f->init) >= 0) return 0;
+    tpl_err_set(err, "--init: '%s' is not both, confident, closest, mean or a source task of %s",
+                f->init, f->from);
+    return -1;
+}
+
+/* The target's start: a named source, or --init's rule over every source
+ * (the scores printed, lower is better). */
+static int pick_start(const adapt_flags *f, trainer *r, tpl_err *err) {
+    const int to = r->task[0].model_task, n = to; /* the sources are the tasks before it */
+    const int named = tpl_model_find_task(r->m, f->init);
+    if (named >= 0 && named < to) {
+        tpl_model_copy_task(r->m, named, to);
+        printf("start: %s\n", f->init);
+        return 0;
+    }
+    int sources[TPL_MAX_TASKS];
+    double score[TPL_MAX_TASKS];
+    for (int t = 0; t < n; t++) sources[t] = t;
+    tpl_batch b;
+    if (tpl_batch_init(&b, r->m, f->o.eval_batch)) {
+        tpl_err_set(err, "out of memory");
+        return -1;
+    }
+    const tpl_start_rule rule = (tpl_start_rule)tpl_start_rule_find(f->init);
+    const int best = tpl_start_pick(r->m, sources, n, to, rule, &r->task[0].d.train,
+                                    f->bn_images, &b, score, err);
+    tpl_batch_free(&b);
+    if (best < 0) return -1;
+    printf("start: %s", tpl_start_rule_name(rule));
+    if (rule != TPL_START_MEAN) {
+        printf(" picks %s (", r->m->cfg.task[best].name);
+        for (int t = 0; t < n; t++)
+            printf("%s%s %.4f", t ? ", " : "", r->m->cfg.task[t].name, score[t]);
+        printf(")");
+    }
+    printf("\n");
+    return 0;
 }
 
 static int adapt(void *flags, trainer *r, tpl_err *err) {
     const adapt_flags *f = flags;
     const int mode = f->mode_index;
     tpl_model *src = tpl_model_load(f->from, err);
-    int rc = !src || add_target(f, src, r, err);
+    int rc = !src || check_init(f, src, err) || add_target(f, src, r, err) || pick_start(f, r, err);
     tpl_model_free(src);
     if (rc) return -1;
     if (mode != MODE_SOURCE && recalibrate(f, r, err)) return -1;
@@ -116,7 +160,7 @@ static int adapt(void *flags, trainer *r, tpl_err *err) {
         if (trainer_run(r, err) || recalibrate(f, r, err)) return -1;
     }
     if (trainer_save(r, err)) return -1;
-    report_bytes(r, mode);
+    report_bytes(f, r, mode);
     return trainer_report(r, err);
 }
 
@@ -124,12 +168,16 @@ static int prepare(void *flags, trainer_opts *o, int *multi) {
     adapt_flags *f = flags;
     int mode = tpl_name_find(mode_names, MODE_COUNT, f->mode);
     const char *usage = !f->from ? "--from MODEL is missing" : !f->target ? "--target SPEC is missing"
-                      : mode < 0 ? "--mode is not mixture, adabn or source" : NULL;
+                      : mode < 0 ? "--mode is not mixture, adabn or source"
+                      : strcmp(f->train, "logits") && strcmp(f->train, "logits+bn")
+                          ? "--train is not logits or logits+bn"
+                          : NULL;
     if (usage) {
         fprintf(stderr, "templar adapt: %s (see templar adapt --help)\n", usage);
         return 2;
     }
     f->mode_index = mode;
+    f->train_bn = !strcmp(f->train, "logits+bn");
     *multi = 0;
     o->protect = f->from;
     trainer_default_out(o, f->from, f->target);

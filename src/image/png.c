@@ -83,38 +83,45 @@ int tpl_png_probe(const char *path, int *w, int *h, int *file_c, tpl_err *err) {
     return 0;
 }
 
+/* The pixels of an image whose header img has read, as channels (1 or 3),
+ * into out; img is freed.  what names the image in errors. */
+static int finish_read(png_image *img, const char *what, int channels, int max_side,
+                       tpl_image *out, tpl_err *err) {
+    if (img->width > (png_uint_32)max_side || img->height > (png_uint_32)max_side) {
+        tpl_err_set(err, "%s: %ux%u pixels is more than %d a side", what, (unsigned)img->width,
+                    (unsigned)img->height, max_side);
+        png_image_free(img);
+        return -1;
+    }
+    const int file_c = file_channels(img);
+    img->format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+    size_t bytes = (size_t)img->width * (size_t)img->height * (size_t)channels;
+    uint8_t *px = malloc(bytes ? bytes : 1);
+    png_color black = {0, 0, 0};
+    int rc = -1;
+    if (!px)
+        tpl_err_set(err, "%s: out of memory for %zu bytes", what, bytes);
+    else if (!png_image_finish_read(img, &black, px, (png_int_32)(img->width * channels), NULL))
+        tpl_err_set(err, "%s: cannot decode PNG: %s", what, img->message);
+    else
+        rc = 0;
+    png_image_free(img);
+    if (rc) {
+        free(px);
+        return -1;
+    }
+    *out = (tpl_image){(int)img->width, (int)img->height, channels, file_c, px};
+    return 0;
+}
+
 int tpl_png_read(const char *path, int channels, int max_side, tpl_image *out, tpl_err *err) {
     memset(out, 0, sizeof *out);
     png_image img;
     FILE *f;
     if (png_open(path, &img, &f, err)) return -1;
-    if (img.width > (png_uint_32)max_side || img.height > (png_uint_32)max_side) {
-        tpl_err_set(err, "%s: %ux%u pixels is more than %d a side", path, (unsigned)img.width,
-                    (unsigned)img.height, max_side);
-        png_image_free(&img);
-        fclose(f);
-        return -1;
-    }
-    const int file_c = file_channels(&img);
-    img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    size_t bytes = (size_t)img.width * (size_t)img.height * (size_t)channels;
-    uint8_t *px = malloc(bytes ? bytes : 1);
-    png_color black = {0, 0, 0};
-    int rc = -1;
-    if (!px)
-        tpl_err_set(err, "%s: out of memory for %zu bytes", path, bytes);
-    else if (!png_image_finish_read(&img, &black, px, (png_int_32)(img.width * channels), NULL))
-        tpl_err_set(err, "%s: cannot decode PNG: %s", path, img.message);
-    else
-        rc = 0;
-    png_image_free(&img);
+    const int rc = finish_read(&img, path, channels, max_side, out, err);
     fclose(f);
-    if (rc) {
-        free(px);
-        return -1;
-    }
-    *out = (tpl_image){(int)img.width, (int)img.height, channels, file_c, px};
-    return 0;
+    return rc;
 }
 
 /* png_chunks_fit over a buffer: every chunk's claimed length within it. */
@@ -150,31 +157,7 @@ int tpl_png_decode(const void *data, size_t len, const char *what, int channels,
         png_image_free(&img);
         return -1;
     }
-    if (img.width > (png_uint_32)max_side || img.height > (png_uint_32)max_side) {
-        tpl_err_set(err, "%s: %ux%u pixels is more than %d a side", what, (unsigned)img.width,
-                    (unsigned)img.height, max_side);
-        png_image_free(&img);
-        return -1;
-    }
-    const int file_c = file_channels(&img);
-    img.format = channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    size_t bytes = (size_t)img.width * (size_t)img.height * (size_t)channels;
-    uint8_t *px = malloc(bytes ? bytes : 1);
-    png_color black = {0, 0, 0};
-    int rc = -1;
-    if (!px)
-        tpl_err_set(err, "%s: out of memory for %zu bytes", what, bytes);
-    else if (!png_image_finish_read(&img, &black, px, (png_int_32)(img.width * channels), NULL))
-        tpl_err_set(err, "%s: cannot decode PNG: %s", what, img.message);
-    else
-        rc = 0;
-    png_image_free(&img);
-    if (rc) {
-        free(px);
-        return -1;
-    }
-    *out = (tpl_image){(int)img.width, (int)img.height, channels, file_c, px};
-    return 0;
+    return finish_read(&img, what, channels, max_side, out, err);
 }
 
 typedef struct png_job {

@@ -78,18 +78,11 @@ static void meta_free(meta_buf *b) {
 static void class_names_meta(const tpl_model *m, meta_buf *b) {
     for (int t = 0; t < m->cfg.n_tasks; t++) {
         if (!tpl_model_class_name(m, t, 0)) continue;
-        tpl_buf j = {0};
-        tpl_buf_puts(&j, "[");
-        for (int k = 0; k < m->cfg.task[t].classes; k++) {
-            if (k) tpl_buf_puts(&j, ",");
-            tpl_buf_json_string(&j, tpl_model_class_name(m, t, k));
-        }
-        tpl_buf_put(&j, "]", 2); /* and the NUL */
-        if (j.failed) tpl_buf_free(&j);
+        char *names = tpl_model_class_names_json(m, t);
         const size_t len = strlen(m->cfg.task[t].name) + sizeof "classes.";
         char *key = malloc(len);
         if (key) snprintf(key, len, "classes.%s", m->cfg.task[t].name);
-        meta_add(b, meta_keep(b, key), meta_keep(b, j.p));
+        meta_add(b, meta_keep(b, key), meta_keep(b, names));
     }
 }
 
@@ -424,7 +417,7 @@ static int check_file(const tpl_config *cfg, tpl_st_file *f, const char *path, t
 
 /* Values no trained model holds: NaN or infinity anywhere, a negative
  * running variance (its BN would take the square root of it). */
-static int check_values(const tpl_view *v, const float *w, const char *path, tpl_err *err) {
+int tpl_view_check_values(const tpl_view *v, const float *w, const char *path, tpl_err *err) {
     for (size_t k = 0; k < v->numel; k++) {
         if (!isfinite(w[k])) {
             tpl_err_set(err, "%s: tensor '%s' holds NaN or infinity", path, v->name);
@@ -445,7 +438,7 @@ static int load_tensors(tpl_model *m, tpl_st_file *f, const char *path, tpl_err 
         const tpl_view *v = &p->views[i];
         float *w = tpl_params_data(p, i);
         if (tpl_st_read_f32(f, tpl_st_find(f, v->name), w, v->numel, err) ||
-            check_values(v, w, path, err))
+            tpl_view_check_values(v, w, path, err))
             return -1;
     }
     return 0;

@@ -20,6 +20,9 @@ int tpl_model_save_plain(const tpl_model *m, const char *path, const tpl_st_kv *
 /* Reads every view of m from f (path for messages): each must be there with
  * its shape, and finite.  Bumps nothing: the caller says the parameters
  * changed. */
+/* Values no trained model holds in view v's data w: NaN or infinity, a
+ * negative running variance.  Returns 0, or -1 naming the tensor. */
+int tpl_view_check_values(const tpl_view *v, const float *w, const char *path, tpl_err *err);
 int tpl_model_read_params(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err);
 /* Rebuilds the model a file describes and loads its tensors; every tensor
  * the model needs must be present with its exact shape. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "binding.h"
+#include "checkpoint.h"
 #include "json.h"
 #include "safetensors.h"
 
@@ -74,19 +75,6 @@ static const char *short_name(const tpl_model *m, int t, const tpl_view *v) {
 
 /* ---- writing ------------------------------------------------------------ */
 
-static char *class_names_json(const tpl_model *m, int t) {
-    if (!tpl_model_class_name(m, t, 0)) return NULL;
-    tpl_buf j = {0};
-    tpl_buf_puts(&j, "[");
-    for (int k = 0; k < m->cfg.task[t].classes; k++) {
-        if (k) tpl_buf_puts(&j, ",");
-        tpl_buf_json_string(&j, tpl_model_class_name(m, t, k));
-    }
-    tpl_buf_put(&j, "]", 2); /* and the NUL */
-    if (j.failed) tpl_buf_free(&j);
-    return j.p;
-}
-
 int tpl_taskfile_write(const tpl_model *m, int t, const char *path, tpl_err *err) {
     if (t < 0 || t >= m->cfg.n_tasks) {
         tpl_err_set(err, "%s: no task %d in the model", path, t);
@@ -106,7 +94,7 @@ int tpl_taskfile_write(const tpl_model *m, int t, const char *path, tpl_err *err
     tpl_bank_id(m, bank);
     tpl_bank_architecture(m, arch, sizeof arch);
     snprintf(classes, sizeof classes, "%d", m->cfg.task[t].classes);
-    char *names = class_names_json(m, t);
+    char *names = tpl_model_class_names_json(m, t);
     if (tpl_model_class_name(m, t, 0) && !names) {
         tpl_err_set(err, "%s: out of memory for the class names", path);
         return -1;
@@ -216,7 +204,8 @@ static int read_tensors(tpl_st_file *st, const char *path, const tpl_model *bank
     float *at = out->trunk;
     for (int i = 0; i < n; i++) {
         const tpl_view *v = &bank->params.views[views[i]];
-        if (read_tensor(st, path, short_name(bank, 0, v), v->ndim, v->shape, at, v->numel, err))
+        if (read_tensor(st, path, short_name(bank, 0, v), v->ndim, v->shape, at, v->numel, err) ||
+            tpl_view_check_values(v, at, path, err))
             return -1;
         at += v->numel;
     }

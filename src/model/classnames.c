@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "model.h"
 
 const char *tpl_model_class_name(const tpl_model *m, int task, int k) {
@@ -51,4 +52,17 @@ int tpl_model_set_class_names(tpl_model *m, int task, const char *const *names, 
 int tpl_model_copy_class_names(tpl_model *to, int t, const tpl_model *from, int f, tpl_err *err) {
     const char *const *names = (const char *const *)from->class_names[f];
     return tpl_model_set_class_names(to, t, names, names ? from->cfg.task[f].classes : 0, err);
+}
+
+char *tpl_model_class_names_json(const tpl_model *m, int t) {
+    if (!tpl_model_class_name(m, t, 0)) return NULL;
+    tpl_buf j = {0};
+    tpl_buf_puts(&j, "[");
+    for (int k = 0; k < m->cfg.task[t].classes; k++) {
+        if (k) tpl_buf_puts(&j, ",");
+        tpl_buf_json_string(&j, tpl_model_class_name(m, t, k));
+    }
+    tpl_buf_put(&j, "]", 2); /* and the NUL */
+    if (j.failed) tpl_buf_free(&j);
+    return j.p;
 }

@@ -192,6 +192,7 @@ typedef enum {
     TPL_PART_HEAD,     /* its head */
     TPL_PART_FULL,     /* everything */
     TPL_PART_LOGITS,   /* its mixture logits alone (domain adaptation) */
+    TPL_PART_LOGITS_BN, /* its mixture logits and BN scale/shift (domain adaptation) */
     TPL_PART_COUNT
 } tpl_train_part;
 
@@ -204,11 +205,18 @@ void tpl_model_copy_task(tpl_model *m, int from, int to);
 /* Task to's mixture logits and BN (scale, shift, running statistics)
  * become the mean of those of tasks from[0..n): where a new domain starts. */
 void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to);
+/* How far apart the BN running statistics of tasks a and b are: the
+ * symmetric KL divergence of the Gaussians they describe, averaged over
+ * every BN channel (0 for equal statistics). */
+double tpl_model_bn_divergence(const tpl_model *m, int a, int b);
 /* Marks which views train: those part names for task. */
 void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part);
 
 /* Task t's class names dropped; and those of task f of from copied onto
  * task t of to (none when it has none). */
+/* Task t's class names as a JSON array of strings (malloc'd), or NULL when
+ * it has none or memory ran out. */
+char *tpl_model_class_names_json(const tpl_model *m, int t);
 void tpl_model_clear_class_names(tpl_model *m, int task);
 int tpl_model_copy_class_names(tpl_model *to, int t, const tpl_model *from, int f, tpl_err *err);
 

@@ -1,5 +1,6 @@
 /* A model's tasks as units: added, copied, averaged, frozen, counted
  * (see model.h). */
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,32 @@ static void mean_task(tpl_model *m, const int *from, int n, int to) {
     tpl_model_params_changed(m);
 }
 
+/* Symmetric KL divergence of N(ma, va) and N(mb, vb), variances floored so
+ * that a dead channel (variance 0) does not make it infinite. */
+static double gauss_divergence(double ma, double va, double mb, double vb) {
+    va = fmax(va, 1e-5), vb = fmax(vb, 1e-5);
+    const double d2 = (ma - mb) * (ma - mb);
+    return 0.25 * (va / vb + vb / va - 2.0 + d2 / va + d2 / vb);
+}
+
+double tpl_model_bn_divergence(const tpl_model *m, int a, int b) {
+    int va[MAX_START_VIEWS], vb[MAX_START_VIEWS];
+    const int count = start_views(m, a, va);
+    start_views(m, b, vb);
+    const tpl_params *p = &m->params;
+    double sum = 0.0;
+    size_t channels = 0;
+    for (int i = 0; i < count; i++) {
+        if (p->views[va[i]].kind != TPL_KIND_BN_MEAN) continue; /* its var follows it */
+        const float *ma = tpl_params_data(p, va[i]), *mb = tpl_params_data(p, vb[i]);
+        const float *sa = tpl_params_data(p, va[i + 1]), *sb = tpl_params_data(p, vb[i + 1]);
+        for (size_t c = 0; c < p->views[va[i]].numel; c++)
+            sum += gauss_divergence(ma[c], sa[c], mb[c], sb[c]);
+        channels += p->views[va[i]].numel;
+    }
+    return channels ? sum / (double)channels : 0.0;
+}
+
 void tpl_model_copy_task(tpl_model *m, int from, int to) { mean_task(m, &from, 1, to); }
 
 void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to) {
@@ -89,7 +116,8 @@ void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part) {
         tpl_view *v = &m->params.views[i];
         int head = v->kind == TPL_KIND_HEAD_W || v->kind == TPL_KIND_HEAD_B;
         int own = v->task == task && (part == TPL_PART_MIXTURE || (part == TPL_PART_HEAD && head) ||
-                                      (part == TPL_PART_LOGITS && v->kind == TPL_KIND_LOGITS));
+                                      (part == TPL_PART_LOGITS && v->kind == TPL_KIND_LOGITS) ||
+                                      (part == TPL_PART_LOGITS_BN && !head));
         v->trainable = !tpl_kind_is_state(v->kind) && (part == TPL_PART_FULL || own);
     }
 }

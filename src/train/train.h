@@ -88,4 +88,30 @@ int tpl_dataset_check(const tpl_model *m, int task, const tpl_dataset *d,
 int tpl_closest_task(tpl_model *m, int n_tasks, const tpl_dataset *d, int max_images,
                      double *score, tpl_err *err);
 
+/* Where an unlabelled target task starts (templar adapt --init): the mean
+ * of the sources' mixtures and BN, or the one source that, started from
+ * and with its BN statistics re-estimated on the target's images, makes
+ * the most confident predictions there (lowest mean entropy), keeps its
+ * BN statistics closest to the source's own (tpl_model_bn_divergence), or
+ * has the lowest product of the two (both: a source can be confidently
+ * wrong on a far domain, or close in statistics and unsure). */
+typedef enum {
+    TPL_START_MEAN,
+    TPL_START_CONFIDENT,
+    TPL_START_CLOSEST,
+    TPL_START_BOTH,
+    TPL_START_COUNT
+} tpl_start_rule;
+int tpl_start_rule_find(const char *name); /* -1 when no rule has the name */
+const char *tpl_start_rule_name(tpl_start_rule r);
+/* Starts task `to` of m by rule over tasks sources[0..n) on up to
+ * bn_images of the target's images d (each source scored with its BN
+ * statistics re-estimated on them); score[j] is source j's figure (lower
+ * is better; not set by mean).  Task `to` is left as the chosen source's
+ * copy (or the mean), statistics included.  Returns the source index
+ * chosen (n for the mean), or -1 with err set. */
+int tpl_start_pick(tpl_model *m, const int *sources, int n, int to, tpl_start_rule rule,
+                   const tpl_dataset *d, int bn_images, tpl_batch *b, double *score,
+                   tpl_err *err);
+
 #endif
