@@ -39,15 +39,17 @@ typedef struct conv_result {
 } conv_result;
 
 /* Median seconds of one call of pass `pass`: calls for about 0.3 s (at
- * least 5) after one untimed call.  The median, because a machine shared
+ * least 5) after WARMUP untimed ones (oneDNN's first calls of a primitive
+ * on several threads can be slow).  The median, because a machine shared
  * with other work stalls now and then a call whose threads wait for each
  * other. */
+#define WARMUP 10
 static double time_pass(tpl_conv_plan *p, tpl_conv_slot *s, int pass, void *x, void *dy,
                         float *y, float *dx, float *dw, tpl_err *err) {
     enum { MAX_CALLS = 4096 };
     static double t[MAX_CALLS];
     const int bf16 = tpl_conv_precision(p) == TPL_PRECISION_BF16;
-    int calls = -1, rc = 0;
+    int calls = -WARMUP, rc = 0;
     double start = bench_now();
     while (!rc && calls < MAX_CALLS && (calls < 5 || bench_now() - start < 0.3)) {
         const double t0 = bench_now();
