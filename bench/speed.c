@@ -4,13 +4,14 @@
  *
  *   bench_speed [--width 64 --layers 8 --templates 4 --batch 64 --threads 2
  *                --steps 30 --warmup 5 --latency-iters 1000 --mode all|train|latency
- *                --json]
+ *                --precision fp32|bf16 --json]
  *
  * Data are random (seeded) like the PyTorch side, so both time the network
  * alone.  Achieved GFLOP/s count the convolutions' multiply-adds (forward,
  * backward-data, backward-weights) and are set against the machine's
- * measured peak: oneDNN's sgemm on 2048x2048 matrices with the same
- * threads (one thread for the latency). */
+ * measured peak in the precision the convolutions run in: oneDNN's sgemm,
+ * or its bf16 matmul, on 2048x2048 matrices with the same threads (one
+ * thread for the latency); bench_bf16_peak has the details. */
 #include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "peak.h"
 #include "model.h"
 #include "loss.h"
 #include "train.h"
@@ -30,10 +32,11 @@
 typedef struct opts {
     int width, layers, templates, batch, threads, steps, warmup, latency_iters, json;
     const char *mode;
+    tpl_precision precision;
 } opts;
 
 static int parse(int argc, char **argv, opts *o) {
-    *o = (opts){64, 8, 4, 64, 2, 30, 5, 1000, 0, "all"};
+    *o = (opts){64, 8, 4, 64, 2, 30, 5, 1000, 0, "all", TPL_PRECISION_FP32};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *dst = !strcmp(a, "--width") ? &o->width : !strcmp(a, "--layers") ? &o->layers
@@ -43,6 +46,8 @@ static int parse(int argc, char **argv, opts *o) {
                  : !strcmp(a, "--latency-iters") ? &o->latency_iters : NULL;
         if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--mode") && v) o->mode = argv[++i];
+        else if (!strcmp(a, "--precision") && v && tpl_precision_parse(v) >= 0)
+            o->precision = (tpl_precision)tpl_precision_parse(argv[++i]);
         else if (dst && v && atoi(v) > 0) *dst = atoi(argv[++i]);
         else {
             fprintf(stderr, "bench_speed: bad argument '%s'\n", a);
@@ -58,6 +63,10 @@ static tpl_model *make_model(const opts *o) {
     c.stage[0] = (tpl_stage_config){o->width, o->layers, o->templates};
     tpl_err err;
     tpl_model *m = tpl_model_create(&c, 1, &err);
+    if (m && tpl_model_set_precision(m, o->precision, &err)) {
+        tpl_model_free(m);
+        m = NULL;
+    }
     if (!m) fprintf(stderr, "bench_speed: %s\n", err.msg);
     return m;
 }
@@ -77,19 +86,13 @@ static double train_flops(const opts *o) {
     return 2.0 * stem_flops(o) + 3.0 * block_conv_flops(o) * 2 * o->layers;
 }
 
-static double measured_peak(int threads) {
-    const int n = 2048;
-    float *a = calloc((size_t)n * n, 4), *b = calloc((size_t)n * n, 4), *c = calloc((size_t)n * n, 4);
+/* The measured peak of the precision the convolutions run in: oneDNN's
+ * sgemm, or its bf16 matmul (peak.h), with the given threads. */
+static double measured_peak(int threads, tpl_precision prec) {
     omp_set_num_threads(threads);
-    dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-    int reps = 0;
-    double t0 = bench_now(), t;
-    do {
-        dnnl_sgemm('N', 'N', n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        reps++;
-    } while ((t = bench_now() - t0) < 1.0);
-    free(a), free(b), free(c);
-    return 2.0 * n * n * (double)n * reps / t * 1e-9;
+    char impl[64];
+    return prec == TPL_PRECISION_BF16 ? bench_bf16_matmul_gflops(2048, impl, sizeof impl)
+                                      : bench_sgemm_gflops(2048);
 }
 
 static double bench_train(const opts *o, double *gflops) {
@@ -165,27 +168,28 @@ int main(int argc, char **argv) {
     double img_s = 0, gf = 0, med = 0, mean = 0, peak = 0;
     if (train) {
         img_s = bench_train(&o, &gf);
-        peak = measured_peak(o.threads);
+        peak = measured_peak(o.threads, o.precision);
         printf("train: %.1f img/s (batch %d, %d steps, %d threads)\n", img_s, o.batch, o.steps,
                o.threads);
-        printf("conv GFLOP/s: %.1f achieved, %.1f measured sgemm peak (%.0f%%)\n", gf, peak,
-               100 * gf / peak);
+        printf("conv GFLOP/s: %.1f achieved, %.1f measured %s peak (%.0f%%)\n", gf, peak,
+               o.precision == TPL_PRECISION_BF16 ? "bf16 matmul" : "sgemm", 100 * gf / peak);
     }
     if (lat) {
         bench_latency(&o, &med, &mean);
         printf("latency: median %.3f ms, mean %.3f ms (batch 1, 1 thread, eval)\n", med, mean);
         /* Above the peak means fewer multiplies than direct (winograd). */
-        printf("latency forward: %.1f direct-equivalent GFLOP/s, %.1f measured 1-thread sgemm "
-               "peak\n", forward_flops(&o) / med * 1e-6, measured_peak(1));
+        printf("latency forward: %.1f direct-equivalent GFLOP/s, %.1f measured 1-thread %s "
+               "peak\n", forward_flops(&o) / med * 1e-6, measured_peak(1, o.precision),
+               o.precision == TPL_PRECISION_BF16 ? "bf16 matmul" : "sgemm");
     }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("peak_rss_mib: %.1f\n", ru.ru_maxrss / 1024.0);
     if (o.json)
-        printf("{\"impl\":\"templar\",\"width\":%d,\"layers\":%d,\"templates\":%d,\"batch\":%d,"
+        printf("{\"impl\":\"templar\",\"precision\":\"%s\",\"width\":%d,\"layers\":%d,\"templates\":%d,\"batch\":%d,"
                "\"threads\":%d,\"train_img_s\":%.2f,\"conv_gflops\":%.1f,\"peak_gflops\":%.1f,"
                "\"latency_ms_median\":%.4f,\"latency_ms_mean\":%.4f,\"peak_rss_mib\":%.1f}\n",
-               o.width, o.layers, o.templates, o.batch, o.threads, img_s, gf, peak, med, mean,
+               tpl_precision_name(o.precision), o.width, o.layers, o.templates, o.batch, o.threads, img_s, gf, peak, med, mean,
                ru.ru_maxrss / 1024.0);
     return 0;
 }

@@ -7,7 +7,13 @@ side-by-side comparison with templar's C benchmark.  Run with Debian's torch:
     /usr/bin/python3 bench/torch_ref.py                 # width 64, 8 layers, 4 templates
     /usr/bin/python3 bench/torch_ref.py --width 32 --layers 4 --templates 2
     /usr/bin/python3 bench/torch_ref.py --mode train    # peak RSS of a training run only
+    /usr/bin/python3 bench/torch_ref.py --precision bf16 # autocast bf16, channels-last
+
+--precision bf16 is PyTorch's best CPU setting: torch.autocast("cpu",
+dtype=torch.bfloat16) around the forward and the loss, and the model and the
+input in channels-last memory format (oneDNN's bf16 kernels want NHWC).
 """
+import contextlib
 import argparse
 import json
 import math
@@ -48,17 +54,30 @@ class TemplateNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+def precision(args):
+    """The forward's context: autocast to bf16, or nothing."""
+    if args.precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def layout(t, args):
+    return t.contiguous(memory_format=torch.channels_last) if args.precision == "bf16" else t
+
+
 def bench_train(model, args):
     torch.set_num_threads(args.threads)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9,
                           nesterov=True, weight_decay=5e-4)
-    x = torch.randn(args.batch, 1, 28, 28)
+    x = layout(torch.randn(args.batch, 1, 28, 28), args)
     y = torch.randint(0, 10, (args.batch,))
 
     def step():
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        with precision(args):
+            loss = F.cross_entropy(model(x), y)
+        loss.backward()
         opt.step()
 
     for _ in range(args.warmup):
@@ -72,9 +91,9 @@ def bench_train(model, args):
 def bench_latency(model, args):
     torch.set_num_threads(1)
     model.eval()
-    x = torch.randn(1, 1, 28, 28)
+    x = layout(torch.randn(1, 1, 28, 28), args)
     times = []
-    with torch.no_grad():
+    with torch.no_grad(), precision(args):
         for _ in range(max(args.warmup, 10)):
             model(x)
         for _ in range(args.latency_iters):
@@ -96,6 +115,8 @@ def main():
     p.add_argument("--latency-iters", type=int, default=1000)
     p.add_argument("--mode", choices=["train", "latency", "all"], default="all")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: autocast to bfloat16 with channels-last tensors")
     p.add_argument("--json", action="store_true", help="print one JSON object line at the end")
     args = p.parse_args()
 
@@ -107,14 +128,16 @@ def main():
           f"mkldnn={torch.backends.mkldnn.is_available()}  OPENBLAS_CORETYPE={coretype}")
 
     model = TemplateNet(args.width, args.layers, args.templates)
+    if args.precision == "bf16":
+        model = model.to(memory_format=torch.channels_last)
     params = sum(p.numel() for p in model.parameters())
     print(f"model isometric width={args.width} layers={args.layers} "
-          f"templates={args.templates} params={params}")
+          f"templates={args.templates} params={params} precision={args.precision}")
 
     res = {"impl": "pytorch", "torch": torch.__version__, "width": args.width,
            "layers": args.layers, "templates": args.templates, "params": params,
            "batch": args.batch, "threads": args.threads, "steps": args.steps,
-           "mode": args.mode, "mkldnn": torch.backends.mkldnn.is_available(),
+           "mode": args.mode, "precision": args.precision, "mkldnn": torch.backends.mkldnn.is_available(),
            "openblas_coretype": coretype}
     if args.mode in ("train", "all"):
         res["train_img_s"] = bench_train(model, args)

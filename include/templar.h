@@ -52,6 +52,15 @@ typedef enum {
  *            with a BN per expert; K times the convolutions */
 typedef enum { TPL_AGG_PARAMS = 0, TPL_AGG_OUTPUTS = 1, TPL_AGG_COUNT } tpl_aggregation;
 
+/* What the convolutions compute in:
+ *   FP32  everything in fp32
+ *   BF16  convolution inputs, weights and output gradients rounded to
+ *         bfloat16, products summed in fp32 (oneDNN's AVX-512 BF16 and AMX
+ *         kernels); the master weights, the template mixing, the batch
+ *         norms, the loss and the optimiser stay fp32.  Needs a CPU with
+ *         AVX-512 BF16 (tpl_precision_supported). */
+typedef enum { TPL_PRECISION_FP32 = 0, TPL_PRECISION_BF16 = 1, TPL_PRECISION_COUNT } tpl_precision;
+
 typedef struct tpl_stage_config {
     int width;     /* channels of every block in the stage */
     int layers;    /* residual blocks L */
@@ -78,6 +87,8 @@ typedef struct tpl_config {
     float tau;                    /* softmax temperature */
     float logit_noise;            /* std of the uniform logits' seeded noise */
     float in_mean[4], in_std[4];  /* input normalisation per channel */
+    tpl_precision precision;      /* of the convolutions; a model file records the one it was
+                                   * trained in (tpl_model_set_precision changes it) */
 } tpl_config;
 
 /* "soft", "fixed-onehot", "topk", "gumbel", "fixed"; parse gives -1 for others. */
@@ -86,6 +97,13 @@ int tpl_routing_parse(const char *name);
 /* "params", "outputs"; parse gives -1 for others. */
 const char *tpl_aggregation_name(tpl_aggregation a);
 int tpl_aggregation_parse(const char *name);
+
+/* "fp32", "bf16"; parse gives -1 for others. */
+const char *tpl_precision_name(tpl_precision p);
+int tpl_precision_parse(const char *name);
+/* 1 when this CPU runs precision p's convolutions natively (BF16: AVX-512
+ * BF16 or AMX, as oneDNN sees the CPU, DNNL_MAX_CPU_ISA included). */
+int tpl_precision_supported(tpl_precision p);
 
 /* Fills the defaults: isometric, width 64, 8 layers, 4 templates, 1x28x28, one task. */
 void tpl_config_default(tpl_config *cfg);
@@ -106,6 +124,11 @@ tpl_model *tpl_model_load(const char *path, tpl_err *err);
 int tpl_model_save(const tpl_model *m, const char *path, tpl_err *err);
 void tpl_model_free(tpl_model *m);
 const tpl_config *tpl_model_config(const tpl_model *m);
+/* Runs m's convolutions in precision p from now on (its parameters stay as
+ * they are; the config records p, and a saved file with it).  Returns 0, or
+ * -1 with err set when the CPU cannot (tpl_precision_supported).  A model
+ * created or loaded with a precision the CPU lacks runs in FP32. */
+int tpl_model_set_precision(tpl_model *m, tpl_precision p, tpl_err *err);
 /* Index of the task called name, or -1. */
 int tpl_model_find_task(const tpl_model *m, const char *name);
 /* Name of class k of task t (as its data named it: a folder, a CSV label),

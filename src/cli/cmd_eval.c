@@ -18,10 +18,11 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "confusion.h"
+#include "precision.h"
 #include "trainer.h"
 
 typedef struct eval_flags {
-    const char *data, *task, *images;
+    const char *data, *task, *images, *precision;
     int batch, threads, plot;
 } eval_flags;
 
@@ -128,6 +129,10 @@ static int eval_task(const eval_flags *f, const char *path, const char *recorded
 static int evaluate(const eval_flags *f, const char *path, tpl_err *err) {
     tpl_model *m = tpl_model_load(path, err);
     if (!m) return -1;
+    if (cli_precision_apply(m, f->precision, 1, err)) {
+        tpl_model_free(m);
+        return -1;
+    }
     int first = f->task ? tpl_model_find_task(m, f->task) : 0;
     const int n = f->task ? 1 : m->cfg.n_tasks;
     int rc = 0, skipped = 0, done = 0;
@@ -168,6 +173,7 @@ static int run(int argc, char **argv) {
         {"plot", ARG_BOOL, &f.plot, "also draw each task's confusion matrix: MODEL.TASK.confusion.png and .svg", 0, 1},
         {"batch", ARG_INT, &f.batch, "batch size", 1, 4096},
         {"threads", ARG_INT, &f.threads, "threads (0 = all cores)", 0, 1024},
+        {"precision", ARG_STR, &f.precision, "convolutions in fp32, bf16 or auto (the model's own)", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0},
     };
     int rc = args_parse("eval", "MODEL [flags]", (const arg_spec *const[]){specs, NULL}, argc,
@@ -177,6 +183,7 @@ static int run(int argc, char **argv) {
         fprintf(stderr, "templar eval: which model? (usage: templar eval MODEL [flags])\n");
         return 2;
     }
+    if (cli_precision_usage("eval", f.precision)) return 2;
     cli_set_threads(f.threads);
     tpl_err err = {{0}};
     if (!(rc = evaluate(&f, pos[0], &err))) return 0;

@@ -25,6 +25,19 @@ static void print_mixtures(tpl_model *m) {
         }
 }
 
+/* The precision the file records (trained in), and what this CPU runs. */
+static void print_precision(const char *path) {
+    char *rec = cli_recorded(path, "precision");
+    const char *name = rec ? rec : "fp32";
+    int p = tpl_precision_parse(name);
+    if (p >= 0 && tpl_precision_supported((tpl_precision)p))
+        printf("precision: %s (trained in; eval and predict run it here by default)\n", name);
+    else
+        printf("precision: %s (trained in; this CPU has no AVX-512 BF16: eval and predict run "
+               "fp32)\n", name);
+    free(rec);
+}
+
 static int run(int argc, char **argv) {
     const char *pos[1];
     int npos;
@@ -72,6 +85,7 @@ static int run(int argc, char **argv) {
                      steps ? steps : "?");
     free(cmd), free(steps), free(line);
     printf("convolutions: oneDNN, %s\n", tpl_engine_isa());
+    print_precision(pos[0]);
     tpl_model_free(m);
     return 0;
 }

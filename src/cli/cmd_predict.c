@@ -19,6 +19,7 @@
 #include "json.h"
 #include "names.h"
 #include "paths.h"
+#include "precision.h"
 #include "templar_image.h"
 
 enum { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV, FORMAT_COUNT };
@@ -176,11 +177,15 @@ static int pick_tasks(predict_run *p, const char *path, const char *task, tpl_er
 }
 
 static int predict(const char *const *pos, int npos, const char *task, int top, int format,
-                   tpl_err *err) {
+                   const char *precision, tpl_err *err) {
     predict_run p = {.top = top, .format = format};
     tpl_paths images = {0};
     int rc = -1, classes = 0;
     if (!(p.m = tpl_model_load(pos[0], err))) return -1;
+    if (cli_precision_apply(p.m, precision, 1, err)) {
+        tpl_model_free(p.m);
+        return -1;
+    }
     p.c = tpl_model_config(p.m);
     for (int t = 0; t < p.c->n_tasks; t++)
         if (p.c->task[t].classes > classes) classes = p.c->task[t].classes;
@@ -202,13 +207,15 @@ static int predict(const char *const *pos, int npos, const char *task, int top, 
 
 static int run(int argc, char **argv) {
     enum { MAX_ARGS = 4096 };
-    const char *task = NULL, *format = "text", **pos = malloc(sizeof(char *) * MAX_ARGS);
+    const char *task = NULL, *format = "text", *precision = NULL,
+               **pos = malloc(sizeof(char *) * MAX_ARGS);
     int npos, threads = 0, top = 1;
     const arg_spec specs[] = {
         {"task", ARG_STR, &task, "the task to answer, or all (needed when the model has several)", 0, 0},
         {"top", ARG_INT, &top, "the K most likely classes of each image", 1, 1000},
         {"format", ARG_STR, &format, "text, json (a line each) or csv", 0, 0},
         {"threads", ARG_INT, &threads, "threads (0 = all cores)", 0, 1024},
+        {"precision", ARG_STR, &precision, "convolutions in fp32, bf16 or auto (the model's own)", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0},
     };
     const char *usage = "MODEL IMAGE|DIR... [--task T|all] [--top K] [--format text|json|csv]";
@@ -222,13 +229,14 @@ static int run(int argc, char **argv) {
                 usage);
         rc = -1;
     }
+    if (!rc && cli_precision_usage("predict", precision)) rc = -1;
     if (rc) {
         free(pos);
         return rc > 0 ? 0 : 2;
     }
     cli_set_threads(threads);
     tpl_err err = {{0}};
-    rc = predict(pos, npos, task, top, fmt, &err);
+    rc = predict(pos, npos, task, top, fmt, precision, &err);
     if (rc) fprintf(stderr, "templar predict: %s\n", err.msg);
     free(pos);
     return rc ? 1 : 0;

@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "ranks.h"
+#include "precision.h"
 #include "resume.h"
 
 /* The signal that stopped the training (SIGINT or SIGTERM), 0 while none. */
@@ -21,7 +22,7 @@ static void on_stop_signal(int sig) { stop_signal = sig; }
 void trainer_defaults(trainer_opts *o) {
     *o = (trainer_opts){.optim = "sgd", .schedule = "onecycle", .batch = 64, .epochs = 5,
                         .seed = 1, .flip = 1, .eval_batch = 250, .lr = 0.1f, .logit_lr = 1.0f,
-                        .momentum = 0.9f, .wd = 5e-4f, .warmup = 0.15f};
+                        .momentum = 0.9f, .wd = 5e-4f, .warmup = 0.15f, .precision = "auto"};
     const arg_spec s[] = {
         {"batch", ARG_INT, &o->batch, "batch size", 1, 4096},
         {"epochs", ARG_INT, &o->epochs, "passes over the training set", 1, 10000},
@@ -46,6 +47,7 @@ void trainer_defaults(trainer_opts *o) {
         {"save-every", ARG_INT, &o->save_every, "write --out, resumable, every N steps (0 = at the end only)", 0, 100000000},
         {"resume", ARG_STR, &o->resume, "continue the run a --save-every or interrupted --out holds, bit for bit (its flags are the recorded ones; flags given now override them)", 0, 0},
         {"eval-batch", ARG_INT, &o->eval_batch, "batch size of evaluation", 1, 4096},
+        {"precision", ARG_STR, &o->precision, "convolutions in fp32, bf16 (CPUs with AVX-512 BF16; fp32 sums) or auto (bf16 where the CPU has it)", 0, 0},
         {"max-memory", ARG_INT, &o->max_memory, "the most memory the model may take, in MiB (0 = what is available)", 0, 1 << 30},
         /* several processes (ranks.h, docs/DISTRIBUTED.md) */
         {"task-parallel", ARG_BOOL, &o->task_parallel, "every step trains a batch of every task, gradients summed; under mpirun, task i on rank i % ranks, only shared parameters' gradients exchanged", 0, 1},
@@ -141,7 +143,7 @@ int trainer_main(const char *cmd, const char *usage, int argc, char **argv, cons
     int npos, multi = 0;
     int rc = args_parse(cmd, usage, tables, n, args, 2, NULL, 0, &npos);
     if (rc) rc = rc > 0 ? 0 : 2;
-    else if (!(rc = prepare(flags, o, &multi)))
+    else if (!(rc = cli_precision_usage(cmd, o->precision)) && !(rc = prepare(flags, o, &multi)))
         rc = trainer_command(cmd, n, args, tables, o, multi, body, flags);
     record_free_argv(n, args, argv);
     return rc;
@@ -166,9 +168,10 @@ static int check_tasks(const trainer *r, tpl_err *err) {
 static void print_header(const trainer *r, long total, long per_epoch) {
     size_t params = tpl_params_trainable(&r->m->params);
     const tpl_task_data *d = &r->task[0].d;
+    const char *prec = tpl_precision_name(tpl_model_config(r->m)->precision);
     if (r->n_tasks == 1) {
-        fprintf(stderr, "templar: %s, %d train / %d test images, %zu trained parameters, %ld steps\n",
-                d->name, d->train.n, d->test.n, params, total);
+        fprintf(stderr, "templar: %s, %d train / %d test images, %zu trained parameters, %ld steps, "
+                "%s convolutions\n", d->name, d->train.n, d->test.n, params, total, prec);
         return;
     }
     fprintf(stderr, "templar: %d tasks on one bank, one batch of each in turn:", r->n_tasks);
@@ -176,8 +179,8 @@ static void print_header(const trainer *r, long total, long per_epoch) {
         d = &r->task[t].d;
         fprintf(stderr, " %s (%d train / %d test images),", d->name, d->train.n, d->test.n);
     }
-    fprintf(stderr, " %zu trained parameters, %ld steps, %ld an epoch\n", params, total,
-            per_epoch);
+    fprintf(stderr, " %zu trained parameters, %ld steps, %ld an epoch, %s convolutions\n", params,
+            total, per_epoch, prec);
 }
 
 #define STATUS_LEN 1024
@@ -373,7 +376,9 @@ int trainer_run(trainer *r, tpl_err *err) {
     tpl_fit_options o;
     tpl_fit_task tasks[TPL_MAX_TASKS];
     tpl_fit_state resume = {0};
-    if (check_tasks(r, err) || fit_options(r, &o, err)) return -1;
+    if (check_tasks(r, err) || fit_options(r, &o, err) ||
+        cli_precision_apply(r->m, r->o->precision, 0, err))
+        return -1;
     long per_epoch = 0;
     for (int t = 0; t < r->n_tasks; t++) {
         const trainer_task *k = &r->task[t];

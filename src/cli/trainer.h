@@ -13,11 +13,11 @@
 #include "train.h"
 
 /* The training flags' table: its entries and the NULL that ends it. */
-enum { TRAINER_N_FLAGS = 26, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
+enum { TRAINER_N_FLAGS = 27, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
 
 /* Flags of the optimisation and the run, common to the commands that train. */
 typedef struct trainer_opts {
-    const char *optim, *schedule, *out, *log, *resume;
+    const char *optim, *schedule, *out, *log, *resume, *precision;
     int batch, epochs, steps, threads, seed, crop_pad, flip, eval_batch;
     int save_every, log_every, force, max_memory;
     int task_parallel, sync_bn;    /* several processes: ranks.h */

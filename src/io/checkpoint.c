@@ -151,6 +151,7 @@ static void config_meta(const tpl_config *c, int plain, meta_buf *b) {
     meta_put(b, "heads", "%s", c->shared_head ? "shared" : "per-task");
     meta_put(b, "tau", "%.9g", c->tau);
     meta_put(b, "logit_noise", "%.9g", c->logit_noise);
+    meta_put(b, "precision", "%s", tpl_precision_name(c->precision));
 }
 
 int tpl_model_save(const tpl_model *m, const char *path, tpl_err *err) {
@@ -356,6 +357,13 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
         return -1;
     }
     c->aggregate = (tpl_aggregation)a;
+    const char *prec = tpl_st_meta(f, "precision"); /* absent before bf16: fp32 */
+    int pr = prec ? tpl_precision_parse(prec) : TPL_PRECISION_FP32;
+    if (pr < 0) {
+        tpl_err_set(err, "%s: metadata 'precision' is malformed", path);
+        return -1;
+    }
+    c->precision = (tpl_precision)pr;
     const char *topk = tpl_st_meta(f, "topk"); /* absent before top-k routing */
     if (topk && parse_list(topk, &c->topk, sizeof(int), 1) != 1) {
         tpl_err_set(err, "%s: metadata 'topk' is malformed", path);

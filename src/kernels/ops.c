@@ -18,20 +18,38 @@
 
 static size_t image_stride(tpl_shape s) { return (size_t)s.c * s.h * s.w; }
 
+/* A BN's input: fp32, or bf16 where f is NULL. */
+typedef struct bn_in {
+    const float *f;
+    const tpl_bf16 *h;
+} bn_in;
+
+/* The run of B values at offset o as floats: in place, or widened into buf
+ * (so that the loops over a run stay the plain float loops they vectorise
+ * as). */
+static inline const float *run_in(bn_in x, size_t o, int B, float *restrict buf) {
+    if (x.f) return x.f + o;
+    for (int j = 0; j < B; j++) buf[j] = tpl_bf16_widen(x.h[o + j]);
+    return buf;
+}
+
 /* Mean and M2 (sum of squared deviations) per channel of image n. */
-static void image_moments(tpl_shape s, const float *restrict x, int n,
-                          float *restrict mean, float *restrict m2) {
+static void image_moments(tpl_shape s, bn_in x, int n, float *restrict mean,
+                          float *restrict m2) {
     const size_t base = (size_t)n * image_stride(s);
     const float inv = 1.0f / (float)(s.h * s.w);
     const int B = s.b;
+    float buf[B];
     for (int c = 0; c < s.c; c++) mean[c] = m2[c] = 0.0f;
     FOR_RUNS(s, base, o, c0) {
-        for (int j = 0; j < B; j++) mean[c0 + j] += x[o + j];
+        const float *restrict xr = run_in(x, o, B, buf);
+        for (int j = 0; j < B; j++) mean[c0 + j] += xr[j];
     }
     for (int c = 0; c < s.c; c++) mean[c] *= inv;
     FOR_RUNS(s, base, o, c0) {
+        const float *restrict xr = run_in(x, o, B, buf);
         for (int j = 0; j < B; j++) {
-            float d = x[o + j] - mean[c0 + j];
+            float d = xr[j] - mean[c0 + j];
             m2[c0 + j] += d * d;
         }
     }
@@ -61,8 +79,7 @@ size_t tpl_bn_scratch_bytes(tpl_shape s) {
 
 /* Batch mean and biased variance per channel, merged over images in order
  * (Chan et al.: equal counts per image make the merge a plain sum). */
-static void batch_moments(tpl_shape s, const float *x, double *mean,
-                          double *var, float *part) {
+static void batch_moments(tpl_shape s, bn_in x, double *mean, double *var, float *part) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++)
         image_moments(s, x, n, part + (size_t)n * 2 * s.c,
@@ -85,22 +102,54 @@ static void batch_moments(tpl_shape s, const float *x, double *mean,
 
 /* out = act(x * scale[c] + shift[c] (+ skip)) over the whole batch. */
 static void affine_act(const tpl_bn_args *a, const float *restrict scale,
-                       const float *restrict shift, const float *restrict x,
-                       float *restrict out) {
+                       const float *restrict shift, bn_in x, float *restrict out) {
     const tpl_shape s = a->shape;
     const float *restrict skip = a->skip;
     const int relu = a->relu, B = s.b;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++) {
         const size_t base = (size_t)n * image_stride(s);
+        float buf[B];
         FOR_RUNS(s, base, o, c0) {
+            const float *restrict xr = run_in(x, o, B, buf);
             for (int j = 0; j < B; j++) {
-                float v = x[o + j] * scale[c0 + j] + shift[c0 + j];
+                float v = xr[j] * scale[c0 + j] + shift[c0 + j];
                 if (skip) v += skip[o + j];
                 out[o + j] = relu ? (v > 0.0f ? v : 0.0f) : v;
             }
         }
     }
+}
+
+/* The same, writing a->out_bf16 too (out, when not NULL): the same values,
+ * rounded. */
+static void affine_act_bf16(const tpl_bn_args *a, const float *restrict scale,
+                            const float *restrict shift, bn_in x, float *restrict out) {
+    const tpl_shape s = a->shape;
+    const float *restrict skip = a->skip;
+    tpl_bf16 *restrict oh = a->out_bf16;
+    const int relu = a->relu, B = s.b;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.n; n++) {
+        const size_t base = (size_t)n * image_stride(s);
+        float buf[B];
+        FOR_RUNS(s, base, o, c0) {
+            const float *restrict xr = run_in(x, o, B, buf);
+            for (int j = 0; j < B; j++) {
+                float v = xr[j] * scale[c0 + j] + shift[c0 + j];
+                if (skip) v += skip[o + j];
+                v = relu ? (v > 0.0f ? v : 0.0f) : v;
+                if (out) out[o + j] = v;
+                oh[o + j] = tpl_bf16_round(v);
+            }
+        }
+    }
+}
+
+static void affine_out(const tpl_bn_args *a, const float *scale, const float *shift,
+                       bn_in x, float *out) {
+    if (a->out_bf16) affine_act_bf16(a, scale, shift, x, out);
+    else affine_act(a, scale, shift, x, out);
 }
 
 void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
@@ -109,7 +158,8 @@ void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
     bn_scratch b = cut_scratch(s, a->scratch);
     double *mean = b.mean, *var = b.var;
     float *scale = b.k, *shift = scale + s.c;
-    batch_moments(s, x, mean, var, b.part);
+    const bn_in in = {x, a->x_bf16};
+    batch_moments(s, in, mean, var, b.part);
     double count = (double)s.n * s.h * s.w;
     if (a->sync) count = a->sync->moments(a->sync->user, s.c, mean, var, count);
     for (int c = 0; c < s.c; c++) {
@@ -124,7 +174,7 @@ void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
             a->running_var[c] += a->momentum * ((float)unbiased - a->running_var[c]);
         }
     }
-    affine_act(a, scale, shift, x, out);
+    affine_out(a, scale, shift, in, out);
 }
 
 void tpl_bn_eval_affine(const tpl_bn_args *a, float *scale, float *shift) {
@@ -137,32 +187,109 @@ void tpl_bn_eval_affine(const tpl_bn_args *a, float *scale, float *shift) {
 void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out) {
     float *scale = cut_scratch(a->shape, a->scratch).k, *shift = scale + a->shape.c;
     tpl_bn_eval_affine(a, scale, shift);
-    affine_act(a, scale, shift, x, out);
+    affine_out(a, scale, shift, (bn_in){x, a->x_bf16}, out);
 }
 
-/* Gradient after the ReLU mask: what reaches the sum (norm + skip). */
-static inline float masked(const float *out, const float *dout, size_t i,
-                           int relu) {
-    return relu && out[i] <= 0.0f ? 0.0f : dout[i];
+/* Gradient after the ReLU mask: what reaches the sum (norm + skip).  The
+ * mask is read from out, or from its bf16 copy when out is NULL (rounding
+ * keeps a value's sign, and zero zero): a run of it at a time (run_in), NULL
+ * without a ReLU. */
+typedef struct relu_mask {
+    int relu;
+    bn_in out;
+} relu_mask;
+
+static inline const float *mask_run(relu_mask k, size_t o, int B, float *restrict buf) {
+    return k.relu ? run_in(k.out, o, B, buf) : NULL;
+}
+
+static inline float masked(const float *restrict mr, const float *dout, size_t o, int j) {
+    return mr && mr[j] <= 0.0f ? 0.0f : dout[o + j];
+}
+
+/* The same of dout + add. */
+static inline float masked_sum(const float *restrict mr, const float *dout,
+                               const float *restrict add, size_t o, int j) {
+    const float d = dout[o + j] + add[o + j];
+    return mr && mr[j] <= 0.0f ? 0.0f : d;
 }
 
 /* Per-channel sums over image n of g and g * (x - mean), where g is the
  * gradient after the ReLU mask; also writes dskip = g when asked. */
-static void backward_sums(tpl_shape s, int relu, const float *restrict x,
-                          const float *out, const float *dout,
-                          const float *restrict mean, float *dskip, int n,
-                          float *restrict sg, float *restrict sgx) {
+static void backward_sums(tpl_shape s, relu_mask k, bn_in x, const float *dout,
+                          const float *restrict mean, float *dskip, int n, float *restrict sg,
+                          float *restrict sgx) {
     const size_t base = (size_t)n * image_stride(s);
     const int B = s.b;
+    float buf[B], mbuf[B];
     for (int c = 0; c < s.c; c++) sg[c] = sgx[c] = 0.0f;
     FOR_RUNS(s, base, o, c0) {
+        const float *restrict xr = run_in(x, o, B, buf), *restrict mr = mask_run(k, o, B, mbuf);
         for (int j = 0; j < B; j++) {
-            float g = masked(out, dout, o + j, relu);
+            float g = masked(mr, dout, o, j);
             sg[c0 + j] += g;
-            sgx[c0 + j] += g * (x[o + j] - mean[c0 + j]);
+            sgx[c0 + j] += g * (xr[j] - mean[c0 + j]);
         }
         if (dskip)
-            for (int j = 0; j < B; j++) dskip[o + j] = masked(out, dout, o + j, relu);
+            for (int j = 0; j < B; j++) dskip[o + j] = masked(mr, dout, o, j);
+    }
+}
+
+/* The same with g the mask of dout + add; dskip = g always (it may be
+ * dout: each run is read before it is written). */
+static void backward_sums_add(tpl_shape s, relu_mask k, bn_in x, const float *dout,
+                              const float *restrict add, const float *restrict mean,
+                              float *dskip, int n, float *restrict sg, float *restrict sgx) {
+    const size_t base = (size_t)n * image_stride(s);
+    const int B = s.b;
+    float buf[B], mbuf[B];
+    for (int c = 0; c < s.c; c++) sg[c] = sgx[c] = 0.0f;
+    FOR_RUNS(s, base, o, c0) {
+        const float *restrict xr = run_in(x, o, B, buf), *restrict mr = mask_run(k, o, B, mbuf);
+        for (int j = 0; j < B; j++) {
+            float g = masked_sum(mr, dout, add, o, j);
+            sg[c0 + j] += g;
+            sgx[c0 + j] += g * (xr[j] - mean[c0 + j]);
+        }
+        for (int j = 0; j < B; j++) dskip[o + j] = masked_sum(mr, dout, add, o, j);
+    }
+}
+
+/* Pass 2 of the backward: dx = k1 * g - k2 - k3 * (x - mean), into dx
+ * and/or its bf16 copy. */
+static void backward_dx(const tpl_bn_args *a, relu_mask k, bn_in x, const float *dout,
+                        const float *restrict mean, const float *restrict k1,
+                        const float *restrict k2, const float *restrict k3, float *dx) {
+    const tpl_shape s = a->shape;
+    const int B = s.b;
+    tpl_bf16 *dh = a->dx_bf16;
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < s.n; n++) {
+        const size_t base = (size_t)n * image_stride(s);
+        float buf[B], mbuf[B];
+        FOR_RUNS(s, base, o, c0) {
+            const float *restrict xr = run_in(x, o, B, buf), *restrict mr = mask_run(k, o, B, mbuf);
+            if (!dh) {
+                for (int j = 0; j < B; j++) {
+                    float g = masked(mr, dout, o, j);
+                    dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (xr[j] - mean[c0 + j]);
+                }
+                continue;
+            }
+            if (dx) {
+                for (int j = 0; j < B; j++) {
+                    float g = masked(mr, dout, o, j);
+                    dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (xr[j] - mean[c0 + j]);
+                    dh[o + j] = tpl_bf16_round(dx[o + j]);
+                }
+                continue;
+            }
+            for (int j = 0; j < B; j++) { /* bf16 alone: no store that may alias dout */
+                float g = masked(mr, dout, o, j);
+                dh[o + j] = tpl_bf16_round(k1[c0 + j] * g - k2[c0 + j] -
+                                           k3[c0 + j] * (xr[j] - mean[c0 + j]));
+            }
+        }
     }
 }
 
@@ -171,14 +298,19 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
                      const float *save_invstd, float *dx, float *dgamma,
                      float *dbeta, float *dskip) {
     const tpl_shape s = a->shape;
-    const int relu = a->relu;
+    const relu_mask k = {a->relu, {out, a->out_bf16}};
+    const bn_in in = {x, a->x_bf16};
     bn_scratch b = cut_scratch(s, a->scratch);
     float *part = b.part;
     /* pass 1: per-image sums of g and g * (x - mean) (and dskip = g) */
+    const float *add = a->dout_add;
 #pragma omp parallel for schedule(static)
-    for (int n = 0; n < s.n; n++)
-        backward_sums(s, relu, x, out, dout, save_mean, dskip, n,
-                      part + (size_t)n * 2 * s.c, part + (size_t)n * 2 * s.c + s.c);
+    for (int n = 0; n < s.n; n++) {
+        float *sg = part + (size_t)n * 2 * s.c;
+        if (add) backward_sums_add(s, k, in, dout, add, save_mean, dskip, n, sg, sg + s.c);
+        else backward_sums(s, k, in, dout, save_mean, dskip, n, sg, sg + s.c);
+    }
+    if (add) dout = dskip; /* the masked sum: masking it again changes nothing */
     float *k1 = b.k, *k2 = k1 + s.c, *k3 = k2 + s.c;
     double *sum_g = b.mean, *sum_gxhat = b.var; /* the forward's, free here */
     double count = (double)s.n * s.h * s.w;
@@ -201,18 +333,7 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
         k2[c] = (float)(gi * sum_g[c] / count);
         k3[c] = (float)(gi * sum_gxhat[c] / count) * save_invstd[c];
     }
-    /* pass 2: dx */
-    const int B = s.b;
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < s.n; n++) {
-        const size_t base = (size_t)n * image_stride(s);
-        FOR_RUNS(s, base, o, c0) {
-            for (int j = 0; j < B; j++) {
-                float g = masked(out, dout, o + j, relu);
-                dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (x[o + j] - save_mean[c0 + j]);
-            }
-        }
-    }
+    backward_dx(a, k, in, dout, save_mean, k1, k2, k3, dx);
 }
 
 void tpl_avgpool_forward(tpl_shape s, const float *x, float *y) {

@@ -9,6 +9,8 @@
 #define TPL_OPS_H
 #include <stddef.h>
 
+#include "bf16.h"
+
 typedef struct tpl_shape {
     int n, c, h, w, b; /* b: channel block, divides c */
 } tpl_shape;
@@ -50,12 +52,31 @@ typedef struct tpl_bn_args {
     void *scratch;     /* tpl_bn_scratch_bytes(shape), 8-byte aligned: the caller
                         * owns it, so the hot path never allocates */
     const tpl_bn_sync *sync; /* training only; NULL: the batch is this process's alone */
+    /* For bf16 convolutions (conv.h), the copies they read, made in the
+     * same pass:
+     *   out_bf16  forward: out rounded to bf16, written beside out (or
+     *             alone, when out is NULL); backward: where the ReLU mask is
+     *             read when out is NULL
+     *   dx_bf16   backward: dx rounded to bf16, written beside dx (or alone,
+     *             when dx is NULL) */
+    tpl_bf16 *out_bf16;
+    tpl_bf16 *dx_bf16;
+    /* backward: a second gradient of the output, summed with dout as pass 1
+     * reads it (a residual block's two paths, without a pass of their
+     * own); needs dskip, which receives the masked sum and is what pass 2
+     * reads (it may be dout itself). */
+    const float *dout_add;
+    /* the input x in bf16, read where x is NULL (forward and backward): a
+     * bf16 convolution's output, half the bytes of every pass over it */
+    const tpl_bf16 *x_bf16;
 } tpl_bn_args;
 
 /* Scratch bytes a BN of this shape needs, in any of its calls. */
 size_t tpl_bn_scratch_bytes(tpl_shape s);
 
-/* Saves per-channel mean and 1/std (c floats each) for the backward. */
+/* Saves per-channel mean and 1/std (c floats each) for the backward.
+ * out may be NULL when a->out_bf16 is set, x when a->x_bf16 is (see
+ * tpl_bn_args; the same holds for the eval forward and the backward). */
 void tpl_bn_forward_train(const tpl_bn_args *a, const float *x, float *out,
                           float *save_mean, float *save_invstd);
 void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out);
@@ -63,7 +84,8 @@ void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out);
 void tpl_bn_eval_affine(const tpl_bn_args *a, float *scale, float *shift);
 /* Given out and dout: writes dx, adds into dgamma/dbeta, and writes dskip
  * (the gradient reaching the residual input) when a->skip and dskip are set.
- * dout may alias dx. */
+ * dout may alias dx.  out or dx may be NULL when a->out_bf16 or a->dx_bf16
+ * stands in (see tpl_bn_args). */
 void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
                      const float *dout, const float *save_mean,
                      const float *save_invstd, float *dx, float *dgamma,

@@ -37,7 +37,7 @@ static float **expert_saved(const tpl_stage *st, float **blk, int training, int 
     return blk + TPL_BLK_BRANCHES + (training ? (size_t)k * st->kind->saved : 0);
 }
 
-static int forward(tpl_model *m, int task, int s, int l, int training, const float *h,
+static int forward(tpl_model *m, int task, int s, int l, int training, tpl_act h,
                    float **blk, tpl_err *err) {
     const tpl_stage *st = &m->stage[s];
     const float *a = tpl_mixing_mix(m, s, l);
@@ -54,14 +54,16 @@ static int forward(tpl_model *m, int task, int s, int l, int training, const flo
         for (size_t i = 0; i < numel; i++) sum[i] += a[k] * y[i];
     }
     tpl_bn_args last = tpl_model_bn_args(m, m->task[task].stage[s].bn, last_bn_at(st, l), shape,
-                                         st->kind->last_relu, h);
+                                         st->kind->last_relu, h.f);
+    last.out_bf16 = tpl_bf16_at(blk[TPL_BLK_OUT_BF16]);
     tpl_model_bn_forward(m, &last, training, sum, blk[TPL_BLK_OUT], blk[TPL_BLK_STATS]);
     return 0;
 }
 
 /* The gradients of every run expert's template go straight into the bank;
- * da_k = <branch_k, dsum> goes through the routing into the logits. */
-static int backward(tpl_model *m, int task, int s, int l, const float *h, float **blk,
+ * da_k = <branch_k, dsum> goes through the routing into the logits.  In
+ * bf16 runs each expert's output gradient is rounded into g_bf16. */
+static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk,
                     tpl_err *err) {
     tpl_workspace *ws = m->ws;
     const tpl_stage *st = &m->stage[s];
@@ -73,7 +75,8 @@ static int backward(tpl_model *m, int task, int s, int l, const float *h, float 
     const tpl_bn_views v = m->task[task].stage[s].bn;
     float *g0 = ws->g[0], *g1 = ws->g[1], *g2 = ws->g[2];
     float *dbank = tpl_params_grad(p, st->bank), da[K];
-    tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h);
+    tpl_ws_settle_grad(ws);
+    tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h.f);
     tpl_model_bn_backward(m, &last, blk[TPL_BLK_SUM], blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS],
                           v, last_bn_at(st, l), g1, g0);
     for (int k = 0; k < K; k++) {
@@ -85,7 +88,8 @@ static int backward(tpl_model *m, int task, int s, int l, const float *h, float 
         memset(g2, 0, sizeof(float) * numel);
         tpl_mix_backward(1, numel, x[st->kind->saved - 1], &a[k], g1, g2, &da[k]);
         const tpl_branch b = expert(m, task, s, l, k);
-        if (st->kind->backward(&b, h, x, g2, ws->g + 3, ws->dw, g2, err)) return -1;
+        if (ws->g_bf16) tpl_bf16_from_f32(g2, ws->g_bf16, numel);
+        if (st->kind->backward(&b, h, x, g2, ws->g_bf16, ws->g + 3, ws->dw, g2, err)) return -1;
         tpl_add_into(dbank + (size_t)k * st->per_template, ws->dw, st->per_template);
         tpl_add_into(g0, g2, numel);
     }

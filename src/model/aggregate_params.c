@@ -26,26 +26,38 @@ static size_t last_bn_at(const tpl_stage *st, int l) {
     return ((size_t)l * st->bn_per_block + st->bn_per_block - 1) * st->width;
 }
 
-static int forward(tpl_model *m, int task, int s, int l, int training, const float *h,
+/* The branch's output as the last BN reads it: fp32, or bf16 where the
+ * stage's convs write it (then NULL, and a->x_bf16 set). */
+static const float *branch_out(const tpl_stage *st, float *y, tpl_bn_args *a) {
+    if (!st->out_bf16) return y;
+    a->x_bf16 = tpl_bf16_at(y);
+    return NULL;
+}
+
+static int forward(tpl_model *m, int task, int s, int l, int training, tpl_act h,
                    float **blk, tpl_err *err) {
     const tpl_stage *st = &m->stage[s];
     const tpl_branch b = branch_of(m, task, s, l);
     float **x = blk + TPL_BLK_BRANCHES;
     if (!training && st->kind->eval_block) {
-        int ran = st->kind->eval_block(&b, l, last_bn_at(st, l), h, x, blk[TPL_BLK_OUT], err);
+        int ran = st->kind->eval_block(&b, l, last_bn_at(st, l), h.f, x, blk[TPL_BLK_OUT], err);
         if (ran) return ran < 0 ? -1 : 0;
     }
     if (st->kind->forward(&b, training, h, x, err)) return -1;
     tpl_bn_args last = tpl_model_bn_args(m, m->task[task].stage[s].bn, last_bn_at(st, l),
-                                         tpl_stage_shape(m, s), st->kind->last_relu, h);
-    tpl_model_bn_forward(m, &last, training, x[st->kind->saved - 1], blk[TPL_BLK_OUT],
-                         blk[TPL_BLK_STATS]);
+                                         tpl_stage_shape(m, s), st->kind->last_relu, h.f);
+    last.out_bf16 = tpl_bf16_at(blk[TPL_BLK_OUT_BF16]);
+    tpl_model_bn_forward(m, &last, training, branch_out(st, x[st->kind->saved - 1], &last),
+                         blk[TPL_BLK_OUT], blk[TPL_BLK_STATS]);
     return 0;
 }
 
-/* g[0] holds dL/d(out) on entry and dL/dh on exit; the weight gradient goes
- * through the mix to the templates and the logits. */
-static int backward(tpl_model *m, int task, int s, int l, const float *h, float **blk,
+/* g[0] holds dL/d(out) on entry (plus a pending part, which the last BN's
+ * backward adds as it reads) and dL/dh on exit: its skip part in g[0], its
+ * branch part left pending in g[1].  The weight gradient goes through the
+ * mix to the templates and the logits.  The branch's output gradient goes
+ * to g[1], or in bf16 runs to g_bf16 alone. */
+static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk,
                     tpl_err *err) {
     tpl_workspace *ws = m->ws;
     const tpl_stage *st = &m->stage[s];
@@ -53,12 +65,21 @@ static int backward(tpl_model *m, int task, int s, int l, const float *h, float 
     const tpl_bn_views v = m->task[task].stage[s].bn;
     const tpl_branch b = branch_of(m, task, s, l);
     float *g0 = ws->g[0], *g1 = ws->g[1];
-    tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h);
-    tpl_model_bn_backward(m, &last, blk[TPL_BLK_SUM], blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS],
-                          v, last_bn_at(st, l), g1, g0);
-    if (st->kind->backward(&b, h, blk + TPL_BLK_BRANCHES, g1, ws->g + 2, ws->dw, g1, err))
+    tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h.f);
+    last.dx_bf16 = ws->g_bf16;
+    /* bf16 runs read the ReLU mask from the output's bf16 copy: half the bytes */
+    last.out_bf16 = tpl_bf16_at(blk[TPL_BLK_OUT_BF16]);
+    last.dout_add = ws->g_pending;
+    ws->g_pending = NULL;
+    float *dy = ws->g_bf16 ? NULL : g1;
+    tpl_model_bn_backward(m, &last, branch_out(st, blk[TPL_BLK_SUM], &last),
+                          last.out_bf16 ? NULL : blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS], v,
+                          last_bn_at(st, l), dy, g0);
+    if (st->kind->backward(&b, h, blk + TPL_BLK_BRANCHES, dy, ws->g_bf16, ws->g + 2, ws->dw, g1,
+                           err))
         return -1;
-    tpl_add_into(g0, g1, tpl_shape_numel(shape));
+    ws->g_pending = g1;
+    ws->g_pending_numel = tpl_shape_numel(shape);
     const int k = st->templates;
     const tpl_params *p = &m->params;
     float da[k];

@@ -12,11 +12,23 @@
  *
  * Each kind is one file with its forward beside its backward; each
  * aggregation one file that calls them.  The model (model.c) sees only the
- * aggregation, one call each way. */
+ * aggregation, one call each way.
+ *
+ * In bf16 runs (tpl_model_bf16) the convolutions read bf16 copies of their
+ * inputs and output gradients, which the BN kernels write in the pass that
+ * makes the fp32 values (ops.h: out_bf16, dx_bf16); a tensor only a
+ * convolution and a ReLU mask read is kept in bf16 alone. */
 #ifndef TPL_BLOCK_H
 #define TPL_BLOCK_H
 #include "model.h"
 #include "ops.h"
+
+/* An activation as a block reads it: its fp32 values, and in bf16 runs
+ * their bf16 copy (NULL in fp32 runs), which the convolutions read. */
+typedef struct tpl_act {
+    const float *f;
+    const tpl_bf16 *h;
+} tpl_act;
 
 /* A branch's saved tensors: the kind's own, then its output (the last).
  * In training they are kept for the backward; in eval they are scratch. */
@@ -45,16 +57,19 @@ typedef struct tpl_block_kind {
      * starts within it. */
     int (*fan_in)(const tpl_stage *st, int conv);
     size_t (*conv_offset)(const tpl_stage *st, int conv);
-    /* Conv plans into st->plan[], from the stage's geometry; freed by the model. */
-    int (*plans)(tpl_engine *e, tpl_stage *st);
-    /* Floats of saved tensor i for a batch of n. */
+    /* Conv plans into st->plan[], from the stage's geometry, in the model's
+     * precision; freed by the model. */
+    int (*plans)(tpl_model *m, tpl_stage *st);
+    /* Floats of saved tensor i for a batch of n (a tensor kept in bf16
+     * takes half as many). */
     size_t (*saved_floats)(const tpl_stage *st, int i, int n);
-    int (*forward)(const tpl_branch *b, int training, const float *h, float **x, tpl_err *err);
+    int (*forward)(const tpl_branch *b, int training, tpl_act h, float **x, tpl_err *err);
     /* From dy = dL/d(output): adds the weight gradient (template layout) into
      * dw, writes dL/dh into dh; g[0..1] are activation-sized scratch; dy may
-     * be clobbered (and may be dh). */
-    int (*backward)(const tpl_branch *b, const float *h, float **x, float *dy, float **g,
-                    float *dw, float *dh, tpl_err *err);
+     * be clobbered (and may be dh).  bf16 runs read dy rounded to bf16 from
+     * dy_bf16 (and dy may be NULL); dh is fp32 in both. */
+    int (*backward)(const tpl_branch *b, tpl_act h, float **x, float *dy, const tpl_bf16 *dy_bf16,
+                    float **g, float *dw, float *dh, tpl_err *err);
     /* Optional eval path for a whole block of the params aggregation (the
      * last BN, skip and ReLU included): returns 1 when it ran, 0 when it
      * does not apply, -1 on error. */
@@ -84,9 +99,9 @@ typedef struct tpl_aggregation_impl {
     size_t (*mixed_floats)(const tpl_stage *st);
     /* Branch runs a block keeps in training (1, or K experts). */
     int (*branches)(const tpl_stage *st);
-    int (*forward)(tpl_model *m, int task, int s, int l, int training, const float *h,
+    int (*forward)(tpl_model *m, int task, int s, int l, int training, tpl_act h,
                    float **blk, tpl_err *err);
-    int (*backward)(tpl_model *m, int task, int s, int l, const float *h, float **blk,
+    int (*backward)(tpl_model *m, int task, int s, int l, tpl_act h, float **blk,
                     tpl_err *err);
 } tpl_aggregation_impl;
 
@@ -107,4 +122,15 @@ void tpl_model_bn_backward(tpl_model *m, const tpl_bn_args *a, const float *x, c
                            float *dx, float *dskip);
 /* dst += src, n floats. */
 void tpl_add_into(float *dst, const float *src, size_t n);
+/* A convolution's forward, and its backward (weights into dw, and the
+ * input's gradient into dx unless NULL), reading x and dy as the model's
+ * precision does (tpl_act; dy or dy_bf16).  The forward's y holds bf16
+ * values when the plan writes them (tpl_conv_writes_bf16). */
+int tpl_model_conv_forward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv_slot *s,
+                           tpl_act x, float *y, tpl_err *err);
+int tpl_model_conv_backward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv_slot *s,
+                            tpl_act x, const float *dy, const tpl_bf16 *dy_bf16, float *dw,
+                            float *dx, tpl_err *err);
+/* A block table entry (workspace.h) or saved tensor that holds bf16 values. */
+static inline tpl_bf16 *tpl_bf16_at(float *p) { return (tpl_bf16 *)(void *)p; }
 #endif

@@ -10,7 +10,9 @@
 #include "workspace.h"
 
 /* Saved tensors: conv1's output, after BN1 + ReLU, BN1's statistics, conv2's
- * output (the branch's output, last). */
+ * output (the branch's output, last).  In bf16 runs A1 is kept in bf16
+ * alone: conv2 reads it, and BN1's backward its ReLU mask; and where the
+ * stage's convs write bf16 (tpl_stage.out_bf16) C1 and C2 are bf16 too. */
 enum { C1, A1, S1, C2, SAVED };
 
 static size_t template_floats(const tpl_stage *st) { return (size_t)2 * st->width * st->width * 9; }
@@ -28,14 +30,19 @@ static int fan_in(const tpl_stage *st, int conv) {
 
 static size_t conv_offset(const tpl_stage *st, int conv) { return conv * template_floats(st) / 2; }
 
-static int plans(tpl_engine *e, tpl_stage *st) {
-    const int b = st->width % 16 == 0 ? 16 : st->width;
-    st->plan[0] = tpl_conv_plan_create(e, st->width, st->width, 3, 1, st->h, st->w, b, b);
+static int plans(tpl_model *m, tpl_stage *st) {
+    const int b = tpl_model_act_block(m, st->width);
+    st->plan[0] = tpl_conv_plan_create_as(m->engine, m->cfg.precision, st->width, st->width, 3, 1,
+                                          st->h, st->w, b, b);
+    if (st->plan[0] && st->out_bf16) tpl_conv_plan_out_bf16(st->plan[0]);
     return st->plan[0] ? 0 : -1;
 }
 
 static size_t saved_floats(const tpl_stage *st, int i, int n) {
-    return i == S1 ? 2 * (size_t)st->width : (size_t)n * st->width * st->h * st->w;
+    const size_t act = (size_t)n * st->width * st->h * st->w;
+    if (i == S1) return 2 * (size_t)st->width;
+    if ((i == A1 && st->bf16) || ((i == C1 || i == C2) && st->out_bf16)) return (act + 1) / 2;
+    return act;
 }
 
 static tpl_bn_args bn1(const tpl_branch *b) {
@@ -44,31 +51,53 @@ static tpl_bn_args bn1(const tpl_branch *b) {
                              tpl_conv_out_shape(st->plan[0]), 1, NULL);
 }
 
-static int forward(const tpl_branch *b, int training, const float *h, float **x, tpl_err *err) {
+/* BN1's output in bf16 runs (NULL in fp32 ones, which keep x[A1] in fp32). */
+static tpl_bf16 *a1_bf16(const tpl_branch *b, float **x) {
+    return tpl_model_bf16(b->m) ? tpl_bf16_at(x[A1]) : NULL;
+}
+
+/* BN1's input, x[C1], as bf16 (where the convs write it) or fp32. */
+static const float *bn1_input(const tpl_branch *b, float **x, tpl_bn_args *a1) {
+    if (!b->m->stage[b->s].out_bf16) return x[C1];
+    a1->x_bf16 = tpl_bf16_at(x[C1]);
+    return NULL;
+}
+
+static int forward(const tpl_branch *b, int training, tpl_act h, float **x, tpl_err *err) {
     tpl_conv_plan *p = b->m->stage[b->s].plan[0];
     const size_t half = template_floats(&b->m->stage[b->s]) / 2;
     if (tpl_conv_set_weights(p, &b->slots[0], b->w, b->gen, err) ||
         tpl_conv_set_weights(p, &b->slots[1], b->w + half, b->gen, err) ||
-        tpl_conv_forward(p, &b->slots[0], h, x[C1], err))
+        tpl_model_conv_forward(b->m, p, &b->slots[0], h, x[C1], err))
         return -1;
     tpl_bn_args a1 = bn1(b);
-    tpl_model_bn_forward(b->m, &a1, training, x[C1], x[A1], x[S1]);
-    return tpl_conv_forward(p, &b->slots[1], x[A1], x[C2], err);
+    a1.out_bf16 = a1_bf16(b, x);
+    float *a1f = a1.out_bf16 ? NULL : x[A1];
+    tpl_model_bn_forward(b->m, &a1, training, bn1_input(b, x, &a1), a1f, x[S1]);
+    return tpl_model_conv_forward(b->m, p, &b->slots[1], (tpl_act){a1f, a1.out_bf16}, x[C2],
+                                  err);
 }
 
-static int backward(const tpl_branch *b, const float *h, float **x, float *dy, float **g,
-                    float *dw, float *dh, tpl_err *err) {
+/* In bf16 runs the gradient reaching conv1's output is kept in bf16 alone,
+ * in g[1]. */
+static int backward(const tpl_branch *b, tpl_act h, float **x, float *dy, const tpl_bf16 *dy_bf16,
+                    float **g, float *dw, float *dh, tpl_err *err) {
     tpl_conv_plan *p = b->m->stage[b->s].plan[0];
     const size_t half = template_floats(&b->m->stage[b->s]) / 2;
     float *scratch = g[0];
-    if (tpl_conv_backward_weights(p, x[A1], dy, dw + half, err) ||
-        tpl_conv_backward_data(p, &b->slots[1], dy, scratch, err))
-        return -1;
     tpl_bn_args a1 = bn1(b);
-    tpl_model_bn_backward(b->m, &a1, x[C1], x[A1], scratch, x[S1],
-                          b->m->task[b->task].stage[b->s].bn, b->bn_at, scratch, NULL);
-    if (tpl_conv_backward_weights(p, h, scratch, dw, err)) return -1;
-    return tpl_conv_backward_data(p, &b->slots[0], scratch, dh, err);
+    a1.out_bf16 = a1_bf16(b, x);
+    float *a1f = a1.out_bf16 ? NULL : x[A1], *dc1 = scratch;
+    if (tpl_model_conv_backward(b->m, p, &b->slots[1], (tpl_act){a1f, a1.out_bf16}, dy, dy_bf16,
+                                dw + half, scratch, err))
+        return -1;
+    if (a1.out_bf16) {
+        a1.dx_bf16 = tpl_bf16_at(g[1]);
+        dc1 = NULL;
+    }
+    tpl_model_bn_backward(b->m, &a1, bn1_input(b, x, &a1), a1f, scratch, x[S1],
+                          b->m->task[b->task].stage[b->s].bn, b->bn_at, dc1, NULL);
+    return tpl_model_conv_backward(b->m, p, &b->slots[0], h, dc1, a1.dx_bf16, dw, dh, err);
 }
 
 /* ---- the small-batch eval path -------------------------------------------
@@ -87,8 +116,9 @@ typedef struct wino_state {
     unsigned long gen;  /* version of what u was made from, + 1 (0: none yet) */
 } wino_state;
 
+/* fp32 runs only: bf16 ones keep oneDNN's bf16 kernels at every batch. */
 static int wino_shape_applies(const tpl_stage *st, int n) {
-    return n < TPL_CONV_WINOGRAD_MIN_BATCH && st->width % TPL_WINO_CHANNEL_BLOCK == 0;
+    return !st->bf16 && n < TPL_CONV_WINOGRAD_MIN_BATCH && st->width % TPL_WINO_CHANNEL_BLOCK == 0;
 }
 
 static int wino_applies(const tpl_branch *b) {
@@ -187,7 +217,7 @@ static int eval_block(const tpl_branch *b, int l, size_t last_bn_at, const float
 }
 
 static size_t state_bytes(const tpl_model *m, const tpl_stage *st) {
-    return !m->winograd || st->width % TPL_WINO_CHANNEL_BLOCK
+    return !m->winograd || st->bf16 || st->width % TPL_WINO_CHANNEL_BLOCK
                ? 0
                : sizeof(float) * tpl_wino_weight_count(st->width, st->width) * 2 * st->layers;
 }

@@ -19,6 +19,11 @@ static const char *const aggregation_names[] = {
 };
 static_assert(sizeof aggregation_names / sizeof *aggregation_names == TPL_AGG_COUNT,
               "an aggregation without a name");
+static const char *const precision_names[] = {
+    [TPL_PRECISION_FP32] = "fp32", [TPL_PRECISION_BF16] = "bf16",
+};
+static_assert(sizeof precision_names / sizeof *precision_names == TPL_PRECISION_COUNT,
+              "a precision without a name");
 
 const char *tpl_routing_name(tpl_routing r) {
     return (int)r >= 0 && (int)r < TPL_ROUTE_COUNT ? routing_names[r] : "unknown";
@@ -34,6 +39,14 @@ const char *tpl_aggregation_name(tpl_aggregation a) {
 
 int tpl_aggregation_parse(const char *name) {
     return tpl_name_find(aggregation_names, TPL_AGG_COUNT, name);
+}
+
+const char *tpl_precision_name(tpl_precision p) {
+    return (int)p >= 0 && (int)p < TPL_PRECISION_COUNT ? precision_names[p] : "unknown";
+}
+
+int tpl_precision_parse(const char *name) {
+    return tpl_name_find(precision_names, TPL_PRECISION_COUNT, name);
 }
 
 void tpl_config_default(tpl_config *c) {
@@ -123,6 +136,10 @@ int tpl_config_check(const tpl_config *c, tpl_err *err) {
     }
     if ((int)c->aggregate < 0 || (int)c->aggregate >= TPL_AGG_COUNT) {
         tpl_err_set(err, "config: unknown aggregation %d", (int)c->aggregate);
+        return -1;
+    }
+    if ((int)c->precision < 0 || (int)c->precision >= TPL_PRECISION_COUNT) {
+        tpl_err_set(err, "config: unknown precision %d", (int)c->precision);
         return -1;
     }
     if ((int)c->routing < 0 || (int)c->routing >= TPL_ROUTE_COUNT) {

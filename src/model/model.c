@@ -66,16 +66,24 @@ int tpl_model_set_mixtures(tpl_model *m, const float *weights, size_t n, const c
 
 /* ---- construction ----------------------------------------------------- */
 
-static int act_block(int c) { return c % 16 == 0 ? 16 : c; }
-
-/* Images come planar (NCHW, channel block 1), the layout oneDNN's
+/* Images come planar (NCHW, channel block 1), the layout oneDNN's fp32
  * first-layer kernels take: with NHWC and few channels it falls back to a
- * reference kernel, ten times slower for RGB. */
+ * reference kernel, ten times slower for RGB.  Its bf16 kernels want NHWC:
+ * bf16 runs convert the images to it (ws->x_bf16). */
 #define IMAGE_BLOCK 1
+
+/* What each stage derives from the model's precision. */
+static void stage_precision(tpl_model *m) {
+    for (int s = 0; s < m->cfg.n_stages; s++) {
+        m->stage[s].bf16 = tpl_model_bf16(m);
+        m->stage[s].out_bf16 = tpl_model_bf16(m) && m->cfg.aggregate == TPL_AGG_PARAMS;
+    }
+}
 
 void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
+    if (!tpl_precision_supported(cfg->precision)) m->cfg.precision = TPL_PRECISION_FP32;
     m->agg = tpl_aggregation_of(cfg->aggregate);
     const tpl_config *c = &m->cfg;
     int h = (c->in_height + 2 - 3) / c->stem_stride + 1;
@@ -95,29 +103,80 @@ void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
         st->per_template = st->kind->template_floats(st);
         st->bn_per_block = m->agg->bn_per_block(st);
     }
+    stage_precision(m);
 }
 
+/* The convolution plans, their weight slots and the workspace, for the
+ * model's precision. */
 static int make_plans(tpl_model *m) {
     const tpl_config *c = &m->cfg;
+    const tpl_precision prec = c->precision;
     int c0 = c->stage[0].width;
-    m->stem_plan = tpl_conv_plan_create(m->engine, c->in_channels, c0, 3, c->stem_stride,
-                                        c->in_height, c->in_width, IMAGE_BLOCK, act_block(c0));
+    m->stem_plan = tpl_conv_plan_create_as(
+        m->engine, prec, c->in_channels, c0, 3, c->stem_stride, c->in_height, c->in_width,
+        tpl_model_bf16(m) ? c->in_channels : IMAGE_BLOCK, tpl_model_act_block(m, c0));
     if (!m->stem_plan) return -1;
     for (int s = 0; s < c->n_stages; s++) {
         tpl_stage *st = &m->stage[s];
         if (s > 0) {
             const tpl_stage *prev = &m->stage[s - 1];
-            st->trans_plan = tpl_conv_plan_create(m->engine, prev->width, st->width, 3, 2,
-                                                  prev->h, prev->w, act_block(prev->width),
-                                                  act_block(st->width));
+            st->trans_plan = tpl_conv_plan_create_as(m->engine, prec, prev->width, st->width, 3,
+                                                     2, prev->h, prev->w,
+                                                     tpl_model_act_block(m, prev->width),
+                                                     tpl_model_act_block(m, st->width));
             if (!st->trans_plan) return -1;
         }
         st->n_slots = m->agg->slot_units(st) * st->kind->convs;
         st->slots = calloc((size_t)st->n_slots, sizeof *st->slots);
-        if (st->kind->plans(m->engine, st) || !st->slots) return -1;
+        if (st->kind->plans(m, st) || !st->slots) return -1;
     }
     m->ws = calloc(1, sizeof *m->ws);
     return m->ws ? 0 : -1;
+}
+
+/* Everything make_plans made, and what was derived from the plans' weights. */
+static void free_plans(tpl_model *m) {
+    for (int s = 0; s < m->cfg.n_stages; s++) {
+        tpl_stage *st = &m->stage[s];
+        for (int i = 0; st->slots && i < st->n_slots; i++) tpl_conv_slot_free(&st->slots[i]);
+        free(st->slots);
+        st->slots = NULL;
+        tpl_conv_slot_free(&st->trans_slot);
+        if (st->kind && st->kind_shared) st->kind->free_state(st->kind_shared);
+        st->kind_shared = NULL;
+        for (int i = 0; i < TPL_BLOCK_MAX_CONVS; i++) {
+            tpl_conv_plan_free(st->plan[i]);
+            st->plan[i] = NULL;
+        }
+        tpl_conv_plan_free(st->trans_plan);
+        st->trans_plan = NULL;
+    }
+    tpl_conv_slot_free(&m->stem_slot);
+    tpl_conv_plan_free(m->stem_plan);
+    m->stem_plan = NULL;
+    tpl_ws_free(m->ws);
+    m->ws = NULL;
+}
+
+int tpl_model_set_precision(tpl_model *m, tpl_precision p, tpl_err *err) {
+    if ((int)p < 0 || (int)p >= TPL_PRECISION_COUNT) {
+        tpl_err_set(err, "precision: unknown precision %d", (int)p);
+        return -1;
+    }
+    if (!tpl_precision_supported(p)) {
+        tpl_err_set(err, "precision %s: this CPU has no AVX-512 BF16 (oneDNN runs %s); use fp32",
+                    tpl_precision_name(p), tpl_engine_isa());
+        return -1;
+    }
+    if (p == m->cfg.precision) return 0;
+    free_plans(m);
+    m->cfg.precision = p;
+    stage_precision(m);
+    if (make_plans(m)) {
+        tpl_err_set(err, "out of memory switching the model to %s", tpl_precision_name(p));
+        return -1;
+    }
+    return 0;
 }
 
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err) {
@@ -147,19 +206,8 @@ oom:
 void tpl_model_free(tpl_model *m) {
     if (!m) return;
     for (int t = 0; t < m->cfg.n_tasks; t++) tpl_model_clear_class_names(m, t);
-    for (int s = 0; s < m->cfg.n_stages; s++) {
-        tpl_stage *st = &m->stage[s];
-        for (int i = 0; st->slots && i < st->n_slots; i++) tpl_conv_slot_free(&st->slots[i]);
-        free(st->slots);
-        tpl_conv_slot_free(&st->trans_slot);
-        if (st->kind && st->kind_shared) st->kind->free_state(st->kind_shared);
-        for (int i = 0; i < TPL_BLOCK_MAX_CONVS; i++) tpl_conv_plan_free(st->plan[i]);
-        tpl_conv_plan_free(st->trans_plan);
-    }
-    tpl_conv_slot_free(&m->stem_slot);
-    tpl_conv_plan_free(m->stem_plan);
+    free_plans(m);
     tpl_engine_free(m->engine);
-    tpl_ws_free(m->ws);
     tpl_mixing_free(m);
     tpl_params_free(&m->params);
     free(m);
@@ -202,16 +250,35 @@ void tpl_add_into(float *dst, const float *src, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
+int tpl_model_conv_forward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv_slot *s,
+                           tpl_act x, float *y, tpl_err *err) {
+    if (tpl_conv_writes_bf16(p)) return tpl_conv_forward_bf16_out(p, s, x.h, tpl_bf16_at(y), err);
+    return tpl_model_bf16(m) ? tpl_conv_forward_bf16(p, s, x.h, y, err)
+                             : tpl_conv_forward(p, s, x.f, y, err);
+}
+
+int tpl_model_conv_backward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv_slot *s,
+                            tpl_act x, const float *dy, const tpl_bf16 *dy_bf16, float *dw,
+                            float *dx, tpl_err *err) {
+    if (!tpl_model_bf16(m))
+        return tpl_conv_backward_weights(p, x.f, dy, dw, err) ||
+               (dx && tpl_conv_backward_data(p, s, dy, dx, err)) ? -1 : 0;
+    return tpl_conv_backward_weights_bf16(p, x.h, dy_bf16, dw, err) ||
+           (dx && tpl_conv_backward_data_bf16(p, s, dy_bf16, dx, err)) ? -1 : 0;
+}
+
 /* ---- forward ---------------------------------------------------------- */
 
-/* conv -> BN -> ReLU: the stem and the stage transitions. */
+/* conv -> BN -> ReLU: the stem and the stage transitions; in bf16 runs the
+ * BN writes h's bf16 copy into h_bf16 too. */
 static int conv_bn_relu(tpl_model *m, tpl_conv_plan *plan, tpl_conv_slot *slot,
-                        const float *w, tpl_bn_views bn, int training,
-                        const float *x, float *c, float *h, float *stats, tpl_err *err) {
+                        const float *w, tpl_bn_views bn, int training, tpl_act x, float *c,
+                        float *h, tpl_bf16 *h_bf16, float *stats, tpl_err *err) {
     if (tpl_conv_set_weights(plan, slot, w, m->version, err) ||
-        tpl_conv_forward(plan, slot, x, c, err))
+        tpl_model_conv_forward(m, plan, slot, x, c, err))
         return -1;
     tpl_bn_args a = tpl_model_bn_args(m, bn, 0, tpl_conv_out_shape(plan), 1, NULL);
+    a.out_bf16 = h_bf16;
     tpl_model_bn_forward(m, &a, training, c, h, stats);
     return 0;
 }
@@ -234,19 +301,29 @@ static void watch_at(watch *w, const float *a, size_t count, const char *what, i
         }
 }
 
+/* A block's output as the next one reads it. */
+static tpl_act block_out(float **b) {
+    return (tpl_act){b[TPL_BLK_OUT], tpl_bf16_at(b[TPL_BLK_OUT_BF16])};
+}
+
 /* The blocks of stage s from input h: training keeps every block's tensors,
- * eval passes its output between two buffers.  Returns the last output. */
-static const float *stage_forward(tpl_model *m, int task, int s, int training, const float *h,
-                                  int *blk, watch *w, tpl_err *err) {
+ * eval passes its output between two buffers.  Returns 0 with the last
+ * output in *h, or -1. */
+static int stage_forward(tpl_model *m, int task, int s, int training, tpl_act *h, int *blk,
+                         watch *w, tpl_err *err) {
     tpl_workspace *ws = m->ws;
     for (int l = 0; l < m->stage[s].layers; l++, (*blk)++) {
         float **b = training ? tpl_ws_block(ws, *blk) : ws->eval_blk;
-        if (!training) b[TPL_BLK_OUT] = ws->eval_out[h == ws->eval_out[0]];
-        if (m->agg->forward(m, task, s, l, training, h, b, err)) return NULL;
-        h = b[TPL_BLK_OUT];
-        watch_at(w, h, tpl_shape_numel(tpl_stage_shape(m, s)), "", s, l);
+        if (!training) {
+            const int next = h->f == ws->eval_out[0];
+            b[TPL_BLK_OUT] = ws->eval_out[next];
+            b[TPL_BLK_OUT_BF16] = (float *)(void *)ws->eval_out_bf16[next];
+        }
+        if (m->agg->forward(m, task, s, l, training, *h, b, err)) return -1;
+        *h = block_out(b);
+        watch_at(w, h->f, tpl_shape_numel(tpl_stage_shape(m, s)), "", s, l);
     }
-    return h;
+    return 0;
 }
 
 static int forward(tpl_model *m, int task, const float *x, int n, int training, float *logits,
@@ -257,26 +334,30 @@ static int forward(tpl_model *m, int task, const float *x, int n, int training, 
     const tpl_task_params *tp = &m->task[task];
     tpl_mixing_update(m, task, training);
     ws->x = x;
+    if (ws->x_bf16)
+        tpl_bf16_from_planar(x, n, m->cfg.in_channels, m->cfg.in_height * m->cfg.in_width,
+                             ws->x_bf16);
+    const tpl_act in = {x, ws->x_bf16};
     if (conv_bn_relu(m, m->stem_plan, &m->stem_slot, tpl_params_data(p, m->stem_w), tp->stem_bn,
-                     training, x, ws->stem_c, ws->stem_h, ws->stem_stats, err))
+                     training, in, ws->stem_c, ws->stem_h, ws->stem_h_bf16, ws->stem_stats, err))
         return -1;
-    const float *h = ws->stem_h;
-    watch_at(w, h, tpl_shape_numel(tpl_stage_shape(m, 0)), "the stem", -1, -1);
+    tpl_act h = {ws->stem_h, ws->stem_h_bf16};
+    watch_at(w, h.f, tpl_shape_numel(tpl_stage_shape(m, 0)), "the stem", -1, -1);
     int blk = 0;
     for (int s = 0; s < m->cfg.n_stages; s++) {
         tpl_stage *st = &m->stage[s];
         if (s > 0) {
             if (conv_bn_relu(m, st->trans_plan, &st->trans_slot, tpl_params_data(p, st->trans_w),
                              tp->stage[s].trans_bn, training, h, ws->trans_c[s], ws->trans_h[s],
-                             ws->trans_stats[s], err))
+                             ws->trans_h_bf16[s], ws->trans_stats[s], err))
                 return -1;
-            h = ws->trans_h[s];
-            watch_at(w, h, tpl_shape_numel(tpl_stage_shape(m, s)), "transition", s, -1);
+            h = (tpl_act){ws->trans_h[s], ws->trans_h_bf16[s]};
+            watch_at(w, h.f, tpl_shape_numel(tpl_stage_shape(m, s)), "transition", s, -1);
         }
-        if (!(h = stage_forward(m, task, s, training, h, &blk, w, err))) return -1;
+        if (stage_forward(m, task, s, training, &h, &blk, w, err)) return -1;
     }
     const tpl_stage *last = &m->stage[m->cfg.n_stages - 1];
-    tpl_avgpool_forward(tpl_stage_shape(m, m->cfg.n_stages - 1), h, ws->pool);
+    tpl_avgpool_forward(tpl_stage_shape(m, m->cfg.n_stages - 1), h.f, ws->pool);
     watch_at(w, ws->pool, (size_t)n * last->width, "the pooling", -1, -1);
     tpl_linear_forward(n, last->width, m->cfg.task[task].classes, ws->pool,
                        tpl_params_data(p, tp->head_w), tpl_params_data(p, tp->head_b), logits);
@@ -340,16 +421,22 @@ static void grad_ready(tpl_model *m, int part) {
 }
 
 /* conv -> BN -> ReLU backward; g[0] holds dL/dh on entry and dL/dx on exit
- * (left untouched when want_dx is 0: the stem's input needs no gradient). */
+ * (left untouched when want_dx is 0: the stem's input needs no gradient).
+ * The conv's output gradient goes to g[1], or in bf16 runs to g_bf16 alone. */
 static int conv_bn_relu_backward(tpl_model *m, tpl_conv_plan *plan, tpl_conv_slot *slot,
-                                 int w_view, tpl_bn_views bn, const float *x, const float *c,
+                                 int w_view, tpl_bn_views bn, tpl_act x, const float *c,
                                  const float *h, const float *stats, int want_dx, tpl_err *err) {
     tpl_workspace *ws = m->ws;
+    tpl_ws_settle_grad(ws);
     tpl_bn_args a = tpl_model_bn_args(m, bn, 0, tpl_conv_out_shape(plan), 1, NULL);
-    tpl_model_bn_backward(m, &a, c, h, ws->g[0], stats, bn, 0, ws->g[1], NULL);
-    if (tpl_conv_backward_weights(plan, x, ws->g[1], ws->dw, err)) return -1;
+    a.dx_bf16 = ws->g_bf16;
+    float *dc = ws->g_bf16 ? NULL : ws->g[1];
+    tpl_model_bn_backward(m, &a, c, h, ws->g[0], stats, bn, 0, dc, NULL);
+    if (tpl_model_conv_backward(m, plan, slot, x, dc, ws->g_bf16, ws->dw,
+                                want_dx ? ws->g[0] : NULL, err))
+        return -1;
     tpl_add_into(tpl_params_grad(&m->params, w_view), ws->dw, tpl_conv_weight_count(plan));
-    return want_dx ? tpl_conv_backward_data(plan, slot, ws->g[1], ws->g[0], err) : 0;
+    return 0;
 }
 
 /* The last training forward must be this task's, with the mixtures it used
@@ -375,27 +462,30 @@ int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *er
                         tpl_params_grad(p, tp->head_w), tpl_params_grad(p, tp->head_b));
     grad_ready(m, 0);
     tpl_avgpool_backward(tpl_stage_shape(m, c->n_stages - 1), ws->dpool, ws->g[0]);
+    ws->g_pending = NULL;
     int blk = 0;
     for (int s = 0; s < c->n_stages; s++) blk += m->stage[s].layers;
     for (int s = c->n_stages - 1; s >= 0; s--) {
         tpl_stage *st = &m->stage[s];
         for (int l = st->layers - 1; l >= 0; l--) {
             float **b = tpl_ws_block(ws, --blk);
-            const float *h = l > 0 ? tpl_ws_block(ws, blk - 1)[TPL_BLK_OUT]
-                           : s > 0 ? ws->trans_h[s] : ws->stem_h;
+            const tpl_act h = l > 0 ? block_out(tpl_ws_block(ws, blk - 1))
+                            : s > 0 ? (tpl_act){ws->trans_h[s], ws->trans_h_bf16[s]}
+                                    : (tpl_act){ws->stem_h, ws->stem_h_bf16};
             if (m->agg->backward(m, task, s, l, h, b, err)) return -1;
             grad_ready(m, -1);
         }
         if (s > 0 && conv_bn_relu_backward(m, st->trans_plan, &st->trans_slot, st->trans_w,
                                            tp->stage[s].trans_bn,
-                                           tpl_ws_block(ws, blk - 1)[TPL_BLK_OUT],
+                                           block_out(tpl_ws_block(ws, blk - 1)),
                                            ws->trans_c[s], ws->trans_h[s], ws->trans_stats[s], 1,
                                            err))
             return -1;
         grad_ready(m, c->n_stages - s);
     }
-    if (conv_bn_relu_backward(m, m->stem_plan, &m->stem_slot, m->stem_w, tp->stem_bn, ws->x,
-                              ws->stem_c, ws->stem_h, ws->stem_stats, 0, err))
+    if (conv_bn_relu_backward(m, m->stem_plan, &m->stem_slot, m->stem_w, tp->stem_bn,
+                              (tpl_act){ws->x, ws->x_bf16}, ws->stem_c, ws->stem_h,
+                              ws->stem_stats, 0, err))
         return -1;
     grad_ready(m, c->n_stages + 1);
     return 0;

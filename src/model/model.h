@@ -73,6 +73,10 @@ typedef struct tpl_stage {
     size_t mixed_offset;     /* into the mixing cache's weights */
     size_t mix_offset;       /* into its mixtures, L*K floats */
     void *kind_shared;       /* the kind's cache of the shared tensors (block.h) */
+    int bf16;                /* convolutions in bf16 (the model's precision): the sizes of
+                              * saved tensors and which eval path runs follow it */
+    int out_bf16;            /* the blocks' convolutions write bf16 too (bf16 runs that mix
+                              * parameters: their BNs read it, half the bytes) */
 } tpl_stage;
 
 /* What the mixing cache holds is valid for one key: a parameter version, a
@@ -130,9 +134,19 @@ struct tpl_model {
 
 /* Fresh model with seeded initial weights. */
 tpl_model *tpl_model_create(const tpl_config *cfg, uint64_t seed, tpl_err *err);
-/* m zeroed, then cfg (checked), its aggregation and the stages' geometry and
+/* m zeroed, then cfg (checked; a precision the CPU lacks becomes fp32), its aggregation and the stages' geometry and
  * kinds: what the layout and the memory estimate read; nothing allocated. */
 void tpl_model_geometry(tpl_model *m, const tpl_config *cfg);
+/* Whether the convolutions run in bf16 (m->cfg.precision, the one in use). */
+static inline int tpl_model_bf16(const tpl_model *m) {
+    return m->cfg.precision == TPL_PRECISION_BF16;
+}
+/* The channel block of a c-channel activation (ops.h): oneDNN's 16 in
+ * fp32 runs (its winograd kernels want it), NHWC in bf16 runs (its AMX
+ * kernels do). */
+static inline int tpl_model_act_block(const tpl_model *m, int c) {
+    return tpl_model_bf16(m) || c % 16 ? c : 16;
+}
 void tpl_model_free(tpl_model *m);
 /* Every write of parameters (optimiser, load, copies, settings) ends with
  * this: it bumps the one version every cache is keyed by. */

@@ -8,12 +8,9 @@
 
 #include "block.h"
 
-/* Activations keep oneDNN's 16-channel blocks when the width allows. */
-static int act_block(int c) { return c % 16 == 0 ? 16 : c; }
-
 tpl_shape tpl_stage_shape(const tpl_model *m, int s) {
     const tpl_stage *st = &m->stage[s];
-    return (tpl_shape){m->ws->n, st->width, st->h, st->w, act_block(st->width)};
+    return (tpl_shape){m->ws->n, st->width, st->h, st->w, tpl_model_act_block(m, st->width)};
 }
 
 typedef struct carver {
@@ -24,6 +21,14 @@ typedef struct carver {
 static void take(carver *c, float **ptr, size_t count) {
     if (c->base) *ptr = c->base + c->off;
     c->off += (count + 15) / 16 * 16;
+}
+
+/* count bf16 values, in bf16 runs only (else *ptr stays NULL). */
+static void take_bf16(carver *c, const tpl_model *m, tpl_bf16 **ptr, size_t count) {
+    if (!tpl_model_bf16(m)) return;
+    float *f = NULL;
+    take(c, &f, (count + 1) / 2);
+    if (c->base) *ptr = tpl_bf16_at(f);
 }
 
 static size_t stage_act(const tpl_model *m, int s, int n) {
@@ -45,6 +50,9 @@ static void take_blocks(carver *c, const tpl_model *m, tpl_workspace *ws, int n)
         for (int l = 0; l < st->layers; l++, blk++) {
             float **b = tpl_ws_block(ws, blk);
             take(c, &b[TPL_BLK_OUT], a);
+            tpl_bf16 *out_bf16 = NULL;
+            take_bf16(c, m, &out_bf16, a);
+            b[TPL_BLK_OUT_BF16] = (float *)(void *)out_bf16;
             take(c, &b[TPL_BLK_STATS], 2 * (size_t)st->width);
             for (int r = 0; r < runs; r++) take_branch(c, st, n, b + TPL_BLK_BRANCHES + r * st->kind->saved);
             /* one branch: the last BN reads its output; several: their sum */
@@ -58,6 +66,8 @@ static void take_blocks(carver *c, const tpl_model *m, tpl_workspace *ws, int n)
 static void take_eval(carver *c, const tpl_model *m, tpl_workspace *ws, int n, size_t biggest) {
     take(c, &ws->eval_out[0], biggest);
     take(c, &ws->eval_out[1], biggest);
+    take_bf16(c, m, &ws->eval_out_bf16[0], biggest);
+    take_bf16(c, m, &ws->eval_out_bf16[1], biggest);
     size_t most[TPL_BRANCH_MAX_SAVED] = {0};
     int saved = 0;
     for (int s = 0; s < m->cfg.n_stages; s++) {
@@ -67,7 +77,7 @@ static void take_eval(carver *c, const tpl_model *m, tpl_workspace *ws, int n, s
             if (st->kind->saved_floats(st, i, n) > most[i]) most[i] = st->kind->saved_floats(st, i, n);
     }
     float **b = ws->eval_blk;
-    b[TPL_BLK_OUT] = b[TPL_BLK_STATS] = NULL;
+    b[TPL_BLK_OUT] = b[TPL_BLK_STATS] = b[TPL_BLK_OUT_BF16] = NULL;
     take(c, &b[TPL_BLK_SUM], biggest);
     for (int i = 0; i < saved; i++) take(c, &b[TPL_BLK_BRANCHES + i], most[i]);
 }
@@ -79,6 +89,8 @@ static size_t layout(const tpl_model *m, tpl_workspace *ws, float *base, int n, 
     take(&c, &ws->stem_c, a0);
     take(&c, &ws->stem_h, a0);
     take(&c, &ws->stem_stats, 2 * (size_t)cfg->stage[0].width);
+    take_bf16(&c, m, &ws->x_bf16, (size_t)n * cfg->in_channels * cfg->in_height * cfg->in_width);
+    take_bf16(&c, m, &ws->stem_h_bf16, a0);
     for (int s = 0; s < cfg->n_stages; s++) {
         const tpl_stage *st = &m->stage[s];
         const size_t a = stage_act(m, s, n);
@@ -88,6 +100,7 @@ static size_t layout(const tpl_model *m, tpl_workspace *ws, float *base, int n, 
             take(&c, &ws->trans_c[s], a);
             take(&c, &ws->trans_h[s], a);
             take(&c, &ws->trans_stats[s], 2 * (size_t)st->width);
+            take_bf16(&c, m, &ws->trans_h_bf16[s], a);
         }
     }
     if (training) take_blocks(&c, m, ws, n);
@@ -102,6 +115,7 @@ static size_t layout(const tpl_model *m, tpl_workspace *ws, float *base, int n, 
         for (int i = 0; i < TPL_WS_GRADS; i++) take(&c, &ws->g[i], biggest);
         take(&c, &ws->dw, biggest_w);
         take(&c, &ws->dpool, (size_t)n * last);
+        take_bf16(&c, m, &ws->g_bf16, biggest);
     }
     /* BN scratch: the widest BN over the batch (doubles: aligned by take) */
     size_t bn = 0;
@@ -184,6 +198,12 @@ float *tpl_ws_extra(tpl_workspace *ws, size_t floats, tpl_err *err) {
     ws->extra_cap = ws->extra ? floats : 0;
     if (!ws->extra) tpl_err_set(err, "out of memory: %zu floats of scratch", floats);
     return ws->extra;
+}
+
+void tpl_ws_settle_grad(tpl_workspace *ws) {
+    if (!ws->g_pending) return;
+    tpl_add_into(ws->g[0], ws->g_pending, ws->g_pending_numel);
+    ws->g_pending = NULL;
 }
 
 void tpl_ws_free(tpl_workspace *ws) {

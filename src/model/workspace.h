@@ -7,9 +7,10 @@
 #include "model.h"
 
 /* A block's pointers: its output, its last BN's statistics, the input of
- * that BN (a branch's output, or the experts' sum), then the saved tensors
- * of each branch run (the kind's `saved`, one set per branch). */
-enum { TPL_BLK_OUT, TPL_BLK_STATS, TPL_BLK_SUM, TPL_BLK_BRANCHES };
+ * that BN (a branch's output, or the experts' sum), the output's bf16 copy
+ * (bf16 runs; NULL in fp32 ones), then the saved tensors of each branch
+ * run (the kind's `saved`, one set per branch). */
+enum { TPL_BLK_OUT, TPL_BLK_STATS, TPL_BLK_SUM, TPL_BLK_OUT_BF16, TPL_BLK_BRANCHES };
 
 #define TPL_WS_GRADS 5
 
@@ -31,6 +32,17 @@ typedef struct tpl_workspace {
     float *dw;              /* weight-gradient scratch, largest template */
     float *dpool;
     void *bn_scratch;       /* tpl_bn_scratch_bytes of the largest BN */
+    /* bf16 runs: the copies the convolutions read (NULL in fp32 runs) */
+    tpl_bf16 *x_bf16;       /* the input images, NHWC */
+    tpl_bf16 *stem_h_bf16, *trans_h_bf16[TPL_MAX_STAGES];
+    tpl_bf16 *eval_out_bf16[2];
+    tpl_bf16 *g_bf16;       /* an output gradient, largest activation */
+    /* A block's input gradient from its convolutions (in g[1]), not yet
+     * added to its skip gradient in g[0]: the block before adds it as it
+     * reads g[0] (tpl_bn_args.dout_add), anything else first settles it
+     * (tpl_ws_settle_grad).  NULL when none. */
+    const float *g_pending;
+    size_t g_pending_numel;
     float *extra;           /* a block kind's own scratch (tpl_ws_extra) */
     size_t extra_cap;       /* floats */
     const float *x;         /* input of the last training forward */
@@ -48,6 +60,8 @@ static inline float **tpl_ws_block(const tpl_workspace *ws, int b) {
 }
 /* At least floats of 64-byte aligned scratch, kept between calls. */
 float *tpl_ws_extra(tpl_workspace *ws, size_t floats, tpl_err *err);
+/* Adds a pending input gradient (g_pending) into g[0], if there is one. */
+void tpl_ws_settle_grad(tpl_workspace *ws);
 /* The shape of stage s's block activations for the current batch. */
 tpl_shape tpl_stage_shape(const tpl_model *m, int s);
 #endif

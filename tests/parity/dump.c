@@ -45,6 +45,9 @@ int main(int argc, char **argv) {
     tpl_err err = {{0}};
     tpl_model *m = tpl_model_load(argv[1], &err);
     if (!m) return fail(err.msg);
+    /* The comparison is float64 PyTorch at 1e-4: the step runs in fp32
+     * whatever precision the model was trained in (bf16 has test_bf16). */
+    if (tpl_model_set_precision(m, TPL_PRECISION_FP32, &err)) return fail(err.msg);
     const tpl_config *c = tpl_model_config(m);
     const int task = atoi(argv[2]), n = atoi(argv[3]);
     uint64_t seed = strtoull(argv[4], NULL, 10);
