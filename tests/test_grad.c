@@ -16,6 +16,10 @@
 
 static tpl_rng rng;
 static float model_eps = 1e-3f, model_tol = 1e-2f;
+/* Coordinates checked per tensor by the model-level check (MODEL_SAMPLES;
+ * sanitizer builds check fewer: they look for memory errors, which every
+ * coordinate's forwards exercise alike, at ten times the cost). */
+static int model_samples = 8;
 
 static float *randn(size_t n, float scale) {
     float *p = malloc(sizeof(float) * (n ? n : 1));
@@ -617,7 +621,7 @@ static void test_model(int n_stages, tpl_routing routing, int shared_mixture,
             CHECK_MSG(g2 > 0.0, "%s: no straight-through gradient", v->name);
             continue;
         }
-        fd_check_model(v->name, &c, tpl_params_data(p, i), g + v->offset, v->numel, 8,
+        fd_check_model(v->name, &c, tpl_params_data(p, i), g + v->offset, v->numel, model_samples,
                        model_eps, model_tol);
     }
     free(g), free(c.x), free(c.logits), free(c.zeros);
@@ -628,6 +632,7 @@ int main(void) {
     tpl_rng_seed(&rng, 42);
     if (getenv("EPS")) model_eps = atof(getenv("EPS"));
     if (getenv("TOL")) model_tol = atof(getenv("TOL"));
+    if (getenv("MODEL_SAMPLES")) model_samples = atoi(getenv("MODEL_SAMPLES"));
     if (getenv("MODEL_ONLY")) goto models;
     test_bn(0, 0, 16);
     test_bn(1, 0, 32);
