@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "stripes.h"
 #include "comm.h"
 #include "data.h"
 #include "model.h"
@@ -99,21 +100,8 @@ static const tpl_comm_ops ops = {
 
 /* ---- data and models --------------------------------------------------------- */
 
-/* Stripes whose orientation is the label (as test_model.c's). */
 static void make_dataset(tpl_dataset *d, int n, uint64_t seed) {
-    tpl_rng r;
-    tpl_rng_seed(&r, seed);
-    tpl_dataset_alloc(d, n, HW, HW, 1, CLASSES);
-    for (int i = 0; i < n; i++) {
-        int q = (int)tpl_rng_below(&r, CLASSES), phase = (int)tpl_rng_below(&r, 4);
-        d->labels[i] = (uint8_t)q;
-        for (int y = 0; y < HW; y++)
-            for (int x = 0; x < HW; x++) {
-                int u = q == 0 ? y : q == 1 ? x : q == 2 ? x + y : x - y + HW;
-                int v = ((u + phase) % 4 < 2 ? 150 : 20) + (int)tpl_rng_below(&r, 90);
-                d->pixels[((size_t)i * HW + y) * HW + x] = (uint8_t)v;
-            }
-    }
+    stripes_dataset(d, n, HW, CLASSES, seed);
 }
 
 static tpl_dataset train_a, train_b, test_a;

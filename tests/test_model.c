@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "stripes.h"
 #include "checkpoint.h"
 #include "model.h"
 #include "optim.h"
@@ -31,28 +32,8 @@
 
 static char tmpdir[256];
 
-/* ---- a tiny learnable data set ------------------------------------------
- * 12x12 greyscale stripes with a random phase and pixel noise; the label is
- * the orientation: 0 horizontal, 1 vertical, 2 diagonal, 3 anti-diagonal.
- * (The network ends in global average pooling, so the rule is about local
- * texture, not position.) */
 static void make_dataset(tpl_dataset *d, int n, uint64_t seed) {
-    tpl_rng r;
-    tpl_rng_seed(&r, seed);
-    d->n = n, d->h = HW, d->w = HW, d->c = 1, d->classes = CLASSES;
-    d->pixels = malloc((size_t)n * HW * HW);
-    d->labels = malloc((size_t)n);
-    for (int i = 0; i < n; i++) {
-        int q = (int)tpl_rng_below(&r, CLASSES), phase = (int)tpl_rng_below(&r, 4);
-        d->labels[i] = (uint8_t)q;
-        for (int y = 0; y < HW; y++)
-            for (int x = 0; x < HW; x++) {
-                int u = q == 0 ? y : q == 1 ? x : q == 2 ? x + y : x - y + HW;
-                int on = (u + phase) % 4 < 2;
-                int v = (on ? 150 : 20) + (int)tpl_rng_below(&r, 90);
-                d->pixels[((size_t)i * HW + y) * HW + x] = (uint8_t)v;
-            }
-    }
+    stripes_dataset(d, n, HW, CLASSES, seed);
 }
 
 static void base_config(tpl_config *cfg, const tpl_dataset *d) {
