@@ -54,6 +54,12 @@ int tpl_precision_supported(tpl_precision p) {
     return (isa & bf16) == bf16;
 }
 
+tpl_precision tpl_precision_auto(void) {
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(),
+                   amx = (unsigned)dnnl_cpu_isa_avx512_core_amx;
+    return (isa & amx) == amx ? TPL_PRECISION_BF16 : TPL_PRECISION_FP32;
+}
+
 /* One primitive with the memory objects of its arguments; data handles are
  * set at each call, so the same primitive serves every buffer. */
 typedef struct prim {
