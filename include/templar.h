@@ -88,7 +88,9 @@ typedef struct tpl_config {
     float logit_noise;            /* std of the uniform logits' seeded noise */
     float in_mean[4], in_std[4];  /* input normalisation per channel */
     tpl_precision precision;      /* of the convolutions; a model file records the one it was
-                                   * trained in (tpl_model_set_precision changes it) */
+                                   * trained in, and a bf16 one loads in bf16 where that is
+                                   * tpl_precision_auto's pick, else in fp32
+                                   * (tpl_model_set_precision changes it) */
 } tpl_config;
 
 /* "soft", "fixed-onehot", "topk", "gumbel", "fixed"; parse gives -1 for others. */
@@ -104,6 +106,10 @@ int tpl_precision_parse(const char *name);
 /* 1 when this CPU runs precision p's convolutions natively (BF16: AVX-512
  * BF16 or AMX, as oneDNN sees the CPU, DNNL_MAX_CPU_ISA included). */
 int tpl_precision_supported(tpl_precision p);
+/* The precision "auto" means: BF16 where oneDNN has AMX kernels for it,
+ * FP32 elsewhere, including CPUs with AVX-512 BF16 but no AMX, whose bf16
+ * convolutions are slower than fp32's winograd ones (docs/PERFORMANCE.md). */
+tpl_precision tpl_precision_auto(void);
 
 /* Fills the defaults: isometric, width 64, 8 layers, 4 templates, 1x28x28, one task. */
 void tpl_config_default(tpl_config *cfg);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # --precision through the binary.  A bad value is a usage error (exit 2, one
 # line, no file) for train, transfer, adapt, eval and predict.  On a CPU with
-# AVX-512 BF16: train runs in bf16 (its header and info say so; auto picks
-# bf16 there), transfer and adapt run in bf16, eval and predict run a model
-# in either precision with nearly the same answers, and a bf16 run repeats
-# bit for bit.  On a CPU without it, --precision bf16 is refused with one
-# line, auto trains in fp32, and the bf16 part is skipped (exit 77).
+# AVX-512 BF16: train runs in bf16 (its header and info say so), transfer
+# and adapt run in bf16, eval and predict run a model in either precision
+# with nearly the same answers, and a bf16 run repeats bit for bit; auto
+# picks bf16 where oneDNN has AMX and fp32 where it has AVX-512 BF16 alone
+# (ONEDNN_MAX_CPU_ISA stands in for such a CPU).  On a CPU without AVX-512
+# BF16, --precision bf16 is refused with one line, auto trains in fp32, and
+# the bf16 part is skipped (exit 77).
 #
 # usage: bash tests/cli_precision.sh PATH/TO/templar
 set -u
@@ -51,15 +53,22 @@ elif ! grep -q 'bf16 convolutions' "$T/stderr"; then bad "train --precision bf16
 elif ! [[ $(tail -n 1 "$T/stdout") =~ test_acc=0\.[0-9]{4}$ ]]; then bad "train --precision bf16: last line '$(tail -n 1 "$T/stdout")'"
 else ok; fi
 run info "$T/b.safetensors"
-[ "$rc" -eq 0 ] && grep -q '^precision: bf16 ' "$T/stdout" && ok || bad "info of a bf16 model: $(grep precision "$T/stdout")"
+[ "$rc" -eq 0 ] && grep -q '^precision: bf16 (trained in)' "$T/stdout" && ok || bad "info of a bf16 model: $(grep precision "$T/stdout")"
 run train "${ONE[@]}" "${SMALL[@]}" --precision bf16 --out "$T/b2.safetensors"
 same_tensors "$T/b.safetensors" "$T/b2.safetensors" && ok || bad "two bf16 runs with one seed differ"
 run train "${ONE[@]}" "${SMALL[@]}" --out "$T/auto.safetensors"
-[ "$rc" -eq 0 ] && grep -q 'bf16 convolutions' "$T/stderr" && ok || bad "auto does not train in bf16 on a bf16 CPU"
+want=fp32
+grep -qw amx_bf16 /proc/cpuinfo && [ -z "${ONEDNN_MAX_CPU_ISA:-}${DNNL_MAX_CPU_ISA:-}" ] && want=bf16
+[ "$rc" -eq 0 ] && grep -q "$want convolutions" "$T/stderr" && ok || bad "auto does not train in $want here"
+# AVX-512 BF16 without AMX: auto is fp32 (bf16 is slower there), bf16 on request
+ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 run train "${ONE[@]}" "${SMALL[@]}" --out "$T/noamx.safetensors"
+[ "$rc" -eq 0 ] && grep -q 'fp32 convolutions' "$T/stderr" && ok || bad "auto without AMX: not fp32"
+ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 run train "${ONE[@]}" "${SMALL[@]}" --precision bf16 --out "$T/noamx.safetensors" --force
+[ "$rc" -eq 0 ] && grep -q 'bf16 convolutions' "$T/stderr" && ok || bad "bf16 on request without AMX: exit $rc"
 run train "${ONE[@]}" "${SMALL[@]}" --precision fp32 --out "$T/f.safetensors"
 [ "$rc" -eq 0 ] && grep -q 'fp32 convolutions' "$T/stderr" && ok || bad "train --precision fp32: exit $rc"
 run info "$T/f.safetensors"
-grep -q '^precision: fp32 ' "$T/stdout" && ok || bad "info of an fp32 model: $(grep precision "$T/stdout")"
+grep -q '^precision: fp32 (trained in); eval and predict run fp32 here' "$T/stdout" && ok || bad "info of an fp32 model: $(grep precision "$T/stdout")"
 
 # ---- eval: either precision, nearly the same answers ------------------------------
 for model in b f; do
@@ -73,9 +82,13 @@ for model in b f; do
     awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 0.02 * a + 1e-3) }' &&
         ok || bad "eval of $model: test loss $a in fp32, $b in bf16"
 done
-# auto is the model's own precision
-cmp -s "$T/eval.b.auto" "$T/eval.b.bf16" && ok || bad "eval auto of a bf16 model is not its bf16 run"
+# auto is the model's own precision, bf16 only where auto trains in bf16
+cmp -s "$T/eval.b.auto" "$T/eval.b.$want" && ok || bad "eval auto of a bf16 model is not its $want run"
 cmp -s "$T/eval.f.auto" "$T/eval.f.fp32" && ok || bad "eval auto of an fp32 model is not its fp32 run"
+run info "$T/b.safetensors"
+grep -q "^precision: bf16 (trained in); eval and predict run $want here" "$T/stdout" && ok || bad "info of a bf16 model: $(grep precision "$T/stdout")"
+ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 run eval "$T/b.safetensors" --batch 16
+results "$T/stdout" | cmp -s - "$T/eval.b.fp32" && ok || bad "a bf16 model without AMX: eval is not its fp32 run"
 
 # ---- predict --------------------------------------------------------------------
 run inspect "$T/b.safetensors" --png "$T/picture.png" --svg "$T/picture.svg" # any PNG will do

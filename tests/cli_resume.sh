@@ -16,29 +16,32 @@ idx_dir "$T/d1" 12 96 32 4 17
 idx_dir "$T/d2" 12 80 24 3 99
 TASKS="a=idx:$T/d1,b=idx:$T/d2"
 RUN=(train --tasks "$TASKS" --width 16 --layers 2 --templates 2 --batch 16 --eval-batch 16
-     --threads 2 --steps 60 --optim adamw --lr 0.003 --routing gumbel --topk 1 --crop-pad 1)
+     --threads 2 --steps 1200 --optim adamw --lr 0.003 --routing gumbel --topk 1 --crop-pad 1)
 
 run --version
 [[ $(cat "$T/stdout") =~ ^templar\ [0-9]+\.[0-9]+\.[0-9]+ ]] && ok || bad "--version: '$(cat "$T/stdout")'"
 
+# (1200 steps: a bf16 run of this size takes a second or two, so that a signal
+# sent on its first epoch line lands while it trains)
+
 # ---- the uninterrupted run, in its own directory ------------------------------
 mkdir "$T/whole" "$T/parts"
 cd "$T/whole" || exit 1
-run "${RUN[@]}" --out m.safetensors --save-every 7 --log m.jsonl --log-every 5
+run "${RUN[@]}" --out m.safetensors --save-every 70 --log m.jsonl --log-every 100
 [ "$rc" -eq 0 ] && ok || bad "the whole run: exit $rc"
 head -n 1 m.jsonl | grep -q '^{"kind":"run","started":.*"command":\["train","--tasks",.*"flags":{.*"lr":0.00300000003,.*"threads":2,"data":"a=idx:/' &&
     ok || bad "the log's record: $(head -c 300 m.jsonl)"
 [ "$(grep -c '"kind":"step"' m.jsonl)" -eq 12 ] && [ "$(grep -c '"kind":"epoch"' m.jsonl)" -ge 1 ] && ok ||
-    bad "--log-every 5: $(grep -c '"kind":"step"' m.jsonl) step lines"
+    bad "--log-every 100: $(grep -c '"kind":"step"' m.jsonl) step lines"
 grep -q '"record":"{\\"templar\\":' <(head -c 100000 m.safetensors) && ok || bad "the model file records no run"
 
 # ---- the same run in pieces: stopped by SIGINT, then SIGTERM, then resumed -------
 cd "$T/parts" || exit 1
-env --default-signal=INT "$BIN" "${RUN[@]}" --out m.safetensors --save-every 7 --log m.jsonl --log-every 5 >stdout 2>stderr &
+env --default-signal=INT "$BIN" "${RUN[@]}" --out m.safetensors --save-every 70 --log m.jsonl --log-every 100 >stdout 2>stderr &
 pid=$!
 for _ in $(seq 100); do grep -q 'epoch' stderr 2>/dev/null && break; sleep 0.1; done
 kill -INT $pid; wait $pid; rc=$?
-[ "$rc" -eq 130 ] && grep -q 'interrupted at step [0-9]* of 60: the run so far is in m.safetensors (templar train --resume m.safetensors continues it)' stderr &&
+[ "$rc" -eq 130 ] && grep -q 'interrupted at step [0-9]* of 1200: the run so far is in m.safetensors (templar train --resume m.safetensors continues it)' stderr &&
     [ "$(lines stderr | tr -d ' ')" -ge 1 ] && ok || bad "SIGINT: exit $rc, $(tail -n 1 stderr)"
 run eval m.safetensors --task a --data "$T/d1" --batch 16
 [ "$rc" -eq 0 ] && ok || bad "the interrupted run's model does not evaluate: exit $rc"

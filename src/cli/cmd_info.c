@@ -25,16 +25,12 @@ static void print_mixtures(tpl_model *m) {
         }
 }
 
-/* The precision the file records (trained in), and what this CPU runs. */
-static void print_precision(const char *path) {
+/* The precision the file records (trained in), and the one m loaded in:
+ * what eval and predict run here unless told otherwise. */
+static void print_precision(const char *path, const tpl_model *m) {
     char *rec = cli_recorded(path, "precision");
-    const char *name = rec ? rec : "fp32";
-    int p = tpl_precision_parse(name);
-    if (p >= 0 && tpl_precision_supported((tpl_precision)p))
-        printf("precision: %s (trained in; eval and predict run it here by default)\n", name);
-    else
-        printf("precision: %s (trained in; this CPU has no AVX-512 BF16: eval and predict run "
-               "fp32)\n", name);
+    printf("precision: %s (trained in); eval and predict run %s here\n", rec ? rec : "fp32",
+           tpl_precision_name(tpl_model_config(m)->precision));
     free(rec);
 }
 
@@ -85,7 +81,7 @@ static int run(int argc, char **argv) {
                      steps ? steps : "?");
     free(cmd), free(steps), free(line);
     printf("convolutions: oneDNN, %s\n", tpl_engine_isa());
-    print_precision(pos[0]);
+    print_precision(pos[0], m);
     tpl_model_free(m);
     return 0;
 }

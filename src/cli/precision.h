@@ -1,7 +1,7 @@
 /* --precision of the commands that run a model: fp32, bf16, or auto.
- * Training's auto is bf16 where the CPU has AVX-512 BF16, fp32 elsewhere;
- * eval's and predict's auto is the model file's own precision (which a CPU
- * without AVX-512 BF16 runs in fp32). */
+ * Training's auto is tpl_precision_auto (bf16 where oneDNN has AMX kernels,
+ * fp32 elsewhere); eval's and predict's auto is the model file's own
+ * precision (which a CPU without AVX-512 BF16 runs in fp32). */
 #ifndef TPL_CLI_PRECISION_H
 #define TPL_CLI_PRECISION_H
 #include "templar.h"

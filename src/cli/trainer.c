@@ -47,7 +47,7 @@ void trainer_defaults(trainer_opts *o) {
         {"save-every", ARG_INT, &o->save_every, "write --out, resumable, every N steps (0 = at the end only)", 0, 100000000},
         {"resume", ARG_STR, &o->resume, "continue the run a --save-every or interrupted --out holds, bit for bit (its flags are the recorded ones; flags given now override them)", 0, 0},
         {"eval-batch", ARG_INT, &o->eval_batch, "batch size of evaluation", 1, 4096},
-        {"precision", ARG_STR, &o->precision, "convolutions in fp32, bf16 (CPUs with AVX-512 BF16; fp32 sums) or auto (bf16 where the CPU has it)", 0, 0},
+        {"precision", ARG_STR, &o->precision, "convolutions in fp32, bf16 (CPUs with AVX-512 BF16; fp32 sums) or auto (bf16 where the CPU has AMX, fp32 elsewhere)", 0, 0},
         {"max-memory", ARG_INT, &o->max_memory, "the most memory the model may take, in MiB (0 = what is available)", 0, 1 << 30},
         /* several processes (ranks.h, docs/DISTRIBUTED.md) */
         {"task-parallel", ARG_BOOL, &o->task_parallel, "every step trains a batch of every task, gradients summed; under mpirun, task i on rank i % ranks, only shared parameters' gradients exchanged", 0, 1},

@@ -363,7 +363,8 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
         tpl_err_set(err, "%s: metadata 'precision' is malformed", path);
         return -1;
     }
-    c->precision = (tpl_precision)pr;
+    /* a bf16 model runs in bf16 only where that is fast (tpl_precision_auto) */
+    c->precision = pr == TPL_PRECISION_BF16 ? tpl_precision_auto() : (tpl_precision)pr;
     const char *topk = tpl_st_meta(f, "topk"); /* absent before top-k routing */
     if (topk && parse_list(topk, &c->topk, sizeof(int), 1) != 1) {
         tpl_err_set(err, "%s: metadata 'topk' is malformed", path);

@@ -54,6 +54,12 @@ int tpl_precision_supported(tpl_precision p) {
     return (isa & bf16) == bf16;
 }
 
+tpl_precision tpl_precision_auto(void) {
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(),
+                   amx = (unsigned)dnnl_cpu_isa_avx512_core_amx;
+    return (isa & amx) == amx ? TPL_PRECISION_BF16 : TPL_PRECISION_FP32;
+}
+
 /* One primitive with the memory objects of its arguments; data handles are
  * set at each call, so the same primitive serves every buffer. */
 typedef struct prim {
@@ -65,7 +71,7 @@ struct tpl_conv_plan {
     tpl_engine *e;
     int cin, cout, k, stride, pad, h, w, oh, ow, in_block, out_block;
     int bf16;     /* inputs and weights in bf16 (tpl_precision) */
-    int out_bf16; /* the forward writes bf16 (tpl_conv_plan_out_bf16) */
+    int out_bf16; /* the forward and backward-data write bf16 (tpl_conv_plan_out_bf16) */
     int n, training;
     unsigned long gen;
     prim fwd, bwd_d, bwd_w;
@@ -182,9 +188,12 @@ static const dnnl_memory_desc_t *src_in(const tpl_conv_plan *p, const act_mds *a
 static const dnnl_memory_desc_t *dst_in(const tpl_conv_plan *p, const act_mds *a) {
     return p->bf16 ? &a->d16 : &a->d32;
 }
-/* What the forward writes. */
+/* What the forward writes, and the backward-data. */
 static const dnnl_memory_desc_t *dst_out(const tpl_conv_plan *p, const act_mds *a) {
     return p->out_bf16 ? &a->d16 : &a->d32;
+}
+static const dnnl_memory_desc_t *dsrc_out(const tpl_conv_plan *p, const act_mds *a) {
+    return p->out_bf16 ? &a->s16 : &a->s32;
 }
 
 static const dnnl_memory_desc_t *pd_md(const prim *p, dnnl_query_t what) {
@@ -235,8 +244,8 @@ static int conv_desc(const tpl_conv_plan *p, dnnl_convolution_desc_t *d,
         s = dnnl_convolution_forward_desc_init(d, dnnl_forward_training, alg, src_in(p, a),
                                                &wany, NULL, dst_out(p, a), st, pad, pad);
     else if (kind == 1)
-        s = dnnl_convolution_backward_data_desc_init(d, alg, &a->s32, &wany, dst_in(p, a), st,
-                                                     pad, pad);
+        s = dnnl_convolution_backward_data_desc_init(d, alg, dsrc_out(p, a), &wany, dst_in(p, a),
+                                                     st, pad, pad);
     else
         s = dnnl_convolution_backward_weights_desc_init(d, alg, src_in(p, a), &wany, NULL,
                                                         dst_in(p, a), st, pad, pad);
@@ -277,7 +286,7 @@ static int build_backward(tpl_conv_plan *p, dnnl_alg_kind_t alg, const act_mds *
     const dnnl_memory_desc_t *dw = pd_md(&p->bwd_w, dnnl_query_diff_weights_md);
     if (reorder_make(&p->reorder_bwd, p->e, oihw, wb) ||
         reorder_make(&p->reorder_dw, p->e, dw, oihw) || mem_make(&p->m_wbwd, wb, p->e) ||
-        mem_make(&p->m_dw, dw, p->e) || mem_make(&p->m_dsrc, &a->s32, p->e) ||
+        mem_make(&p->m_dw, dw, p->e) || mem_make(&p->m_dsrc, dsrc_out(p, a), p->e) ||
         mem_make(&p->m_ddst, dst_in(p, a), p->e))
         return -1;
     p->dw_buf = malloc(dnnl_memory_desc_get_size(dw));
@@ -395,7 +404,7 @@ static int forward(tpl_conv_plan *p, const tpl_conv_slot *s, const void *x, void
     return run(p, &p->fwd, 3, a, "forward", err);
 }
 
-static int backward_data(tpl_conv_plan *p, const tpl_conv_slot *s, const void *dy, float *dx,
+static int backward_data(tpl_conv_plan *p, const tpl_conv_slot *s, const void *dy, void *dx,
                          tpl_err *err) {
     bind(p->m_dsrc, dx);
     bind(p->m_wbwd, s->bwd);
@@ -454,7 +463,16 @@ int tpl_conv_forward_bf16_out(tpl_conv_plan *p, const tpl_conv_slot *s, const tp
 
 int tpl_conv_backward_data_bf16(tpl_conv_plan *p, const tpl_conv_slot *s, const tpl_bf16 *dy,
                                 float *dx, tpl_err *err) {
-    return wrong_type(p, 1, err) || backward_data(p, s, dy, dx, err) ? -1 : 0;
+    return wrong_type(p, 1, err) || wrong_output(p, 0, err) || backward_data(p, s, dy, dx, err)
+               ? -1
+               : 0;
+}
+
+int tpl_conv_backward_data_bf16_out(tpl_conv_plan *p, const tpl_conv_slot *s,
+                                    const tpl_bf16 *dy, tpl_bf16 *dx, tpl_err *err) {
+    return wrong_type(p, 1, err) || wrong_output(p, 1, err) || backward_data(p, s, dy, dx, err)
+               ? -1
+               : 0;
 }
 
 int tpl_conv_backward_weights_bf16(tpl_conv_plan *p, const tpl_bf16 *x, const tpl_bf16 *dy,

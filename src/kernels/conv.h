@@ -16,8 +16,9 @@
  * gradient: the _bf16 calls), keeps its weights as bf16 in the slot
  * (rounded by the reorder, once per weight version), and writes fp32 (the
  * forward's output, the input and weight gradients) from fp32 sums; or,
- * once told so (tpl_conv_plan_out_bf16), a forward output rounded to bf16,
- * half the bytes for the batch norm that reads it.  Its
+ * once told so (tpl_conv_plan_out_bf16), a forward output and an input
+ * gradient rounded to bf16 (the _out calls), half the bytes for the batch
+ * norms that read them.  Its
  * activations want NHWC (block = channels): that is where oneDNN has its
  * AMX kernels; for the blocked layouts it has only AVX-512 BF16 ones. */
 #ifndef TPL_CONV_H
@@ -51,8 +52,9 @@ tpl_conv_plan *tpl_conv_plan_create_as(tpl_engine *e, tpl_precision prec, int ci
                                        int k, int stride, int h, int w, int in_block,
                                        int out_block);
 tpl_precision tpl_conv_precision(const tpl_conv_plan *p);
-/* A bf16 plan's forward writes bf16 from now on (tpl_conv_forward_bf16_out);
- * nothing for fp32 plans. */
+/* A bf16 plan's forward and backward-data write bf16 from now on
+ * (tpl_conv_forward_bf16_out, tpl_conv_backward_data_bf16_out); nothing for
+ * fp32 plans. */
 void tpl_conv_plan_out_bf16(tpl_conv_plan *p);
 int tpl_conv_writes_bf16(const tpl_conv_plan *p);
 void tpl_conv_plan_free(tpl_conv_plan *p);
@@ -98,6 +100,8 @@ int tpl_conv_forward_bf16_out(tpl_conv_plan *p, const tpl_conv_slot *s, const tp
                               tpl_bf16 *y, tpl_err *err);
 int tpl_conv_backward_data_bf16(tpl_conv_plan *p, const tpl_conv_slot *s, const tpl_bf16 *dy,
                                 float *dx, tpl_err *err);
+int tpl_conv_backward_data_bf16_out(tpl_conv_plan *p, const tpl_conv_slot *s,
+                                    const tpl_bf16 *dy, tpl_bf16 *dx, tpl_err *err);
 int tpl_conv_backward_weights_bf16(tpl_conv_plan *p, const tpl_bf16 *x, const tpl_bf16 *dy,
                                    float *dw, tpl_err *err);
 #endif

@@ -204,61 +204,63 @@ static inline const float *mask_run(relu_mask k, size_t o, int B, float *restric
     return k.relu ? run_in(k.out, o, B, buf) : NULL;
 }
 
-static inline float masked(const float *restrict mr, const float *dout, size_t o, int j) {
-    return mr && mr[j] <= 0.0f ? 0.0f : dout[o + j];
+static inline float masked(const float *restrict mr, const float *dr, int j) {
+    return mr && mr[j] <= 0.0f ? 0.0f : dr[j];
 }
 
 /* The same of dout + add. */
-static inline float masked_sum(const float *restrict mr, const float *dout,
-                               const float *restrict add, size_t o, int j) {
-    const float d = dout[o + j] + add[o + j];
+static inline float masked_sum(const float *restrict mr, const float *dr,
+                               const float *restrict ar, int j) {
+    const float d = dr[j] + ar[j];
     return mr && mr[j] <= 0.0f ? 0.0f : d;
 }
 
 /* Per-channel sums over image n of g and g * (x - mean), where g is the
  * gradient after the ReLU mask; also writes dskip = g when asked. */
-static void backward_sums(tpl_shape s, relu_mask k, bn_in x, const float *dout,
+static void backward_sums(tpl_shape s, relu_mask k, bn_in x, bn_in dout,
                           const float *restrict mean, float *dskip, int n, float *restrict sg,
                           float *restrict sgx) {
     const size_t base = (size_t)n * image_stride(s);
     const int B = s.b;
-    float buf[B], mbuf[B];
+    float buf[B], mbuf[B], dbuf[B];
     for (int c = 0; c < s.c; c++) sg[c] = sgx[c] = 0.0f;
     FOR_RUNS(s, base, o, c0) {
         const float *restrict xr = run_in(x, o, B, buf), *restrict mr = mask_run(k, o, B, mbuf);
+        const float *dr = run_in(dout, o, B, dbuf);
         for (int j = 0; j < B; j++) {
-            float g = masked(mr, dout, o, j);
+            float g = masked(mr, dr, j);
             sg[c0 + j] += g;
             sgx[c0 + j] += g * (xr[j] - mean[c0 + j]);
         }
         if (dskip)
-            for (int j = 0; j < B; j++) dskip[o + j] = masked(mr, dout, o, j);
+            for (int j = 0; j < B; j++) dskip[o + j] = masked(mr, dr, j);
     }
 }
 
 /* The same with g the mask of dout + add; dskip = g always (it may be
  * dout: each run is read before it is written). */
-static void backward_sums_add(tpl_shape s, relu_mask k, bn_in x, const float *dout,
-                              const float *restrict add, const float *restrict mean,
-                              float *dskip, int n, float *restrict sg, float *restrict sgx) {
+static void backward_sums_add(tpl_shape s, relu_mask k, bn_in x, bn_in dout, bn_in add,
+                              const float *restrict mean, float *dskip, int n,
+                              float *restrict sg, float *restrict sgx) {
     const size_t base = (size_t)n * image_stride(s);
     const int B = s.b;
-    float buf[B], mbuf[B];
+    float buf[B], mbuf[B], dbuf[B], abuf[B];
     for (int c = 0; c < s.c; c++) sg[c] = sgx[c] = 0.0f;
     FOR_RUNS(s, base, o, c0) {
         const float *restrict xr = run_in(x, o, B, buf), *restrict mr = mask_run(k, o, B, mbuf);
+        const float *dr = run_in(dout, o, B, dbuf), *restrict ar = run_in(add, o, B, abuf);
         for (int j = 0; j < B; j++) {
-            float g = masked_sum(mr, dout, add, o, j);
+            float g = masked_sum(mr, dr, ar, j);
             sg[c0 + j] += g;
             sgx[c0 + j] += g * (xr[j] - mean[c0 + j]);
         }
-        for (int j = 0; j < B; j++) dskip[o + j] = masked_sum(mr, dout, add, o, j);
+        for (int j = 0; j < B; j++) dskip[o + j] = masked_sum(mr, dr, ar, j);
     }
 }
 
 /* Pass 2 of the backward: dx = k1 * g - k2 - k3 * (x - mean), into dx
  * and/or its bf16 copy. */
-static void backward_dx(const tpl_bn_args *a, relu_mask k, bn_in x, const float *dout,
+static void backward_dx(const tpl_bn_args *a, relu_mask k, bn_in x, bn_in dout,
                         const float *restrict mean, const float *restrict k1,
                         const float *restrict k2, const float *restrict k3, float *dx) {
     const tpl_shape s = a->shape;
@@ -267,26 +269,27 @@ static void backward_dx(const tpl_bn_args *a, relu_mask k, bn_in x, const float 
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++) {
         const size_t base = (size_t)n * image_stride(s);
-        float buf[B], mbuf[B];
+        float buf[B], mbuf[B], dbuf[B];
         FOR_RUNS(s, base, o, c0) {
             const float *restrict xr = run_in(x, o, B, buf), *restrict mr = mask_run(k, o, B, mbuf);
+            const float *dr = run_in(dout, o, B, dbuf);
             if (!dh) {
                 for (int j = 0; j < B; j++) {
-                    float g = masked(mr, dout, o, j);
+                    float g = masked(mr, dr, j);
                     dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (xr[j] - mean[c0 + j]);
                 }
                 continue;
             }
             if (dx) {
                 for (int j = 0; j < B; j++) {
-                    float g = masked(mr, dout, o, j);
+                    float g = masked(mr, dr, j);
                     dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (xr[j] - mean[c0 + j]);
                     dh[o + j] = tpl_bf16_round(dx[o + j]);
                 }
                 continue;
             }
             for (int j = 0; j < B; j++) { /* bf16 alone: no store that may alias dout */
-                float g = masked(mr, dout, o, j);
+                float g = masked(mr, dr, j);
                 dh[o + j] = tpl_bf16_round(k1[c0 + j] * g - k2[c0 + j] -
                                            k3[c0 + j] * (xr[j] - mean[c0 + j]));
             }
@@ -304,14 +307,16 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
     bn_scratch b = cut_scratch(s, a->scratch);
     float *part = b.part;
     /* pass 1: per-image sums of g and g * (x - mean) (and dskip = g) */
-    const float *add = a->dout_add;
+    bn_in d = {dout, a->dout_bf16};
+    const bn_in add = {a->dout_add, a->dout_add_bf16};
+    const int adding = add.f || add.h;
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++) {
         float *sg = part + (size_t)n * 2 * s.c;
-        if (add) backward_sums_add(s, k, in, dout, add, save_mean, dskip, n, sg, sg + s.c);
-        else backward_sums(s, k, in, dout, save_mean, dskip, n, sg, sg + s.c);
+        if (adding) backward_sums_add(s, k, in, d, add, save_mean, dskip, n, sg, sg + s.c);
+        else backward_sums(s, k, in, d, save_mean, dskip, n, sg, sg + s.c);
     }
-    if (add) dout = dskip; /* the masked sum: masking it again changes nothing */
+    if (adding) d = (bn_in){dskip, NULL}; /* the masked sum: masking it again changes nothing */
     float *k1 = b.k, *k2 = k1 + s.c, *k3 = k2 + s.c;
     double *sum_g = b.mean, *sum_gxhat = b.var; /* the forward's, free here */
     double count = (double)s.n * s.h * s.w;
@@ -334,7 +339,7 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
         k2[c] = (float)(gi * sum_g[c] / count);
         k3[c] = (float)(gi * sum_gxhat[c] / count) * save_invstd[c];
     }
-    backward_dx(a, k, in, dout, save_mean, k1, k2, k3, dx);
+    backward_dx(a, k, in, d, save_mean, k1, k2, k3, dx);
 }
 
 void tpl_avgpool_forward(tpl_shape s, const float *x, float *y) {

@@ -66,6 +66,9 @@ typedef struct tpl_bn_args {
      * own); needs dskip, which receives the masked sum and is what pass 2
      * reads (it may be dout itself). */
     const float *dout_add;
+    /* backward: dout, or dout_add, in bf16, read where the float pointer is
+     * NULL (a bf16 convolution's input gradient) */
+    const tpl_bf16 *dout_bf16, *dout_add_bf16;
     /* the input x in bf16, read where x is NULL (forward and backward): a
      * bf16 convolution's output, half the bytes of every pass over it */
     const tpl_bf16 *x_bf16;

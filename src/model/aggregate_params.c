@@ -69,7 +69,8 @@ static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk
     last.dx_bf16 = ws->g_bf16;
     /* bf16 runs read the ReLU mask from the output's bf16 copy: half the bytes */
     last.out_bf16 = tpl_bf16_at(blk[TPL_BLK_OUT_BF16]);
-    last.dout_add = ws->g_pending;
+    if (ws->g_pending_bf16) last.dout_add_bf16 = (const tpl_bf16 *)(const void *)ws->g_pending;
+    else last.dout_add = ws->g_pending;
     ws->g_pending = NULL;
     float *dy = ws->g_bf16 ? NULL : g1;
     tpl_model_bn_backward(m, &last, branch_out(st, blk[TPL_BLK_SUM], &last),
@@ -80,6 +81,7 @@ static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk
         return -1;
     ws->g_pending = g1;
     ws->g_pending_numel = tpl_shape_numel(shape);
+    ws->g_pending_bf16 = st->out_bf16;
     const int k = st->templates;
     const tpl_params *p = &m->params;
     float da[k];

@@ -67,7 +67,8 @@ typedef struct tpl_block_kind {
     /* From dy = dL/d(output): adds the weight gradient (template layout) into
      * dw, writes dL/dh into dh; g[0..1] are activation-sized scratch; dy may
      * be clobbered (and may be dh).  bf16 runs read dy rounded to bf16 from
-     * dy_bf16 (and dy may be NULL); dh is fp32 in both. */
+     * dy_bf16 (and dy may be NULL); dh is fp32, but for bf16 values where
+     * the stage's convs write bf16 (tpl_stage.out_bf16). */
     int (*backward)(const tpl_branch *b, tpl_act h, float **x, float *dy, const tpl_bf16 *dy_bf16,
                     float **g, float *dw, float *dh, tpl_err *err);
     /* Optional eval path for a whole block of the params aggregation (the
@@ -124,8 +125,9 @@ void tpl_model_bn_backward(tpl_model *m, const tpl_bn_args *a, const float *x, c
 void tpl_add_into(float *dst, const float *src, size_t n);
 /* A convolution's forward, and its backward (weights into dw, and the
  * input's gradient into dx unless NULL), reading x and dy as the model's
- * precision does (tpl_act; dy or dy_bf16).  The forward's y holds bf16
- * values when the plan writes them (tpl_conv_writes_bf16). */
+ * precision does (tpl_act; dy or dy_bf16).  The forward's y and the
+ * backward's dx hold bf16 values when the plan writes them
+ * (tpl_conv_writes_bf16). */
 int tpl_model_conv_forward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv_slot *s,
                            tpl_act x, float *y, tpl_err *err);
 int tpl_model_conv_backward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv_slot *s,

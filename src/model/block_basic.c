@@ -12,7 +12,8 @@
 /* Saved tensors: conv1's output, after BN1 + ReLU, BN1's statistics, conv2's
  * output (the branch's output, last).  In bf16 runs A1 is kept in bf16
  * alone: conv2 reads it, and BN1's backward its ReLU mask; and where the
- * stage's convs write bf16 (tpl_stage.out_bf16) C1 and C2 are bf16 too. */
+ * stage's convs write bf16 (tpl_stage.out_bf16) C1 and C2 are bf16 too, as
+ * are the input gradients the convs' backward writes. */
 enum { C1, A1, S1, C2, SAVED };
 
 static size_t template_floats(const tpl_stage *st) { return (size_t)2 * st->width * st->width * 9; }
@@ -95,7 +96,12 @@ static int backward(const tpl_branch *b, tpl_act h, float **x, float *dy, const 
         a1.dx_bf16 = tpl_bf16_at(g[1]);
         dc1 = NULL;
     }
-    tpl_model_bn_backward(b->m, &a1, bn1_input(b, x, &a1), a1f, scratch, x[S1],
+    const float *da1 = scratch; /* conv2's input gradient: bf16 where the convs write it */
+    if (b->m->stage[b->s].out_bf16) {
+        a1.dout_bf16 = tpl_bf16_at(scratch);
+        da1 = NULL;
+    }
+    tpl_model_bn_backward(b->m, &a1, bn1_input(b, x, &a1), a1f, da1, x[S1],
                           b->m->task[b->task].stage[b->s].bn, b->bn_at, dc1, NULL);
     return tpl_model_conv_backward(b->m, p, &b->slots[0], h, dc1, a1.dx_bf16, dw, dh, err);
 }

@@ -263,8 +263,10 @@ int tpl_model_conv_backward(const tpl_model *m, tpl_conv_plan *p, const tpl_conv
     if (!tpl_model_bf16(m))
         return tpl_conv_backward_weights(p, x.f, dy, dw, err) ||
                (dx && tpl_conv_backward_data(p, s, dy, dx, err)) ? -1 : 0;
-    return tpl_conv_backward_weights_bf16(p, x.h, dy_bf16, dw, err) ||
-           (dx && tpl_conv_backward_data_bf16(p, s, dy_bf16, dx, err)) ? -1 : 0;
+    if (tpl_conv_backward_weights_bf16(p, x.h, dy_bf16, dw, err)) return -1;
+    if (!dx) return 0;
+    return tpl_conv_writes_bf16(p) ? tpl_conv_backward_data_bf16_out(p, s, dy_bf16, tpl_bf16_at(dx), err)
+                                   : tpl_conv_backward_data_bf16(p, s, dy_bf16, dx, err);
 }
 
 /* ---- forward ---------------------------------------------------------- */

@@ -202,7 +202,14 @@ float *tpl_ws_extra(tpl_workspace *ws, size_t floats, tpl_err *err) {
 
 void tpl_ws_settle_grad(tpl_workspace *ws) {
     if (!ws->g_pending) return;
-    tpl_add_into(ws->g[0], ws->g_pending, ws->g_pending_numel);
+    if (ws->g_pending_bf16) {
+        float *restrict g = ws->g[0];
+        const tpl_bf16 *restrict h = (const tpl_bf16 *)(const void *)ws->g_pending;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < ws->g_pending_numel; i++) g[i] += tpl_bf16_widen(h[i]);
+    } else {
+        tpl_add_into(ws->g[0], ws->g_pending, ws->g_pending_numel);
+    }
     ws->g_pending = NULL;
 }
 

@@ -43,6 +43,7 @@ typedef struct tpl_workspace {
      * (tpl_ws_settle_grad).  NULL when none. */
     const float *g_pending;
     size_t g_pending_numel;
+    int g_pending_bf16;     /* it holds bf16 values (tpl_stage.out_bf16) */
     float *extra;           /* a block kind's own scratch (tpl_ws_extra) */
     size_t extra_cap;       /* floats */
     const float *x;         /* input of the last training forward */
