@@ -21,8 +21,9 @@ RUN=(train --tasks "$TASKS" --width 16 --layers 2 --templates 2 --batch 16 --eva
 run --version
 [[ $(cat "$T/stdout") =~ ^templar\ [0-9]+\.[0-9]+\.[0-9]+ ]] && ok || bad "--version: '$(cat "$T/stdout")'"
 
-# (1200 steps: a bf16 run of this size takes a second or two, so that a signal
-# sent on its first epoch line lands while it trains)
+# (1200 steps: a bf16 run of this size takes a second or two. The signals must
+# land while it trains, on any machine: the run is frozen by SIGSTOP as soon as
+# its first epoch line shows, signalled, then let go.)
 
 # ---- the uninterrupted run, in its own directory ------------------------------
 mkdir "$T/whole" "$T/parts"
@@ -39,18 +40,17 @@ grep -q '"record":"{\\"templar\\":' <(head -c 100000 m.safetensors) && ok || bad
 cd "$T/parts" || exit 1
 env --default-signal=INT "$BIN" "${RUN[@]}" --out m.safetensors --save-every 70 --log m.jsonl --log-every 100 >stdout 2>stderr &
 pid=$!
-for _ in $(seq 100); do grep -q 'epoch' stderr 2>/dev/null && break; sleep 0.1; done
-kill -INT $pid; wait $pid; rc=$?
+for _ in $(seq 500); do grep -q 'epoch' stderr 2>/dev/null && break; sleep 0.02; done
+kill -STOP $pid; kill -INT $pid; kill -CONT $pid; wait $pid; rc=$?
 [ "$rc" -eq 130 ] && grep -q 'interrupted at step [0-9]* of 1200: the run so far is in m.safetensors (templar train --resume m.safetensors continues it)' stderr &&
     [ "$(lines stderr | tr -d ' ')" -ge 1 ] && ok || bad "SIGINT: exit $rc, $(tail -n 1 stderr)"
 run eval m.safetensors --task a --data "$T/d1" --batch 16
 [ "$rc" -eq 0 ] && ok || bad "the interrupted run's model does not evaluate: exit $rc"
 env --default-signal=INT "$BIN" train --resume m.safetensors >stdout 2>stderr &
 pid=$!
-for _ in $(seq 100); do grep -q 'resuming' stderr 2>/dev/null && break; sleep 0.1; done
-sleep 0.3
-kill -TERM $pid; wait $pid; rc=$?
-[ "$rc" -eq 143 ] || [ "$rc" -eq 0 ] && ok || bad "SIGTERM: exit $rc, $(tail -n 1 stderr)"
+for _ in $(seq 500); do grep -q 'resuming' stderr 2>/dev/null && break; sleep 0.02; done
+kill -STOP $pid; kill -TERM $pid; kill -CONT $pid; wait $pid; rc=$?
+[ "$rc" -eq 143 ] && ok || bad "SIGTERM: exit $rc, $(tail -n 1 stderr)"
 run train --resume m.safetensors
 [ "$rc" -eq 0 ] && grep -q 'resuming m.safetensors at step' "$T/stderr" && ok || bad "--resume: exit $rc"
 if [ "$(sha256sum <m.safetensors | cut -c1-64)" = "$(sha256sum <"$T/whole/m.safetensors" | cut -c1-64)" ]; then ok
