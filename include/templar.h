@@ -52,6 +52,14 @@ typedef enum {
  *            with a BN per expert; K times the convolutions */
 typedef enum { TPL_AGG_PARAMS = 0, TPL_AGG_OUTPUTS = 1, TPL_AGG_COUNT } tpl_aggregation;
 
+/* How finely a block's templates are mixed: one mixture (K logits) per
+ *   BLOCK  block, for all its convolutions
+ *   CONV   convolution of a block
+ *   GROUP  group of mix_group output channels of each convolution
+ * Finer mixtures give a task more freedom for a few more logits (a group's
+ * K floats against its G x C_in x 3 x 3 shared ones). */
+typedef enum { TPL_MIX_BLOCK = 0, TPL_MIX_CONV = 1, TPL_MIX_GROUP = 2, TPL_MIX_COUNT } tpl_granularity;
+
 /* What the convolutions compute in:
  *   FP32  everything in fp32
  *   BF16  convolution inputs, weights and output gradients rounded to
@@ -82,6 +90,8 @@ typedef struct tpl_config {
     tpl_routing routing;          /* see tpl_routing */
     int topk;                     /* templates kept by TOPK and GUMBEL routing */
     tpl_aggregation aggregate;    /* mix parameters or outputs */
+    tpl_granularity mix;          /* one mixture per block, conv or channel group */
+    int mix_group;                /* channels of a group (GROUP only) */
     int shared_mixture;           /* 1: one mixture for every task (a hard-shared trunk) */
     int shared_head;              /* 1: one head for every task (domains of one label set) */
     float tau;                    /* softmax temperature */
@@ -99,6 +109,12 @@ int tpl_routing_parse(const char *name);
 /* "params", "outputs"; parse gives -1 for others. */
 const char *tpl_aggregation_name(tpl_aggregation a);
 int tpl_aggregation_parse(const char *name);
+
+/* "block", "conv", "group:G" into buf (at least 24 bytes); parse reads them
+ * back into *mix and *group (0 unless GROUP), returning 0, or -1 for any
+ * other text (G must be a number from 1 to 1024). */
+const char *tpl_granularity_format(tpl_granularity mix, int group, char *buf, size_t size);
+int tpl_granularity_parse(const char *text, tpl_granularity *mix, int *group);
 
 /* "fp32", "bf16"; parse gives -1 for others. */
 const char *tpl_precision_name(tpl_precision p);

@@ -2,7 +2,9 @@
 # Routing choices through the binary: top-k and Gumbel routing train and
 # save hard mixtures; mixing outputs (a mixture of experts) trains,
 # evaluates and refuses export; --mixtures fixes them from a file (never trained);
-# --tau-end anneals the temperature into the file; bad choices fail with one
+# --tau-end anneals the temperature into the file; --mix group:G gives each
+# group of output channels its mixture (info and transfer count its bytes);
+# bad choices fail with one
 # line and no model file.
 #
 # usage: bash tests/cli_routing.sh PATH/TO/templar
@@ -57,6 +59,22 @@ printf '1 0 0\n0 1\n' >"$T/short.txt"
 expect_error 1 "short.txt" "a mixtures file too short" -- train "${SMALL[@]}" --mixtures "$T/short.txt" --out "$T/x.safetensors"
 printf '1 0 0\n0 1 0\n0 0 1\n1\n' >"$T/long.txt"
 expect_error 1 "more numbers" "a mixtures file too long" -- train "${SMALL[@]}" --mixtures "$T/long.txt" --out "$T/x.safetensors"
+# ---- mixture granularity: a mixture per group of output channels ---------------
+run train "${SMALL[@]}" --mix group:8 --routing topk --topk 1 --out "$T/group.safetensors"
+[ "$rc" -eq 0 ] && ok || bad "train --mix group:8: exit $rc"
+run info "$T/group.safetensors"
+# 2 convs x 16/8 groups = 4 mixtures of 3 logits a block, 3 blocks: 36 floats
+grep -q 'one mixture per group:8 (4 a block)' "$T/stdout" && grep -q 'mixture logits 144 ' "$T/stdout" &&
+    ok || bad "info of --mix group:8: $(grep -e 'stage 0' -e "task '" "$T/stdout")"
+run eval "$T/group.safetensors" --data "$T/d1"
+[ "$rc" -eq 0 ] && ok || bad "eval of a group-mixed model: exit $rc"
+run transfer --from "$T/group.safetensors" --task "again=idx:$T/d1" --steps 2 --batch 16 --eval-batch 16 --out "$T/group2.safetensors"
+[ "$rc" -eq 0 ] && grep -q '(logits 144, ' "$T/stdout" && ok ||
+    bad "transfer of a group-mixed model (the task's logits: 144 bytes): exit $rc, $(grep new_task "$T/stdout")"
+expect_error 1 "do not split width 16" "groups that do not split the width" -- train "${SMALL[@]}" --mix group:5 --out "$T/x.safetensors"
+expect_error 1 "--mix: 'blocks'" "an unknown granularity" -- train "${SMALL[@]}" --mix blocks --out "$T/x.safetensors"
+expect_error 1 "one mixture per block" "experts mixed per conv" -- train "${SMALL[@]}" --mix conv --aggregate outputs --out "$T/x.safetensors"
+
 expect_error 1 "--routing" "an unknown routing" -- train "${SMALL[@]}" --routing best --out "$T/x.safetensors"
 expect_error 1 "topk" "top-k beyond the templates" -- train "${SMALL[@]}" --routing topk --topk 4 --out "$T/x.safetensors"
 no_file "$T/x.safetensors" "bad routing choices"

@@ -272,7 +272,7 @@ static void test_small_ops(void) {
 /* ---- mixture: templates and logits ------------------------------------ */
 typedef struct {
     int k;
-    size_t p;
+    size_t p, stride, at; /* a run of p floats at `at` of templates `stride` long */
     float *bank, *z, *a, *w, *r, tau;
 } mix_ctx;
 
@@ -281,26 +281,36 @@ static double mix_probe(void *p) {
     const tpl_route r = {TPL_ROUTE_SOFT, c->tau, 0};
     float soft[8];
     tpl_route_forward(&r, c->k, 0, c->z, NULL, c->a, soft);
-    tpl_mix_forward(c->k, c->p, c->bank, c->a, c->w);
+    tpl_mix_forward(c->k, c->p, c->stride, c->bank + c->at, c->a, c->w);
     return dot(c->w, c->r, c->p);
 }
 
-static void test_mixture(void) {
-    mix_ctx c = {.k = 3, .p = 10000, .tau = 0.5f}; /* > one chunk */
-    c.bank = randn(c.k * c.p, 1.0f), c.z = randn(c.k, 1.0f);
+/* One mixture of a whole template (p = stride), or of a run within longer
+ * ones (a mixture per conv or channel group): the bank's gradient outside
+ * the run stays 0, as the finite differences there say. */
+static void check_mixture(size_t p, size_t stride, size_t at, const char *bank_name,
+                          const char *logits_name) {
+    mix_ctx c = {.k = 3, .p = p, .stride = stride, .at = at, .tau = 0.5f};
+    c.bank = randn(c.k * c.stride, 1.0f), c.z = randn(c.k, 1.0f);
     c.a = malloc(c.k * 4), c.w = malloc(c.p * 4), c.r = randn(c.p, 1.0f);
     mix_probe(&c);
-    float *dbank = calloc(c.k * c.p, 4), da[3], dz[3];
-    tpl_mix_backward(c.k, c.p, c.bank, c.a, c.r, dbank, da);
+    float *dbank = calloc(c.k * c.stride, 4), da[3], dz[3];
+    tpl_mix_backward(c.k, c.p, c.stride, c.bank + c.at, c.a, c.r, dbank + c.at, da);
     const tpl_route soft_rule = {TPL_ROUTE_SOFT, c.tau, 0};
     tpl_route_backward(&soft_rule, c.k, c.a, da, dz);
-    fd_check("mix.templates", mix_probe, &c, c.bank, dbank, c.k * c.p, 40, 1e-2f, 1e-2f);
-    fd_check("mix.logits", mix_probe, &c, c.z, dz, c.k, 3, 1e-3f, 1e-2f);
-    float onehot[3], soft[3];
-    const tpl_route fixed = {TPL_ROUTE_FIXED_ONEHOT, 1.0f, 0};
-    tpl_route_forward(&fixed, 3, 4, c.z, NULL, onehot, soft);
-    CHECK(onehot[0] == 0.0f && onehot[1] == 1.0f && onehot[2] == 0.0f);
+    fd_check(bank_name, mix_probe, &c, c.bank, dbank, c.k * c.stride, 40, 1e-2f, 1e-2f);
+    fd_check(logits_name, mix_probe, &c, c.z, dz, c.k, 3, 1e-3f, 1e-2f);
     free(c.bank), free(c.z), free(c.a), free(c.w), free(c.r), free(dbank);
+}
+
+static void test_mixture(void) {
+    check_mixture(10000, 10000, 0, "mix.templates", "mix.logits"); /* > one chunk */
+    check_mixture(4500, 10000, 3000, "mix.run.templates", "mix.run.logits");
+    float onehot[3], soft[3];
+    const float z[3] = {0.4f, -0.3f, 1.2f};
+    const tpl_route fixed = {TPL_ROUTE_FIXED_ONEHOT, 1.0f, 0};
+    tpl_route_forward(&fixed, 3, 4, z, NULL, onehot, soft);
+    CHECK(onehot[0] == 0.0f && onehot[1] == 1.0f && onehot[2] == 0.0f);
 }
 
 /* ---- hard routing: top-k and Gumbel forward, straight-through backward --- */
@@ -335,7 +345,7 @@ static void test_routing(void) {
     for (int i = 0; i < 15; i++) bank[i] = (float)i;
     for (int i = 5; i < 10; i++) bank[i] = NAN;
     const float pick[3] = {0.5f, 0.0f, 0.5f};
-    tpl_mix_forward(3, 5, bank, pick, out);
+    tpl_mix_forward(3, 5, 5, bank, pick, out);
     CHECK(out[0] == 5.0f && out[4] == 9.0f);
 }
 
@@ -568,7 +578,7 @@ static void fd_check_model(const char *what, model_ctx *c, float *theta, const f
 }
 
 static void test_model(int n_stages, tpl_routing routing, int shared_mixture,
-                       tpl_aggregation aggregate) {
+                       tpl_aggregation aggregate, tpl_granularity mix, int group) {
     tpl_config cfg;
     tpl_config_default(&cfg);
     cfg.in_height = cfg.in_width = 12;
@@ -584,6 +594,7 @@ static void test_model(int n_stages, tpl_routing routing, int shared_mixture,
     cfg.shared_mixture = shared_mixture;
     cfg.shared_head = shared_mixture;
     cfg.aggregate = aggregate;
+    cfg.mix = mix, cfg.mix_group = group;
     tpl_err err = {{0}};
     model_ctx c = {.n = 4};
     c.m = tpl_model_create(&cfg, 7, &err);
@@ -652,11 +663,16 @@ int main(void) {
     test_entropy();
     test_infomax();
 models:
-    test_model(1, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS);
-    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS);
-    test_model(1, TPL_ROUTE_SOFT, 1, TPL_AGG_PARAMS); /* one mixture and one head for both tasks */
-    test_model(1, TPL_ROUTE_TOPK, 0, TPL_AGG_PARAMS);
-    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_OUTPUTS); /* a mixture of experts */
-    test_model(1, TPL_ROUTE_TOPK, 0, TPL_AGG_OUTPUTS);
+    test_model(1, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS, TPL_MIX_BLOCK, 0);
+    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS, TPL_MIX_BLOCK, 0);
+    /* one mixture and one head for both tasks */
+    test_model(1, TPL_ROUTE_SOFT, 1, TPL_AGG_PARAMS, TPL_MIX_BLOCK, 0);
+    test_model(1, TPL_ROUTE_TOPK, 0, TPL_AGG_PARAMS, TPL_MIX_BLOCK, 0);
+    /* a mixture per conv, and per group of 8 output channels */
+    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS, TPL_MIX_CONV, 0);
+    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS, TPL_MIX_GROUP, 8);
+    /* a mixture of experts */
+    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_OUTPUTS, TPL_MIX_BLOCK, 0);
+    test_model(1, TPL_ROUTE_TOPK, 0, TPL_AGG_OUTPUTS, TPL_MIX_BLOCK, 0);
     return check_summary("test_grad");
 }

@@ -12,10 +12,10 @@
 #include "cli.h"
 #include "trainer.h"
 
-enum { N_FLAGS = 19 }; /* train's own, besides the training flags */
+enum { N_FLAGS = 20 }; /* train's own, besides the training flags */
 
 typedef struct train_flags {
-    const char *data, *task, *tasks, *widths, *routing, *mixtures, *aggregate, *size;
+    const char *data, *task, *tasks, *widths, *routing, *mixtures, *aggregate, *mix, *size;
     int width, layers, templates, stem_stride, plain, shared, shared_head, topk, channels;
     float tau, logit_noise;
     arg_spec specs[N_FLAGS + 1];
@@ -24,7 +24,7 @@ typedef struct train_flags {
 
 static void defaults(train_flags *f) {
     *f = (train_flags){.data = DEFAULT_DATA, .width = 64, .layers = 8, .templates = 4,
-                       .routing = "soft", .aggregate = "params", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
+                       .routing = "soft", .aggregate = "params", .mix = "block", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
     trainer_defaults(&f->o);
     const arg_spec specs[] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
@@ -43,6 +43,7 @@ static void defaults(train_flags *f) {
         {"routing", ARG_STR, &f->routing, "how blocks pick templates: soft, topk (straight-through), gumbel (straight-through Gumbel-softmax) or fixed (--mixtures)", 0, 0},
         {"topk", ARG_INT, &f->topk, "templates kept per block by topk and gumbel routing", 1, 256},
         {"mixtures", ARG_STR, &f->mixtures, "file of fixed mixture weights: L x K numbers per stage, for every task (sets --routing fixed)", 0, 0},
+        {"mix", ARG_STR, &f->mix, "how finely blocks mix their templates: block (one mixture a block), conv (one a convolution) or group:G (one per G output channels of each convolution: more freedom per task for K logits a group)", 0, 0},
         {"aggregate", ARG_STR, &f->aggregate, "params (mix the templates: one conv pair a block) or outputs (run each template, mix the results: a mixture of experts)", 0, 0},
         {"tau", ARG_FLOAT, &f->tau, "mixture softmax temperature (the start, with --tau-end)", 1e-3, 1e3},
         {"logit-noise", ARG_FLOAT, &f->logit_noise, "std of the seeded noise on the uniform logits", 0, 10},
@@ -85,6 +86,11 @@ static int build_stages(const train_flags *f, tpl_config *c, tpl_err *err) {
         return -1;
     }
     c->aggregate = (tpl_aggregation)agg;
+    if (tpl_granularity_parse(f->mix, &c->mix, &c->mix_group)) {
+        tpl_err_set(err, "--mix: '%s' is not block, conv or group:G (G channels, 1 to 1024)",
+                    f->mix);
+        return -1;
+    }
     return 0;
 }
 

@@ -147,6 +147,8 @@ static void config_meta(const tpl_config *c, int plain, meta_buf *b) {
     meta_put(b, "routing", "%s", tpl_routing_name(c->routing));
     meta_put(b, "topk", "%d", c->topk);
     meta_put(b, "aggregation", "%s", tpl_aggregation_name(c->aggregate));
+    char gran[24];
+    meta_put(b, "mix", "%s", tpl_granularity_format(c->mix, c->mix_group, gran, sizeof gran));
     meta_put(b, "mixtures", "%s", c->shared_mixture ? "shared" : "per-task");
     meta_put(b, "heads", "%s", c->shared_head ? "shared" : "per-task");
     meta_put(b, "tau", "%.9g", c->tau);
@@ -357,6 +359,11 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
         return -1;
     }
     c->aggregate = (tpl_aggregation)a;
+    const char *mix = tpl_st_meta(f, "mix"); /* absent before granularities: per block */
+    if (mix && tpl_granularity_parse(mix, &c->mix, &c->mix_group)) {
+        tpl_err_set(err, "%s: metadata 'mix' is malformed (not block, conv or group:G)", path);
+        return -1;
+    }
     const char *prec = tpl_st_meta(f, "precision"); /* absent before bf16: fp32 */
     int pr = prec ? tpl_precision_parse(prec) : TPL_PRECISION_FP32;
     if (pr < 0) {

@@ -47,6 +47,9 @@ void tpl_bank_architecture(const tpl_model *m, char *out, size_t cap) {
                               tpl_aggregation_name(c->aggregate),
                               c->shared_mixture ? "shared" : "per-task",
                               c->shared_head ? "shared" : "per-task");
+    if (c->mix != TPL_MIX_BLOCK && n < cap) /* absent for one a block: the ids of older banks hold */
+        n += (size_t)snprintf(out + n, cap - n, ", one mixture per %s",
+                              tpl_granularity_format(c->mix, c->mix_group, (char[24]){0}, 24));
     for (int i = 0; i < c->in_channels && n < cap; i++)
         n += (size_t)snprintf(out + n, cap - n, " %.9g/%.9g", c->in_mean[i], c->in_std[i]);
 }

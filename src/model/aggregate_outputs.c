@@ -86,7 +86,7 @@ static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk
         /* the sum is a one-template mix of the branch: dbranch = a_k dsum,
          * da_k = <branch, dsum>, by the bank's own kernel */
         memset(g2, 0, sizeof(float) * numel);
-        tpl_mix_backward(1, numel, x[st->kind->saved - 1], &a[k], g1, g2, &da[k]);
+        tpl_mix_backward(1, numel, numel, x[st->kind->saved - 1], &a[k], g1, g2, &da[k]);
         const tpl_branch b = expert(m, task, s, l, k);
         if (ws->g_bf16) tpl_bf16_from_f32(g2, ws->g_bf16, numel);
         if (st->kind->backward(&b, h, x, g2, ws->g_bf16, ws->g + 3, ws->dw, g2, err)) return -1;

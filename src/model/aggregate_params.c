@@ -84,9 +84,15 @@ static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk
     ws->g_pending_bf16 = st->out_bf16;
     const int k = st->templates;
     const tpl_params *p = &m->params;
-    float da[k];
-    tpl_mix_backward(k, st->per_template, tpl_params_data(p, st->bank), tpl_mixing_mix(m, s, l),
-                     ws->dw, tpl_params_grad(p, st->bank), da);
+    const float *a = tpl_mixing_mix(m, s, l);
+    float da[st->units * k];
+    for (int u = 0; u < st->units; u++) {
+        size_t at, n;
+        tpl_stage_unit(st, u, &at, &n);
+        tpl_mix_backward(k, n, st->per_template, tpl_params_data(p, st->bank) + at,
+                         a + (size_t)u * k, ws->dw + at, tpl_params_grad(p, st->bank) + at,
+                         da + (size_t)u * k);
+    }
     tpl_mixing_backward(m, task, s, l, da);
     return 0;
 }

@@ -56,6 +56,10 @@ typedef struct tpl_block_kind {
     /* Fan-in of conv i of a template, for initialisation; and where conv i
      * starts within it. */
     int (*fan_in)(const tpl_stage *st, int conv);
+    /* Output channels of conv i: its weights are [out][...] within the
+     * template, so that a group of output channels is one run of floats
+     * (mixture granularity, granularity.c). */
+    int (*conv_out)(const tpl_stage *st, int conv);
     size_t (*conv_offset)(const tpl_stage *st, int conv);
     /* Conv plans into st->plan[], from the stage's geometry, in the model's
      * precision; freed by the model. */

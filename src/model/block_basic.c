@@ -29,6 +29,11 @@ static int fan_in(const tpl_stage *st, int conv) {
     return st->width * 9;
 }
 
+static int conv_out(const tpl_stage *st, int conv) {
+    (void)conv;
+    return st->width;
+}
+
 static size_t conv_offset(const tpl_stage *st, int conv) { return conv * template_floats(st) / 2; }
 
 static int plans(tpl_model *m, tpl_stage *st) {
@@ -122,9 +127,12 @@ typedef struct wino_state {
     unsigned long gen;  /* version of what u was made from, + 1 (0: none yet) */
 } wino_state;
 
-/* fp32 runs only: bf16 ones keep oneDNN's bf16 kernels at every batch. */
+/* fp32 runs only: bf16 ones keep oneDNN's bf16 kernels at every batch.
+ * Mixtures per channel group would need the transform's own channel
+ * order: those blocks run oneDNN's kernels too. */
 static int wino_shape_applies(const tpl_stage *st, int n) {
-    return !st->bf16 && n < TPL_CONV_WINOGRAD_MIN_BATCH && st->width % TPL_WINO_CHANNEL_BLOCK == 0;
+    return !st->bf16 && st->mix != TPL_MIX_GROUP && n < TPL_CONV_WINOGRAD_MIN_BATCH &&
+           st->width % TPL_WINO_CHANNEL_BLOCK == 0;
 }
 
 static int wino_applies(const tpl_branch *b) {
@@ -169,11 +177,13 @@ static const wino_state *wino_bank(tpl_model *m, tpl_stage *st, tpl_err *err) {
 }
 
 /* Stage s's blocks' transformed weights for the mixing cache's generation
- * gen: u[l] = sum_k a[l][k] U[k], chunk by chunk so that every template's
- * chunk is read once for all the blocks. */
+ * gen: u[l][c] = sum_k a[l][k] U[k][c] for each conv c (a per the block,
+ * or per conv with one mixture a conv), chunk by chunk so that every
+ * template's chunk is read once for all the blocks. */
 static int wino_weights(tpl_model *m, int s, unsigned long gen, tpl_err *err) {
     tpl_stage *st = &m->stage[s];
-    const size_t per = 2 * tpl_wino_weight_count(st->width, st->width), chunk = 2048;
+    const size_t count = tpl_wino_weight_count(st->width, st->width), chunk = 2048;
+    const size_t chunks = (count + chunk - 1) / chunk;
     wino_state *w = wino_room(st, &m->mixing.kind_state[s], st->layers);
     if (!w) {
         tpl_err_set(err, "out of memory: winograd weights");
@@ -182,21 +192,23 @@ static int wino_weights(tpl_model *m, int s, unsigned long gen, tpl_err *err) {
     if (w->gen == gen + 1) return 0;
     const wino_state *bank = wino_bank(m, st, err);
     if (!bank) return -1;
-    const float *a = tpl_mixing_mix(m, s, 0); /* [L][K] */
-    const int L = st->layers, K = st->templates;
-#pragma omp parallel for schedule(static)
-    for (size_t at = 0; at < per; at += chunk) {
-        const size_t n = per - at < chunk ? per - at : chunk;
-        for (int l = 0; l < L; l++) {
-            float *out = w->u + (size_t)l * per + at;
-            for (size_t i = 0; i < n; i++) out[i] = 0.0f;
-            for (int k = 0; k < K; k++) {
-                const float ak = a[(size_t)l * K + k], *in = bank->u + (size_t)k * per + at;
-                if (ak == 0.0f) continue; /* top-k routing */
-                for (size_t i = 0; i < n; i++) out[i] += ak * in[i];
+    const float *a = tpl_mixing_mix(m, s, 0); /* [L][units][K] */
+    const int L = st->layers, K = st->templates, U = st->units;
+#pragma omp parallel for schedule(static) collapse(2)
+    for (int c = 0; c < 2; c++)
+        for (size_t j = 0; j < chunks; j++) {
+            const size_t at = c * count + j * chunk, n = count - j * chunk < chunk ? count - j * chunk : chunk;
+            for (int l = 0; l < L; l++) {
+                float *out = w->u + (size_t)l * 2 * count + at;
+                const float *al = a + ((size_t)l * U + (U > 1 ? c : 0)) * K;
+                for (size_t i = 0; i < n; i++) out[i] = 0.0f;
+                for (int k = 0; k < K; k++) {
+                    const float ak = al[k], *in = bank->u + (size_t)k * 2 * count + at;
+                    if (ak == 0.0f) continue; /* top-k routing */
+                    for (size_t i = 0; i < n; i++) out[i] += ak * in[i];
+                }
             }
         }
-    }
     w->gen = gen + 1;
     return 0;
 }
@@ -223,7 +235,8 @@ static int eval_block(const tpl_branch *b, int l, size_t last_bn_at, const float
 }
 
 static size_t state_bytes(const tpl_model *m, const tpl_stage *st) {
-    return !m->winograd || st->bf16 || st->width % TPL_WINO_CHANNEL_BLOCK
+    return !m->winograd || st->bf16 || st->mix == TPL_MIX_GROUP ||
+                   st->width % TPL_WINO_CHANNEL_BLOCK
                ? 0
                : sizeof(float) * tpl_wino_weight_count(st->width, st->width) * 2 * st->layers;
 }
@@ -237,7 +250,7 @@ static void free_state(void *state) {
 const tpl_block_kind tpl_block_basic = {
     .name = "basic", .convs = 2, .branch_bns = 1, .last_relu = 1, .saved = SAVED,
     .template_floats = template_floats, .template_shape = template_shape, .fan_in = fan_in,
-    .conv_offset = conv_offset, .plans = plans, .saved_floats = saved_floats,
+    .conv_out = conv_out, .conv_offset = conv_offset, .plans = plans, .saved_floats = saved_floats,
     .forward = forward, .backward = backward, .eval_block = eval_block,
     .state_bytes = state_bytes, .free_state = free_state, .eval_block_floats = eval_block_floats,
 };

@@ -2,6 +2,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "templar.h"
@@ -19,6 +20,11 @@ static const char *const aggregation_names[] = {
 };
 static_assert(sizeof aggregation_names / sizeof *aggregation_names == TPL_AGG_COUNT,
               "an aggregation without a name");
+static const char *const granularity_names[] = {
+    [TPL_MIX_BLOCK] = "block", [TPL_MIX_CONV] = "conv", [TPL_MIX_GROUP] = "group",
+};
+static_assert(sizeof granularity_names / sizeof *granularity_names == TPL_MIX_COUNT,
+              "a granularity without a name");
 static const char *const precision_names[] = {
     [TPL_PRECISION_FP32] = "fp32", [TPL_PRECISION_BF16] = "bf16",
 };
@@ -39,6 +45,32 @@ const char *tpl_aggregation_name(tpl_aggregation a) {
 
 int tpl_aggregation_parse(const char *name) {
     return tpl_name_find(aggregation_names, TPL_AGG_COUNT, name);
+}
+
+const char *tpl_granularity_format(tpl_granularity mix, int group, char *buf, size_t size) {
+    if ((int)mix < 0 || (int)mix >= TPL_MIX_COUNT) snprintf(buf, size, "unknown");
+    else if (mix == TPL_MIX_GROUP) snprintf(buf, size, "group:%d", group);
+    else snprintf(buf, size, "%s", granularity_names[mix]);
+    return buf;
+}
+
+int tpl_granularity_parse(const char *text, tpl_granularity *mix, int *group) {
+    const char *colon = strchr(text, ':');
+    if (!colon) {
+        int g = tpl_name_find(granularity_names, TPL_MIX_COUNT, text);
+        if (g < 0 || g == TPL_MIX_GROUP) return -1;
+        *mix = (tpl_granularity)g;
+        *group = 0;
+        return 0;
+    }
+    char *end;
+    long n = strtol(colon + 1, &end, 10);
+    if (strncmp(text, "group:", 6) != 0 || colon != text + 5 || end == colon + 1 || *end ||
+        n < 1 || n > 1024)
+        return -1;
+    *mix = TPL_MIX_GROUP;
+    *group = (int)n;
+    return 0;
 }
 
 const char *tpl_precision_name(tpl_precision p) {
@@ -90,6 +122,27 @@ static int bad_name(tpl_err *err, const char *name) {
     return !ok;
 }
 
+/* A group splits every convolution's output channels (each stage's width)
+ * evenly; experts (OUTPUTS) run whole templates, so they mix per block. */
+static int check_granularity(const tpl_config *c, tpl_err *err) {
+    if ((int)c->mix < 0 || (int)c->mix >= TPL_MIX_COUNT) {
+        tpl_err_set(err, "config: unknown mixture granularity %d", (int)c->mix);
+        return -1;
+    }
+    if (c->mix != TPL_MIX_BLOCK && c->aggregate == TPL_AGG_OUTPUTS) {
+        tpl_err_set(err, "config: mixing outputs (experts) takes one mixture per block, not per %s",
+                    c->mix == TPL_MIX_CONV ? "conv" : "group");
+        return -1;
+    }
+    for (int s = 0; c->mix == TPL_MIX_GROUP && s < c->n_stages; s++)
+        if (c->mix_group < 1 || c->stage[s].width % c->mix_group) {
+            tpl_err_set(err, "config: mixture groups of %d channels do not split width %d",
+                        c->mix_group, c->stage[s].width);
+            return -1;
+        }
+    return 0;
+}
+
 int tpl_config_check(const tpl_config *c, tpl_err *err) {
     if (bad_range(err, "in_channels", c->in_channels, 1, 4) ||
         bad_range(err, "in_height", c->in_height, 4, 1024) ||
@@ -138,6 +191,7 @@ int tpl_config_check(const tpl_config *c, tpl_err *err) {
         tpl_err_set(err, "config: unknown aggregation %d", (int)c->aggregate);
         return -1;
     }
+    if (check_granularity(c, err)) return -1;
     if ((int)c->precision < 0 || (int)c->precision >= TPL_PRECISION_COUNT) {
         tpl_err_set(err, "config: unknown precision %d", (int)c->precision);
         return -1;

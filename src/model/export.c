@@ -37,6 +37,7 @@ tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {
     cfg.task[0] = m->cfg.task[task];
     cfg.routing = TPL_ROUTE_FIXED_ONEHOT;
     cfg.shared_mixture = cfg.shared_head = 0;
+    cfg.mix = TPL_MIX_BLOCK, cfg.mix_group = 0; /* each block its own weights, whole */
     for (int s = 0; s < cfg.n_stages; s++) cfg.stage[s].templates = cfg.stage[s].layers;
     tpl_model *e = tpl_config_check(&cfg, err) ? NULL : tpl_model_create(&cfg, 0, err);
     if (!e) return NULL;

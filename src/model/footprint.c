@@ -11,6 +11,7 @@
 #include "block.h"
 #include "layout.h"
 #include "meminfo.h"
+#include "mixing.h"
 #include "workspace.h"
 
 #define MIB ((size_t)1 << 20)
@@ -66,7 +67,7 @@ int tpl_memory_estimate(const tpl_config *cfg, int batch, int training, tpl_opt_
     tpl_layout_list(cfg, count_view, &params);
     for (int s = 0; s < cfg->n_stages; s++) {
         const tpl_stage *st = &shell.stage[s];
-        mixing += shell.agg->mixed_floats(st) + 2 * (size_t)st->layers * st->templates;
+        mixing += shell.agg->mixed_floats(st) + 2 * tpl_stage_rows(st) * st->templates;
     }
     const size_t f = sizeof(float);
     *out = (tpl_memory){

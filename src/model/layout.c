@@ -37,6 +37,16 @@ static tpl_bn_views add_bn(declarer *d, const char *prefix, int task, int ndim,
     return (tpl_bn_views){v[0], v[1], v[2], v[3]};
 }
 
+/* A stage's logits: [L][K], or [L][units][K] with several mixtures a
+ * block (granularity.c). */
+static int logits_shape(const tpl_stage *st, int64_t *shape) {
+    int n = 0;
+    shape[n++] = st->layers;
+    if (st->units > 1) shape[n++] = st->units;
+    shape[n++] = st->templates;
+    return n;
+}
+
 /* The shared tensors: stem, and per stage its bank, transition and (with a
  * shared mixture) the one logits tensor. */
 static void declare_shared(tpl_model *m, declarer *d) {
@@ -58,8 +68,8 @@ static void declare_shared(tpl_model *m, declarer *d) {
         }
         if (c->shared_mixture) {
             snprintf(name, sizeof name, "stage%d.logits", s);
-            int v = add_view(d, name, TPL_KIND_LOGITS, -1, 2,
-                             (int64_t[]){st->layers, st->templates});
+            int64_t shape[3];
+            int v = add_view(d, name, TPL_KIND_LOGITS, -1, logits_shape(st, shape), shape);
             for (int t = 0; t < c->n_tasks; t++) m->task[t].stage[s].logits = v;
         }
     }
@@ -79,8 +89,9 @@ static void declare_task(tpl_model *m, declarer *d, int t) {
         const tpl_stage *st = &m->stage[s];
         if (!c->shared_mixture) {
             snprintf(name, sizeof name, "%s.stage%d.logits", pre, s);
-            tp->stage[s].logits = add_view(d, name, TPL_KIND_LOGITS, t, 2,
-                                           (int64_t[]){st->layers, st->templates});
+            int64_t shape[3];
+            tp->stage[s].logits = add_view(d, name, TPL_KIND_LOGITS, t, logits_shape(st, shape),
+                                           shape);
         }
         snprintf(name, sizeof name, "%s.stage%d.bn", pre, s);
         tp->stage[s].bn = add_bn(d, name, t, 3,

@@ -19,7 +19,7 @@ static int cache_init(const tpl_model *m, tpl_mix_cache *c, uint64_t seed) {
     size_t mixed = 0, mix = 0;
     for (int s = 0; s < m->cfg.n_stages; s++) {
         mixed += m->agg->mixed_floats(&m->stage[s]);
-        mix += (size_t)m->stage[s].layers * m->stage[s].templates;
+        mix += tpl_stage_rows(&m->stage[s]) * m->stage[s].templates;
     }
     c->key.task = -1;
     c->mixed_numel = mixed;
@@ -38,7 +38,7 @@ int tpl_mixing_init(tpl_model *m, uint64_t seed) {
         st->mixed_offset = mixed;
         st->mix_offset = mix;
         mixed += m->agg->mixed_floats(st);
-        mix += (size_t)st->layers * st->templates;
+        mix += tpl_stage_rows(st) * st->templates;
     }
     return cache_init(m, &m->mixing, seed);
 }
@@ -73,26 +73,39 @@ size_t tpl_mixing_cache_bytes(const tpl_model *m) {
     return bytes;
 }
 
-/* Routes stage s of task t into a and soft ([L][K] each); with Gumbel noise
- * drawn from the cache's stream when noisy. */
+/* Routes stage s of task t into a and soft ([L][units][K] each); with
+ * Gumbel noise drawn from the cache's stream when noisy.  A row's routing
+ * is its block's (fixed one-hot routing picks the template by block). */
 static void route_stage(tpl_model *m, int task, int s, int noisy, float *a, float *soft) {
     const tpl_stage *st = &m->stage[s];
     const tpl_route r = tpl_model_route(m);
     const int k = st->templates;
     const float *z = tpl_params_data(&m->params, m->task[task].stage[s].logits);
-    for (int l = 0; l < st->layers; l++) {
+    for (size_t row = 0; row < tpl_stage_rows(st); row++) {
         float g[k];
         for (int i = 0; noisy && i < k; i++) /* Gumbel(0, 1) */
             g[i] = -logf(-logf(fmaxf(tpl_rng_uniform(&m->mixing.noise_rng), 1e-12f)) + 1e-20f);
-        tpl_route_forward(&r, k, l, z + (size_t)l * k, noisy ? g : NULL, a + (size_t)l * k,
-                          soft + (size_t)l * k);
+        tpl_route_forward(&r, k, (int)(row / st->units), z + row * k, noisy ? g : NULL,
+                          a + row * k, soft + row * k);
     }
 }
 
 void tpl_model_mixture(tpl_model *m, int task, int s, float *a) {
     const tpl_stage *st = &m->stage[s];
-    float soft[st->layers * st->templates];
-    route_stage(m, task, s, 0, a, soft);
+    const size_t k = st->templates, rows = tpl_stage_rows(st);
+    float *all = malloc(sizeof(float) * 2 * rows * k);
+    if (!all) { /* a picture's input: the blocks' first units, then */
+        for (int l = 0; l < st->layers; l++) memset(a + l * k, 0, sizeof(float) * k);
+        return;
+    }
+    route_stage(m, task, s, 0, all, all + rows * k);
+    for (int l = 0; l < st->layers; l++)
+        for (size_t i = 0; i < k; i++) {
+            double sum = 0.0;
+            for (int u = 0; u < st->units; u++) sum += all[((size_t)l * st->units + u) * k + i];
+            a[l * k + i] = (float)(sum / st->units);
+        }
+    free(all);
 }
 
 static int same_key(tpl_mix_key a, tpl_mix_key b) {
@@ -112,8 +125,13 @@ void tpl_mixing_update(tpl_model *m, int task, int training) {
         if (!m->agg->mixed_floats(st)) continue; /* mixing outputs: the templates run as they are */
         const float *bank = tpl_params_data(&m->params, st->bank);
         for (int l = 0; l < st->layers; l++)
-            tpl_mix_forward(st->templates, st->per_template, bank, a + (size_t)l * st->templates,
-                            c->mixed + st->mixed_offset + (size_t)l * st->per_template);
+            for (int u = 0; u < st->units; u++) {
+                size_t at, n;
+                tpl_stage_unit(st, u, &at, &n);
+                tpl_mix_forward(st->templates, n, st->per_template, bank + at,
+                                a + ((size_t)l * st->units + u) * st->templates,
+                                c->mixed + st->mixed_offset + (size_t)l * st->per_template + at);
+            }
     }
     c->key = key;
     c->gen = ++m->mix_gens;
@@ -122,7 +140,7 @@ void tpl_mixing_update(tpl_model *m, int task, int training) {
 void tpl_model_skip_noise(tpl_model *m) {
     if (m->cfg.routing != TPL_ROUTE_GUMBEL) return;
     for (int s = 0; s < m->cfg.n_stages; s++) /* route_stage's draws */
-        for (int i = 0; i < m->stage[s].layers * m->stage[s].templates; i++)
+        for (size_t i = 0; i < tpl_stage_rows(&m->stage[s]) * m->stage[s].templates; i++)
             tpl_rng_uniform(&m->mixing.noise_rng);
 }
 
@@ -133,12 +151,12 @@ const float *tpl_mixing_weights(const tpl_model *m, int s, int l) {
 
 const float *tpl_mixing_mix(const tpl_model *m, int s, int l) {
     const tpl_stage *st = &m->stage[s];
-    return m->mixing.mix + st->mix_offset + (size_t)l * st->templates;
+    return m->mixing.mix + st->mix_offset + (size_t)l * st->units * st->templates;
 }
 
 const float *tpl_mixing_soft(const tpl_model *m, int s, int l) {
     const tpl_stage *st = &m->stage[s];
-    return m->mixing.soft + st->mix_offset + (size_t)l * st->templates;
+    return m->mixing.soft + st->mix_offset + (size_t)l * st->units * st->templates;
 }
 
 const float *tpl_model_block_weights(tpl_model *m, int task, int s, int l) {
@@ -150,8 +168,12 @@ void tpl_mixing_backward(tpl_model *m, int task, int s, int l, const float *da) 
     const tpl_stage *st = &m->stage[s];
     const int k = st->templates;
     const tpl_route r = tpl_model_route(m);
-    float dz[k];
-    tpl_route_backward(&r, k, tpl_mixing_soft(m, s, l), da, dz);
-    float *gz = tpl_params_grad(&m->params, m->task[task].stage[s].logits) + (size_t)l * k;
-    for (int i = 0; i < k; i++) gz[i] += dz[i];
+    const float *soft = tpl_mixing_soft(m, s, l);
+    float *gz = tpl_params_grad(&m->params, m->task[task].stage[s].logits) +
+                (size_t)l * st->units * k;
+    for (int u = 0; u < st->units; u++) {
+        float dz[k];
+        tpl_route_backward(&r, k, soft + (size_t)u * k, da + (size_t)u * k, dz);
+        for (int i = 0; i < k; i++) gz[(size_t)u * k + i] += dz[i];
+    }
 }

@@ -54,11 +54,13 @@ int tpl_model_set_mixtures(tpl_model *m, const float *weights, size_t n, const c
         return -1;
     }
     for (int s = 0; s < m->cfg.n_stages; s++) {
-        const size_t lk = (size_t)m->stage[s].layers * m->stage[s].templates;
+        const tpl_stage *st = &m->stage[s];
+        const size_t k = st->templates;
         for (int t = 0; t < m->cfg.n_tasks; t++)
-            memcpy(tpl_params_data(&m->params, m->task[t].stage[s].logits), weights,
-                   sizeof(float) * lk);
-        weights += lk;
+            for (size_t r = 0; r < tpl_stage_rows(st); r++) /* a block's every unit */
+                memcpy(tpl_params_data(&m->params, m->task[t].stage[s].logits) + r * k,
+                       weights + r / st->units * k, sizeof(float) * k);
+        weights += (size_t)st->layers * k;
     }
     tpl_model_params_changed(m);
     return 0;
@@ -102,6 +104,9 @@ void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
         st->w = w;
         st->per_template = st->kind->template_floats(st);
         st->bn_per_block = m->agg->bn_per_block(st);
+        st->mix = c->mix;
+        st->mix_group = c->mix_group;
+        st->units = tpl_stage_units(st);
     }
     stage_precision(m);
 }

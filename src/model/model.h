@@ -62,6 +62,9 @@ typedef struct tpl_stage {
     int width, layers, templates, h, w;
     const struct tpl_block_kind *kind;
     size_t per_template;     /* floats in one template (the kind's weights) */
+    tpl_granularity mix;     /* the config's: what one mixture covers */
+    int mix_group;
+    int units;               /* mixtures a block has (granularity.c): its logits are [L][units][K] */
     int bank;                /* view [K][per_template] in the kind's shape */
     int trans_w;             /* view of the transition conv, -1 in stage 0 */
     tpl_conv_plan *plan[TPL_BLOCK_MAX_CONVS]; /* the kind's convolutions */
@@ -71,7 +74,7 @@ typedef struct tpl_stage {
     int n_slots;
     tpl_conv_slot trans_slot;
     size_t mixed_offset;     /* into the mixing cache's weights */
-    size_t mix_offset;       /* into its mixtures, L*K floats */
+    size_t mix_offset;       /* into its mixtures, L*units*K floats */
     void *kind_shared;       /* the kind's cache of the shared tensors (block.h) */
     int bf16;                /* convolutions in bf16 (the model's precision): the sizes of
                               * saved tensors and which eval path runs follow it */
@@ -154,7 +157,8 @@ void tpl_model_params_changed(tpl_model *m);
 /* The mixtures' softmax temperature (annealing), a parameter like any other. */
 void tpl_model_set_tau(tpl_model *m, float tau);
 /* Fixed mixture weights for every task: a[L][K] per stage, in order, each
- * >= 0 (FIXED routing normalises them).  Returns 0, or -1 with err naming
+ * >= 0 (FIXED routing normalises them); a block's every mixture unit
+ * (granularity.c) gets its block's weights.  Returns 0, or -1 with err naming
  * the first bad number (what says where they came from). */
 int tpl_model_set_mixtures(tpl_model *m, const float *weights, size_t n, const char *what,
                            tpl_err *err);
@@ -189,7 +193,8 @@ const float *tpl_model_block_weights(tpl_model *m, int task, int s, int l);
 /* Pooled features [n][last width] of the last forward, valid until the next. */
 const float *tpl_model_features(const tpl_model *m);
 
-/* Mixture weights a[L][K] of stage s for task t (after routing). */
+/* Mixture weights a[L][K] of stage s for task t (after routing): of a
+ * block with several mixtures (granularity.c), their mean. */
 void tpl_model_mixture(tpl_model *m, int task, int stage, float *a);
 
 /* The routing rule of the model's config. */

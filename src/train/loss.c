@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "mixing.h"
 #include "model.h"
 #include "route.h"
 
@@ -107,9 +108,9 @@ double tpl_entropy_forward_backward(int k, const float *a, float *da) {
 
 double tpl_mixture_entropy(tpl_model *m, int task, float weight) {
     const tpl_config *c = &m->cfg;
-    int blocks = 0;
-    for (int s = 0; s < c->n_stages; s++) blocks += c->stage[s].layers;
-    const float scale = weight / blocks; /* of the mean over blocks */
+    size_t rows = 0; /* mixtures: a block's, or its convs' or groups' */
+    for (int s = 0; s < c->n_stages; s++) rows += tpl_stage_rows(&m->stage[s]);
+    const float scale = weight / rows; /* of the mean over mixtures */
     double h = 0.0;
     for (int s = 0; s < c->n_stages; s++) {
         const tpl_stage *st = &m->stage[s];
@@ -118,15 +119,15 @@ double tpl_mixture_entropy(tpl_model *m, int task, float weight) {
         const float *z = tpl_params_data(&m->params, v);
         float *gz = tpl_params_grad(&m->params, v);
         const tpl_route r = tpl_model_route(m);
-        for (int l = 0; l < st->layers; l++) {
+        for (size_t row = 0; row < tpl_stage_rows(st); row++) {
             float a[k], soft[k], da[k], dz[k];
-            tpl_route_forward(&r, k, l, z + (size_t)l * k, NULL, a, soft);
+            tpl_route_forward(&r, k, (int)(row / st->units), z + row * k, NULL, a, soft);
             /* of the soft weights: top-k's are piecewise constant */
             h += tpl_entropy_forward_backward(k, soft, da);
             if (weight == 0.0f) continue;
             tpl_route_backward(&r, k, soft, da, dz);
-            for (int i = 0; i < k; i++) gz[(size_t)l * k + i] += scale * dz[i];
+            for (int i = 0; i < k; i++) gz[row * k + i] += scale * dz[i];
         }
     }
-    return h / blocks;
+    return h / rows;
 }

@@ -39,7 +39,8 @@ double tpl_infomax_part_backward(int n, int total, int classes, const float *log
 double tpl_entropy_forward_backward(int k, const float *a, float *da);
 
 
-/* Mean entropy of task t's mixtures over all blocks; with weight != 0 adds
+/* Mean entropy of task t's mixtures (every block's, or every unit's of finer
+ * granularities); with weight != 0 adds
  * weight * its gradient into the logits' gradients (after the backward). */
 double tpl_mixture_entropy(tpl_model *m, int task, float weight);
 
