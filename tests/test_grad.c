@@ -1,5 +1,6 @@
 /* Finite-difference checks of every op's backward, of the mixture (templates
  * and logits), and of whole residual blocks inside a small model. */
+#include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ static void top_k(const float *g, size_t n, int k, size_t *idx) {
 }
 
 static void along_gradient(const char *what, probe_fn f, void *ctx, float *theta,
-                           const float *grad, size_t n, float eps, float tol);
+                           const float *grad, size_t n, float eps, float tol, double floor);
 
 static void fd_check(const char *what, probe_fn f, void *ctx, float *theta,
                      const float *grad, size_t n, int samples, float eps,
@@ -93,13 +94,13 @@ static void fd_check(const char *what, probe_fn f, void *ctx, float *theta,
      * whole gradient below may not */
     CHECK_MSG(bad <= 1 || bad * 8 <= samples, "%s: %d of %d coordinates disagree", what, bad,
               samples);
-    along_gradient(what, f, ctx, theta, grad, n, eps, tol);
+    along_gradient(what, f, ctx, theta, grad, n, eps, tol, 0.0);
 }
 
 /* (L(theta + delta) - L(theta - delta)) / 2 against t |grad|^2, for the
  * step delta = t grad whose largest coordinate is eps. */
 static void along_gradient(const char *what, probe_fn f, void *ctx, float *theta,
-                           const float *grad, size_t n, float eps, float tol) {
+                           const float *grad, size_t n, float eps, float tol, double floor) {
     float *keep = malloc(sizeof(float) * n);
     memcpy(keep, theta, sizeof(float) * n);
     double gmax = 0.0, g2 = 0.0;
@@ -119,8 +120,8 @@ static void along_gradient(const char *what, probe_fn f, void *ctx, float *theta
     double down = f(ctx);
     memcpy(theta, keep, sizeof(float) * n);
     double num = (up - down) / 2.0, ana = t * g2;
-    CHECK_MSG(rel_err(num, ana) < tol, "%s: along the gradient analytic %.6g numeric %.6g",
-              what, ana, num);
+    CHECK_MSG(fabs(num - ana) <= tol * fmax(fabs(num), fabs(ana)) + floor,
+              "%s: along the gradient analytic %.6g numeric %.6g", what, ana, num);
     free(keep);
 }
 
@@ -143,6 +144,8 @@ static void test_bn(int relu, int with_skip, int block) {
                 .r = randn(n, 1.0f), .gamma = randn(s.c, 1.0f), .beta = randn(s.c, 1.0f),
                 .stats = malloc(2 * s.c * 4)};
     for (size_t i = 0; i < n; i++) c.x[i] += 0.5f; /* non-zero mean */
+    for (int i = 0; relu == TPL_RELU6 && i < s.c; i++) /* outputs past 6, so that some clip */
+        c.gamma[i] *= 4.0f, c.beta[i] += 2.0f;
     c.a = (tpl_bn_args){.shape = s, .gamma = c.gamma, .beta = c.beta, .eps = 1e-5f,
                         .relu = relu, .skip = with_skip ? c.skip : NULL,
                         .scratch = malloc(tpl_bn_scratch_bytes(s))};
@@ -153,6 +156,11 @@ static void test_bn(int relu, int with_skip, int block) {
     char name[64];
     snprintf(name, sizeof name, "bn(relu=%d,skip=%d,B=%d).x", relu, with_skip, block);
     fd_check(name, bn_probe, &c, c.x, dx, n, 60, 1e-3f, 5e-2f);
+    if (relu == TPL_RELU6) {
+        size_t clipped = 0;
+        for (size_t i = 0; i < n; i++) clipped += c.out[i] == 6.0f;
+        CHECK_MSG(clipped > n / 20, "relu6: %zu of %zu outputs clipped", clipped, n);
+    }
     fd_check("bn.gamma", bn_probe, &c, c.gamma, dg, s.c, 32, 1e-3f, 5e-2f);
     fd_check("bn.beta", bn_probe, &c, c.beta, db, s.c, 32, 1e-3f, 5e-2f);
     if (with_skip) fd_check("bn.skip", bn_probe, &c, c.skip, dskip, n, 60, 1e-3f, 5e-2f);
@@ -420,33 +428,38 @@ static double conv_probe(void *p) {
     return dot(c->y, c->r, tpl_shape_numel(tpl_conv_out_shape(c->plan)));
 }
 
-static void test_conv(tpl_engine *e, int n, int cin, int cout, int stride, int bin,
-                      int bout) {
-    conv_ctx c = {.plan = tpl_conv_plan_create(e, cin, cout, 3, stride, 7, 6, bin, bout)};
+/* A k x k conv (padding k/2) of `groups` channel groups: forward against
+ * the definition, both backwards by finite differences. */
+static void test_conv(tpl_engine *e, int n, int cin, int cout, int k, int stride, int groups,
+                      int bin, int bout) {
+    conv_ctx c = {.plan = tpl_conv_plan_create(e, cin, cout, k, stride, 7, 6, bin, bout)};
     tpl_err err = {{0}};
-    CHECK(tpl_conv_plan_prepare(c.plan, n, 1, &err) == 0);
+    CHECK(tpl_conv_plan_set_groups(c.plan, groups) == 0);
+    CHECK_MSG(tpl_conv_plan_prepare(c.plan, n, 1, &err) == 0, "%s", err.msg);
     tpl_shape is = tpl_conv_in_shape(c.plan), os = tpl_conv_out_shape(c.plan);
     size_t ni = tpl_shape_numel(is), no = tpl_shape_numel(os), nw = tpl_conv_weight_count(c.plan);
+    CHECK(nw == (size_t)cout * (cin / groups) * k * k);
     c.x = randn(ni, 1.0f), c.w = randn(nw, 0.3f), c.y = malloc(no * 4), c.r = randn(no, 1.0f);
     conv_probe(&c);
+    const int gin = cin / groups, gout = cout / groups, pad = k / 2;
     double maxd = 0.0; /* forward against the definition */
     for (int b = 0; b < n; b++)
         for (int o = 0; o < cout; o++)
             for (int oy = 0; oy < os.h; oy++)
                 for (int ox = 0; ox < os.w; ox++) {
                     double acc = 0.0;
-                    for (int i = 0; i < cin; i++)
-                        for (int ky = 0; ky < 3; ky++)
-                            for (int kx = 0; kx < 3; kx++) {
-                                int iy = oy * stride + ky - 1, ix = ox * stride + kx - 1;
+                    for (int i = 0; i < gin; i++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++) {
+                                int iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
                                 if (iy < 0 || ix < 0 || iy >= is.h || ix >= is.w) continue;
-                                acc += c.w[((o * cin + i) * 3 + ky) * 3 + kx] *
-                                       c.x[tpl_shape_index(is, b, i, iy * is.w + ix)];
+                                acc += c.w[((o * gin + i) * k + ky) * k + kx] *
+                                       c.x[tpl_shape_index(is, b, o / gout * gin + i, iy * is.w + ix)];
                             }
                     maxd = fmax(maxd, fabs(acc - c.y[tpl_shape_index(os, b, o, oy * os.w + ox)]));
                 }
-    CHECK_MSG(maxd < 1e-3, "conv forward (%d->%d, stride %d, batch %d, %s) off by %g", cin,
-              cout, stride, n, tpl_conv_impl(c.plan), maxd);
+    CHECK_MSG(maxd < 1e-3, "conv forward (%dx%d %d->%d in %d groups, stride %d, batch %d, %s) off by %g",
+              k, k, cin, cout, groups, stride, n, tpl_conv_impl(c.plan), maxd);
     float *dx = malloc(ni * 4), *dw = malloc(nw * 4);
     CHECK(tpl_conv_backward_data(c.plan, &c.slot, c.r, dx, &err) == 0);
     CHECK(tpl_conv_backward_weights(c.plan, c.x, c.r, dw, &err) == 0);
@@ -574,7 +587,9 @@ static void fd_check_model(const char *what, model_ctx *c, float *theta, const f
               "%s: only %d coordinates away from ReLU kinks", what, checked);
     if (getenv("FD_VERBOSE")) fprintf(stderr, "  %s: %d checked of %zu\n", what, checked, n);
     free(order);
-    along_gradient(what, model_probe, c, theta, grad, n, eps, 1e-1f);
+    /* the floor: a few roundings of the float loss, which a gradient this
+     * small moves by less than */
+    along_gradient(what, model_probe, c, theta, grad, n, eps, 1e-1f, 8 * FLT_EPSILON * fabs(l0));
 }
 
 static void test_model(int n_stages, tpl_routing routing, int shared_mixture,
@@ -649,15 +664,21 @@ int main(void) {
     test_bn(1, 0, 32);
     test_bn(1, 1, 16);
     test_bn(0, 1, 32);
+    test_bn(TPL_RELU6, 0, 32);
+    test_bn(TPL_RELU6, 1, 16);
     test_small_ops();
     test_mixture();
     tpl_err err;
     tpl_engine *e = tpl_engine_create(&err);
-    test_conv(e, 2, 16, 16, 1, 16, 16);  /* direct, blocked */
-    test_conv(e, 16, 16, 16, 1, 16, 16); /* winograd when available */
-    test_conv(e, 2, 1, 16, 2, 1, 16);    /* stem: 1 channel, stride 2 */
-    test_conv(e, 2, 16, 32, 2, 16, 16);  /* transition */
-    test_conv(e, 2, 8, 8, 1, 8, 8);      /* NHWC */
+    test_conv(e, 2, 16, 16, 3, 1, 1, 16, 16);  /* direct, blocked */
+    test_conv(e, 16, 16, 16, 3, 1, 1, 16, 16); /* winograd when available */
+    test_conv(e, 2, 1, 16, 3, 2, 1, 1, 16);    /* stem: 1 channel, stride 2 */
+    test_conv(e, 2, 16, 32, 3, 2, 1, 16, 16);  /* transition */
+    test_conv(e, 2, 8, 8, 3, 1, 1, 8, 8);      /* NHWC */
+    test_conv(e, 2, 8, 24, 1, 1, 1, 8, 24);    /* 1x1 expansion (inverted block), NHWC */
+    test_conv(e, 2, 24, 8, 1, 1, 1, 24, 8);    /* 1x1 projection */
+    test_conv(e, 2, 24, 24, 3, 1, 24, 24, 24); /* 3x3 depthwise */
+    test_conv(e, 2, 32, 32, 3, 1, 32, 16, 16); /* depthwise, blocked */
     tpl_engine_free(e);
     test_routing();
     test_entropy();

@@ -70,6 +70,7 @@ typedef struct prim {
 struct tpl_conv_plan {
     tpl_engine *e;
     int cin, cout, k, stride, pad, h, w, oh, ow, in_block, out_block;
+    int groups;   /* 1, or channel groups (tpl_conv_plan_set_groups) */
     int bf16;     /* inputs and weights in bf16 (tpl_precision) */
     int out_bf16; /* the forward and backward-data write bf16 (tpl_conv_plan_out_bf16) */
     int n, training;
@@ -120,7 +121,7 @@ tpl_conv_plan *tpl_conv_plan_create_as(tpl_engine *e, tpl_precision prec, int ci
     if (!p) return NULL;
     *p = (tpl_conv_plan){.e = e, .cin = cin, .cout = cout, .k = k,
                          .stride = stride, .pad = k / 2, .h = h, .w = w,
-                         .in_block = in_block, .out_block = out_block,
+                         .in_block = in_block, .out_block = out_block, .groups = 1,
                          .bf16 = prec == TPL_PRECISION_BF16};
     p->oh = (h + 2 * p->pad - k) / stride + 1;
     p->ow = (w + 2 * p->pad - k) / stride + 1;
@@ -134,6 +135,13 @@ void tpl_conv_plan_out_bf16(tpl_conv_plan *p) {
 }
 
 int tpl_conv_writes_bf16(const tpl_conv_plan *p) { return p->out_bf16; }
+
+int tpl_conv_plan_set_groups(tpl_conv_plan *p, int groups) {
+    if (groups < 1 || p->cin % groups || p->cout % groups) return -1;
+    plan_release(p);
+    p->groups = groups;
+    return 0;
+}
 
 tpl_precision tpl_conv_precision(const tpl_conv_plan *p) {
     return p->bf16 ? TPL_PRECISION_BF16 : TPL_PRECISION_FP32;
@@ -152,7 +160,7 @@ tpl_shape tpl_conv_out_shape(const tpl_conv_plan *p) {
     return (tpl_shape){p->n, p->cout, p->oh, p->ow, p->out_block};
 }
 size_t tpl_conv_weight_count(const tpl_conv_plan *p) {
-    return (size_t)p->cout * p->cin * p->k * p->k;
+    return (size_t)p->cout * (p->cin / p->groups) * p->k * p->k;
 }
 
 /* Memory format tag for our [N][C/B][HW][B] layout.  With one channel,
@@ -224,9 +232,21 @@ static int mem_make(dnnl_memory_t *m, const dnnl_memory_desc_t *md, tpl_engine *
  * 2x slower at batch 1; bench/conv_backends.c). */
 static dnnl_alg_kind_t pick_alg(const tpl_conv_plan *p, int n) {
     /* (oneDNN 2.6 has no bf16 winograd) */
-    int wino = !p->bf16 && p->k == 3 && p->stride == 1 && p->in_block == 16 && p->out_block == 16 &&
+    int wino = !p->bf16 && p->groups == 1 && p->k == 3 && p->stride == 1 && p->in_block == 16 && p->out_block == 16 &&
                n >= TPL_CONV_WINOGRAD_MIN_BATCH && getenv("TEMPLAR_NO_WINOGRAD") == NULL;
     return wino ? dnnl_convolution_winograd : dnnl_convolution_direct;
+}
+
+/* The weights' dimensions: OIHW, or with groups G x O/G x I/G x H x W
+ * (the same bytes as OIHW with I/G inputs); returns how many. */
+static int weight_dims(const tpl_conv_plan *p, dnnl_dims_t wd) {
+    const dnnl_dim_t o = p->cout, i = p->cin, k = p->k, g = p->groups;
+    if (g == 1) {
+        wd[0] = o, wd[1] = i, wd[2] = k, wd[3] = k;
+        return 4;
+    }
+    wd[0] = g, wd[1] = o / g, wd[2] = i / g, wd[3] = k, wd[4] = k;
+    return 5;
 }
 
 /* The descriptor of pass kind (0 forward, 1 backward-data, 2
@@ -234,11 +254,10 @@ static dnnl_alg_kind_t pick_alg(const tpl_conv_plan *p, int n) {
  * which is fp32 whatever the plan. */
 static int conv_desc(const tpl_conv_plan *p, dnnl_convolution_desc_t *d,
                      int kind, dnnl_alg_kind_t alg, const act_mds *a) {
-    dnnl_dims_t wd = {p->cout, p->cin, p->k, p->k}, st = {p->stride, p->stride},
-                pad = {p->pad, p->pad};
+    dnnl_dims_t wd, st = {p->stride, p->stride}, pad = {p->pad, p->pad};
     dnnl_memory_desc_t wany;
     dnnl_data_type_t wt = p->bf16 && kind != 2 ? dnnl_bf16 : dnnl_f32;
-    dnnl_memory_desc_init_by_tag(&wany, 4, wd, wt, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&wany, weight_dims(p, wd), wd, wt, dnnl_format_tag_any);
     dnnl_status_t s;
     if (kind == 0)
         s = dnnl_convolution_forward_desc_init(d, dnnl_forward_training, alg, src_in(p, a),
@@ -298,13 +317,15 @@ int tpl_conv_plan_prepare(tpl_conv_plan *p, int n, int training, tpl_err *err) {
     plan_release(p);
     act_mds a;
     dnnl_memory_desc_t oihw;
-    dnnl_dims_t wd = {p->cout, p->cin, p->k, p->k};
+    dnnl_dims_t wd;
+    const int wnd = weight_dims(p, wd);
     dnnl_alg_kind_t alg = pick_alg(p, n);
     if (act_md(p, &a.s32, n, p->cin, p->h, p->w, p->in_block, dnnl_f32) ||
         act_md(p, &a.d32, n, p->cout, p->oh, p->ow, p->out_block, dnnl_f32) ||
         act_md(p, &a.s16, n, p->cin, p->h, p->w, p->in_block, dnnl_bf16) ||
         act_md(p, &a.d16, n, p->cout, p->oh, p->ow, p->out_block, dnnl_bf16) ||
-        dnnl_memory_desc_init_by_tag(&oihw, 4, wd, dnnl_f32, dnnl_oihw) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&oihw, wnd, wd, dnnl_f32, wnd == 5 ? dnnl_goihw : dnnl_oihw) !=
+            dnnl_success ||
         make_fwd(p, &p->fwd, alg, &a))
         goto fail;
     const dnnl_memory_desc_t *wf = pd_md(&p->fwd, dnnl_query_weights_md);

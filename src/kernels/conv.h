@@ -57,13 +57,17 @@ tpl_precision tpl_conv_precision(const tpl_conv_plan *p);
  * fp32 plans. */
 void tpl_conv_plan_out_bf16(tpl_conv_plan *p);
 int tpl_conv_writes_bf16(const tpl_conv_plan *p);
+/* Splits the channels into groups convolved apart (groups = cin = cout:
+ * depthwise); the weights become [cout][cin/groups][k][k].  Returns 0, or
+ * -1 when groups does not divide both. */
+int tpl_conv_plan_set_groups(tpl_conv_plan *p, int groups);
 void tpl_conv_plan_free(tpl_conv_plan *p);
 /* (Re)builds primitives for batch n; training adds the backward ones.
  * Returns 0, or -1 with err set. Cheap when nothing changed. */
 int tpl_conv_plan_prepare(tpl_conv_plan *p, int n, int training, tpl_err *err);
 tpl_shape tpl_conv_out_shape(const tpl_conv_plan *p);
 tpl_shape tpl_conv_in_shape(const tpl_conv_plan *p);
-size_t tpl_conv_weight_count(const tpl_conv_plan *p); /* cout*cin*k*k */
+size_t tpl_conv_weight_count(const tpl_conv_plan *p); /* cout*(cin/groups)*k*k */
 /* Name of the implementation oneDNN picked for the forward pass, and for
  * pass 0 (forward), 1 (backward-data), 2 (backward-weights; "none" before
  * a training prepare). */

@@ -100,12 +100,16 @@ static void batch_moments(tpl_shape s, bn_in x, double *mean, double *var, float
     }
 }
 
+/* Where the activation clips from above: ReLU6's 6, or nowhere. */
+static inline float act_cap(int relu) { return relu == TPL_RELU6 ? 6.0f : INFINITY; }
+
 /* out = act(x * scale[c] + shift[c] (+ skip)) over the whole batch. */
 static void affine_act(const tpl_bn_args *a, const float *restrict scale,
                        const float *restrict shift, bn_in x, float *restrict out) {
     const tpl_shape s = a->shape;
     const float *restrict skip = a->skip;
     const int relu = a->relu, B = s.b;
+    const float cap = act_cap(relu);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++) {
         const size_t base = (size_t)n * image_stride(s);
@@ -115,7 +119,7 @@ static void affine_act(const tpl_bn_args *a, const float *restrict scale,
             for (int j = 0; j < B; j++) {
                 float v = xr[j] * scale[c0 + j] + shift[c0 + j];
                 if (skip) v += skip[o + j];
-                out[o + j] = relu ? (v > 0.0f ? v : 0.0f) : v;
+                out[o + j] = relu ? fminf(v > 0.0f ? v : 0.0f, cap) : v;
             }
         }
     }
@@ -130,6 +134,7 @@ static void affine_act_bf16(const tpl_bn_args *a, const float *restrict scale,
     const float *restrict skip = a->skip;
     tpl_bf16 *restrict oh = a->out_bf16;
     const int relu = a->relu, B = s.b;
+    const float cap = act_cap(relu);
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < s.n; n++) {
         const size_t base = (size_t)n * image_stride(s);
@@ -139,7 +144,7 @@ static void affine_act_bf16(const tpl_bn_args *a, const float *restrict scale,
             for (int j = 0; j < B; j++) {
                 float v = xr[j] * scale[c0 + j] + shift[c0 + j];
                 if (skip) v += skip[o + j];
-                v = relu ? (v > 0.0f ? v : 0.0f) : v;
+                v = relu ? fminf(v > 0.0f ? v : 0.0f, cap) : v;
                 if (out) out[o + j] = v;
                 oh[o + j] = tpl_bf16_round(v);
             }
@@ -198,21 +203,27 @@ void tpl_bn_forward_eval(const tpl_bn_args *a, const float *x, float *out) {
 typedef struct relu_mask {
     int relu;
     bn_in out;
+    float cap; /* ReLU6's 6: an output there was clipped (read from a bf16
+                * copy, outputs within 1/64 of 6 read as clipped too) */
 } relu_mask;
 
 static inline const float *mask_run(relu_mask k, size_t o, int B, float *restrict buf) {
     return k.relu ? run_in(k.out, o, B, buf) : NULL;
 }
 
-static inline float masked(const float *restrict mr, const float *dr, int j) {
-    return mr && mr[j] <= 0.0f ? 0.0f : dr[j];
+static inline int cut(const float *restrict mr, float cap, int j) {
+    return mr && !(mr[j] > 0.0f && mr[j] < cap);
+}
+
+static inline float masked(relu_mask k, const float *restrict mr, const float *dr, int j) {
+    return cut(mr, k.cap, j) ? 0.0f : dr[j];
 }
 
 /* The same of dout + add. */
-static inline float masked_sum(const float *restrict mr, const float *dr,
+static inline float masked_sum(relu_mask k, const float *restrict mr, const float *dr,
                                const float *restrict ar, int j) {
     const float d = dr[j] + ar[j];
-    return mr && mr[j] <= 0.0f ? 0.0f : d;
+    return cut(mr, k.cap, j) ? 0.0f : d;
 }
 
 /* Per-channel sums over image n of g and g * (x - mean), where g is the
@@ -228,12 +239,12 @@ static void backward_sums(tpl_shape s, relu_mask k, bn_in x, bn_in dout,
         const float *restrict xr = run_in(x, o, B, buf), *restrict mr = mask_run(k, o, B, mbuf);
         const float *dr = run_in(dout, o, B, dbuf);
         for (int j = 0; j < B; j++) {
-            float g = masked(mr, dr, j);
+            float g = masked(k, mr, dr, j);
             sg[c0 + j] += g;
             sgx[c0 + j] += g * (xr[j] - mean[c0 + j]);
         }
         if (dskip)
-            for (int j = 0; j < B; j++) dskip[o + j] = masked(mr, dr, j);
+            for (int j = 0; j < B; j++) dskip[o + j] = masked(k, mr, dr, j);
     }
 }
 
@@ -250,11 +261,11 @@ static void backward_sums_add(tpl_shape s, relu_mask k, bn_in x, bn_in dout, bn_
         const float *restrict xr = run_in(x, o, B, buf), *restrict mr = mask_run(k, o, B, mbuf);
         const float *dr = run_in(dout, o, B, dbuf), *restrict ar = run_in(add, o, B, abuf);
         for (int j = 0; j < B; j++) {
-            float g = masked_sum(mr, dr, ar, j);
+            float g = masked_sum(k, mr, dr, ar, j);
             sg[c0 + j] += g;
             sgx[c0 + j] += g * (xr[j] - mean[c0 + j]);
         }
-        for (int j = 0; j < B; j++) dskip[o + j] = masked_sum(mr, dr, ar, j);
+        for (int j = 0; j < B; j++) dskip[o + j] = masked_sum(k, mr, dr, ar, j);
     }
 }
 
@@ -275,21 +286,21 @@ static void backward_dx(const tpl_bn_args *a, relu_mask k, bn_in x, bn_in dout,
             const float *dr = run_in(dout, o, B, dbuf);
             if (!dh) {
                 for (int j = 0; j < B; j++) {
-                    float g = masked(mr, dr, j);
+                    float g = masked(k, mr, dr, j);
                     dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (xr[j] - mean[c0 + j]);
                 }
                 continue;
             }
             if (dx) {
                 for (int j = 0; j < B; j++) {
-                    float g = masked(mr, dr, j);
+                    float g = masked(k, mr, dr, j);
                     dx[o + j] = k1[c0 + j] * g - k2[c0 + j] - k3[c0 + j] * (xr[j] - mean[c0 + j]);
                     dh[o + j] = tpl_bf16_round(dx[o + j]);
                 }
                 continue;
             }
             for (int j = 0; j < B; j++) { /* bf16 alone: no store that may alias dout */
-                float g = masked(mr, dr, j);
+                float g = masked(k, mr, dr, j);
                 dh[o + j] = tpl_bf16_round(k1[c0 + j] * g - k2[c0 + j] -
                                            k3[c0 + j] * (xr[j] - mean[c0 + j]));
             }
@@ -302,7 +313,7 @@ void tpl_bn_backward(const tpl_bn_args *a, const float *x, const float *out,
                      const float *save_invstd, float *dx, float *dgamma,
                      float *dbeta, float *dskip) {
     const tpl_shape s = a->shape;
-    const relu_mask k = {a->relu, {out, a->out_bf16}};
+    const relu_mask k = {a->relu, {out, a->out_bf16}, act_cap(a->relu)};
     const bn_in in = {x, a->x_bf16};
     bn_scratch b = cut_scratch(s, a->scratch);
     float *part = b.part;

@@ -42,12 +42,14 @@ typedef struct tpl_bn_sync {
     void *user;
 } tpl_bn_sync;
 
+#define TPL_RELU6 6
+
 typedef struct tpl_bn_args {
     tpl_shape shape;
     const float *gamma, *beta;
     float *running_mean, *running_var;
     float momentum, eps;
-    int relu;          /* apply ReLU at the end */
+    int relu;          /* apply ReLU at the end: 0 none, 1 ReLU, TPL_RELU6 min(max(v, 0), 6) */
     const float *skip; /* residual input added before the ReLU, or NULL */
     void *scratch;     /* tpl_bn_scratch_bytes(shape), 8-byte aligned: the caller
                         * owns it, so the hot path never allocates */
