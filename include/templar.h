@@ -52,6 +52,15 @@ typedef enum {
  *            with a BN per expert; K times the convolutions */
 typedef enum { TPL_AGG_PARAMS = 0, TPL_AGG_OUTPUTS = 1, TPL_AGG_COUNT } tpl_aggregation;
 
+/* The block kinds (src/model/block_*.c):
+ *   BASIC     conv3x3 -> BN -> ReLU -> conv3x3 -> BN, + skip, ReLU (ResNet's)
+ *   INVERTED  MobileNetV2's inverted bottleneck: 1x1 expansion to E x C
+ *             channels -> BN -> ReLU6 -> 3x3 depthwise -> BN -> ReLU -> 1x1
+ *             projection -> BN, + skip; every weight and every BN's scale
+ *             and shift mixed from the templates (a task keeps only their
+ *             running statistics) */
+typedef enum { TPL_BLOCK_BASIC = 0, TPL_BLOCK_INVERTED = 1, TPL_BLOCK_COUNT } tpl_block_type;
+
 /* How finely a block's templates are mixed: one mixture (K logits) per
  *   BLOCK  block, for all its convolutions
  *   CONV   convolution of a block
@@ -90,6 +99,8 @@ typedef struct tpl_config {
     tpl_routing routing;          /* see tpl_routing */
     int topk;                     /* templates kept by TOPK and GUMBEL routing */
     tpl_aggregation aggregate;    /* mix parameters or outputs */
+    tpl_block_type block;         /* the blocks' kind */
+    int expand;                   /* INVERTED: the expansion E (hidden channels E x width) */
     tpl_granularity mix;          /* one mixture per block, conv or channel group */
     int mix_group;                /* channels of a group (GROUP only) */
     int shared_mixture;           /* 1: one mixture for every task (a hard-shared trunk) */
@@ -109,6 +120,10 @@ int tpl_routing_parse(const char *name);
 /* "params", "outputs"; parse gives -1 for others. */
 const char *tpl_aggregation_name(tpl_aggregation a);
 int tpl_aggregation_parse(const char *name);
+
+/* "basic", "inverted"; parse gives -1 for others. */
+const char *tpl_block_name(tpl_block_type b);
+int tpl_block_parse(const char *name);
 
 /* "block", "conv", "group:G" into buf (at least 24 bytes); parse reads them
  * back into *mix and *group (0 unless GROUP), returning 0, or -1 for any

@@ -7,6 +7,7 @@
 
 #include "mix.h"
 #include "route.h"
+#include "block.h"
 #include "check.h"
 #include "conv.h"
 #include "loss.h"
@@ -592,8 +593,21 @@ static void fd_check_model(const char *what, model_ctx *c, float *theta, const f
     along_gradient(what, model_probe, c, theta, grad, n, eps, 1e-1f, 8 * FLT_EPSILON * fabs(l0));
 }
 
-static void test_model(int n_stages, tpl_routing routing, int shared_mixture,
-                       tpl_aggregation aggregate, tpl_granularity mix, int group) {
+/* One model-level check's network (zeros: soft routing, one stage, per-task
+ * mixtures, parameters mixed per block, basic blocks). */
+typedef struct model_case {
+    int stages;
+    tpl_routing routing;
+    int shared_mixture;
+    tpl_aggregation aggregate;
+    tpl_granularity mix;
+    int group;
+    tpl_block_type block;
+} model_case;
+
+static void test_model(model_case mc) {
+    const int n_stages = mc.stages ? mc.stages : 1, shared_mixture = mc.shared_mixture;
+    const tpl_routing routing = mc.routing;
     tpl_config cfg;
     tpl_config_default(&cfg);
     cfg.in_height = cfg.in_width = 12;
@@ -608,8 +622,9 @@ static void test_model(int n_stages, tpl_routing routing, int shared_mixture,
     cfg.task[1] = (tpl_task_config){.name = "other", .classes = shared_mixture ? 10 : 3};
     cfg.shared_mixture = shared_mixture;
     cfg.shared_head = shared_mixture;
-    cfg.aggregate = aggregate;
-    cfg.mix = mix, cfg.mix_group = group;
+    cfg.aggregate = mc.aggregate;
+    cfg.mix = mc.mix, cfg.mix_group = mc.group;
+    cfg.block = mc.block, cfg.expand = 3;
     tpl_err err = {{0}};
     model_ctx c = {.n = 4};
     c.m = tpl_model_create(&cfg, 7, &err);
@@ -621,6 +636,15 @@ static void test_model(int n_stages, tpl_routing routing, int shared_mixture,
         if (p->views[i].kind == TPL_KIND_BN_SCALE)
             for (size_t j = 0; j < p->views[i].numel; j++)
                 tpl_params_data(p, i)[j] = 0.5f + tpl_rng_uniform(&rng);
+    for (int s = 0; s < n_stages; s++) { /* and those mixed in the templates */
+        const tpl_stage *st = &c.m->stage[s];
+        if (!st->kind->affine_at) continue;
+        const size_t rows = (size_t)st->bn_per_block * st->width;
+        for (int k = 0; k < st->templates; k++)
+            for (size_t j = 0; j < rows; j++)
+                tpl_params_data(p, st->bank)[k * st->per_template + st->kind->affine_at(st) + j] =
+                    0.5f + tpl_rng_uniform(&rng);
+    }
     c.x = randn((size_t)c.n * 144, 1.0f);
     c.logits = malloc(c.n * 10 * 4);
     int labels[4] = {1, 5, 7, 1};
@@ -684,16 +708,18 @@ int main(void) {
     test_entropy();
     test_infomax();
 models:
-    test_model(1, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS, TPL_MIX_BLOCK, 0);
-    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS, TPL_MIX_BLOCK, 0);
-    /* one mixture and one head for both tasks */
-    test_model(1, TPL_ROUTE_SOFT, 1, TPL_AGG_PARAMS, TPL_MIX_BLOCK, 0);
-    test_model(1, TPL_ROUTE_TOPK, 0, TPL_AGG_PARAMS, TPL_MIX_BLOCK, 0);
+    test_model((model_case){.stages = 1});
+    test_model((model_case){.stages = 2});
+    test_model((model_case){.shared_mixture = 1}); /* one mixture and one head for both tasks */
+    test_model((model_case){.routing = TPL_ROUTE_TOPK});
     /* a mixture per conv, and per group of 8 output channels */
-    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS, TPL_MIX_CONV, 0);
-    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_PARAMS, TPL_MIX_GROUP, 8);
+    test_model((model_case){.stages = 2, .mix = TPL_MIX_CONV});
+    test_model((model_case){.stages = 2, .mix = TPL_MIX_GROUP, .group = 8});
     /* a mixture of experts */
-    test_model(2, TPL_ROUTE_SOFT, 0, TPL_AGG_OUTPUTS, TPL_MIX_BLOCK, 0);
-    test_model(1, TPL_ROUTE_TOPK, 0, TPL_AGG_OUTPUTS, TPL_MIX_BLOCK, 0);
+    test_model((model_case){.stages = 2, .aggregate = TPL_AGG_OUTPUTS});
+    test_model((model_case){.routing = TPL_ROUTE_TOPK, .aggregate = TPL_AGG_OUTPUTS});
+    /* inverted bottlenecks (expansion 3), whole and mixed per group */
+    test_model((model_case){.stages = 2, .block = TPL_BLOCK_INVERTED});
+    test_model((model_case){.block = TPL_BLOCK_INVERTED, .mix = TPL_MIX_GROUP, .group = 8});
     return check_summary("test_grad");
 }

@@ -1,6 +1,6 @@
 /* Mixture granularity (--mix block|conv|group:G): a model with one mixture
  * per conv or per channel group whose every unit holds its block's logits
- * computes what the per-block model computes (eval through each eval path,
+ * computes what the per-block model computes, for either block kind (eval through each eval path,
  * and training), the units' logit gradients sum to the block's, the logits
  * have the shape [L][units][K], a file round-trips the granularity, and
  * configs that cannot split refuse with the reason.  Finite differences of
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "block.h"
 #include "check.h"
 #include "checkpoint.h"
 #include "loss.h"
@@ -22,7 +23,7 @@
 #define HW 12
 #define CLASSES 4
 
-static tpl_config config(tpl_granularity mix, int group) {
+static tpl_config config(tpl_block_type block, tpl_granularity mix, int group) {
     tpl_config c;
     tpl_config_default(&c);
     c.in_height = c.in_width = HW;
@@ -32,6 +33,7 @@ static tpl_config config(tpl_granularity mix, int group) {
     c.task[0].classes = CLASSES;
     c.logit_noise = 0.7f;
     c.mix = mix, c.mix_group = group;
+    c.block = block, c.expand = 3;
     return c;
 }
 
@@ -110,17 +112,19 @@ static void check_same(tpl_model *coarse, tpl_model *fine, const tpl_dataset *d,
     }
 }
 
-static void check_granularity(tpl_granularity mix, int group, int units0, const tpl_dataset *d) {
+static void check_granularity(tpl_block_type block, tpl_granularity mix, int group, int units0,
+                              const tpl_dataset *d) {
     tpl_err err = {{0}};
-    tpl_config cc = config(TPL_MIX_BLOCK, 0), cf = config(mix, group);
+    tpl_config cc = config(block, TPL_MIX_BLOCK, 0), cf = config(block, mix, group);
     tpl_dataset_stats(d, cc.in_mean, cc.in_std);
     memcpy(cf.in_mean, cc.in_mean, sizeof cc.in_mean);
     memcpy(cf.in_std, cc.in_std, sizeof cc.in_std);
     tpl_model *coarse = tpl_model_create(&cc, 5, &err), *fine = tpl_model_create(&cf, 9, &err);
     CHECK_MSG(coarse && fine, "create: %s", err.msg);
     if (!coarse || !fine) return;
-    char what[32];
-    tpl_granularity_format(mix, group, what, sizeof what);
+    char what[48], gran[24];
+    snprintf(what, sizeof what, "%s, %s", tpl_block_name(block),
+             tpl_granularity_format(mix, group, gran, sizeof gran));
     CHECK_MSG(fine->stage[0].units == units0, "%s: %d units a block in stage 0", what,
               fine->stage[0].units);
     const tpl_view *lv = &fine->params.views[fine->task[0].stage[0].logits];
@@ -132,6 +136,13 @@ static void check_granularity(tpl_granularity mix, int group, int units0, const 
     for (int i = 0; i < p->n_views; i++)
         for (size_t j = 0; p->views[i].kind == TPL_KIND_BN_SCALE && j < p->views[i].numel; j++)
             tpl_params_data(p, i)[j] = 0.5f + 0.1f * (float)(j % 7);
+    for (int s = 0; s < coarse->cfg.n_stages; s++) { /* the BN scales templates hold */
+        const tpl_stage *st = &coarse->stage[s];
+        for (int k = 0; st->kind->affine_at && k < st->templates; k++)
+            for (size_t j = 0; j < (size_t)st->bn_per_block * st->width; j++)
+                tpl_params_data(p, st->bank)[k * st->per_template + st->kind->affine_at(st) + j] =
+                    0.5f + 0.1f * (float)(j % 5);
+    }
     tpl_model_params_changed(coarse);
     copy_broadcast(fine, coarse);
     check_same(coarse, fine, d, what);
@@ -163,8 +174,9 @@ static void test_parse_and_refusals(void) {
     const char *bad[] = {"group", "group:", "group:0", "group:8x", "groups:8", "conv:2", "", "x"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         CHECK_MSG(tpl_granularity_parse(bad[i], &g, &group) != 0, "'%s' parsed", bad[i]);
-    expect_refused(config(TPL_MIX_GROUP, 12), "groups of 12 channels do not split width 16");
-    tpl_config c = config(TPL_MIX_CONV, 0);
+    expect_refused(config(TPL_BLOCK_BASIC, TPL_MIX_GROUP, 12),
+                   "groups of 12 channels do not split width 16");
+    tpl_config c = config(TPL_BLOCK_BASIC, TPL_MIX_CONV, 0);
     c.aggregate = TPL_AGG_OUTPUTS;
     expect_refused(c, "one mixture per block");
 }
@@ -173,9 +185,13 @@ int main(void) {
     tpl_dataset d;
     stripes_dataset(&d, 32, HW, CLASSES, 3);
     test_parse_and_refusals();
-    check_granularity(TPL_MIX_CONV, 0, 2, &d);
-    check_granularity(TPL_MIX_GROUP, 8, 4, &d);
-    check_granularity(TPL_MIX_GROUP, 16, 2, &d);
+    check_granularity(TPL_BLOCK_BASIC, TPL_MIX_CONV, 0, 2, &d);
+    check_granularity(TPL_BLOCK_BASIC, TPL_MIX_GROUP, 8, 4, &d);
+    check_granularity(TPL_BLOCK_BASIC, TPL_MIX_GROUP, 16, 2, &d);
+    /* inverted (expansion 3, width 16): 3 convs and the BNs' affine
+     * parameters; per group of 8: 48/8 + 48/8 + 16/8 + 1 */
+    check_granularity(TPL_BLOCK_INVERTED, TPL_MIX_CONV, 0, 4, &d);
+    check_granularity(TPL_BLOCK_INVERTED, TPL_MIX_GROUP, 8, 15, &d);
     tpl_dataset_free(&d);
     return check_summary("test_granularity");
 }

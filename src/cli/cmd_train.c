@@ -12,11 +12,11 @@
 #include "cli.h"
 #include "trainer.h"
 
-enum { N_FLAGS = 20 }; /* train's own, besides the training flags */
+enum { N_FLAGS = 22 }; /* train's own, besides the training flags */
 
 typedef struct train_flags {
-    const char *data, *task, *tasks, *widths, *routing, *mixtures, *aggregate, *mix, *size;
-    int width, layers, templates, stem_stride, plain, shared, shared_head, topk, channels;
+    const char *data, *task, *tasks, *widths, *routing, *mixtures, *aggregate, *mix, *block, *size;
+    int width, layers, templates, stem_stride, plain, shared, shared_head, topk, channels, expand;
     float tau, logit_noise;
     arg_spec specs[N_FLAGS + 1];
     trainer_opts o;
@@ -24,7 +24,7 @@ typedef struct train_flags {
 
 static void defaults(train_flags *f) {
     *f = (train_flags){.data = DEFAULT_DATA, .width = 64, .layers = 8, .templates = 4,
-                       .routing = "soft", .aggregate = "params", .mix = "block", .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
+                       .routing = "soft", .aggregate = "params", .mix = "block", .block = "basic", .expand = 6, .topk = 1, .tau = 1.0f, .logit_noise = 0.1f};
     trainer_defaults(&f->o);
     const arg_spec specs[] = {
         {"data", ARG_STR, &f->data, "IDX directory ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]); with --tasks: task fashion's", 0, 0},
@@ -43,6 +43,8 @@ static void defaults(train_flags *f) {
         {"routing", ARG_STR, &f->routing, "how blocks pick templates: soft, topk (straight-through), gumbel (straight-through Gumbel-softmax) or fixed (--mixtures)", 0, 0},
         {"topk", ARG_INT, &f->topk, "templates kept per block by topk and gumbel routing", 1, 256},
         {"mixtures", ARG_STR, &f->mixtures, "file of fixed mixture weights: L x K numbers per stage, for every task (sets --routing fixed)", 0, 0},
+        {"block", ARG_STR, &f->block, "the blocks: basic (two 3x3 convs, ResNet's) or inverted (MobileNetV2's inverted bottleneck: 1x1 expansion, 3x3 depthwise, 1x1 projection; its BNs' scale and shift mixed from the templates too)", 0, 0},
+        {"expand", ARG_INT, &f->expand, "inverted blocks' expansion: hidden channels = expand x width", 1, 16},
         {"mix", ARG_STR, &f->mix, "how finely blocks mix their templates: block (one mixture a block), conv (one a convolution) or group:G (one per G output channels of each convolution: more freedom per task for K logits a group)", 0, 0},
         {"aggregate", ARG_STR, &f->aggregate, "params (mix the templates: one conv pair a block) or outputs (run each template, mix the results: a mixture of experts)", 0, 0},
         {"tau", ARG_FLOAT, &f->tau, "mixture softmax temperature (the start, with --tau-end)", 1e-3, 1e3},
@@ -86,6 +88,13 @@ static int build_stages(const train_flags *f, tpl_config *c, tpl_err *err) {
         return -1;
     }
     c->aggregate = (tpl_aggregation)agg;
+    int block = tpl_block_parse(f->block);
+    if (block < 0) {
+        tpl_err_set(err, "--block: '%s' is not basic or inverted", f->block);
+        return -1;
+    }
+    c->block = (tpl_block_type)block;
+    c->expand = f->expand;
     if (tpl_granularity_parse(f->mix, &c->mix, &c->mix_group)) {
         tpl_err_set(err, "--mix: '%s' is not block, conv or group:G (G channels, 1 to 1024)",
                     f->mix);

@@ -47,6 +47,9 @@ void tpl_bank_architecture(const tpl_model *m, char *out, size_t cap) {
                               tpl_aggregation_name(c->aggregate),
                               c->shared_mixture ? "shared" : "per-task",
                               c->shared_head ? "shared" : "per-task");
+    if (c->block != TPL_BLOCK_BASIC && n < cap) /* (absent for basic: older banks' ids hold) */
+        n += (size_t)snprintf(out + n, cap - n, ", %s blocks (expansion %d)",
+                              tpl_block_name(c->block), c->expand);
     if (c->mix != TPL_MIX_BLOCK && n < cap) /* absent for one a block: the ids of older banks hold */
         n += (size_t)snprintf(out + n, cap - n, ", one mixture per %s",
                               tpl_granularity_format(c->mix, c->mix_group, (char[24]){0}, 24));

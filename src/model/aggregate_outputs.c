@@ -8,7 +8,9 @@
 #include "mixing.h"
 #include "workspace.h"
 
-static int bn_per_block(const tpl_stage *st) { return st->templates * st->kind->branch_bns + 1; }
+static int bn_per_block(const tpl_stage *st) {
+    return st->templates * st->kind->branch_bns(st) + 1;
+}
 static int slot_units(const tpl_stage *st) { return st->templates; }
 static size_t mixed_floats(const tpl_stage *st) {
     (void)st;
@@ -23,7 +25,7 @@ static tpl_branch expert(tpl_model *m, int task, int s, int l, int k) {
     const float *bank = tpl_params_data(&m->params, st->bank);
     return (tpl_branch){
         .m = m, .task = task, .s = s,
-        .bn_at = ((size_t)l * st->bn_per_block + (size_t)k * st->kind->branch_bns) * st->width,
+        .bn_at = ((size_t)l * st->bn_per_block + (size_t)k * st->kind->branch_bns(st)) * st->width,
         .slots = st->slots + (size_t)k * st->kind->convs,
         .w = bank + (size_t)k * st->per_template, .gen = m->version};
 }

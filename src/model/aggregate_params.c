@@ -1,11 +1,13 @@
 /* Mixing parameters: block l runs one branch on its mixed weights
  * W = sum_k a_k T_k (the template bank proper; see block.h). */
+#include <string.h>
+
 #include "block.h"
 #include "mix.h"
 #include "mixing.h"
 #include "workspace.h"
 
-static int bn_per_block(const tpl_stage *st) { return st->kind->branch_bns + 1; }
+static int bn_per_block(const tpl_stage *st) { return st->kind->branch_bns(st) + 1; }
 static int slot_units(const tpl_stage *st) { return st->layers; }
 static size_t mixed_floats(const tpl_stage *st) { return (size_t)st->layers * st->per_template; }
 static int branches(const tpl_stage *st) {
@@ -44,8 +46,8 @@ static int forward(tpl_model *m, int task, int s, int l, int training, tpl_act h
         if (ran) return ran < 0 ? -1 : 0;
     }
     if (st->kind->forward(&b, training, h, x, err)) return -1;
-    tpl_bn_args last = tpl_model_bn_args(m, m->task[task].stage[s].bn, last_bn_at(st, l),
-                                         tpl_stage_shape(m, s), st->kind->last_relu, h.f);
+    tpl_bn_args last = tpl_branch_bn_args(&b, last_bn_at(st, l), tpl_stage_shape(m, s),
+                                          st->kind->last_relu, h.f);
     last.out_bf16 = tpl_bf16_at(blk[TPL_BLK_OUT_BF16]);
     tpl_model_bn_forward(m, &last, training, branch_out(st, x[st->kind->saved - 1], &last),
                          blk[TPL_BLK_OUT], blk[TPL_BLK_STATS]);
@@ -62,10 +64,9 @@ static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk
     tpl_workspace *ws = m->ws;
     const tpl_stage *st = &m->stage[s];
     const tpl_shape shape = tpl_stage_shape(m, s);
-    const tpl_bn_views v = m->task[task].stage[s].bn;
     const tpl_branch b = branch_of(m, task, s, l);
     float *g0 = ws->g[0], *g1 = ws->g[1];
-    tpl_bn_args last = tpl_model_bn_args(m, v, last_bn_at(st, l), shape, st->kind->last_relu, h.f);
+    tpl_bn_args last = tpl_branch_bn_args(&b, last_bn_at(st, l), shape, st->kind->last_relu, h.f);
     last.dx_bf16 = ws->g_bf16;
     /* bf16 runs read the ReLU mask from the output's bf16 copy: half the bytes */
     last.out_bf16 = tpl_bf16_at(blk[TPL_BLK_OUT_BF16]);
@@ -73,9 +74,12 @@ static int backward(tpl_model *m, int task, int s, int l, tpl_act h, float **blk
     else last.dout_add = ws->g_pending;
     ws->g_pending = NULL;
     float *dy = ws->g_bf16 ? NULL : g1;
-    tpl_model_bn_backward(m, &last, branch_out(st, blk[TPL_BLK_SUM], &last),
-                          last.out_bf16 ? NULL : blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS], v,
-                          last_bn_at(st, l), dy, g0);
+    if (st->kind->affine_at) /* the BNs' part of dw, which their backwards add into */
+        memset(ws->dw + st->kind->affine_at(st), 0,
+               sizeof(float) * (st->per_template - st->kind->affine_at(st)));
+    tpl_branch_bn_backward(&b, &last, branch_out(st, blk[TPL_BLK_SUM], &last),
+                           last.out_bf16 ? NULL : blk[TPL_BLK_OUT], g0, blk[TPL_BLK_STATS],
+                           last_bn_at(st, l), ws->dw, dy, g0);
     if (st->kind->backward(&b, h, blk + TPL_BLK_BRANCHES, dy, ws->g_bf16, ws->g + 2, ws->dw, g1,
                            err))
         return -1;

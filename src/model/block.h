@@ -32,7 +32,7 @@ typedef struct tpl_act {
 
 /* A branch's saved tensors: the kind's own, then its output (the last).
  * In training they are kept for the backward; in eval they are scratch. */
-#define TPL_BRANCH_MAX_SAVED 8
+#define TPL_BRANCH_MAX_SAVED 10
 
 /* One run of a branch: whose weights, whose BNs. */
 typedef struct tpl_branch {
@@ -47,7 +47,18 @@ typedef struct tpl_branch {
 typedef struct tpl_block_kind {
     const char *name;
     int convs;           /* convolutions of a branch: weight slots per unit */
-    int branch_bns;      /* BNs inside the branch (the block's last one not counted) */
+    /* BN rows inside the branch, in units of the stage's width (a BN of E x
+     * width channels takes E rows; the block's last BN not counted). */
+    int (*branch_bns)(const tpl_stage *st);
+    /* Channels of the widest tensor a branch makes: the gradient buffers
+     * and BN scratch are sized by it. */
+    int (*widest)(const tpl_stage *st);
+    /* Where the block's BN scales start within a template, the shifts
+     * following them (one per BN row, in row order, the last BN's
+     * included): for kinds that mix their BNs' affine parameters from the
+     * templates (a task then keeps only the running statistics).  NULL:
+     * the BNs are the task's own. */
+    size_t (*affine_at)(const tpl_stage *st);
     int last_relu;       /* ReLU after the residual sum */
     int saved;           /* tensors a branch saves (its output the last) */
     /* Floats of one template, and its shape (without K) for the file. */
@@ -93,7 +104,8 @@ typedef struct tpl_block_kind {
     size_t (*eval_block_floats)(const tpl_stage *st, int n);
 } tpl_block_kind;
 
-extern const tpl_block_kind tpl_block_basic;
+extern const tpl_block_kind tpl_block_basic, tpl_block_inverted;
+const tpl_block_kind *tpl_block_kind_of(tpl_block_type t);
 
 typedef struct tpl_aggregation_impl {
     tpl_aggregation id;
@@ -118,6 +130,16 @@ const tpl_aggregation_impl *tpl_aggregation_of(tpl_aggregation a);
 /* The BN args of BN views v at offset at, for shape; with relu and skip. */
 tpl_bn_args tpl_model_bn_args(const tpl_model *m, tpl_bn_views v, size_t at, tpl_shape shape,
                               int relu, const float *skip);
+/* A block's BN as the branch b runs it: its running statistics the task's
+ * at offset at (floats into the stage's BN rows), its scale and shift the
+ * task's too, or, for kinds that mix them (affine_at), in b's weights. */
+tpl_bn_args tpl_branch_bn_args(const tpl_branch *b, size_t at, tpl_shape shape, int relu,
+                               const float *skip);
+/* Its backward: the scale's and shift's gradients into the task's, or into
+ * dw (the kind's template layout) for kinds that mix them. */
+void tpl_branch_bn_backward(const tpl_branch *b, const tpl_bn_args *a, const float *x,
+                            const float *out, const float *dout, const float *stats, size_t at,
+                            float *dw, float *dx, float *dskip);
 /* Training: batch statistics into stats (mean, 1/std); eval: running ones. */
 void tpl_model_bn_forward(const tpl_model *m, const tpl_bn_args *a, int training,
                           const float *x, float *out, float *stats);

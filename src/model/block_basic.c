@@ -29,6 +29,13 @@ static int fan_in(const tpl_stage *st, int conv) {
     return st->width * 9;
 }
 
+static int one_row(const tpl_stage *st) {
+    (void)st;
+    return 1;
+}
+
+static int width(const tpl_stage *st) { return st->width; }
+
 static int conv_out(const tpl_stage *st, int conv) {
     (void)conv;
     return st->width;
@@ -248,7 +255,8 @@ static void free_state(void *state) {
 }
 
 const tpl_block_kind tpl_block_basic = {
-    .name = "basic", .convs = 2, .branch_bns = 1, .last_relu = 1, .saved = SAVED,
+    .name = "basic", .convs = 2, .branch_bns = one_row, .widest = width, .last_relu = 1,
+    .saved = SAVED,
     .template_floats = template_floats, .template_shape = template_shape, .fan_in = fan_in,
     .conv_out = conv_out, .conv_offset = conv_offset, .plans = plans, .saved_floats = saved_floats,
     .forward = forward, .backward = backward, .eval_block = eval_block,

@@ -20,6 +20,11 @@ static const char *const aggregation_names[] = {
 };
 static_assert(sizeof aggregation_names / sizeof *aggregation_names == TPL_AGG_COUNT,
               "an aggregation without a name");
+static const char *const block_names[] = {
+    [TPL_BLOCK_BASIC] = "basic", [TPL_BLOCK_INVERTED] = "inverted",
+};
+static_assert(sizeof block_names / sizeof *block_names == TPL_BLOCK_COUNT,
+              "a block kind without a name");
 static const char *const granularity_names[] = {
     [TPL_MIX_BLOCK] = "block", [TPL_MIX_CONV] = "conv", [TPL_MIX_GROUP] = "group",
 };
@@ -46,6 +51,12 @@ const char *tpl_aggregation_name(tpl_aggregation a) {
 int tpl_aggregation_parse(const char *name) {
     return tpl_name_find(aggregation_names, TPL_AGG_COUNT, name);
 }
+
+const char *tpl_block_name(tpl_block_type b) {
+    return (int)b >= 0 && (int)b < TPL_BLOCK_COUNT ? block_names[b] : "unknown";
+}
+
+int tpl_block_parse(const char *name) { return tpl_name_find(block_names, TPL_BLOCK_COUNT, name); }
 
 const char *tpl_granularity_format(tpl_granularity mix, int group, char *buf, size_t size) {
     if ((int)mix < 0 || (int)mix >= TPL_MIX_COUNT) snprintf(buf, size, "unknown");
@@ -94,6 +105,7 @@ void tpl_config_default(tpl_config *c) {
     c->routing = TPL_ROUTE_SOFT;
     c->topk = 1;
     c->tau = 1.0f;
+    c->expand = 6;
     c->logit_noise = 0.1f;
     for (int i = 0; i < 4; i++) {
         c->in_mean[i] = 0.0f;
@@ -140,6 +152,22 @@ static int check_granularity(const tpl_config *c, tpl_err *err) {
                         c->mix_group, c->stage[s].width);
             return -1;
         }
+    return 0;
+}
+
+/* An inverted block mixes its BNs' scale and shift inside its templates:
+ * experts (OUTPUTS), each with a BN of its own, have no place for them. */
+static int check_block(const tpl_config *c, tpl_err *err) {
+    if ((int)c->block < 0 || (int)c->block >= TPL_BLOCK_COUNT) {
+        tpl_err_set(err, "config: unknown block kind %d", (int)c->block);
+        return -1;
+    }
+    if (c->block != TPL_BLOCK_INVERTED) return 0;
+    if (bad_range(err, "expand", c->expand, 1, 16)) return -1;
+    if (c->aggregate == TPL_AGG_OUTPUTS) {
+        tpl_err_set(err, "config: inverted blocks mix their parameters, not outputs (experts)");
+        return -1;
+    }
     return 0;
 }
 
@@ -191,7 +219,7 @@ int tpl_config_check(const tpl_config *c, tpl_err *err) {
         tpl_err_set(err, "config: unknown aggregation %d", (int)c->aggregate);
         return -1;
     }
-    if (check_granularity(c, err)) return -1;
+    if (check_granularity(c, err) || check_block(c, err)) return -1;
     if ((int)c->precision < 0 || (int)c->precision >= TPL_PRECISION_COUNT) {
         tpl_err_set(err, "config: unknown precision %d", (int)c->precision);
         return -1;

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "block.h"
+
 /* dst = src with its output channels scaled by BN bn's eval-mode scale; the
  * exported BN out keeps only the shift.  A conv is [cout][per_out]. */
 static void fold(const tpl_params *from, tpl_bn_views bn, size_t at, const float *w, int cout,
@@ -58,6 +60,14 @@ tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {
                  (size_t)m->stage[s - 1].width * 9, q, e->task[0].stage[s].trans_bn,
                  tpl_params_data(q, e->stage[s].trans_w));
         float *bank = tpl_params_data(q, e->stage[s].bank);
+        if (st->kind->affine_at) { /* the BNs' scales and shifts travel with the weights */
+            for (int l = 0; l < st->layers; l++)
+                memcpy(bank + (size_t)l * st->per_template, tpl_model_block_weights(m, task, s, l),
+                       sizeof(float) * st->per_template);
+            copy_view(p, m->task[task].stage[s].bn.mean, q, e->task[0].stage[s].bn.mean);
+            copy_view(p, m->task[task].stage[s].bn.var, q, e->task[0].stage[s].bn.var);
+            continue;
+        }
         const size_t half = st->per_template / 2;
         for (int l = 0; l < st->layers; l++) {
             const float *w = tpl_model_block_weights(m, task, s, l);

@@ -6,10 +6,16 @@
 #include "block.h"
 #include "mixing.h"
 
+/* Where a template's convolutions end: its BNs' mixed scale and shift,
+ * if the kind has them, follow (block.h: affine_at). */
+static size_t convs_end(const tpl_stage *st) {
+    return st->kind->affine_at ? st->kind->affine_at(st) : st->per_template;
+}
+
 /* Floats of conv i of a template. */
 static size_t conv_floats(const tpl_stage *st, int i) {
     const tpl_block_kind *k = st->kind;
-    size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : st->per_template;
+    size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : convs_end(st);
     return end - k->conv_offset(st, i);
 }
 
@@ -17,9 +23,11 @@ static int conv_units(const tpl_stage *st, int i) {
     return st->mix == TPL_MIX_GROUP ? st->kind->conv_out(st, i) / st->mix_group : 1;
 }
 
+/* With finer mixtures the BNs' affine parameters (when the kind mixes
+ * them) are one more unit of their own. */
 int tpl_stage_units(const tpl_stage *st) {
     if (st->mix == TPL_MIX_BLOCK) return 1;
-    int units = 0;
+    int units = st->kind->affine_at ? 1 : 0;
     for (int i = 0; i < st->kind->convs; i++) units += conv_units(st, i);
     return units;
 }
@@ -30,7 +38,11 @@ void tpl_stage_unit(const tpl_stage *st, int u, size_t *at, size_t *n) {
         return;
     }
     int i = 0;
-    while (u >= conv_units(st, i)) u -= conv_units(st, i++);
+    while (i < st->kind->convs && u >= conv_units(st, i)) u -= conv_units(st, i++);
+    if (i == st->kind->convs) { /* the BNs' affine parameters */
+        *at = convs_end(st), *n = st->per_template - *at;
+        return;
+    }
     *n = conv_floats(st, i) / conv_units(st, i);
     *at = st->kind->conv_offset(st, i) + (size_t)u * *n;
 }

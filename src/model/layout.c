@@ -23,18 +23,25 @@ static int add_view(declarer *d, const char *name, tpl_kind kind, int task, int 
     return v;
 }
 
-static tpl_bn_views add_bn(declarer *d, const char *prefix, int task, int ndim,
-                           const int64_t *shape) {
+/* A BN's views; with stats_only, its running statistics alone (the scale
+ * and shift live in the templates: -1). */
+static tpl_bn_views add_bn_of(declarer *d, const char *prefix, int task, int ndim,
+                              const int64_t *shape, int stats_only) {
     static const char *const part[] = {"weight", "bias", "running_mean", "running_var"};
     static const tpl_kind kinds[] = {TPL_KIND_BN_SCALE, TPL_KIND_BN_SHIFT, TPL_KIND_BN_MEAN,
                                      TPL_KIND_BN_VAR};
-    int v[4];
-    for (int i = 0; i < 4; i++) {
+    int v[4] = {-1, -1, -1, -1};
+    for (int i = stats_only ? 2 : 0; i < 4; i++) {
         char name[TPL_VIEW_NAME + 16]; /* params.h keeps the first TPL_VIEW_NAME - 1 */
         snprintf(name, sizeof name, "%s.%s", prefix, part[i]);
         v[i] = add_view(d, name, kinds[i], task, ndim, shape);
     }
     return (tpl_bn_views){v[0], v[1], v[2], v[3]};
+}
+
+static tpl_bn_views add_bn(declarer *d, const char *prefix, int task, int ndim,
+                           const int64_t *shape) {
+    return add_bn_of(d, prefix, task, ndim, shape, 0);
 }
 
 /* A stage's logits: [L][K], or [L][units][K] with several mixtures a
@@ -94,8 +101,9 @@ static void declare_task(tpl_model *m, declarer *d, int t) {
                                            shape);
         }
         snprintf(name, sizeof name, "%s.stage%d.bn", pre, s);
-        tp->stage[s].bn = add_bn(d, name, t, 3,
-                                 (int64_t[]){st->layers, st->bn_per_block, st->width});
+        tp->stage[s].bn = add_bn_of(d, name, t, 3,
+                                    (int64_t[]){st->layers, st->bn_per_block, st->width},
+                                    st->kind->affine_at != NULL);
         if (s > 0) {
             snprintf(name, sizeof name, "%s.stage%d.transition.bn", pre, s);
             tp->stage[s].trans_bn = add_bn(d, name, t, 1, (int64_t[]){st->width});
@@ -151,16 +159,25 @@ static int conv_fan_in(const tpl_view *v) {
     return (int)(v->shape[v->ndim - 3] * v->shape[v->ndim - 2] * v->shape[v->ndim - 1]);
 }
 
-/* A bank, template after template, conv after conv, Kaiming-normal each. */
+/* A bank, template after template, conv after conv, Kaiming-normal each;
+ * BN scales and shifts mixed in the templates start as the task's would
+ * (tpl_layout_init), the last BN's scale at 0. */
 static void init_bank(const tpl_stage *st, float *w, tpl_rng *rng) {
     const tpl_block_kind *k = st->kind;
-    for (int t = 0; t < st->templates; t++)
+    const size_t convs_end = k->affine_at ? k->affine_at(st) : st->per_template;
+    const size_t rows = (size_t)st->bn_per_block * st->width;
+    for (int t = 0; t < st->templates; t++) {
+        float *tw = w + (size_t)t * st->per_template;
         for (int i = 0; i < k->convs; i++) {
             size_t at = k->conv_offset(st, i);
-            size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : st->per_template;
-            fill_normal(w + (size_t)t * st->per_template + at, end - at,
-                        sqrtf(2.0f / k->fan_in(st, i)), rng);
+            size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : convs_end;
+            fill_normal(tw + at, end - at, sqrtf(2.0f / k->fan_in(st, i)), rng);
         }
+        if (!k->affine_at) continue;
+        fill_const(tw + convs_end, rows - st->width, 1.0f);
+        fill_const(tw + convs_end + rows - st->width, st->width, 0.0f);
+        fill_const(tw + convs_end + rows, rows, 0.0f);
+    }
 }
 
 static const tpl_stage *stage_of_bank(const tpl_model *m, int view) {
@@ -207,6 +224,7 @@ void tpl_layout_init(tpl_model *m, uint64_t seed) {
     for (int s = 0; s < m->cfg.n_stages; s++)
         for (int t = 0; t < m->cfg.n_tasks; t++) {
             const tpl_stage *st = &m->stage[s];
+            if (m->task[t].stage[s].bn.scale < 0) continue; /* in the templates */
             float *g = tpl_params_data(p, m->task[t].stage[s].bn.scale);
             for (int l = 0; l < st->layers; l++)
                 fill_const(g + ((size_t)l * st->bn_per_block + st->bn_per_block - 1) * st->width,

@@ -27,6 +27,15 @@ const tpl_aggregation_impl *tpl_aggregation_of(tpl_aggregation a) {
     return (int)a >= 0 && (int)a < TPL_AGG_COUNT ? aggregations[a] : NULL;
 }
 
+static const tpl_block_kind *const kinds[TPL_BLOCK_COUNT] = {
+    [TPL_BLOCK_BASIC] = &tpl_block_basic,
+    [TPL_BLOCK_INVERTED] = &tpl_block_inverted,
+};
+
+const tpl_block_kind *tpl_block_kind_of(tpl_block_type t) {
+    return (int)t >= 0 && (int)t < TPL_BLOCK_COUNT ? kinds[t] : NULL;
+}
+
 tpl_route tpl_model_route(const tpl_model *m) {
     return (tpl_route){.kind = m->cfg.routing, .tau = m->cfg.tau, .topk = m->cfg.topk};
 }
@@ -78,7 +87,9 @@ int tpl_model_set_mixtures(tpl_model *m, const float *weights, size_t n, const c
 static void stage_precision(tpl_model *m) {
     for (int s = 0; s < m->cfg.n_stages; s++) {
         m->stage[s].bf16 = tpl_model_bf16(m);
-        m->stage[s].out_bf16 = tpl_model_bf16(m) && m->cfg.aggregate == TPL_AGG_PARAMS;
+        /* (the basic kind's convs only: the others write fp32) */
+        m->stage[s].out_bf16 = tpl_model_bf16(m) && m->cfg.aggregate == TPL_AGG_PARAMS &&
+                               m->stage[s].kind == &tpl_block_basic;
     }
 }
 
@@ -95,7 +106,8 @@ void tpl_model_geometry(tpl_model *m, const tpl_config *cfg) {
         st->width = c->stage[s].width;
         st->layers = c->stage[s].layers;
         st->templates = c->stage[s].templates;
-        st->kind = &tpl_block_basic;
+        st->kind = tpl_block_kind_of(c->block);
+        st->expand = c->expand;
         if (s > 0) {
             h = (h + 2 - 3) / 2 + 1;
             w = (w + 2 - 3) / 2 + 1;
@@ -224,8 +236,8 @@ tpl_bn_args tpl_model_bn_args(const tpl_model *m, tpl_bn_views v, size_t at, tpl
                               int relu, const float *skip) {
     const tpl_params *p = &m->params;
     return (tpl_bn_args){.shape = shape,
-                         .gamma = tpl_params_data(p, v.scale) + at,
-                         .beta = tpl_params_data(p, v.shift) + at,
+                         .gamma = v.scale < 0 ? NULL : tpl_params_data(p, v.scale) + at,
+                         .beta = v.shift < 0 ? NULL : tpl_params_data(p, v.shift) + at,
                          .running_mean = tpl_params_data(p, v.mean) + at,
                          .running_var = tpl_params_data(p, v.var) + at,
                          .momentum = m->bn_momentum, .eps = TPL_BN_EPS,
@@ -248,6 +260,40 @@ void tpl_model_bn_backward(tpl_model *m, const tpl_bn_args *a, const float *x, c
     const tpl_params *p = &m->params;
     tpl_bn_backward(a, x, out, dout, stats, stats + a->shape.c, dx,
                     tpl_params_grad(p, v.scale) + at, tpl_params_grad(p, v.shift) + at, dskip);
+}
+
+/* A BN's offset within its block's rows: only the parameters aggregation
+ * runs kinds that mix their BNs (config.c), and its block l's rows start
+ * at l x bn_per_block rows. */
+static size_t within_block(const tpl_stage *st, size_t at) {
+    return at % ((size_t)st->bn_per_block * st->width);
+}
+
+tpl_bn_args tpl_branch_bn_args(const tpl_branch *b, size_t at, tpl_shape shape, int relu,
+                               const float *skip) {
+    const tpl_stage *st = &b->m->stage[b->s];
+    tpl_bn_args a = tpl_model_bn_args(b->m, b->m->task[b->task].stage[b->s].bn, at, shape, relu,
+                                      skip);
+    if (st->kind->affine_at) {
+        const float *affine = b->w + st->kind->affine_at(st) + within_block(st, at);
+        a.gamma = affine;
+        a.beta = affine + (size_t)st->bn_per_block * st->width;
+    }
+    return a;
+}
+
+void tpl_branch_bn_backward(const tpl_branch *b, const tpl_bn_args *a, const float *x,
+                            const float *out, const float *dout, const float *stats, size_t at,
+                            float *dw, float *dx, float *dskip) {
+    const tpl_stage *st = &b->m->stage[b->s];
+    const tpl_bn_views v = b->m->task[b->task].stage[b->s].bn;
+    if (!st->kind->affine_at) {
+        tpl_model_bn_backward(b->m, a, x, out, dout, stats, v, at, dx, dskip);
+        return;
+    }
+    float *dg = dw + st->kind->affine_at(st) + within_block(st, at);
+    tpl_bn_backward(a, x, out, dout, stats, stats + a->shape.c, dx, dg,
+                    dg + (size_t)st->bn_per_block * st->width, dskip);
 }
 
 void tpl_add_into(float *dst, const float *src, size_t n) {

@@ -42,7 +42,8 @@ typedef struct tpl_task_params {
     tpl_bn_views stem_bn;           /* [C0] */
     struct {
         int logits;                 /* [L][K] mixture logits */
-        tpl_bn_views bn;            /* [L][bn_per_block][C] */
+        tpl_bn_views bn;            /* [L][bn_per_block][C]; scale and shift -1 (none) where
+                                     * the block kind mixes them (block.h: affine_at) */
         tpl_bn_views trans_bn;      /* [C], stages > 0 */
     } stage[TPL_MAX_STAGES];
     int head_w, head_b;             /* [classes][C_last], [classes] */
@@ -62,6 +63,7 @@ typedef struct tpl_stage {
     int width, layers, templates, h, w;
     const struct tpl_block_kind *kind;
     size_t per_template;     /* floats in one template (the kind's weights) */
+    int expand;              /* the config's, for kinds that expand (inverted) */
     tpl_granularity mix;     /* the config's: what one mixture covers */
     int mix_group;
     int units;               /* mixtures a block has (granularity.c): its logits are [L][units][K] */

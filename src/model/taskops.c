@@ -53,7 +53,9 @@ static void mean_view(tpl_params *p, const int *from, int n, int to) {
 static int start_views(const tpl_model *m, int t, int *v) {
     const tpl_task_params *tp = &m->task[t];
     int n = 0;
-#define BN(b) (v[n++] = (b).scale, v[n++] = (b).shift, v[n++] = (b).mean, v[n++] = (b).var)
+    /* (a BN whose scale and shift are mixed in the templates has none) */
+#define BN(b) ((b).scale < 0 ? 0 : (v[n++] = (b).scale, v[n++] = (b).shift), \
+               v[n++] = (b).mean, v[n++] = (b).var)
     BN(tp->stem_bn);
     for (int s = 0; s < m->cfg.n_stages; s++) {
         if (!m->cfg.shared_mixture) v[n++] = tp->stage[s].logits;

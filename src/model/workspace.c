@@ -93,8 +93,8 @@ static size_t layout(const tpl_model *m, tpl_workspace *ws, float *base, int n, 
     take_bf16(&c, m, &ws->stem_h_bf16, a0);
     for (int s = 0; s < cfg->n_stages; s++) {
         const tpl_stage *st = &m->stage[s];
-        const size_t a = stage_act(m, s, n);
-        if (a > biggest) biggest = a;
+        const size_t a = stage_act(m, s, n), wide = a / st->width * st->kind->widest(st);
+        if (wide > biggest) biggest = wide; /* the gradient buffers hold a branch's widest */
         if (st->per_template > biggest_w) biggest_w = st->per_template;
         if (s > 0) {
             take(&c, &ws->trans_c[s], a);
@@ -120,7 +120,7 @@ static size_t layout(const tpl_model *m, tpl_workspace *ws, float *base, int n, 
     /* BN scratch: the widest BN over the batch (doubles: aligned by take) */
     size_t bn = 0;
     for (int s = 0; s < cfg->n_stages; s++) {
-        tpl_shape sh = {n, m->stage[s].width, 1, 1, 1};
+        tpl_shape sh = {n, m->stage[s].kind->widest(&m->stage[s]), 1, 1, 1};
         if (tpl_bn_scratch_bytes(sh) > bn) bn = tpl_bn_scratch_bytes(sh);
     }
     float *bn_at = NULL;
