@@ -614,6 +614,20 @@ static void check_export(tpl_model *m, int task, const tpl_dataset *d, const cha
     double worst = 0.0;
     for (int i = 0; i < 32 * CLASSES; i++) worst = fmax(worst, fabs(a[i] - b[i]));
     CHECK_MSG(worst <= 1e-5, "%s: exported logits differ by %g", what, worst);
+    /* the plain file: ordinary convolutions and biases, read back the same */
+    char path[512];
+    snprintf(path, sizeof path, "%s/plain.safetensors", tmpdir);
+    CHECK_MSG(tpl_model_save_plain(e, path, NULL, 0, &err) == 0, "%s: plain save: %s", what, err.msg);
+    tpl_model *back = tpl_model_load(path, &err);
+    CHECK_MSG(back != NULL, "%s: plain load: %s", what, err.msg);
+    if (back) {
+        float *c = eval_task_logits(back, 0, d, 32);
+        CHECK_MSG(!memcmp(b, c, sizeof(float) * 32 * CLASSES), "%s: the plain file's logits differ",
+                  what);
+        free(c);
+        tpl_model_free(back);
+    }
+    unlink(path);
     free(a), free(b);
     tpl_model_free(e);
 }
@@ -629,17 +643,21 @@ static void two_task_config(tpl_config *cfg, const tpl_dataset *d, int staged) {
 }
 
 static void test_export(const tpl_dataset *d) {
-    for (int staged = 0; staged < 2; staged++) {
-        tpl_config cfg;
-        two_task_config(&cfg, d, staged);
-        tpl_err err = {{0}};
-        tpl_model *m = tpl_model_create(&cfg, 13, &err);
-        CHECK_MSG(m != NULL, "%s", err.msg);
-        /* trained, so BN statistics and mixtures are far from their start */
-        if (m && !train_task_steps(m, 1, d, 10, 0.05f, 4, NULL))
-            check_export(m, 1, d, staged ? "staged" : "isometric");
-        tpl_model_free(m);
-    }
+    for (int kind = 0; kind < TPL_BLOCK_COUNT; kind++)
+        for (int staged = 0; staged < 2; staged++) {
+            tpl_config cfg;
+            two_task_config(&cfg, d, staged);
+            cfg.block = (tpl_block_type)kind, cfg.expand = 3;
+            tpl_err err = {{0}};
+            tpl_model *m = tpl_model_create(&cfg, 13, &err);
+            CHECK_MSG(m != NULL, "%s", err.msg);
+            char what[48];
+            snprintf(what, sizeof what, "%s, %s", staged ? "staged" : "isometric",
+                     tpl_block_name(cfg.block));
+            /* trained, so BN statistics and mixtures are far from their start */
+            if (m && !train_task_steps(m, 1, d, 10, 0.05f, 4, NULL)) check_export(m, 1, d, what);
+            tpl_model_free(m);
+        }
 }
 
 /* ---- small-batch eval through winograd.c ----------------------------------

@@ -62,9 +62,9 @@ static int run(int argc, char **argv) {
            c->aggregate == TPL_AGG_OUTPUTS ? "outputs (mixture of experts)" : "parameters");
     char gran[24];
     for (int s = 0; s < c->n_stages; s++)
-        printf("stage %d: width %d, %d %s blocks from %d templates, %dx%d, one mixture per %s "
+        printf("stage %d: width %d, %d %sblocks from %d templates, %dx%d, one mixture per %s "
                "(%d a block)\n", s, c->stage[s].width, c->stage[s].layers,
-               c->block == TPL_BLOCK_INVERTED ? "inverted-bottleneck" : "basic",
+               c->block == TPL_BLOCK_INVERTED ? "inverted-bottleneck " : "",
                c->stage[s].templates, m->stage[s].h, m->stage[s].w,
                tpl_granularity_format(c->mix, c->mix_group, gran, sizeof gran), m->stage[s].units);
     size_t shared = tpl_params_count(p, -1, 0);

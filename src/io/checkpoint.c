@@ -142,13 +142,13 @@ static void config_meta(const tpl_config *c, int plain, meta_buf *b) {
     meta_put(b, "tasks", "%s", tasks);
     meta_put(b, "input_mean", "%s", mean);
     meta_put(b, "input_std", "%s", std);
+    meta_put(b, "block", "%s", tpl_block_name(c->block));
+    meta_put(b, "expand", "%d", c->expand);
     if (plain) return;
     meta_put(b, "templates", "%s", k);
     meta_put(b, "routing", "%s", tpl_routing_name(c->routing));
     meta_put(b, "topk", "%d", c->topk);
     meta_put(b, "aggregation", "%s", tpl_aggregation_name(c->aggregate));
-    meta_put(b, "block", "%s", tpl_block_name(c->block));
-    meta_put(b, "expand", "%d", c->expand);
     char gran[24];
     meta_put(b, "mix", "%s", tpl_granularity_format(c->mix, c->mix_group, gran, sizeof gran));
     meta_put(b, "mixtures", "%s", c->shared_mixture ? "shared" : "per-task");
@@ -327,9 +327,21 @@ static int check_config(const tpl_config *c, const char *path, tpl_err *err) {
     return -1;
 }
 
+/* The blocks' kind (absent: basic, as before there were kinds). */
+static int block_config(tpl_st_file *f, const char *path, tpl_config *c, tpl_err *err) {
+    const char *block = tpl_st_meta(f, "block"), *expand = tpl_st_meta(f, "expand");
+    int kind = block ? tpl_block_parse(block) : TPL_BLOCK_BASIC;
+    if (kind < 0 || (expand && sscanf(expand, "%d", &c->expand) != 1)) {
+        tpl_err_set(err, "%s: metadata '%s' is malformed", path, kind < 0 ? "block" : "expand");
+        return -1;
+    }
+    c->block = (tpl_block_type)kind;
+    return 0;
+}
+
 static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl_err *err) {
     int plain, nw = common_config(f, path, c, &plain, err);
-    if (nw < 0) return -1;
+    if (nw < 0 || block_config(f, path, c, err)) return -1;
     if (plain) {
         plain_config(c, nw);
         return check_config(c, path, err);
@@ -361,13 +373,6 @@ static int config_from_meta(tpl_st_file *f, const char *path, tpl_config *c, tpl
         return -1;
     }
     c->aggregate = (tpl_aggregation)a;
-    const char *block = tpl_st_meta(f, "block"), *expand = tpl_st_meta(f, "expand");
-    int kind = block ? tpl_block_parse(block) : TPL_BLOCK_BASIC; /* absent: basic, as before */
-    if (kind < 0 || (expand && sscanf(expand, "%d", &c->expand) != 1)) {
-        tpl_err_set(err, "%s: metadata '%s' is malformed", path, kind < 0 ? "block" : "expand");
-        return -1;
-    }
-    c->block = (tpl_block_type)kind;
     const char *mix = tpl_st_meta(f, "mix"); /* absent before granularities: per block */
     if (mix && tpl_granularity_parse(mix, &c->mix, &c->mix_group)) {
         tpl_err_set(err, "%s: metadata 'mix' is malformed (not block, conv or group:G)", path);

@@ -1,13 +1,17 @@
 /* Plain networks (plain.h): one task as ordinary convolutions with biases.
  *
- * A plain file holds, per stage s and block l, the block's two convolutions
- * with their BNs folded in (export.c does the folding):
+ * A plain file holds, per stage s and block l, the block's convolutions
+ * with their BNs folded in (export.c does the folding): basic blocks' two,
  *
  *   stem.weight [C0][in][3][3]              stem.bias [C0]
  *   stageS.transition.weight [C][Cp][3][3]  stageS.transition.bias [C]   (s > 0)
  *   stageS.blockL.conv1.weight [C][C][3][3] stageS.blockL.conv1.bias [C]
  *   stageS.blockL.conv2.weight [C][C][3][3] stageS.blockL.conv2.bias [C]
  *   head.weight [classes][C_last]           head.bias [classes]
+ *
+ * and inverted blocks' three (metadata "block": inverted, "expand": E):
+ *   stageS.blockL.conv1.weight [EC][C][1][1] (expansion), conv2 [EC][1][3][3]
+ *   (depthwise), conv3 [C][EC][1][1] (projection), each with its bias.
  *
  * In memory it is a templar model with one template per block (fixed
  * one-hot routing) whose BNs are pure biases: scale 1, mean 0, variance
@@ -38,6 +42,31 @@ static int walk_bn_conv(plain_walk *w, const char *prefix, int ndim, const int64
     return w->each(w, name, 1, shape, bias);
 }
 
+/* Stage s's blocks: conv i of block l with the bias its BN became, which
+ * sits in the task's BN shifts, or in the template for kinds that mix
+ * their BNs (block.h: affine_at; conv i's BN channels follow conv i-1's). */
+static int walk_blocks(const tpl_model *m, int s, plain_walk *w) {
+    const tpl_stage *st = &m->stage[s];
+    const tpl_block_kind *k = st->kind;
+    const size_t rows = (size_t)st->bn_per_block * st->width;
+    float *bank = tpl_params_data(&m->params, st->bank);
+    for (int l = 0; l < st->layers; l++) {
+        float *t = bank + (size_t)l * st->per_template;
+        float *bias = k->affine_at ? t + k->affine_at(st) + rows
+                                   : tpl_params_data(&m->params, m->task[0].stage[s].bn.shift) +
+                                         (size_t)l * rows;
+        for (int i = 0; i < k->convs; i++) {
+            char prefix[64];
+            int64_t shape[4];
+            k->conv_shape(st, i, shape);
+            snprintf(prefix, sizeof prefix, "stage%d.block%d.conv%d", s, l, i + 1);
+            if (walk_bn_conv(w, prefix, 4, shape, t + k->conv_offset(st, i), bias)) return -1;
+            bias += shape[0];
+        }
+    }
+    return 0;
+}
+
 static int walk(const tpl_model *m, plain_walk *w) {
     const tpl_config *c = &m->cfg;
     const tpl_params *p = &m->params;
@@ -57,17 +86,7 @@ static int walk(const tpl_model *m, plain_walk *w) {
                              tpl_params_data(p, tp->stage[s].trans_bn.shift)))
                 return -1;
         }
-        float *bank = tpl_params_data(p, st->bank);
-        float *shift = tpl_params_data(p, tp->stage[s].bn.shift);
-        const int64_t shape[4] = {C, C, 3, 3};
-        for (int l = 0; l < st->layers; l++)
-            for (int j = 0; j < 2; j++) {
-                snprintf(prefix, sizeof prefix, "stage%d.block%d.conv%d", s, l, j + 1);
-                if (walk_bn_conv(w, prefix, 4, shape,
-                                 bank + (size_t)l * st->per_template + (size_t)j * st->per_template / 2,
-                                 shift + ((size_t)l * 2 + j) * C))
-                    return -1;
-            }
+        if (walk_blocks(m, s, w)) return -1;
     }
     const int64_t head[2] = {c->task[0].classes, c->stage[c->n_stages - 1].width};
     return walk_bn_conv(w, "head", 2, head, tpl_params_data(p, tp->head_w),
@@ -79,8 +98,8 @@ int tpl_plain_check(const tpl_model *m, tpl_err *err) {
     int ok = c->n_tasks == 1 && c->routing == TPL_ROUTE_FIXED_ONEHOT &&
              c->aggregate == TPL_AGG_PARAMS;
     for (int s = 0; ok && s < c->n_stages; s++)
-        ok = c->stage[s].templates == c->stage[s].layers && m->stage[s].kind == &tpl_block_basic;
-    if (!ok) tpl_err_set(err, "a plain network is one task of basic blocks, one template each");
+        ok = c->stage[s].templates == c->stage[s].layers && c->mix == TPL_MIX_BLOCK;
+    if (!ok) tpl_err_set(err, "a plain network is one task, one template a block");
     return ok ? 0 : -1;
 }
 
@@ -105,7 +124,8 @@ static int add_tensor(plain_walk *w, const char *name, int ndim, const int64_t *
 
 int tpl_plain_tensors(const tpl_model *m, tpl_st_tensor **tensors, int *n, tpl_err *err) {
     int cap = 4; /* stem, head */
-    for (int s = 0; s < m->cfg.n_stages; s++) cap += 2 + 4 * m->cfg.stage[s].layers;
+    for (int s = 0; s < m->cfg.n_stages; s++)
+        cap += 2 + 2 * m->stage[s].kind->convs * m->cfg.stage[s].layers;
     collect c = {calloc((size_t)cap, sizeof *c.t), NULL, 0, cap};
     c.names = calloc((size_t)cap, sizeof *c.names);
     plain_walk w = {add_tensor, &c};
@@ -163,7 +183,8 @@ static int read_tensor(plain_walk *w, const char *name, int ndim, const int64_t 
     return 0;
 }
 
-/* Every BN a pure bias: scale 1, mean 0, variance 1 - eps (the shift is read). */
+/* Every BN a pure bias: scale 1, mean 0, variance 1 - eps (the shift is
+ * read), the task's or the templates'. */
 static void bias_only_bns(tpl_model *m) {
     const tpl_params *p = &m->params;
     for (int i = 0; i < p->n_views; i++) {
@@ -174,6 +195,14 @@ static void bias_only_bns(tpl_model *m) {
         else if (v->kind == TPL_KIND_BN_VAR) value = 1.0f - TPL_BN_EPS;
         else continue;
         for (size_t k = 0; k < v->numel; k++) x[k] = value;
+    }
+    for (int s = 0; s < m->cfg.n_stages; s++) { /* scales mixed in the templates */
+        const tpl_stage *st = &m->stage[s];
+        for (int l = 0; st->kind->affine_at && l < st->layers; l++) {
+            float *scale = tpl_params_data(p, st->bank) + (size_t)l * st->per_template +
+                           st->kind->affine_at(st);
+            for (size_t c = 0; c < (size_t)st->bn_per_block * st->width; c++) scale[c] = 1.0f;
+        }
     }
 }
 

@@ -71,6 +71,8 @@ typedef struct tpl_block_kind {
      * template, so that a group of output channels is one run of floats
      * (mixture granularity, granularity.c). */
     int (*conv_out)(const tpl_stage *st, int conv);
+    /* Conv i's weight shape, [out][in / groups][k][k] (plain files). */
+    void (*conv_shape)(const tpl_stage *st, int conv, int64_t shape[4]);
     size_t (*conv_offset)(const tpl_stage *st, int conv);
     /* Conv plans into st->plan[], from the stage's geometry, in the model's
      * precision; freed by the model. */

@@ -41,6 +41,11 @@ static int conv_out(const tpl_stage *st, int conv) {
     return st->width;
 }
 
+static void conv_shape(const tpl_stage *st, int conv, int64_t shape[4]) {
+    (void)conv;
+    shape[0] = shape[1] = st->width, shape[2] = shape[3] = 3;
+}
+
 static size_t conv_offset(const tpl_stage *st, int conv) { return conv * template_floats(st) / 2; }
 
 static int plans(tpl_model *m, tpl_stage *st) {
@@ -258,7 +263,7 @@ const tpl_block_kind tpl_block_basic = {
     .name = "basic", .convs = 2, .branch_bns = one_row, .widest = width, .last_relu = 1,
     .saved = SAVED,
     .template_floats = template_floats, .template_shape = template_shape, .fan_in = fan_in,
-    .conv_out = conv_out, .conv_offset = conv_offset, .plans = plans, .saved_floats = saved_floats,
+    .conv_out = conv_out, .conv_shape = conv_shape, .conv_offset = conv_offset, .plans = plans, .saved_floats = saved_floats,
     .forward = forward, .backward = backward, .eval_block = eval_block,
     .state_bytes = state_bytes, .free_state = free_state, .eval_block_floats = eval_block_floats,
 };

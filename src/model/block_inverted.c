@@ -49,6 +49,12 @@ static int fan_in(const tpl_stage *st, int conv) {
 
 static int conv_out(const tpl_stage *st, int conv) { return conv == P ? st->width : hidden(st); }
 
+static void conv_shape(const tpl_stage *st, int conv, int64_t shape[4]) {
+    const int64_t c = st->width, h = hidden(st);
+    const int64_t all[CONVS][4] = {{h, c, 1, 1}, {h, 1, 3, 3}, {c, h, 1, 1}};
+    for (int i = 0; i < 4; i++) shape[i] = all[conv][i];
+}
+
 static int plans(tpl_model *m, tpl_stage *st) {
     const tpl_precision prec = m->cfg.precision;
     /* the hidden tensors in the layout of the block's (NHWC with NHWC: a
@@ -147,7 +153,7 @@ const tpl_block_kind tpl_block_inverted = {
     .name = "inverted", .convs = CONVS, .branch_bns = branch_bns, .widest = widest,
     .affine_at = affine_at, .last_relu = 0, .saved = SAVED,
     .template_floats = template_floats, .template_shape = template_shape, .fan_in = fan_in,
-    .conv_out = conv_out, .conv_offset = conv_offset, .plans = plans,
+    .conv_out = conv_out, .conv_shape = conv_shape, .conv_offset = conv_offset, .plans = plans,
     .saved_floats = saved_floats, .forward = forward, .backward = backward,
     .state_bytes = no_state, .free_state = free_nothing,
 };

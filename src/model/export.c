@@ -1,6 +1,7 @@
 /* Export: see export.h. */
 #include "export.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "block.h"
@@ -26,6 +27,37 @@ static void fold(const tpl_params *from, tpl_bn_views bn, size_t at, const float
 
 static void copy_view(const tpl_params *from, int a, tpl_params *to, int b) {
     memcpy(tpl_params_data(to, b), tpl_params_data(from, a), sizeof(float) * from->views[a].numel);
+}
+
+/* Block l of a kind that mixes its BNs' scales and shifts (block.h:
+ * affine_at), each conv followed by its BN in the template's order: every
+ * BN folded into its conv, the template keeping scale 1 and the shift, the
+ * exported running statistics the identity's. */
+static void fold_mixed(tpl_model *m, int task, int s, int l, float *t, tpl_params *q,
+                       tpl_bn_views out) {
+    const tpl_stage *st = &m->stage[s];
+    const tpl_block_kind *k = st->kind;
+    const tpl_params *p = &m->params;
+    const tpl_bn_views bn = m->task[task].stage[s].bn;
+    const size_t rows = (size_t)st->bn_per_block * st->width, at = (size_t)l * rows;
+    memcpy(t, tpl_model_block_weights(m, task, s, l), sizeof(float) * st->per_template);
+    float *gamma = t + k->affine_at(st), *beta = gamma + rows;
+    const float *mean = tpl_params_data(p, bn.mean) + at, *var = tpl_params_data(p, bn.var) + at;
+    size_t ch = 0; /* the conv's first BN channel */
+    for (int i = 0; i < k->convs; i++) {
+        const int cout = k->conv_out(st, i);
+        const size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : k->affine_at(st);
+        const size_t per_out = (end - k->conv_offset(st, i)) / cout;
+        float *w = t + k->conv_offset(st, i);
+        for (int c = 0; c < cout; c++, ch++) {
+            const float scale = gamma[ch] / sqrtf(var[ch] + TPL_BN_EPS);
+            for (size_t j = 0; j < per_out; j++) w[c * per_out + j] *= scale;
+            beta[ch] -= mean[ch] * scale;
+            gamma[ch] = 1.0f;
+        }
+    }
+    float *om = tpl_params_data(q, out.mean) + at, *ov = tpl_params_data(q, out.var) + at;
+    for (size_t c = 0; c < rows; c++) om[c] = 0.0f, ov[c] = 1.0f - TPL_BN_EPS;
 }
 
 tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {
@@ -60,12 +92,10 @@ tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {
                  (size_t)m->stage[s - 1].width * 9, q, e->task[0].stage[s].trans_bn,
                  tpl_params_data(q, e->stage[s].trans_w));
         float *bank = tpl_params_data(q, e->stage[s].bank);
-        if (st->kind->affine_at) { /* the BNs' scales and shifts travel with the weights */
+        if (st->kind->affine_at) {
             for (int l = 0; l < st->layers; l++)
-                memcpy(bank + (size_t)l * st->per_template, tpl_model_block_weights(m, task, s, l),
-                       sizeof(float) * st->per_template);
-            copy_view(p, m->task[task].stage[s].bn.mean, q, e->task[0].stage[s].bn.mean);
-            copy_view(p, m->task[task].stage[s].bn.var, q, e->task[0].stage[s].bn.var);
+                fold_mixed(m, task, s, l, bank + (size_t)l * st->per_template, q,
+                           e->task[0].stage[s].bn);
             continue;
         }
         const size_t half = st->per_template / 2;
