@@ -5,7 +5,8 @@
 
 A plain file (docs/FORMAT.md) holds ordinary 3x3 convolutions with biases:
 a stem (stride from the metadata), per stage a stride-2 transition (stages
-after the first) and residual blocks relu(conv2(relu(conv1(h))) + h), then
+after the first) and residual blocks relu(conv2(relu(conv1(h))) + h) (or,
+for "block": "inverted", conv3(relu(dw3x3(relu6(conv1x1(h))))) + h), then
 a global average pool and a linear head.  Each image must have the model's
 input size (the metadata's "input", CxHxW); PNG files (8-bit, grey or
 colour, not interlaced) are read here without any imaging library.  Prints a
@@ -88,8 +89,37 @@ def conv3x3(x, w, b, stride):
     return (y + b[:, None]).reshape(w.shape[0], ho, wo)
 
 
+def conv1x1(x, w, b):
+    """x [C][H][W], w [O][C][1][1]."""
+    c, h, wd = x.shape
+    return (w.reshape(w.shape[0], c) @ x.reshape(c, h * wd) + b[:, None]).reshape(-1, h, wd)
+
+
+def depthwise3x3(x, w, b):
+    """x [C][H][W], w [C][1][3][3], padding 1: each channel its own filter."""
+    c, h, wd = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1)))
+    y = sum(w[:, 0, ky, kx][:, None, None] * xp[:, ky:ky + h, kx:kx + wd]
+            for ky in range(3) for kx in range(3))
+    return y + b[:, None, None]
+
+
 def relu(x):
     return np.maximum(x, 0)
+
+
+def relu6(x):
+    return np.minimum(np.maximum(x, 0), 6)
+
+
+def block(meta, t, p, h):
+    """A residual block: basic (two 3x3 convs) or an inverted bottleneck."""
+    if meta.get("block", "basic") == "inverted":
+        a = relu6(conv1x1(h, t[p + ".conv1.weight"], t[p + ".conv1.bias"]))
+        a = relu(depthwise3x3(a, t[p + ".conv2.weight"], t[p + ".conv2.bias"]))
+        return conv1x1(a, t[p + ".conv3.weight"], t[p + ".conv3.bias"]) + h
+    a = relu(conv3x3(h, t[p + ".conv1.weight"], t[p + ".conv1.bias"], 1))
+    return relu(conv3x3(a, t[p + ".conv2.weight"], t[p + ".conv2.bias"], 1) + h)
 
 
 def forward(meta, t, x):
@@ -100,9 +130,7 @@ def forward(meta, t, x):
         if s > 0:
             h = relu(conv3x3(h, t[f"stage{s}.transition.weight"], t[f"stage{s}.transition.bias"], 2))
         for l in range(layers[s]):
-            p = f"stage{s}.block{l}"
-            a = relu(conv3x3(h, t[p + ".conv1.weight"], t[p + ".conv1.bias"], 1))
-            h = relu(conv3x3(a, t[p + ".conv2.weight"], t[p + ".conv2.bias"], 1) + h)
+            h = block(meta, t, f"stage{s}.block{l}", h)
     return t["head.weight"] @ h.mean(axis=(1, 2)) + t["head.bias"]
 
 

@@ -3,6 +3,7 @@
 # templates, routing or BN tensors); it evaluates as the task does, is
 # smaller than its bank when every block had its own template, and the
 # NumPy reader of contrib/ gives templar predict's probabilities to 1e-4
+# (basic and inverted blocks)
 # (that part needs /usr/bin/python3 with NumPy: exit 77 without it).
 #
 # usage: bash tests/cli_plain.sh PATH/TO/templar
@@ -58,10 +59,12 @@ for n in range(3):
           chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b'')
     open(f"{sys.argv[1]}/x{n}.png", 'wb').write(png)
 PYEOF
-run predict "$T/b.plain" "$T/x0.png" "$T/x1.png" "$T/x2.png" --format json --top 3
-cp "$T/stdout" "$T/templar.json"
-"$PY" "$SRC/contrib/plain_numpy.py" "$T/b.plain" "$T/x0.png" "$T/x1.png" "$T/x2.png" >"$T/numpy.json" 2>"$T/stderr"
-"$PY" - "$T/templar.json" "$T/numpy.json" <<'PYEOF' && ok || bad "the NumPy reader differs from predict: $(cat "$T/numpy.json")"
+# same_as_numpy PLAIN WHAT: predict's probabilities and the NumPy reader's agree
+same_as_numpy() {
+    run predict "$1" "$T/x0.png" "$T/x1.png" "$T/x2.png" --format json --top 3
+    cp "$T/stdout" "$T/templar.json"
+    "$PY" "$SRC/contrib/plain_numpy.py" "$1" "$T/x0.png" "$T/x1.png" "$T/x2.png" >"$T/numpy.json" 2>"$T/stderr"
+    "$PY" - "$T/templar.json" "$T/numpy.json" <<'PYEOF' && ok || bad "$2: the NumPy reader differs from predict: $(cat "$T/numpy.json")"
 import json, sys
 ours = [json.loads(l) for l in open(sys.argv[1])]
 theirs = [json.loads(l) for l in open(sys.argv[2])]
@@ -70,6 +73,14 @@ for a, b in zip(ours, theirs):
     for t in a["top"]:
         assert abs(t["prob"] - b["probs"][t["class"]]) < 1e-4, (t, b["probs"])
 PYEOF
+}
+same_as_numpy "$T/b.plain" "basic blocks"
+# inverted bottlenecks: 1x1, depthwise 3x3, 1x1 (fp32, so that predict's
+# figures are the NumPy reader's to 1e-4)
+run train --data "$T/d1" --width 16 --layers 2 --templates 2 --block inverted --expand 2 --precision fp32 "${COMMON[@]}" --out "$T/inv.safetensors"
+run export "$T/inv.safetensors" "$T/inv.plain"
+[ "$rc" -eq 0 ] && ok || bad "export of inverted blocks: exit $rc"
+same_as_numpy "$T/inv.plain" "inverted blocks"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
