@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Turns the outputs of the experiment scripts into docs/RESULTS.md (on
-# stdout): multitask.sh (Tables 1, 2), reuse.sh (Table 3) and adapt.sh
-# (Table 4); a section whose runs are missing is left out.  Every figure is
-# read from a run's own output.
+# stdout): multitask.sh (Tables 1, 2), reuse.sh (Table 3), adapt.sh
+# (Table 4), granularity.sh (Table 5) and remix.sh (Table 6); a section whose
+# runs are missing is left out.  Every figure is read from a run's own output.
 #
-#   experiments/results.sh [MULTITASK_DIR [REUSE_DIR [ADAPT_DIR]]] > docs/RESULTS.md
+#   experiments/results.sh [MULTITASK_DIR [REUSE_DIR [ADAPT_DIR [GRANULARITY_DIR [REMIX_DIR]]]]] > docs/RESULTS.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/multitask}
 REUSE=${2:-runs/reuse}
 ADAPT=${3:-runs/adapt}
+GRAN=${4:-runs/granularity}
+REMIX=${5:-runs/remix}
 
 # acc FILE TASK: a task's test accuracy, in percent, from a train/transfer output
 acc() {
@@ -264,8 +266,100 @@ logits` stays the default.
 TXT
 }
 
+# ---- Table 5: mixture granularity in transfer ---------------------------------
+granularity_section() {
+    cat <<'TXT'
+
+## Table 5: how finely a new task re-mixes
+
+Made by `experiments/granularity.sh`: Table 2's setting (a bank of width 32,
+6 blocks, K = 4 pretrained 6 epochs on fashion and handwritten; optical as
+the new task, 500 steps of batch 32 from the closest task, seed 1) with one
+bank per mixture granularity (`--mix`): one mixture a block, a conv, or a
+group of 8 or 4 output channels of each conv; mixture-mode transfer with the
+logits' learning rate x1 and x10 (`--logit-lr`).  Bytes: the new task's,
+apart from its head (1,320 bytes), BN statistics included; "logits" is the
+mixtures' share of it.
+
+| bank | logit lr | 10 labels/class | 50 | all | bytes per task | of which logits |
+|---|---:|---:|---:|---:|---:|---:|
+TXT
+    local mix lr f n row
+    for mix in block conv group8 group4; do
+        for lr in 1 10; do
+            [ -e "$GRAN/mixture_${mix}_lr${lr}_0.out" ] || continue
+            row="| $mix (mixture) | x$lr"
+            for n in 10 50 0; do row+=" | $(last_acc "$GRAN/mixture_${mix}_lr${lr}_$n.out")"; done
+            f=$GRAN/mixture_${mix}_lr${lr}_0.out
+            echo "$row | $(field "$f" new_task_bytes) | $(grep -o 'logits [0-9]*' "$f" | head -n 1 | cut -d' ' -f2) |"
+        done
+    done
+    for mode in full scratch; do
+        [ -e "$GRAN/${mode}_block_0.out" ] || continue
+        row="| block ($mode) | -"
+        for n in 10 50 0; do row+=" | $(last_acc "$GRAN/${mode}_block_$n.out")"; done
+        echo "$row | $(field "$GRAN/${mode}_block_0.out" new_task_bytes) | - |"
+    done
+}
+
+# ---- Table 6: the many-task bank and held-out scripts ---------------------------
+remix_section() {
+    cat <<'TXT'
+
+## Table 6: a many-task bank re-mixed for scripts it never saw
+
+Made by `experiments/remix.sh`: one bank (width 32, 6 blocks, K = 4, 28x28
+input, 12,000 steps, seed 1) trained on 13 tasks: ten scripts of `templar
+data scripts` (test images in fonts no training image uses), fashion,
+handwritten and optical.  Each held-out script joins as a new task with 10,
+50 or all training images per class and trains 500 steps of batch 32 from
+the closest old task.  Mixture columns: the task's logits, BNs and head
+train, in banks of basic blocks mixed per block, basic blocks mixed per
+group of 8 channels, and inverted bottlenecks (expansion 3) mixed per
+block; head: only the head; full: everything; scratch: a network of its own
+(basic blocks).  Bytes per task (apart from the head) are in the last rows.
+
+| script | labels/class | mixture (basic) | mixture (basic, group:8) | mixture (inverted) | head | full | scratch |
+|---|---:|---:|---:|---:|---:|---:|---:|
+TXT
+    local s n label
+    for s in armenian bengali thai katakana; do
+        for n in 10 50 0; do
+            [ -e "$REMIX/basic_block_${s}_mixture_$n.out" ] || continue
+            label=$n; [ "$n" = 0 ] && label=all
+            printf '| %s | %s |' "$s" "$label"
+            for f in basic_block_${s}_mixture basic_group8_${s}_mixture inverted_block_${s}_mixture \
+                basic_block_${s}_head basic_block_${s}_full basic_block_${s}_scratch; do
+                if [ -e "$REMIX/${f}_$n.out" ]; then printf ' %s |' "$(last_acc "$REMIX/${f}_$n.out")"; else printf ' - |'; fi
+            done
+            echo
+        done
+    done | tee "$REMIX/table.md"
+    for n in 10 50 all; do
+        awk -F'|' -v n="$n" '$3 ~ " "n" " { for (i = 4; i <= 9; i++) { if ($i ~ /[0-9]/) { s[i] += $i; c[i]++ } } }
+            END { printf "| mean | %s |", n; for (i = 4; i <= 9; i++) printf (c[i] ? " %.2f |" : " - |"), s[i] / (c[i] ? c[i] : 1); print "" }' "$REMIX/table.md"
+    done
+    printf '| bytes per task | |'
+    for f in basic_block basic_group8 inverted_block; do
+        if [ -e "$REMIX/${f}_armenian_mixture_0.out" ]; then printf ' %s |' "$(field "$REMIX/${f}_armenian_mixture_0.out" new_task_bytes)"; else printf ' - |'; fi
+    done
+    printf ' %s | %s | %s |\n' "$(field "$REMIX/basic_block_armenian_head_0.out" new_task_bytes)" \
+        "$(field "$REMIX/basic_block_armenian_full_0.out" new_task_bytes)" "$(field "$REMIX/basic_block_armenian_scratch_0.out" new_task_bytes)"
+    echo
+    # per mixture column: mean gap to full at all and 50 labels, least lead over scratch at 10
+    awk -F'|' '{ gsub(/ /, "", $3); for (i = 4; i <= 6; i++) if ($i ~ /[0-9]/) {
+            if ($3 == "all") { all[i] += $i - $8; na[i]++ }
+            if ($3 == "50") { f50[i] += $i - $8; n50[i]++ }
+            if ($3 == "10" && (!(i in lead) || $i - $9 < lead[i])) lead[i] = $i - $9 } }
+        END { name[4] = "basic"; name[5] = "basic, group:8"; name[6] = "inverted"
+            for (i = 4; i <= 6; i++) if (na[i]) printf "- mixture (%s) against full fine-tuning, mean over the held-out scripts: %+.2f points at all labels (bar: within 2: %s), %+.2f at 50 (bar: within 3: %s); its least lead over scratch at 10 labels %+.2f (bar: +5 on every script: %s).\n",
+                name[i], all[i] / na[i], (all[i] / na[i] >= -2 ? "met" : "NOT met"), f50[i] / n50[i], (f50[i] / n50[i] >= -3 ? "met" : "NOT met"), lead[i], (lead[i] >= 5 ? "met" : "NOT met") }' "$REMIX/table.md"
+}
+
 echo "# Results"
 [ -e "$OUT/bank_k4.out" ] && multitask_section
 [ -e "$REUSE/fashion_k1_l2.out" ] && reuse_section
 [ -e "$ADAPT/mixture_handwritten.out" ] && adapt_section
+[ -e "$GRAN/mixture_block_lr1_10.out" ] && granularity_section
+[ -e "$REMIX/basic_block_armenian_mixture_10.out" ] && remix_section
 exit 0

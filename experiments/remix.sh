@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# A many-task bank and transfer by re-mixing to scripts it never saw.
+#
+# One bank (width 32, 6 blocks, K = 4, 28x28) is trained on 13 tasks: ten
+# letter scripts of `templar data scripts` (their test images in fonts no
+# training image uses), fashion, handwritten and optical.  Four scripts are
+# held out (armenian, bengali, thai, katakana) and each becomes a new task
+# with 10, 50 or all training images per class: mixture (the task's logits,
+# BNs and head train), head (only the head), full (everything) and scratch
+# (a network of its own).  Every transfer trains TRANSFER_STEPS steps of
+# batch 32 from the closest old task.  The variants differ in block kind and
+# mixture granularity; the first runs all four modes, the others mixture
+# only (full and scratch do not depend on how a bank is mixed).
+#
+#   experiments/remix.sh [OUTDIR]     (default: runs/remix)
+#
+# Environment: TEMPLAR (binary, default build/templar), SCRIPTS (the suite,
+# default OUTDIR/scripts, made when missing), STEPS (pretraining steps,
+# default 12000), TRANSFER_STEPS (default 500), THREADS (default 2),
+# VARIANTS (default "basic:block basic:group:8 inverted:block"; a variant
+# is BLOCK:MIX, the inverted one with --expand 3).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${TEMPLAR:-build/templar}
+OUT=${1:-runs/remix}
+SCRIPTS=${SCRIPTS:-$OUT/scripts}
+STEPS=${STEPS:-12000}
+TSTEPS=${TRANSFER_STEPS:-500}
+THREADS=${THREADS:-2}
+VARIANTS=${VARIANTS:-basic:block basic:group:8 inverted:block}
+SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul)
+HELD=(armenian bengali thai katakana)
+mkdir -p "$OUT"
+
+# run NAME ARGS...: one templar command, its stdout and stderr kept; skipped
+# when its output is already there (so an interrupted sweep resumes).
+run() {
+    local name=$1
+    shift
+    if [ -s "$OUT/$name.out" ] && grep -q 'test_acc=' "$OUT/$name.out"; then return; fi
+    echo "== $name: templar $*" >&2
+    "$BIN" "$@" >"$OUT/$name.out.tmp" 2>"$OUT/$name.err"
+    mv "$OUT/$name.out.tmp" "$OUT/$name.out"
+}
+
+[ -d "$SCRIPTS/armenian" ] || "$BIN" data scripts --out "$SCRIPTS" >&2
+tasks=fashion,handwritten,optical
+for s in "${SEEN[@]}"; do tasks+=",$s=folder:$SCRIPTS/$s"; done
+
+first=1
+for variant in $VARIANTS; do
+    block=${variant%%:*} mix=${variant#*:}
+    name=${block}_${mix/:/}
+    run "bank_$name" train --tasks "$tasks" --width 32 --layers 6 --templates 4 --block "$block" --expand 3 \
+        --mix "$mix" --steps "$STEPS" --threads "$THREADS" --seed 1 --out "$OUT/bank_$name.safetensors" --force
+    modes=(mixture)
+    [ "$first" = 1 ] && modes=(mixture head full scratch)
+    for s in "${HELD[@]}"; do
+        for n in 10 50 0; do
+            for mode in "${modes[@]}"; do
+                run "${name}_${s}_${mode}_$n" transfer --from "$OUT/bank_$name.safetensors" \
+                    --task "$s=folder:$SCRIPTS/$s" --mode "$mode" --per-class "$n" --steps "$TSTEPS" \
+                    --threads "$THREADS" --seed 1 --out "$OUT/${name}_${s}_${mode}_$n.safetensors" --force
+            done
+        done
+    done
+    first=0
+done
