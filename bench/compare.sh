@@ -8,6 +8,7 @@
 #   bench/compare.sh            # as the environment is
 #   ROUNDS=3 bench/compare.sh   # three rounds in turn, medians
 #   env -u OPENBLAS_CORETYPE bench/compare.sh
+#   MODELS="32 6 4 inverted" bench/compare.sh   # inverted bottlenecks (expansion 6)
 # bf16 rows need a CPU with AVX-512 BF16 (templar refuses bf16 without it;
 # PyTorch would emulate it): without one they are left out.
 set -euo pipefail
@@ -31,10 +32,13 @@ run() {
   if [ "$side" = templar ]; then "$BUILD/bench_speed" "$@" --precision "$p" --json
   else "$PY" bench/torch_ref.py "$@" --precision "$p" --json; fi | grep '^{'
 }
-for model in "64 8 4" "32 4 2"; do
+# a model: WIDTH BLOCKS TEMPLATES [BLOCK-KIND]
+MODELS=${MODELS:-"64 8 4;32 4 2"}
+IFS=';' read -ra models <<<"$MODELS"
+for model in "${models[@]}"; do
   set -- $model
-  args=(--width "$1" --layers "$2" --templates "$3" --batch 64 --threads 2)
-  echo; echo "== width $1, $2 blocks, $3 templates, batch 64, 2 threads"
+  args=(--width "$1" --layers "$2" --templates "$3" --block "${4:-basic}" --batch 64 --threads 2)
+  echo; echo "== width $1, $2 ${4:-basic} blocks, $3 templates, batch 64, 2 threads"
   declare -A img=() lat=() rss=()
   for ((r = 1; r <= ROUNDS; r++)); do
     for p in $precisions; do

@@ -30,22 +30,25 @@
 #include "rng.h"
 
 typedef struct opts {
-    int width, layers, templates, batch, threads, steps, warmup, latency_iters, json;
+    int width, layers, templates, batch, threads, steps, warmup, latency_iters, json, expand;
     const char *mode;
     tpl_precision precision;
+    tpl_block_type block;
 } opts;
 
 static int parse(int argc, char **argv, opts *o) {
-    *o = (opts){64, 8, 4, 64, 2, 30, 5, 1000, 0, "all", TPL_PRECISION_FP32};
+    *o = (opts){64, 8, 4, 64, 2, 30, 5, 1000, 0, 6, "all", TPL_PRECISION_FP32, TPL_BLOCK_BASIC};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int *dst = !strcmp(a, "--width") ? &o->width : !strcmp(a, "--layers") ? &o->layers
                  : !strcmp(a, "--templates") ? &o->templates : !strcmp(a, "--batch") ? &o->batch
                  : !strcmp(a, "--threads") ? &o->threads : !strcmp(a, "--steps") ? &o->steps
-                 : !strcmp(a, "--warmup") ? &o->warmup
+                 : !strcmp(a, "--warmup") ? &o->warmup : !strcmp(a, "--expand") ? &o->expand
                  : !strcmp(a, "--latency-iters") ? &o->latency_iters : NULL;
         if (!strcmp(a, "--json")) o->json = 1;
         else if (!strcmp(a, "--mode") && v) o->mode = argv[++i];
+        else if (!strcmp(a, "--block") && v && tpl_block_parse(v) >= 0)
+            o->block = (tpl_block_type)tpl_block_parse(argv[++i]);
         else if (!strcmp(a, "--precision") && v && tpl_precision_parse(v) >= 0)
             o->precision = (tpl_precision)tpl_precision_parse(argv[++i]);
         else if (dst && v && atoi(v) > 0) *dst = atoi(argv[++i]);
@@ -61,6 +64,7 @@ static tpl_model *make_model(const opts *o) {
     tpl_config c;
     tpl_config_default(&c);
     c.stage[0] = (tpl_stage_config){o->width, o->layers, o->templates};
+    c.block = o->block, c.expand = o->expand;
     tpl_err err;
     tpl_model *m = tpl_model_create(&c, 1, &err);
     if (m && tpl_model_set_precision(m, o->precision, &err)) {
@@ -72,18 +76,20 @@ static tpl_model *make_model(const opts *o) {
 }
 
 /* Direct-convolution FLOPs of one image's forward: the stem (1 channel in)
- * and the blocks' two convs each. */
+ * and a block's convs: two 3x3 C -> C, or the inverted block's 1x1 C -> EC,
+ * depthwise 3x3 and 1x1 EC -> C. */
 static double stem_flops(const opts *o) { return 2.0 * 14 * 14 * o->width * 9; }
-static double block_conv_flops(const opts *o) { return 2.0 * 14 * 14 * o->width * o->width * 9; }
-
-static double forward_flops(const opts *o) {
-    return stem_flops(o) + block_conv_flops(o) * 2 * o->layers;
+static double block_flops(const opts *o) {
+    const double c = o->width, h = (double)o->expand * o->width;
+    return 2.0 * 14 * 14 * (o->block == TPL_BLOCK_INVERTED ? 2 * c * h + 9 * h : 2 * c * c * 9);
 }
+
+static double forward_flops(const opts *o) { return stem_flops(o) + block_flops(o) * o->layers; }
 
 /* ... and of one training image: stem (no input gradient) and every block
  * conv (forward, backward-data, backward-weights). */
 static double train_flops(const opts *o) {
-    return 2.0 * stem_flops(o) + 3.0 * block_conv_flops(o) * 2 * o->layers;
+    return 2.0 * stem_flops(o) + 3.0 * block_flops(o) * o->layers;
 }
 
 /* The measured peak of the precision the convolutions run in: oneDNN's
@@ -164,7 +170,8 @@ int main(int argc, char **argv) {
     printf("templar  threads=%d  oneDNN %d.%d isa=%s  OPENBLAS_CORETYPE=%s (not used: oneDNN "
            "dispatches itself)\n", o.threads, dnnl_version()->major, dnnl_version()->minor,
            tpl_engine_isa(), core ? core : "unset");
-    printf("model isometric width=%d layers=%d templates=%d\n", o.width, o.layers, o.templates);
+    printf("model isometric width=%d layers=%d templates=%d block=%s expand=%d\n", o.width,
+           o.layers, o.templates, tpl_block_name(o.block), o.expand);
     double img_s = 0, gf = 0, med = 0, mean = 0, peak = 0;
     if (train) {
         img_s = bench_train(&o, &gf);
@@ -186,10 +193,10 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &ru);
     printf("peak_rss_mib: %.1f\n", ru.ru_maxrss / 1024.0);
     if (o.json)
-        printf("{\"impl\":\"templar\",\"precision\":\"%s\",\"width\":%d,\"layers\":%d,\"templates\":%d,\"batch\":%d,"
+        printf("{\"impl\":\"templar\",\"block\":\"%s\",\"precision\":\"%s\",\"width\":%d,\"layers\":%d,\"templates\":%d,\"batch\":%d,"
                "\"threads\":%d,\"train_img_s\":%.2f,\"conv_gflops\":%.1f,\"peak_gflops\":%.1f,"
                "\"latency_ms_median\":%.4f,\"latency_ms_mean\":%.4f,\"peak_rss_mib\":%.1f}\n",
-               tpl_precision_name(o.precision), o.width, o.layers, o.templates, o.batch, o.threads, img_s, gf, peak, med, mean,
+               tpl_block_name(o.block), tpl_precision_name(o.precision), o.width, o.layers, o.templates, o.batch, o.threads, img_s, gf, peak, med, mean,
                ru.ru_maxrss / 1024.0);
     return 0;
 }

@@ -54,6 +54,49 @@ class TemplateNet(nn.Module):
         return self.fc(x.mean(dim=(2, 3)))
 
 
+class InvertedTemplateNet(nn.Module):
+    """The same with templar's inverted-bottleneck blocks (--block inverted):
+    a template holds a block's 1x1 expansion [H, C], 3x3 depthwise [H, 1, 3, 3]
+    and 1x1 projection [C, H] (H = E x C), and its three BNs' scales and
+    shifts; the running statistics are the block's own."""
+
+    def __init__(self, width, layers, templates, expand, tau=1.0):
+        super().__init__()
+        C, L, K, H = width, layers, templates, expand * width
+        self.tau, self.C, self.H = tau, C, H
+        self.stem = nn.Conv2d(1, C, 3, stride=2, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(C)
+        self.wx = nn.Parameter(torch.randn(K, H, C, 1, 1) * math.sqrt(2.0 / C))
+        self.wd = nn.Parameter(torch.randn(K, H, 1, 3, 3) * math.sqrt(2.0 / 9))
+        self.wp = nn.Parameter(torch.randn(K, C, H, 1, 1) * math.sqrt(2.0 / H))
+        scale = torch.ones(K, 2 * H + C)
+        scale[:, 2 * H:] = 0  # the last BN starts at 0: every block the identity
+        self.scale = nn.Parameter(scale)
+        self.shift = nn.Parameter(torch.zeros(K, 2 * H + C))
+        self.logits = nn.Parameter(0.01 * torch.randn(L, K))
+        for l in range(L):
+            for i, n in enumerate((H, H, C)):
+                self.register_buffer(f"mean{l}_{i}", torch.zeros(n))
+                self.register_buffer(f"var{l}_{i}", torch.ones(n))
+        self.fc = nn.Linear(C, 10)
+
+    def bn(self, x, l, i, g, b):
+        return F.batch_norm(x, getattr(self, f"mean{l}_{i}"), getattr(self, f"var{l}_{i}"), g, b,
+                            self.training)
+
+    def forward(self, x):
+        H, C = self.H, self.C
+        x = F.relu(self.stem_bn(self.stem(x)))
+        for l in range(self.logits.shape[0]):
+            a = torch.softmax(self.logits[l] / self.tau, dim=0)
+            wx, wd, wp = (torch.tensordot(a, w, dims=1) for w in (self.wx, self.wd, self.wp))
+            g, b = a @ self.scale, a @ self.shift
+            h = torch.clamp(self.bn(F.conv2d(x, wx), l, 0, g[:H], b[:H]), 0, 6)
+            h = F.relu(self.bn(F.conv2d(h, wd, padding=1, groups=H), l, 1, g[H:2 * H], b[H:2 * H]))
+            x = self.bn(F.conv2d(h, wp), l, 2, g[2 * H:], b[2 * H:]) + x
+        return self.fc(x.mean(dim=(2, 3)))
+
+
 def precision(args):
     """The forward's context: autocast to bf16, or nothing."""
     if args.precision == "bf16":
@@ -108,6 +151,8 @@ def main():
     p.add_argument("--width", type=int, default=64)
     p.add_argument("--layers", type=int, default=8)
     p.add_argument("--templates", type=int, default=4)
+    p.add_argument("--block", choices=["basic", "inverted"], default="basic")
+    p.add_argument("--expand", type=int, default=6, help="inverted blocks' expansion")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--steps", type=int, default=30, help="timed training steps")
@@ -127,14 +172,18 @@ def main():
     print(f"torch {torch.__version__}  threads={args.threads}  parallel={backend}  "
           f"mkldnn={torch.backends.mkldnn.is_available()}  OPENBLAS_CORETYPE={coretype}")
 
-    model = TemplateNet(args.width, args.layers, args.templates)
+    if args.block == "inverted":
+        model = InvertedTemplateNet(args.width, args.layers, args.templates, args.expand)
+    else:
+        model = TemplateNet(args.width, args.layers, args.templates)
     if args.precision == "bf16":
         model = model.to(memory_format=torch.channels_last)
     params = sum(p.numel() for p in model.parameters())
     print(f"model isometric width={args.width} layers={args.layers} "
-          f"templates={args.templates} params={params} precision={args.precision}")
+          f"templates={args.templates} block={args.block} expand={args.expand} params={params} "
+          f"precision={args.precision}")
 
-    res = {"impl": "pytorch", "torch": torch.__version__, "width": args.width,
+    res = {"impl": "pytorch", "torch": torch.__version__, "block": args.block, "width": args.width,
            "layers": args.layers, "templates": args.templates, "params": params,
            "batch": args.batch, "threads": args.threads, "steps": args.steps,
            "mode": args.mode, "precision": args.precision, "mkldnn": torch.backends.mkldnn.is_available(),
