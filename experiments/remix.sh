@@ -66,3 +66,20 @@ for variant in $VARIANTS; do
     done
     first=0
 done
+
+# The transfer recipe on the first bank: the logits' learning rate (x1 above,
+# x10 and x30 here) and their start (the closest task above, uniform here).
+name=${VARIANTS%% *}
+name=${name%%:*}_$(echo "${VARIANTS%% *}" | cut -d: -f2- | tr -d :)
+for s in "${HELD[@]}"; do
+    for n in 10 50; do
+        for lr in 10 30; do
+            run "${name}_${s}_lr${lr}_$n" transfer --from "$OUT/bank_$name.safetensors" --task "$s=folder:$SCRIPTS/$s" \
+                --per-class "$n" --logit-lr "$lr" --steps "$TSTEPS" --threads "$THREADS" --seed 1 \
+                --out "$OUT/${name}_${s}_lr${lr}_$n.safetensors" --force
+        done
+        run "${name}_${s}_uniform_$n" transfer --from "$OUT/bank_$name.safetensors" --task "$s=folder:$SCRIPTS/$s" \
+            --per-class "$n" --init uniform --steps "$TSTEPS" --threads "$THREADS" --seed 1 \
+            --out "$OUT/${name}_${s}_uniform_$n.safetensors" --force
+    done
+done

@@ -354,6 +354,23 @@ TXT
         END { name[4] = "basic"; name[5] = "basic, group:8"; name[6] = "inverted"
             for (i = 4; i <= 6; i++) if (na[i]) printf "- mixture (%s) against full fine-tuning, mean over the held-out scripts: %+.2f points at all labels (bar: within 2: %s), %+.2f at 50 (bar: within 3: %s); its least lead over scratch at 10 labels %+.2f (bar: +5 on every script: %s).\n",
                 name[i], all[i] / na[i], (all[i] / na[i] >= -2 ? "met" : "NOT met"), f50[i] / n50[i], (f50[i] / n50[i] >= -3 ? "met" : "NOT met"), lead[i], (lead[i] >= 5 ? "met" : "NOT met") }' "$REMIX/table.md"
+    [ -e "$REMIX/basic_block_armenian_lr10_10.out" ] || return 0
+    cat <<'TXT'
+
+The transfer recipe on the basic bank (mixture mode): the logits' learning
+rate as a multiple of the others' (`--logit-lr`), and their start (`--init`:
+the closest old task, or uniform).
+
+| script | labels/class | closest, x1 | closest, x10 | closest, x30 | uniform, x1 |
+|---|---:|---:|---:|---:|---:|
+TXT
+    for s in armenian bengali thai katakana; do
+        for n in 10 50; do
+            printf '| %s | %s | %s | %s | %s | %s |\n' "$s" "$n" "$(last_acc "$REMIX/basic_block_${s}_mixture_$n.out")" \
+                "$(last_acc "$REMIX/basic_block_${s}_lr10_$n.out")" "$(last_acc "$REMIX/basic_block_${s}_lr30_$n.out")" \
+                "$(last_acc "$REMIX/basic_block_${s}_uniform_$n.out")"
+        done
+    done
 }
 
 echo "# Results"
