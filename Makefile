@@ -6,10 +6,11 @@ FUZZ_SECONDS ?= 60
 JOBS ?= 2
 EPOCHS ?= 6
 FASHION_EPOCHS ?= 14
+PRETRAIN_VARIANTS ?= basic:block
 
 PREFIX ?= /usr/local
 
-.PHONY: all build deps train fashion fashion-long test test-asan fuzz bench experiments install clean
+.PHONY: all build deps train fashion fashion-long pretrain test test-asan fuzz bench experiments install clean
 
 all: build
 
@@ -62,6 +63,14 @@ fuzz:
 bench: build
 	@scripts/deps.sh bench
 	bench/compare.sh
+
+# The many-task bank of docs/RESULTS.md, Table 6: ten scripts of `templar data
+# scripts`, fashion, handwritten and optical in one bank of basic blocks
+# (runs/remix/bank_basic_block.safetensors, 12,000 steps); PRETRAIN_VARIANTS
+# adds the other banks of the table.
+pretrain: build
+	@scripts/deps.sh train
+	STAGE=pretrain VARIANTS="$(PRETRAIN_VARIANTS)" TEMPLAR=$(BUILD)/templar experiments/remix.sh runs/remix
 
 # Tables 1 and 2 of docs/RESULTS.md (about an hour on 2 cores).
 experiments: build

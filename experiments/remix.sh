@@ -18,7 +18,8 @@
 # default OUTDIR/scripts, made when missing), STEPS (pretraining steps,
 # default 12000), TRANSFER_STEPS (default 500), THREADS (default 2),
 # VARIANTS (default "basic:block basic:group:8 inverted:block"; a variant
-# is BLOCK:MIX, the inverted one with --expand 3).
+# is BLOCK:MIX, the inverted one with --expand 3), STAGE (all, or pretrain:
+# the banks alone, as `make pretrain` runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
@@ -28,6 +29,7 @@ STEPS=${STEPS:-12000}
 TSTEPS=${TRANSFER_STEPS:-500}
 THREADS=${THREADS:-2}
 VARIANTS=${VARIANTS:-basic:block basic:group:8 inverted:block}
+STAGE=${STAGE:-all}
 SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul)
 HELD=(armenian bengali thai katakana)
 mkdir -p "$OUT"
@@ -53,6 +55,7 @@ for variant in $VARIANTS; do
     name=${block}_${mix/:/}
     run "bank_$name" train --tasks "$tasks" --width 32 --layers 6 --templates 4 --block "$block" --expand 3 \
         --mix "$mix" --steps "$STEPS" --threads "$THREADS" --seed 1 --out "$OUT/bank_$name.safetensors" --force
+    [ "$STAGE" = pretrain ] && continue
     modes=(mixture)
     [ "$first" = 1 ] && modes=(mixture head full scratch)
     for s in "${HELD[@]}"; do
@@ -67,6 +70,7 @@ for variant in $VARIANTS; do
     first=0
 done
 
+[ "$STAGE" = pretrain ] && exit 0
 # The transfer recipe on the first bank: the logits' learning rate (x1 above,
 # x10 and x30 here) and their start (the closest task above, uniform here).
 name=${VARIANTS%% *}
