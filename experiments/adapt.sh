@@ -5,7 +5,8 @@
 # domain without its labels: source-only (the sources' mean mixture and
 # BN), AdaBN (BN statistics re-estimated) and mixture adaptation (the
 # target's mixture logits trained by information maximisation, BN
-# statistics re-estimated), each from the starts of `adapt --init`: the
+# statistics re-estimated; with --objective pseudo also self-trained on
+# pseudo-labels), each from the starts of `adapt --init`: the
 # sources' mean, the label-free picks (both, confident, closest) and, as an
 # oracle to compare the picks with, each source alone (AdaBN only).
 #
@@ -41,6 +42,7 @@ target() { # one held-out domain: train on the rest, then adapt three ways
     for init in mean both confident closest $names; do one "$t" adabn "$init"; done
     for init in mean both confident closest; do one "$t" mixture "$init"; done
     one "$t" mixture both _bn --train logits+bn
+    one "$t" mixture both _pseudo --objective pseudo
 }
 one() { # TARGET MODE INIT [SUFFIX FLAGS...]: OUT/MODE_TARGET[_INIT][SUFFIX].out (mean keeps the old names)
     local t=$1 mode=$2 init=$3 suffix=${4:-} name

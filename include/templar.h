@@ -279,6 +279,11 @@ typedef struct tpl_fit_options {
     float entropy;              /* weight of the mixtures' mean entropy in the loss [0] */
     int unsupervised;           /* labels unused: information maximisation [0] */
     float diversity;            /* its weight of the mean prediction's entropy [1] */
+    /* > 0 (with unsupervised): SHOT's self-training, cross-entropy against
+     * pseudo-labels from class centroids of the features, made afresh at
+     * every epoch's start, beside information maximisation with this
+     * weight [0]; one process only */
+    float pseudo;
     /* Divergence: tpl_fit fails ("training diverged at step S: ...") when a
      * task's loss is not finite; when its loss, smoothed over ~10 steps,
      * stays over diverge_factor times its best and over a uniform guess's

@@ -91,6 +91,11 @@ run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}
     --force --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && [ -n "$logits_only" ] && [ "$(bytes)" -gt "$logits_only" ] &&
     ok || bad "adapt --train logits+bn: exit $rc, $(bytes) bytes trained against $logits_only"
+run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 3 --objective pseudo \
+    --force --out "$T/a.safetensors"
+[ "$rc" -eq 0 ] && [ -s "$T/a.safetensors" ] && ok || bad "adapt --objective pseudo: exit $rc"
+expect_error 2 "--objective is not infomax or pseudo" "adapt --objective shot" -- \
+    adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --objective shot --force --out "$T/a.safetensors"
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --mode source --init dom2 \
     --force --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && grep -q '^start: dom2$' "$T/stdout" && ok || bad "adapt --init dom2: exit $rc"

@@ -241,6 +241,27 @@ static void test_infomax(void) {
     free(c.z);
 }
 
+/* Self-training: information maximisation plus weighted cross-entropy
+ * against pseudo-labels. */
+static const int pseudo_labels[5] = {2, 0, 3, 3, 1};
+static float pseudo_f[20];
+
+static double pseudo_probe(void *p) {
+    im_ctx *c = p;
+    return tpl_pseudo_forward_backward(c->n, c->k, c->z, pseudo_labels, 0.3f, c->div, NULL,
+                                       im_scratch, pseudo_f);
+}
+
+static void test_pseudo(void) {
+    im_ctx c = {.n = 5, .k = 4, .div = 0.8f};
+    c.z = randn(20, 1.5f);
+    float dz[20];
+    tpl_pseudo_forward_backward(c.n, c.k, c.z, pseudo_labels, 0.3f, c.div, dz, im_scratch,
+                                pseudo_f);
+    fd_check("pseudo", pseudo_probe, &c, c.z, dz, 20, 20, 1e-3f, 1e-2f);
+    free(c.z);
+}
+
 static void test_small_ops(void) {
     small_ctx c = {.s = {2, 32, 3, 3, 16}};
     size_t n = tpl_shape_numel(c.s);
@@ -707,6 +728,7 @@ int main(void) {
     test_routing();
     test_entropy();
     test_infomax();
+    test_pseudo();
 models:
     test_model((model_case){.stages = 1});
     test_model((model_case){.stages = 2});

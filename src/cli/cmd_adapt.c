@@ -11,8 +11,9 @@
  * that, then trains only the target's mixture logits to make confident,
  * class-balanced predictions (information maximisation: mean prediction
  * entropy minus --diversity times the entropy of the mean prediction), and
- * re-estimates the statistics again for the final mixture.  No target label
- * is used for anything but the accuracy shown. */
+ * re-estimates the statistics again for the final mixture; --objective
+ * pseudo adds SHOT's self-training on pseudo-labels (tpl_fit_options.pseudo).
+ * No target label is used for anything but the accuracy shown. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +26,10 @@
 #include "names.h"
 
 typedef struct adapt_flags {
-    const char *from, *target, *mode, *data, *init, *train;
-    float diversity;
+    const char *from, *target, *mode, *data, *init, *train, *objective;
+    float diversity, pseudo;
     int bn_images, mode_index, train_bn;
-    arg_spec specs[9];
+    arg_spec specs[11];
     trainer_opts o;
 } adapt_flags;
 
@@ -39,7 +40,7 @@ static_assert(sizeof mode_names / sizeof *mode_names == MODE_COUNT, "a mode with
 
 static void defaults(adapt_flags *f) {
     *f = (adapt_flags){.mode = "mixture", .init = "both", .train = "logits", .diversity = 1.0f,
-                       .bn_images = 5000};
+                       .objective = "infomax", .pseudo = 0.3f, .bn_images = 5000};
     trainer_defaults(&f->o);
     f->o.steps = 300;
     f->o.lr = 0.05f;
@@ -50,7 +51,9 @@ static void defaults(adapt_flags *f) {
         {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics) or source (neither)", 0, 0},
         {"init", ARG_STR, &f->init, "where the target starts: both (the source with the lowest product of the next two), confident (the source whose predictions on the target are surest), closest (whose BN statistics the target's are nearest), mean (of the sources) or a source's name", 0, 0},
         {"train", ARG_STR, &f->train, "what the target trains in mixture mode: logits (its mixture) or logits+bn (and its BN scale/shift)", 0, 0},
+        {"objective", ARG_STR, &f->objective, "what mixture mode minimises: infomax (confident, class-balanced predictions) or pseudo (that, plus cross-entropy against pseudo-labels from the target features' class centroids, made afresh every epoch: SHOT's self-training)", 0, 0},
         {"diversity", ARG_FLOAT, &f->diversity, "weight of the entropy of the mean prediction", 0, 100},
+        {"pseudo-weight", ARG_FLOAT, &f->pseudo, "weight of the pseudo-labels' cross-entropy (--objective pseudo)", 0, 100},
         {"bn-images", ARG_INT, &f->bn_images, "target images the BN statistics are estimated on", 2, 10000000},
         {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0},
@@ -157,6 +160,7 @@ static int adapt(void *flags, trainer *r, tpl_err *err) {
     if (mode == MODE_MIXTURE) {
         r->unsupervised = 1;
         r->diversity = f->diversity;
+        r->pseudo = strcmp(f->objective, "pseudo") ? 0.0f : f->pseudo;
         if (trainer_run(r, err) || recalibrate(f, r, err)) return -1;
     }
     if (trainer_save(r, err)) return -1;
@@ -171,6 +175,8 @@ static int prepare(void *flags, trainer_opts *o, int *multi) {
                       : mode < 0 ? "--mode is not mixture, adabn or source"
                       : strcmp(f->train, "logits") && strcmp(f->train, "logits+bn")
                           ? "--train is not logits or logits+bn"
+                      : strcmp(f->objective, "infomax") && strcmp(f->objective, "pseudo")
+                          ? "--objective is not infomax or pseudo"
                           : NULL;
     if (usage) {
         fprintf(stderr, "templar adapt: %s (see templar adapt --help)\n", usage);

@@ -104,6 +104,7 @@ static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
     o->entropy = f->entropy;
     o->unsupervised = r->unsupervised;
     o->diversity = r->diversity;
+    o->pseudo = r->pseudo;
     o->save_every = f->save_every;
     o->task_parallel = f->task_parallel; /* several processes: ranks.h */
     o->sync_bn = f->sync_bn;

@@ -54,6 +54,7 @@ typedef struct trainer {
     const char *data_meta;      /* the file's "data" metadata; NULL: the tasks' sources */
     int unsupervised;           /* steps ignore labels: information maximisation */
     float diversity;            /* its weight of the mean prediction's entropy */
+    float pseudo;               /* > 0: beside it, self-training on pseudo-labels (tpl_fit) */
     progress bar;               /* of the epoch under way */
     int bar_on;
     char label[64];

@@ -22,6 +22,8 @@ void tpl_fit_options_default(tpl_fit_options *o) {
 /* A task's place in its shuffled order. */
 typedef struct walk {
     int *perm, pos;
+    int *pseudo;         /* the task's pseudo-labels (options.pseudo), or NULL */
+    int pseudo_epoch;    /* of those labels */
     tpl_augment aug;
     tpl_step_result sum; /* this epoch: loss summed over images */
 } walk;
@@ -79,6 +81,10 @@ static int check_spread(const run *r, tpl_err *err) {
     if (!r->o->task_parallel && r->o->batch < size) {
         tpl_err_set(err, "fit: a batch of %d cannot be shared out among %d processes",
                     r->o->batch, size);
+        return -1;
+    }
+    if (r->o->pseudo > 0 && (c || r->o->task_parallel)) {
+        tpl_err_set(err, "fit: pseudo-labels are made by one process, on one task at a time");
         return -1;
     }
     if (r->o->task_parallel && r->n < size) {
@@ -159,7 +165,7 @@ static int begin(run *r, tpl_err *err) {
 }
 
 static void end(run *r) {
-    for (int t = 0; t < r->n; t++) free(r->w[t].perm);
+    for (int t = 0; t < r->n; t++) free(r->w[t].perm), free(r->w[t].pseudo);
     tpl_batch_free(&r->batch);
     tpl_optim_free(&r->opt);
     tpl_dist_free(&r->dist);
@@ -229,7 +235,8 @@ static int step(run *r, int t, tpl_err *err) {
     const int *idx = next_batch(r, t);
     anneal(r);
     const tpl_step_opts so = {.aug = &r->w[t].aug, .entropy = r->o->entropy,
-                              .unsupervised = r->o->unsupervised, .diversity = r->o->diversity};
+                              .unsupervised = r->o->unsupervised, .diversity = r->o->diversity,
+                              .pseudo = r->w[t].pseudo, .pseudo_weight = r->o->pseudo};
     tpl_step_result s;
     if (tpl_train_step(r->m, &r->opt, r->tasks[t].task, r->tasks[t].train, idx, r->o->batch, &so,
                        &r->rng, &r->batch, &s, err) ||
@@ -354,6 +361,24 @@ static int save(run *r, tpl_err *err) {
 
 /* ---- the loop ----------------------------------------------------------------- */
 
+/* Every task's pseudo-labels for the epoch under way, made at its start
+ * from the model as it is (a run resumed midway makes them anew). */
+static int refresh_pseudo(run *r, tpl_err *err) {
+    if (!(r->o->unsupervised && r->o->pseudo > 0)) return 0;
+    for (int t = 0; t < r->n; t++) {
+        walk *w = &r->w[t];
+        const tpl_dataset *d = r->tasks[t].train;
+        if (w->pseudo_epoch == r->rep.epoch) continue;
+        if (!w->pseudo && !(w->pseudo = malloc(sizeof(int) * (size_t)d->n))) {
+            tpl_err_set(err, "out of memory: pseudo-labels of %d images", d->n);
+            return -1;
+        }
+        if (tpl_pseudo_labels(r->m, r->tasks[t].task, d, &r->batch, w->pseudo, err)) return -1;
+        w->pseudo_epoch = r->rep.epoch;
+    }
+    return 0;
+}
+
 /* The rest of the epoch under way (all of it, unless resumed midway), then
  * the tests.  Returns 1 when stopped early. */
 static int epoch(run *r, tpl_err *err) {
@@ -364,6 +389,7 @@ static int epoch(run *r, tpl_err *err) {
     rep->epoch = (int)(first / rep->per_epoch) + 1;
     if (rep->step == first)
         for (int t = 0; t < r->n; t++) r->w[t].sum = (tpl_step_result){0};
+    if (refresh_pseudo(r, err)) return -1;
     r->epoch_start = tpl_now();
     r->epoch_images = 0;
     for (int t = 0; t < r->n; t++) r->epoch_images -= r->w[t].sum.n; /* those of this call */

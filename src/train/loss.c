@@ -26,6 +26,79 @@ double tpl_infomax_forward_backward(int n, int classes, const float *logits, flo
                                      NULL);
 }
 
+double tpl_pseudo_forward_backward(int n, int classes, const float *logits, const int *labels,
+                                   float weight, float diversity, float *dlogits,
+                                   double *scratch, float *fscratch) {
+    double l = tpl_infomax_forward_backward(n, classes, logits, diversity, dlogits, scratch);
+    l += weight * tpl_xent_forward_backward(n, classes, logits, labels, dlogits ? fscratch : NULL,
+                                            NULL);
+    for (size_t i = 0; dlogits && i < (size_t)n * classes; i++) dlogits[i] += weight * fscratch[i];
+    return l;
+}
+
+/* Centroids c[k][dim] of the unit features g, image i weighted w(i, k);
+ * into c, the weights' sums after them. */
+static void centroids(int n, int dim, int classes, const float *g, const float *p,
+                      const int *labels, double *c) {
+    double *sum = c + (size_t)classes * dim;
+    for (size_t j = 0; j < (size_t)classes * (dim + 1); j++) c[j] = 0.0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < classes; k++) {
+            const double w = labels ? (labels[i] == k) : p[(size_t)i * classes + k];
+            if (w == 0.0) continue;
+            for (int d = 0; d < dim; d++) c[(size_t)k * dim + d] += w * g[(size_t)i * dim + d];
+            sum[k] += w;
+        }
+}
+
+/* Each image's nearest centroid in cosine (a centroid of no weight is
+ * passed over). */
+static void nearest(int n, int dim, int classes, const float *g, const double *c, int *labels) {
+    const double *sum = c + (size_t)classes * dim;
+    for (int i = 0; i < n; i++) {
+        double best = -INFINITY;
+        for (int k = 0; k < classes; k++) {
+            if (sum[k] <= 0.0) continue;
+            double dot = 0.0, norm = 0.0;
+            for (int d = 0; d < dim; d++) {
+                dot += c[(size_t)k * dim + d] * g[(size_t)i * dim + d];
+                norm += c[(size_t)k * dim + d] * c[(size_t)k * dim + d];
+            }
+            const double cos = norm > 0.0 ? dot / sqrt(norm) : -1.0;
+            if (cos > best) best = cos, labels[i] = k;
+        }
+    }
+}
+
+int tpl_centroid_labels(int n, int dim, int classes, const float *f, const float *p,
+                        int *labels) {
+    const size_t cn = (size_t)classes * (dim + 1);
+    float *g = calloc((size_t)n * dim + 1, sizeof(float));
+    double *c = calloc(cn, sizeof(double)), *again = calloc(cn, sizeof(double));
+    if (!g || !c || !again) {
+        free(g), free(c), free(again);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) { /* unit features: cosine distances */
+        double norm = 0.0;
+        for (int d = 0; d < dim; d++) norm += (double)f[(size_t)i * dim + d] * f[(size_t)i * dim + d];
+        const double inv = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+        for (int d = 0; d < dim; d++) g[(size_t)i * dim + d] = (float)(f[(size_t)i * dim + d] * inv);
+    }
+    centroids(n, dim, classes, g, p, NULL, c);
+    nearest(n, dim, classes, g, c, labels);
+    /* once more from the labels; a class they left empty keeps its weighted centroid */
+    centroids(n, dim, classes, g, p, labels, again);
+    for (int k = 0; k < classes; k++)
+        if (again[(size_t)classes * dim + k] > 0.0) {
+            for (int d = 0; d < dim; d++) c[(size_t)k * dim + d] = again[(size_t)k * dim + d];
+            c[(size_t)classes * dim + k] = again[(size_t)classes * dim + k];
+        }
+    nearest(n, dim, classes, g, c, labels);
+    free(g), free(c), free(again);
+    return 0;
+}
+
 double tpl_infomax_part_backward(int n, int total, int classes, const float *logits,
                                  float diversity, float *dlogits, double *scratch,
                                  tpl_sum_fn sum, void *user) {

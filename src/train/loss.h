@@ -34,6 +34,21 @@ double tpl_infomax_part_backward(int n, int total, int classes, const float *log
                                  float diversity, float *dlogits, double *scratch,
                                  tpl_sum_fn sum, void *user);
 
+/* ---- self-training on pseudo-labels (SHOT) ----------------------------------
+ * L = infomax + weight * cross-entropy against labels[n] (the pseudo-labels
+ * of the batch's images); dlogits the sum of both gradients.  scratch as
+ * infomax's, plus n x classes floats in fscratch. */
+double tpl_pseudo_forward_backward(int n, int classes, const float *logits, const int *labels,
+                                   float weight, float diversity, float *dlogits,
+                                   double *scratch, float *fscratch);
+/* Pseudo-labels of n images from their pooled features f[n][dim] and
+ * predictions p[n][classes]: each image takes the class whose centroid is
+ * nearest in cosine, the centroids first weighted by the predictions, then
+ * once more from those labels (SHOT's clustering); a class no image takes
+ * keeps its weighted centroid.  Returns 0, or -1 when out of memory. */
+int tpl_centroid_labels(int n, int dim, int classes, const float *f, const float *p,
+                        int *labels);
+
 /* Entropy H = -sum_k a_k log a_k of a mixture (nats); da[k] = dH/da_k
  * (may be NULL).  Zero weights count as 0 log 0 = 0. */
 double tpl_entropy_forward_backward(int k, const float *a, float *da);

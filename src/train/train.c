@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops.h"
+
 int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap) {
     const tpl_config *c = &m->cfg;
     memset(b, 0, sizeof *b);
@@ -17,12 +19,15 @@ int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap) {
     b->y = malloc(sizeof(int) * cap);
     b->idx = malloc(sizeof(int) * cap);
     b->loss_scratch = malloc(sizeof(double) * TPL_INFOMAX_SCRATCH(cap, b->classes));
-    return b->x && b->logits && b->dlogits && b->y && b->idx && b->loss_scratch ? 0 : -1;
+    b->fscratch = malloc(sizeof(float) * (size_t)b->classes * cap);
+    return b->x && b->logits && b->dlogits && b->y && b->idx && b->loss_scratch && b->fscratch
+               ? 0
+               : -1;
 }
 
 void tpl_batch_free(tpl_batch *b) {
     free(b->x), free(b->logits), free(b->dlogits), free(b->y), free(b->idx);
-    free(b->loss_scratch);
+    free(b->loss_scratch), free(b->fscratch);
     memset(b, 0, sizeof *b);
 }
 
@@ -70,7 +75,12 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
     /* unsupervised, the labels only count the correct answers shown */
     r->loss = tpl_xent_forward_backward(n, classes, b->logits, b->y, unsup ? NULL : b->dlogits,
                                         &r->correct);
-    if (unsup)
+    if (unsup && so->pseudo) {
+        for (int i = 0; i < n; i++) b->y[i] = so->pseudo[idx[i]];
+        r->loss = tpl_pseudo_forward_backward(n, classes, b->logits, b->y, so->pseudo_weight,
+                                              so->diversity, b->dlogits, b->loss_scratch,
+                                              b->fscratch);
+    } else if (unsup)
         r->loss = tpl_infomax_forward_backward(n, classes, b->logits, so->diversity, b->dlogits,
                                                b->loss_scratch);
     r->n = n;
@@ -83,6 +93,29 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
     if (so && so->entropy != 0.0f) tpl_mixture_entropy(m, task, so->entropy);
     tpl_optim_update(o, m);
     return 0;
+}
+
+int tpl_pseudo_labels(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b, int *labels,
+                      tpl_err *err) {
+    const int dim = m->cfg.stage[m->cfg.n_stages - 1].width, classes = m->cfg.task[task].classes;
+    float *f = malloc(sizeof(float) * (size_t)d->n * dim);
+    float *p = malloc(sizeof(float) * (size_t)d->n * classes);
+    int rc = f && p ? 0 : -1;
+    if (rc) tpl_err_set(err, "out of memory: the features of %d images for pseudo-labels", d->n);
+    for (int i0 = 0; !rc && i0 < d->n;) {
+        const int n = tpl_batch_range(b, m, d, i0, d->n);
+        rc = tpl_model_forward(m, task, b->x, n, 0, b->logits, err);
+        if (rc) break;
+        memcpy(f + (size_t)i0 * dim, tpl_model_features(m), sizeof(float) * (size_t)n * dim);
+        for (int i = 0; i < n; i++)
+            tpl_softmax_forward(classes, 1.0f, b->logits + (size_t)i * classes,
+                                p + (size_t)(i0 + i) * classes);
+        i0 += n;
+    }
+    if (!rc && (rc = tpl_centroid_labels(d->n, dim, classes, f, p, labels)))
+        tpl_err_set(err, "out of memory: pseudo-labels of %d images", d->n);
+    free(f), free(p);
+    return rc;
 }
 
 int tpl_bn_recalibrate(tpl_model *m, int task, const tpl_dataset *d, int max_images,

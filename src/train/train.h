@@ -18,6 +18,7 @@ typedef struct tpl_batch {
     float *x, *logits, *dlogits;
     int *y, *idx;
     double *loss_scratch;  /* the unsupervised loss's (loss.h) */
+    float *fscratch;       /* cap x classes: the pseudo-label loss's */
 } tpl_batch;
 
 int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap);
@@ -33,6 +34,8 @@ typedef struct tpl_step_opts {
     float entropy;
     int unsupervised;  /* labels unused: information maximisation (ops.h) */
     float diversity;   /* its weight of the mean prediction's entropy */
+    const int *pseudo; /* unsupervised: pseudo-labels of the data set's images, or NULL */
+    float pseudo_weight; /* their cross-entropy's weight beside information maximisation */
 } tpl_step_opts;
 
 /* The state tpl_fit hands out (templar.h): borrowed from the running loop
@@ -63,6 +66,11 @@ void tpl_optim_update(tpl_optim *o, tpl_model *m);
 int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
                    const int *idx, int n, const tpl_step_opts *so, tpl_rng *rng,
                    tpl_batch *b, tpl_step_result *r, tpl_err *err);
+
+/* Pseudo-labels of every image of d under task t (tpl_centroid_labels on
+ * eval-mode features and predictions), into labels[d->n]. */
+int tpl_pseudo_labels(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b, int *labels,
+                      tpl_err *err);
 
 /* Re-estimates task t's BN running statistics on up to max_images of d
  * (training-mode forwards, the batches' statistics averaged exactly). */
