@@ -75,8 +75,11 @@ grep -q 'name=' "$T/stdout" && ok || bad "the transferred task has no class name
 run train --tasks "dom1=folder:$T/dom1,dom2=folder:$T/dom2" --shared-head --size 24x24 "${COMMON[@]}" \
     --steps 20 --out "$T/src.safetensors"
 [ "$rc" -eq 0 ] && ok || bad "train the sources: exit $rc"
+# (source-free: the sources' images are gone while it adapts)
+mv "$T/dom1" "$T/dom1.away" && mv "$T/dom2" "$T/dom2.away"
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 5 --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && grep -q '^task=wild unlabelled' "$T/stdout" && ok || bad "adapt to an unlabelled folder: exit $rc, $(cat "$T/stderr" | tail -2)"
+mv "$T/dom1.away" "$T/dom1" && mv "$T/dom2.away" "$T/dom2"
 run predict "$T/a.safetensors" --task wild "$img"
 grep -q 'name=' "$T/stdout" && ok || bad "the adapted target has no class names"
 for init in both confident closest; do
