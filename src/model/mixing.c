@@ -94,8 +94,8 @@ void tpl_model_mixture(tpl_model *m, int task, int s, float *a) {
     const tpl_stage *st = &m->stage[s];
     const size_t k = st->templates, rows = tpl_stage_rows(st);
     float *all = malloc(sizeof(float) * 2 * rows * k);
-    if (!all) { /* a picture's input: the blocks' first units, then */
-        for (int l = 0; l < st->layers; l++) memset(a + l * k, 0, sizeof(float) * k);
+    if (!all) { /* out of memory: no mixture to show (a picture's input, not a computation's) */
+        memset(a, 0, sizeof(float) * st->layers * k);
         return;
     }
     route_stage(m, task, s, 0, all, all + rows * k);
