@@ -66,9 +66,11 @@ class InvertedTemplateNet(nn.Module):
         self.tau, self.C, self.H = tau, C, H
         self.stem = nn.Conv2d(1, C, 3, stride=2, padding=1, bias=False)
         self.stem_bn = nn.BatchNorm2d(C)
-        self.wx = nn.Parameter(torch.randn(K, H, C, 1, 1) * math.sqrt(2.0 / C))
-        self.wd = nn.Parameter(torch.randn(K, H, 1, 3, 3) * math.sqrt(2.0 / 9))
-        self.wp = nn.Parameter(torch.randn(K, C, H, 1, 1) * math.sqrt(2.0 / H))
+        # kept flat ([K, out, in x k x k]): model.to(channels_last) converts
+        # 4-D and 5-D tensors only, and these are mixed before they are convs
+        self.wx = nn.Parameter(torch.randn(K, H, C) * math.sqrt(2.0 / C))
+        self.wd = nn.Parameter(torch.randn(K, H, 9) * math.sqrt(2.0 / 9))
+        self.wp = nn.Parameter(torch.randn(K, C, H) * math.sqrt(2.0 / H))
         scale = torch.ones(K, 2 * H + C)
         scale[:, 2 * H:] = 0  # the last BN starts at 0: every block the identity
         self.scale = nn.Parameter(scale)
@@ -90,6 +92,7 @@ class InvertedTemplateNet(nn.Module):
         for l in range(self.logits.shape[0]):
             a = torch.softmax(self.logits[l] / self.tau, dim=0)
             wx, wd, wp = (torch.tensordot(a, w, dims=1) for w in (self.wx, self.wd, self.wp))
+            wx, wd, wp = wx.view(H, C, 1, 1), wd.view(H, 1, 3, 3), wp.view(C, H, 1, 1)
             g, b = a @ self.scale, a @ self.shift
             h = torch.clamp(self.bn(F.conv2d(x, wx), l, 0, g[:H], b[:H]), 0, 6)
             h = F.relu(self.bn(F.conv2d(h, wd, padding=1, groups=H), l, 1, g[H:2 * H], b[H:2 * H]))
