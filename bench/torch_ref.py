@@ -83,8 +83,9 @@ class InvertedTemplateNet(nn.Module):
         self.fc = nn.Linear(C, 10)
 
     def bn(self, x, l, i, g, b):
-        return F.batch_norm(x, getattr(self, f"mean{l}_{i}"), getattr(self, f"var{l}_{i}"), g, b,
-                            self.training)
+        # in fp32, as autocast runs nn.BatchNorm2d (F.batch_norm takes one dtype)
+        return F.batch_norm(x.float(), getattr(self, f"mean{l}_{i}"), getattr(self, f"var{l}_{i}"),
+                            g.float(), b.float(), self.training)
 
     def forward(self, x):
         H, C = self.H, self.C
