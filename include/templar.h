@@ -141,6 +141,10 @@ int tpl_precision_supported(tpl_precision p);
  * FP32 elsewhere, including CPUs with AVX-512 BF16 but no AMX, whose bf16
  * convolutions are slower than fp32's winograd ones (docs/PERFORMANCE.md). */
 tpl_precision tpl_precision_auto(void);
+/* The same for a network of config c: FP32 for inverted blocks, whose 1x1
+ * and depthwise weight gradients oneDNN 2.6 runs four times slower in bf16
+ * than in fp32 (docs/PERFORMANCE.md). */
+tpl_precision tpl_precision_auto_for(const tpl_config *c);
 
 /* Fills the defaults: isometric, width 64, 8 layers, 4 templates, 1x28x28, one task. */
 void tpl_config_default(tpl_config *cfg);

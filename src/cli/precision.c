@@ -33,6 +33,6 @@ int cli_precision_apply(tpl_model *m, const char *value, int keep_auto, tpl_err 
     tpl_precision p;
     if (value && strcmp(value, "auto")) p = (tpl_precision)tpl_precision_parse(value);
     else if (keep_auto) return 0;
-    else p = tpl_precision_auto();
+    else p = tpl_precision_auto_for(tpl_model_config(m));
     return tpl_model_set_precision(m, p, err);
 }

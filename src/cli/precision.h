@@ -1,6 +1,6 @@
 /* --precision of the commands that run a model: fp32, bf16, or auto.
- * Training's auto is tpl_precision_auto (bf16 where oneDNN has AMX kernels,
- * fp32 elsewhere); eval's and predict's auto is the model file's own
+ * Training's auto is tpl_precision_auto_for (bf16 where oneDNN has AMX
+ * kernels, fp32 elsewhere and for inverted blocks); eval's and predict's auto is the model file's own
  * precision (which a CPU without AVX-512 BF16 runs in fp32). */
 #ifndef TPL_CLI_PRECISION_H
 #define TPL_CLI_PRECISION_H

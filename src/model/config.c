@@ -58,6 +58,10 @@ const char *tpl_block_name(tpl_block_type b) {
 
 int tpl_block_parse(const char *name) { return tpl_name_find(block_names, TPL_BLOCK_COUNT, name); }
 
+tpl_precision tpl_precision_auto_for(const tpl_config *c) {
+    return c->block == TPL_BLOCK_INVERTED ? TPL_PRECISION_FP32 : tpl_precision_auto();
+}
+
 const char *tpl_granularity_format(tpl_granularity mix, int group, char *buf, size_t size) {
     if ((int)mix < 0 || (int)mix >= TPL_MIX_COUNT) snprintf(buf, size, "unknown");
     else if (mix == TPL_MIX_GROUP) snprintf(buf, size, "group:%d", group);
