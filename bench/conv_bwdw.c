@@ -1,26 +1,29 @@
 /* bf16 backward-weights of a 3x3 stride-1 pad-1 convolution, several ways:
- * the measurement behind conv.c's choice for that pass.
+ * the measurement behind conv.c's use of amx_bwdw.c for that pass.
  *
- *   bench_conv_bwdw [--threads 2] [--c 64] [--hw 14] [--batch 64]
+ *   bench_conv_bwdw [--threads 2] [--c 64] [--hw 14] [--batch 64] [--short]
  *
  * Ways (x and dy bf16 NHWC, dW fp32 OIHW, as tpl_conv_backward_weights_bf16):
  *   onednn nhwc        oneDNN's backward-weights primitive on NHWC, dW "any"
  *                      plus its reorder to OIHW (what conv.c ran before)
- *   onednn any         the same with src and diff_dst "any": the primitive
- *                      alone (the reorders into its formats timed apart)
+ *   templar amx_bwdw   amx_bwdw.c (what conv.c runs now where there is AMX)
+ * and, unless --short, what was tried on the way:
+ *   onednn any         oneDNN's primitive with src and diff_dst "any" (the
+ *                      primitive alone; the reorders into its formats timed
+ *                      apart)
  *   onednn dw bf16     NHWC, the weight gradient in bf16 (rounded: not
  *                      usable, shown for its kernel)
- *   grid 3 matmuls     x and dy copied onto a zero-padded grid of rows of
- *                      W+1 pixels (one zero column, one zero row between
- *                      images), then for each kernel row ky one oneDNN bf16
- *                      matmul dW[:, ky] (Co x 3Ci) = dy^T (Co x M) x X_ky
- *                      (M x 3Ci), X_ky being the x grid read with overlapping
- *                      rows (leading dimension Ci: row m is pixels m-1, m,
- *                      m+1 of the row above, at or below); no im2col
- *   grid batched       the same three as one batched matmul
- *   grid dyT ...       the same with dy written transposed on the grid
- *                      (Co x M, the matmul's A plain) by the copy
- * Each is checked against oneDNN's primitive (max |difference| relative to
+ *   grid, P parts      x and dy copied onto amx_bwdw.c's zero-padded grid,
+ *                      then the 9 taps as 9 oneDNN bf16 matmuls each,
+ *                      dW_tap (Co x Ci) = dy^T (Co x M) . x shifted (M x Ci),
+ *                      x's rows read in place; 1 part: oneDNN's threads; 2:
+ *                      M cut in two, one-thread matmuls on each thread.
+ *                      oneDNN takes its AMX matmul (brg) only for dense
+ *                      operands, so the taps cannot share one matmul (the
+ *                      overlapping-rows view of x it refuses), and its
+ *                      matmul repacks both operands on every call.
+ *   grid dyT, P parts  the same with dy transposed by the copy (A plain)
+ * Each is checked against oneDNN's primitive (max |difference| against
  * max |dW|), then timed: median call of a 0.3 s loop. */
 #include <math.h>
 #include <oneapi/dnnl/dnnl.h>
@@ -398,18 +401,26 @@ static void amx_way(geom g, const tpl_bf16 *x, const tpl_bf16 *dy, const float *
 }
 
 int main(int argc, char **argv) {
-    int threads = 2;
+    int threads = 2, only_short = 0;
     geom g = {64, 64, 14, 14};
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--c")) g.c = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--hw")) g.h = g.w = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--batch")) g.n = atoi(argv[i + 1]);
-        else {
-            fprintf(stderr, "usage: bench_conv_backw [--threads N] [--c C] [--hw S] [--batch N]\n");
+    for (int i = 1; i < argc; i++) {
+        const int has_value = i + 1 < argc;
+        int *value = !strcmp(argv[i], "--threads") ? &threads
+                     : !strcmp(argv[i], "--c")     ? &g.c
+                     : !strcmp(argv[i], "--hw")    ? &g.h
+                     : !strcmp(argv[i], "--batch") ? &g.n
+                                                   : NULL;
+        if (!strcmp(argv[i], "--short")) {
+            only_short = 1;
+        } else if (value && has_value && atoi(argv[i + 1]) > 0) {
+            *value = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: bench_conv_bwdw [--threads N] [--c C] [--hw S] "
+                            "[--batch N] [--short]\n");
             return 2;
         }
     }
+    g.w = g.h;
     omp_set_num_threads(threads);
     check(dnnl_engine_create(&eng, dnnl_cpu, 0), "engine");
     check(dnnl_stream_create(&strm, eng, dnnl_stream_default_flags), "stream");
@@ -427,10 +438,9 @@ int main(int argc, char **argv) {
            g.w, g.n, threads);
     onednn_way(g, 0, x, dy, ref);
     amx_way(g, x, dy, ref);
-    if (getenv("ONLY_GRID")) goto grid_only;
+    if (only_short) return 0;
     onednn_way(g, 1, x, dy, other);
     onednn_way(g, 2, x, dy, other);
-grid_only:
     for (int dy_t = 0; dy_t < 2; dy_t++)
         for (int parts = 1; parts <= 2 && parts <= threads; parts++)
             grid_way(g, parts, dy_t, x, dy, ref);
