@@ -1,12 +1,13 @@
 /* The bf16 3x3 weight gradient of amx_bwdw.c (what a bf16 plan's
- * tpl_conv_backward_weights_bf16 runs where the CPU has AMX) against
- * oneDNN's backward-weights primitive (the same plan built with
+ * tpl_conv_backward_weights_bf16 runs where the CPU has AMX, for images up
+ * to 16x16), called directly and through a plan, against oneDNN's
+ * backward-weights primitive (the same plan built with
  * TEMPLAR_NO_AMX_BWDW), on random data: the model's shapes, batch 1, odd
  * channel counts (not whole tiles), non-square images, one channel, and a
  * grid longer than one thread's chunk.  Both sum the same products of the
  * same bf16 values in fp32, in another order, so they agree to TOL of the
  * sum of the products' magnitudes.  Also: the plan says which kernel it
- * runs, a second call gives the same result (the workspace's pads stay
+ * runs (oneDNN's for 28x28 images), a second call gives the same result (the workspace's pads stay
  * zero), and every weight is written.
  *
  * Exits 77 (skipped) where the CPU has no AMX. */
@@ -35,26 +36,40 @@ static tpl_bf16 *random_bf16(size_t count) {
     return v;
 }
 
-/* The weight gradient of a bf16 plan, with or without the AMX kernel;
- * NULL (and a failed check) when the plan cannot be built. */
-static float *weight_gradient(tpl_engine *e, shape s, int amx, const tpl_bf16 *x,
+/* The weight gradient of a bf16 plan (oneDNN's kernel, or the one the
+ * plan picks when amx), or of amx_bwdw.c called directly (direct); NULL
+ * (and a failed check) when the plan cannot be built. */
+static float *weight_gradient(tpl_engine *e, shape s, int amx, int direct, const tpl_bf16 *x,
                               const tpl_bf16 *dy, int calls) {
+    const size_t wc = (size_t)s.cout * s.cin * 9;
+    float *dw = malloc(sizeof(float) * wc);
+    if (direct) {
+        tpl_amx_bwdw *b = tpl_amx_bwdw_create(s.n, s.cin, s.cout, s.h, s.w);
+        CHECK(b != NULL);
+        for (int c = 0; b && c < calls; c++) {
+            for (size_t i = 0; i < wc; i++) dw[i] = NAN; /* every weight must be written */
+            tpl_amx_bwdw_run(b, x, dy, dw);
+        }
+        tpl_amx_bwdw_free(b);
+        return dw;
+    }
     if (amx) unsetenv("TEMPLAR_NO_AMX_BWDW");
     else setenv("TEMPLAR_NO_AMX_BWDW", "1", 1);
     tpl_err err = {{0}};
     tpl_conv_plan *p =
         tpl_conv_plan_create_as(e, TPL_PRECISION_BF16, s.cin, s.cout, 3, 1, s.h, s.w, s.cin, s.cout);
-    const size_t wc = (size_t)s.cout * s.cin * 9;
-    float *dw = malloc(sizeof(float) * wc);
     int ok = p && tpl_conv_plan_prepare(p, s.n, 1, &err) == 0;
     CHECK_MSG(ok, "no bf16 plan for %d->%d %dx%d batch %d: %s", s.cin, s.cout, s.h, s.w, s.n,
               err.msg);
     if (ok) {
+        /* the plan takes amx_bwdw.c for images up to 16x16 (conv.c) */
+        const int want = amx && s.h <= 16 && s.w <= 16;
         const char *impl = tpl_conv_impl_of(p, 2);
-        CHECK_MSG((strcmp(impl, "templar:amx_bwdw") == 0) == amx, "kernel %s (amx %d)", impl, amx);
+        CHECK_MSG((strcmp(impl, "templar:amx_bwdw") == 0) == want, "kernel %s for %dx%d (amx %d)",
+                  impl, s.h, s.w, amx);
     }
     for (int c = 0; ok && c < calls; c++) {
-        for (size_t i = 0; i < wc; i++) dw[i] = NAN; /* every weight must be written */
+        for (size_t i = 0; i < wc; i++) dw[i] = NAN;
         ok = tpl_conv_backward_weights_bf16(p, x, dy, dw, &err) == 0;
         CHECK_MSG(ok, "backward-weights: %s", err.msg);
     }
@@ -87,11 +102,9 @@ static float *magnitudes(shape s, const tpl_bf16 *x, const tpl_bf16 *dy) {
     return m;
 }
 
-static void check_shape(tpl_engine *e, shape s) {
-    const size_t nx = (size_t)s.n * s.h * s.w * s.cin, ny = (size_t)s.n * s.h * s.w * s.cout,
-                 wc = (size_t)s.cout * s.cin * 9;
-    tpl_bf16 *x = random_bf16(nx), *dy = random_bf16(ny);
-    float *ref = weight_gradient(e, s, 0, x, dy, 1), *got = weight_gradient(e, s, 1, x, dy, 2);
+static void compare(shape s, const tpl_bf16 *x, const tpl_bf16 *dy, const float *ref,
+                    const float *got, const char *what) {
+    const size_t wc = (size_t)s.cout * s.cin * 9;
     if (ref && got) {
         float *mag = magnitudes(s, x, dy);
         double worst = 0;
@@ -101,13 +114,12 @@ static void check_shape(tpl_engine *e, shape s) {
             if (!(d <= allowed)) bad++;
             if (d / allowed > worst) worst = d / allowed;
         }
-        CHECK_MSG(bad == 0, "%d->%d %dx%d batch %d: %zu of %zu weights off (worst %.2g of the "
-                  "allowed)", s.cin, s.cout, s.h, s.w, s.n, bad, wc, worst);
-        printf("%3d -> %3d channels, %2dx%-2d, batch %2d: worst difference %.3f of the allowed\n",
-               s.cin, s.cout, s.h, s.w, s.n, worst);
+        CHECK_MSG(bad == 0, "%s, %d->%d %dx%d batch %d: %zu of %zu weights off (worst %.2g of "
+                  "the allowed)", what, s.cin, s.cout, s.h, s.w, s.n, bad, wc, worst);
+        printf("%3d -> %3d channels, %2dx%-2d, batch %2d, %-10s: worst difference %.3f of the "
+               "allowed\n", s.cin, s.cout, s.h, s.w, s.n, what, worst);
         free(mag);
     }
-    free(x), free(dy), free(ref), free(got);
 }
 
 int main(void) {
@@ -128,9 +140,20 @@ int main(void) {
         {2, 48, 40, 9, 6},    /* one and a half tiles of input channels */
         {5, 1, 16, 8, 8},     /* one input channel */
         {1, 17, 33, 1, 3},    /* one row */
-        {4, 16, 16, 28, 28},  /* larger images, wider grid rows */
+        {4, 16, 16, 28, 28},  /* larger images, wider grid rows (the plan: oneDNN's) */
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) check_shape(e, shapes[i]);
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const shape s = shapes[i];
+        tpl_bf16 *x = random_bf16((size_t)s.n * s.h * s.w * s.cin),
+                 *dy = random_bf16((size_t)s.n * s.h * s.w * s.cout);
+        float *ref = weight_gradient(e, s, 0, 0, x, dy, 1);
+        for (int direct = 0; direct < 2; direct++) {
+            float *got = weight_gradient(e, s, 1, direct, x, dy, 2);
+            compare(s, x, dy, ref, got, direct ? "amx_bwdw.c" : "the plan");
+            free(got);
+        }
+        free(x), free(dy), free(ref);
+    }
     tpl_engine_free(e);
     return check_summary("test_conv_bwdw");
 }

@@ -267,12 +267,16 @@ static int make_fwd(tpl_conv_plan *p, prim *out, dnnl_alg_kind_t alg, const act_
     return make_fwd(p, out, dnnl_convolution_direct, a);
 }
 
-/* bf16 3x3 stride-1 convs on NHWC take their weight gradient from
- * amx_bwdw.c where the CPU has AMX: 1.4-2x oneDNN 2.6's backward-weights
- * kernel (bench/conv_bwdw.c).  TEMPLAR_NO_AMX_BWDW keeps oneDNN's. */
+/* bf16 3x3 stride-1 convs on NHWC images of up to 16x16 take their weight
+ * gradient from amx_bwdw.c where the CPU has AMX: 1.5-2.8x oneDNN 2.6's
+ * backward-weights kernel there, 24 to 256 channels; on 28x28 images
+ * oneDNN's is as fast or faster (bench/conv_bwdw.c, docs/PERFORMANCE.md).
+ * TEMPLAR_NO_AMX_BWDW keeps oneDNN's everywhere. */
+#define TPL_AMX_BWDW_MAX_SIDE 16
 static int uses_amx_bwdw(const tpl_conv_plan *p) {
     return p->bf16 && p->k == 3 && p->stride == 1 && p->pad == 1 && p->in_block == p->cin &&
-           p->out_block == p->cout && getenv("TEMPLAR_NO_AMX_BWDW") == NULL &&
+           p->out_block == p->cout && p->h <= TPL_AMX_BWDW_MAX_SIDE &&
+           p->w <= TPL_AMX_BWDW_MAX_SIDE && getenv("TEMPLAR_NO_AMX_BWDW") == NULL &&
            tpl_amx_bwdw_available();
 }
 
