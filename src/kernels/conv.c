@@ -1,6 +1,8 @@
 /* Convolutions on oneDNN: see conv.h for why and how. */
 #include "conv.h"
 
+#include "amx_bwdw.h"
+
 #include <oneapi/dnnl/dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +83,7 @@ struct tpl_conv_plan {
      * plans), output and input gradients as they write them (fp32) */
     dnnl_memory_t m_src, m_dst, m_dsrc, m_ddst, m_wfwd, m_wbwd, m_dw, m_oihw;
     float *dw_buf; /* backward-weights result in the primitive's format */
+    tpl_amx_bwdw *amx; /* the bf16 3x3 weight gradient, where it applies (uses_amx_bwdw) */
 };
 
 static void prim_free(prim *p) {
@@ -104,6 +107,8 @@ static void plan_release(tpl_conv_plan *p) {
     for (size_t i = 0; i < sizeof mems / sizeof *mems; i++) mem_free(mems[i]);
     free(p->dw_buf);
     p->dw_buf = NULL;
+    tpl_amx_bwdw_free(p->amx);
+    p->amx = NULL;
     p->n = 0;
 }
 
@@ -281,7 +286,20 @@ static int make_fwd(tpl_conv_plan *p, prim *out, dnnl_alg_kind_t alg, const act_
     return make_fwd(p, out, dnnl_convolution_direct, a);
 }
 
-static int build_backward(tpl_conv_plan *p, dnnl_alg_kind_t alg, const act_mds *a,
+/* bf16 3x3 stride-1 convs on NHWC images of up to 16x16 take their weight
+ * gradient from amx_bwdw.c where the CPU has AMX: 1.5-2.8x oneDNN 2.6's
+ * backward-weights kernel there, 24 to 256 channels; on 28x28 images
+ * oneDNN's is as fast or faster (bench/conv_bwdw.c, docs/PERFORMANCE.md).
+ * TEMPLAR_NO_AMX_BWDW keeps oneDNN's everywhere. */
+#define TPL_AMX_BWDW_MAX_SIDE 16
+static int uses_amx_bwdw(const tpl_conv_plan *p) {
+    return p->bf16 && p->k == 3 && p->stride == 1 && p->pad == 1 && p->in_block == p->cin &&
+           p->out_block == p->cout && p->h <= TPL_AMX_BWDW_MAX_SIDE &&
+           p->w <= TPL_AMX_BWDW_MAX_SIDE && getenv("TEMPLAR_NO_AMX_BWDW") == NULL &&
+           tpl_amx_bwdw_available();
+}
+
+static int build_backward(tpl_conv_plan *p, int n, dnnl_alg_kind_t alg, const act_mds *a,
                           const dnnl_memory_desc_t *oihw) {
     dnnl_convolution_desc_t d;
     if (conv_desc(p, &d, 1, alg, a) || prim_make(&p->bwd_d, &d, p->e, p->fwd.pd)) {
@@ -294,6 +312,13 @@ static int build_backward(tpl_conv_plan *p, dnnl_alg_kind_t alg, const act_mds *
         prim_free(&hint);
         if (bad) return -1;
     }
+    if (mem_make(&p->m_dsrc, dsrc_out(p, a), p->e) || mem_make(&p->m_ddst, dst_in(p, a), p->e) ||
+        reorder_make(&p->reorder_bwd, p->e, oihw, pd_md(&p->bwd_d, dnnl_query_weights_md)) ||
+        mem_make(&p->m_wbwd, pd_md(&p->bwd_d, dnnl_query_weights_md), p->e))
+        return -1;
+    /* (without the memory for its workspace, oneDNN's kernel does it) */
+    if (uses_amx_bwdw(p) && (p->amx = tpl_amx_bwdw_create(n, p->cin, p->cout, p->h, p->w)))
+        return 0;
     /* backward-weights: direct is as fast as winograd here and simpler */
     prim hint = {0};
     int bad = make_fwd(p, &hint, dnnl_convolution_direct, a) ||
@@ -301,12 +326,8 @@ static int build_backward(tpl_conv_plan *p, dnnl_alg_kind_t alg, const act_mds *
               prim_make(&p->bwd_w, &d, p->e, hint.pd);
     prim_free(&hint);
     if (bad) return -1;
-    const dnnl_memory_desc_t *wb = pd_md(&p->bwd_d, dnnl_query_weights_md);
     const dnnl_memory_desc_t *dw = pd_md(&p->bwd_w, dnnl_query_diff_weights_md);
-    if (reorder_make(&p->reorder_bwd, p->e, oihw, wb) ||
-        reorder_make(&p->reorder_dw, p->e, dw, oihw) || mem_make(&p->m_wbwd, wb, p->e) ||
-        mem_make(&p->m_dw, dw, p->e) || mem_make(&p->m_dsrc, dsrc_out(p, a), p->e) ||
-        mem_make(&p->m_ddst, dst_in(p, a), p->e))
+    if (reorder_make(&p->reorder_dw, p->e, dw, oihw) || mem_make(&p->m_dw, dw, p->e))
         return -1;
     p->dw_buf = malloc(dnnl_memory_desc_get_size(dw));
     return p->dw_buf ? 0 : -1;
@@ -333,7 +354,7 @@ int tpl_conv_plan_prepare(tpl_conv_plan *p, int n, int training, tpl_err *err) {
         mem_make(&p->m_src, src_in(p, &a), p->e) || mem_make(&p->m_dst, dst_out(p, &a), p->e) ||
         mem_make(&p->m_wfwd, wf, p->e) || mem_make(&p->m_oihw, &oihw, p->e))
         goto fail;
-    if (training && build_backward(p, alg, &a, &oihw)) goto fail;
+    if (training && build_backward(p, n, alg, &a, &oihw)) goto fail;
     p->n = n;
     p->training = training;
     p->gen = ++p->e->generations;
@@ -348,6 +369,7 @@ fail:
 const char *tpl_conv_impl_of(const tpl_conv_plan *p, int pass) {
     const prim *pr = pass == 0 ? &p->fwd : pass == 1 ? &p->bwd_d : &p->bwd_w;
     const char *s = "none";
+    if (pass == 2 && p->amx) return "templar:amx_bwdw";
     if (pr->pd) dnnl_primitive_desc_query(pr->pd, dnnl_query_impl_info_str, 0, &s);
     return s;
 }
@@ -438,6 +460,10 @@ static int backward_data(tpl_conv_plan *p, const tpl_conv_slot *s, const void *d
 
 static int backward_weights(tpl_conv_plan *p, const void *x, const void *dy, float *dw,
                             tpl_err *err) {
+    if (p->amx) { /* bf16 plans only */
+        tpl_amx_bwdw_run(p->amx, x, dy, dw);
+        return 0;
+    }
     bind(p->m_src, x);
     bind(p->m_ddst, dy);
     bind(p->m_dw, p->dw_buf);

@@ -20,7 +20,10 @@
  * gradient rounded to bf16 (the _out calls), half the bytes for the batch
  * norms that read them.  Its
  * activations want NHWC (block = channels): that is where oneDNN has its
- * AMX kernels; for the blocked layouts it has only AVX-512 BF16 ones. */
+ * AMX kernels; for the blocked layouts it has only AVX-512 BF16 ones.
+ * Where the CPU has AMX, the weight gradient of a bf16 3x3 stride-1 conv
+ * is templar's own (amx_bwdw.h), not oneDNN's; tpl_conv_impl_of says
+ * which ran. */
 #ifndef TPL_CONV_H
 #define TPL_CONV_H
 #include <stddef.h>
