@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "bf16.h"
+#include "block.h"
 #include "check.h"
 #include "conv.h"
 #include "loss.h"
@@ -289,6 +290,7 @@ typedef struct model_case {
     const char *what;
     int channels, widths[3], stages, layers, templates;
     tpl_aggregation agg;
+    tpl_block_type block;
 } model_case;
 
 static void test_model(model_case k) {
@@ -302,6 +304,7 @@ static void test_model(model_case k) {
     for (int s = 0; s < k.stages; s++)
         cfg.stage[s] = (tpl_stage_config){k.widths[s], k.layers, k.templates};
     cfg.aggregate = k.agg;
+    cfg.block = k.block, cfg.expand = 3;
     cfg.task[0].classes = 5;
     tpl_err err = {{0}};
     tpl_model *m = tpl_model_create(&cfg, 7, &err);
@@ -315,6 +318,16 @@ static void test_model(model_case k) {
             for (size_t i = 0; i < p->views[v].numel; i++)
                 d[i] += 0.3f * tpl_rng_normal(&rng);
         }
+    for (int s = 0; s < k.stages; s++) { /* and those mixed in the templates */
+        const tpl_stage *st = &m->stage[s];
+        for (int t = 0; st->kind->affine_at && t < st->templates; t++) {
+            float *a = tpl_params_data(p, st->bank) + (size_t)t * st->per_template +
+                       st->kind->affine_at(st);
+            for (size_t i = 0; i < 2 * (size_t)st->bn_per_block * st->width; i++)
+                a[i] = (i < (size_t)st->bn_per_block * st->width ? 1.0f : 0.0f) +
+                       0.3f * tpl_rng_normal(&rng);
+        }
+    }
     float *p0 = malloc(sizeof(float) * p->numel), *x = randn((size_t)N * k.channels * HW * HW, 1.0f);
     memcpy(p0, p->data, sizeof(float) * p->numel);
     int y[N];
@@ -356,10 +369,12 @@ done:
 
 static void test_models(void) {
     const model_case cases[] = {
-        {"stem + basic blocks (params), width 32", 1, {32}, 1, 3, 2, TPL_AGG_PARAMS},
-        {"stage transitions, widths 16,32", 1, {16, 32}, 2, 2, 3, TPL_AGG_PARAMS},
-        {"experts mixing outputs, width 16", 1, {16}, 1, 2, 3, TPL_AGG_OUTPUTS},
-        {"RGB input, width 24", 3, {24}, 1, 2, 2, TPL_AGG_PARAMS},
+        {"stem + basic blocks (params), width 32", 1, {32}, 1, 3, 2, TPL_AGG_PARAMS, TPL_BLOCK_BASIC},
+        {"stage transitions, widths 16,32", 1, {16, 32}, 2, 2, 3, TPL_AGG_PARAMS, TPL_BLOCK_BASIC},
+        {"experts mixing outputs, width 16", 1, {16}, 1, 2, 3, TPL_AGG_OUTPUTS, TPL_BLOCK_BASIC},
+        {"RGB input, width 24", 3, {24}, 1, 2, 2, TPL_AGG_PARAMS, TPL_BLOCK_BASIC},
+        {"inverted blocks (expansion 3), width 32", 1, {32}, 1, 2, 2, TPL_AGG_PARAMS,
+         TPL_BLOCK_INVERTED},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) test_model(cases[i]);
 }

@@ -293,7 +293,8 @@ static int make_fwd(tpl_conv_plan *p, prim *out, dnnl_alg_kind_t alg, const act_
  * TEMPLAR_NO_AMX_BWDW keeps oneDNN's everywhere. */
 #define TPL_AMX_BWDW_MAX_SIDE 16
 static int uses_amx_bwdw(const tpl_conv_plan *p) {
-    return p->bf16 && p->k == 3 && p->stride == 1 && p->pad == 1 && p->in_block == p->cin &&
+    return p->bf16 && p->groups == 1 && p->k == 3 && p->stride == 1 && p->pad == 1 &&
+           p->in_block == p->cin &&
            p->out_block == p->cout && p->h <= TPL_AMX_BWDW_MAX_SIDE &&
            p->w <= TPL_AMX_BWDW_MAX_SIDE && getenv("TEMPLAR_NO_AMX_BWDW") == NULL &&
            tpl_amx_bwdw_available();
