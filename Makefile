@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 60
 JOBS ?= 2
 EPOCHS ?= 6
 FASHION_EPOCHS ?= 14
-PRETRAIN_VARIANTS ?= basic:block
+PRETRAIN_VARIANTS ?= basic:conv
 
 PREFIX ?= /usr/local
 
@@ -66,7 +66,7 @@ bench: build
 
 # The many-task bank of docs/RESULTS.md, Table 6: ten scripts of `templar data
 # scripts`, fashion, handwritten and optical in one bank of basic blocks
-# (runs/remix/bank_basic_block.safetensors, 12,000 steps); PRETRAIN_VARIANTS
+# mixed per conv (runs/remix/bank_basic_conv.safetensors, 12,000 steps); PRETRAIN_VARIANTS
 # adds the other banks of the table.
 pretrain: build
 	@scripts/deps.sh train

@@ -17,7 +17,7 @@
 # Environment: TEMPLAR (binary, default build/templar), SCRIPTS (the suite,
 # default OUTDIR/scripts, made when missing), STEPS (pretraining steps,
 # default 12000), TRANSFER_STEPS (default 500), THREADS (default 2),
-# VARIANTS (default "basic:block basic:group:8 inverted:block"; a variant
+# VARIANTS (default "basic:conv basic:block inverted:conv"; a variant
 # is BLOCK:MIX, the inverted one with --expand 3), STAGE (all, or pretrain:
 # the banks alone, as `make pretrain` runs it).
 set -euo pipefail
@@ -28,7 +28,7 @@ SCRIPTS=${SCRIPTS:-$OUT/scripts}
 STEPS=${STEPS:-12000}
 TSTEPS=${TRANSFER_STEPS:-500}
 THREADS=${THREADS:-2}
-VARIANTS=${VARIANTS:-basic:block basic:group:8 inverted:block}
+VARIANTS=${VARIANTS:-basic:conv basic:block inverted:conv}
 STAGE=${STAGE:-all}
 SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul)
 HELD=(armenian bengali thai katakana)
