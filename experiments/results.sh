@@ -305,6 +305,7 @@ mixtures' share of it.
 |---|---:|---:|---:|---:|---:|---:|
 TXT
     local mix lr f n row
+    {
     for mix in block conv group8 group4; do
         for lr in 1 10; do
             [ -e "$GRAN/mixture_${mix}_lr${lr}_0.out" ] || continue
@@ -320,6 +321,17 @@ TXT
         for n in 10 50 0; do row+=" | $(last_acc "$GRAN/${mode}_block_$n.out")"; done
         echo "$row | $(field "$GRAN/${mode}_block_0.out" new_task_bytes) | - |"
     done
+    } | tee "$GRAN/table.md"
+    echo
+    # each label count: the best mixture row against full fine-tuning and scratch
+    awk -F'|' '$2 ~ /full/ { for (i = 4; i <= 6; i++) full[i] = $i }
+        $2 ~ /scratch/ { for (i = 4; i <= 6; i++) scr[i] = $i }
+        $2 ~ /mixture/ { for (i = 4; i <= 6; i++) if ($i + 0 > best[i] + 0) { best[i] = $i; who[i] = $2 "," $3 } }
+        END { split("10 labels/class,50 labels/class,all labels", lab, ",")
+            for (i = 4; i <= 6; i++) { w = who[i]; gsub(/ +/, " ", w)
+                gsub(/^ | $/, "", w); sub(/ \(mixture\) ?, ?/, ", logit lr ", w)
+                printf "- %s: the best mixture (%s) %.2f %%, %+.2f points from full fine-tuning, %+.2f from scratch.\n", lab[i - 3], w, best[i], best[i] - full[i], best[i] - scr[i] } }' \
+        "$GRAN/table.md"
 }
 
 # ---- Table 6: the many-task bank and held-out scripts ---------------------------
