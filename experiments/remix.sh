@@ -19,7 +19,8 @@
 # default 12000), TRANSFER_STEPS (default 500), THREADS (default 2),
 # VARIANTS (default "basic:conv basic:block inverted:conv"; a variant
 # is BLOCK:MIX, the inverted one with --expand 3), STAGE (all, or pretrain:
-# the banks alone, as `make pretrain` runs it).
+# the banks alone, as `make pretrain` runs it), MODES (the first bank's, default
+# "mixture head full scratch"), RECIPE (0: no recipe sweep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
@@ -30,6 +31,8 @@ TSTEPS=${TRANSFER_STEPS:-500}
 THREADS=${THREADS:-2}
 VARIANTS=${VARIANTS:-basic:conv basic:block inverted:conv}
 STAGE=${STAGE:-all}
+MODES=${MODES:-mixture head full scratch}
+RECIPE=${RECIPE:-1}
 SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul)
 HELD=(armenian bengali thai katakana)
 mkdir -p "$OUT"
@@ -57,7 +60,7 @@ for variant in $VARIANTS; do
         --mix "$mix" --steps "$STEPS" --threads "$THREADS" --seed 1 --out "$OUT/bank_$name.safetensors" --force
     [ "$STAGE" = pretrain ] && continue
     modes=(mixture)
-    [ "$first" = 1 ] && modes=(mixture head full scratch)
+    [ "$first" = 1 ] && read -ra modes <<<"$MODES"
     for s in "${HELD[@]}"; do
         for n in 10 50 0; do
             for mode in "${modes[@]}"; do
@@ -70,7 +73,7 @@ for variant in $VARIANTS; do
     first=0
 done
 
-[ "$STAGE" = pretrain ] && exit 0
+[ "$STAGE" = pretrain ] || [ "$RECIPE" = 0 ] && exit 0
 # The transfer recipe on the first bank: the logits' learning rate (x1 above,
 # x10 and x30 here) and their start (the closest task above, uniform here).
 name=${VARIANTS%% *}
