@@ -2,7 +2,9 @@
  *
  * A block is   out = act(BN_last(branch(h)) + h)
  * where the branch is the block kind's (block_basic.c: conv -> BN -> ReLU ->
- * conv), and the aggregation decides where the templates meet:
+ * conv; block_inverted.c: 1x1 -> BN -> ReLU6 -> depthwise 3x3 -> BN -> ReLU
+ * -> 1x1, its BNs' scales and shifts mixed with its weights), and the
+ * aggregation decides where the templates meet:
  *
  *   params   (aggregate_params.c)  one branch run on the mixed weights
  *            W = sum_k a_k T_k: the template bank
