@@ -27,8 +27,9 @@ field() { grep '^task=' "$1" | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 multitask_section() {
 cat <<'HEAD'
 
-Made by `experiments/multitask.sh`; every number below is read from the
-output of a `templar` run with seed 1 on 2 threads.  Data: `fashion` is Fashion-MNIST
+Made by the scripts of `experiments/` (each table names its own, and
+`experiments/results.sh` writes the page from their runs); every number
+below is read from the output of a `templar` run with seed 1 on 2 threads.  Data: `fashion` is Fashion-MNIST
 (60,000 / 10,000), `handwritten` is OpenCV's digits.png (4,000 / 1,000),
 `optical` is scikit-learn's 8x8 digits (1,438 / 359), both digit sets resized
 to 28x28 and split by the fixed, seeded, stratified rule of `src/tasks.h`
