@@ -370,6 +370,7 @@ TXT
             echo
         done
     done | tee "$REMIX/table.md"
+    {
     for n in 10 50 all; do
         awk -F'|' -v n="$n" '$3 ~ " "n" " { for (i = 4; i <= 9; i++) { if ($i ~ /[0-9]/) { s[i] += $i; c[i]++ } } }
             END { printf "| mean | %s |", n; for (i = 4; i <= 9; i++) printf (c[i] ? " %.2f |" : " - |"), s[i] / (c[i] ? c[i] : 1); print "" }' "$REMIX/table.md"
@@ -382,6 +383,10 @@ TXT
         if [ -e "$REMIX/basic_conv_armenian_${f}_0.out" ]; then printf ' %s |' "$(field "$REMIX/basic_conv_armenian_${f}_0.out" new_task_bytes)"; else printf ' - |'; fi
     done
     echo
+    } | tee "$REMIX/summary.md"
+    experiments/plot_remix.sh "$REMIX" >docs/remix.svg
+    echo
+    echo '![mean accuracy on the held-out scripts against labels per class, each arm with its bytes per task](remix.svg)'
     echo
     # per mixture column: mean gap to full at all and 50 labels, least lead over scratch at 10
     awk -F'|' '{ gsub(/ /, "", $3); for (i = 4; i <= 6; i++) if ($i ~ /[0-9]/) {
