@@ -408,9 +408,11 @@ the closest old task, or uniform).
 TXT
     for s in armenian bengali thai katakana; do
         for n in 10 50; do
-            printf '| %s | %s | %s | %s | %s | %s |\n' "$s" "$n" "$(last_acc "$REMIX/basic_conv_${s}_mixture_$n.out")" \
-                "$(last_acc "$REMIX/basic_conv_${s}_lr10_$n.out")" "$(last_acc "$REMIX/basic_conv_${s}_lr30_$n.out")" \
-                "$(last_acc "$REMIX/basic_conv_${s}_uniform_$n.out")"
+            printf '| %s | %s |' "$s" "$n"
+            for f in mixture lr10 lr30 uniform; do
+                if [ -e "$REMIX/basic_conv_${s}_${f}_$n.out" ]; then printf ' %s |' "$(last_acc "$REMIX/basic_conv_${s}_${f}_$n.out")"; else printf ' - |'; fi
+            done
+            echo
         done
     done
 }
