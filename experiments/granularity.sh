@@ -22,16 +22,7 @@ TSTEPS=${TRANSFER_STEPS:-500}
 ARCH=(--width 32 --layers 6 --templates 4 --threads "$THREADS" --seed 1)
 mkdir -p "$OUT"
 
-# run NAME ARGS...: one templar command, its stdout and stderr kept; skipped
-# when its output is already there (so an interrupted sweep resumes).
-run() {
-    local name=$1
-    shift
-    if [ -s "$OUT/$name.out" ] && grep -q 'test_acc=' "$OUT/$name.out"; then return; fi
-    echo "== $name: templar $*" >&2
-    "$BIN" "$@" >"$OUT/$name.out.tmp" 2>"$OUT/$name.err"
-    mv "$OUT/$name.out.tmp" "$OUT/$name.out"
-}
+. experiments/run.sh # run NAME ARGS...
 
 # transfer NAME BANK MODE PER_CLASS [FLAGS...]
 transfer() {

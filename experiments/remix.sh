@@ -37,16 +37,7 @@ SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana h
 HELD=(armenian bengali thai katakana)
 mkdir -p "$OUT"
 
-# run NAME ARGS...: one templar command, its stdout and stderr kept; skipped
-# when its output is already there (so an interrupted sweep resumes).
-run() {
-    local name=$1
-    shift
-    if [ -s "$OUT/$name.out" ] && grep -q 'test_acc=' "$OUT/$name.out"; then return; fi
-    echo "== $name: templar $*" >&2
-    "$BIN" "$@" >"$OUT/$name.out.tmp" 2>"$OUT/$name.err"
-    mv "$OUT/$name.out.tmp" "$OUT/$name.out"
-}
+. experiments/run.sh # run NAME ARGS...
 
 [ -d "$SCRIPTS/armenian" ] || "$BIN" data scripts --out "$SCRIPTS" >&2
 tasks=fashion,handwritten,optical
