@@ -6,19 +6,6 @@
 
 #include "train.h"
 
-/* Pooled features of d's first n images under task t, into f[n][dim]. */
-static int features(tpl_model *m, int t, const tpl_dataset *d, int n, tpl_batch *b, float *f,
-                    tpl_err *err) {
-    const tpl_config *c = &m->cfg;
-    const int dim = c->stage[c->n_stages - 1].width;
-    for (int i0 = 0; i0 < n; i0 += b->cap) {
-        int k = tpl_batch_range(b, m, d, i0, n);
-        if (tpl_model_forward(m, t, b->x, k, 0, b->logits, err)) return -1;
-        memcpy(f + (size_t)i0 * dim, tpl_model_features(m), sizeof(float) * (size_t)k * dim);
-    }
-    return 0;
-}
-
 /* Share of images whose nearest class mean (Euclidean) is their own class's. */
 static double nearest_mean_accuracy(const float *f, const uint8_t *labels, int n, int dim,
                                     int classes, double *mean, int *count) {
@@ -62,7 +49,7 @@ int tpl_closest_task(tpl_model *m, int n_tasks, const tpl_dataset *d, int max_im
         tpl_err_set(err, n < 1 ? "closest task: no images" : "closest task: out of memory");
     } else {
         for (int t = 0; t < n_tasks; t++) {
-            if (features(m, t, d, n, &b, f, err)) {
+            if (tpl_features(m, t, d, n, &b, f, NULL, err)) {
                 best = -1;
                 break;
             }

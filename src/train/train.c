@@ -95,6 +95,20 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
     return 0;
 }
 
+int tpl_features(tpl_model *m, int task, const tpl_dataset *d, int n, tpl_batch *b, float *f,
+                 float *p, tpl_err *err) {
+    const int dim = m->cfg.stage[m->cfg.n_stages - 1].width, classes = m->cfg.task[task].classes;
+    for (int i0 = 0; i0 < n; i0 += b->cap) {
+        const int k = tpl_batch_range(b, m, d, i0, n);
+        if (tpl_model_forward(m, task, b->x, k, 0, b->logits, err)) return -1;
+        memcpy(f + (size_t)i0 * dim, tpl_model_features(m), sizeof(float) * (size_t)k * dim);
+        for (int i = 0; p && i < k; i++)
+            tpl_softmax_forward(classes, 1.0f, b->logits + (size_t)i * classes,
+                                p + (size_t)(i0 + i) * classes);
+    }
+    return 0;
+}
+
 int tpl_pseudo_labels(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b, int *labels,
                       tpl_err *err) {
     const int dim = m->cfg.stage[m->cfg.n_stages - 1].width, classes = m->cfg.task[task].classes;
@@ -102,16 +116,7 @@ int tpl_pseudo_labels(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b
     float *p = malloc(sizeof(float) * (size_t)d->n * classes);
     int rc = f && p ? 0 : -1;
     if (rc) tpl_err_set(err, "out of memory: the features of %d images for pseudo-labels", d->n);
-    for (int i0 = 0; !rc && i0 < d->n;) {
-        const int n = tpl_batch_range(b, m, d, i0, d->n);
-        rc = tpl_model_forward(m, task, b->x, n, 0, b->logits, err);
-        if (rc) break;
-        memcpy(f + (size_t)i0 * dim, tpl_model_features(m), sizeof(float) * (size_t)n * dim);
-        for (int i = 0; i < n; i++)
-            tpl_softmax_forward(classes, 1.0f, b->logits + (size_t)i * classes,
-                                p + (size_t)(i0 + i) * classes);
-        i0 += n;
-    }
+    if (!rc) rc = tpl_features(m, task, d, d->n, b, f, p, err);
     if (!rc && (rc = tpl_centroid_labels(d->n, dim, classes, f, p, labels)))
         tpl_err_set(err, "out of memory: pseudo-labels of %d images", d->n);
     free(f), free(p);

@@ -67,6 +67,11 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
                    const int *idx, int n, const tpl_step_opts *so, tpl_rng *rng,
                    tpl_batch *b, tpl_step_result *r, tpl_err *err);
 
+/* Eval-mode pooled features of d's first n images under task t, into
+ * f[n][last width], and, when p is not NULL, their predictions (softmax)
+ * into p[n][classes]; in batches of b->cap. */
+int tpl_features(tpl_model *m, int task, const tpl_dataset *d, int n, tpl_batch *b, float *f,
+                 float *p, tpl_err *err);
 /* Pseudo-labels of every image of d under task t (tpl_centroid_labels on
  * eval-mode features and predictions), into labels[d->n]. */
 int tpl_pseudo_labels(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b, int *labels,
