@@ -131,6 +131,12 @@ const tpl_aggregation_impl *tpl_aggregation_of(tpl_aggregation a);
 
 /* ---- shared by the kinds and aggregations ------------------------------- */
 
+/* Where a template's convolutions end (its BNs' mixed scale and shift, if
+ * the kind has them, follow), and the floats of conv i within it
+ * (granularity.c). */
+size_t tpl_block_convs_end(const tpl_stage *st);
+size_t tpl_block_conv_floats(const tpl_stage *st, int conv);
+
 /* The BN args of BN views v at offset at, for shape; with relu and skip. */
 tpl_bn_args tpl_model_bn_args(const tpl_model *m, tpl_bn_views v, size_t at, tpl_shape shape,
                               int relu, const float *skip);

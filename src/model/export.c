@@ -1,13 +1,31 @@
 /* Export: see export.h. */
 #include "export.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "block.h"
 
 /* dst = src with its output channels scaled by BN bn's eval-mode scale; the
  * exported BN out keeps only the shift.  A conv is [cout][per_out]. */
+/* The BN a folded into the conv w [cout][per_out]: its eval-mode scale and
+ * shift into scale and shift (which may be a's gamma and beta), dst = w
+ * with each output channel scaled, the scale then 1 (the shift stays as
+ * the conv's bias); dst may be w. */
+static void fold_affine(const tpl_bn_args *a, const float *w, int cout, size_t per_out,
+                        float *scale, float *shift, float *dst) {
+    tpl_bn_eval_affine(a, scale, shift);
+    for (int c = 0; c < cout; c++) {
+        for (size_t i = 0; i < per_out; i++) dst[c * per_out + i] = w[c * per_out + i] * scale[c];
+        scale[c] = 1.0f;
+    }
+}
+
+/* The exported BN's running statistics at offset at: the identity's. */
+static void identity_stats(tpl_params *to, tpl_bn_views out, size_t at, size_t n) {
+    float *om = tpl_params_data(to, out.mean) + at, *ov = tpl_params_data(to, out.var) + at;
+    for (size_t c = 0; c < n; c++) om[c] = 0.0f, ov[c] = 1.0f - TPL_BN_EPS;
+}
+
 static void fold(const tpl_params *from, tpl_bn_views bn, size_t at, const float *w, int cout,
                  size_t per_out, tpl_params *to, tpl_bn_views out, float *dst) {
     const tpl_bn_args a = {.shape = {.c = cout},
@@ -16,13 +34,9 @@ static void fold(const tpl_params *from, tpl_bn_views bn, size_t at, const float
                            .running_mean = tpl_params_data(from, bn.mean) + at,
                            .running_var = tpl_params_data(from, bn.var) + at,
                            .eps = TPL_BN_EPS};
-    float *og = tpl_params_data(to, out.scale) + at, *ob = tpl_params_data(to, out.shift) + at;
-    float *om = tpl_params_data(to, out.mean) + at, *ov = tpl_params_data(to, out.var) + at;
-    tpl_bn_eval_affine(&a, og, ob); /* the scale goes into the weights, the shift stays */
-    for (int c = 0; c < cout; c++) {
-        for (size_t i = 0; i < per_out; i++) dst[c * per_out + i] = w[c * per_out + i] * og[c];
-        og[c] = 1.0f, om[c] = 0.0f, ov[c] = 1.0f - TPL_BN_EPS;
-    }
+    fold_affine(&a, w, cout, per_out, tpl_params_data(to, out.scale) + at,
+                tpl_params_data(to, out.shift) + at, dst);
+    identity_stats(to, out, at, (size_t)cout);
 }
 
 static void copy_view(const tpl_params *from, int a, tpl_params *to, int b) {
@@ -42,22 +56,18 @@ static void fold_mixed(tpl_model *m, int task, int s, int l, float *t, tpl_param
     const size_t rows = (size_t)st->bn_per_block * st->width, at = (size_t)l * rows;
     memcpy(t, tpl_model_block_weights(m, task, s, l), sizeof(float) * st->per_template);
     float *gamma = t + k->affine_at(st), *beta = gamma + rows;
-    const float *mean = tpl_params_data(p, bn.mean) + at, *var = tpl_params_data(p, bn.var) + at;
+    float *mean = tpl_params_data(p, bn.mean) + at, *var = tpl_params_data(p, bn.var) + at;
     size_t ch = 0; /* the conv's first BN channel */
     for (int i = 0; i < k->convs; i++) {
         const int cout = k->conv_out(st, i);
-        const size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : k->affine_at(st);
-        const size_t per_out = (end - k->conv_offset(st, i)) / cout;
+        const tpl_bn_args a = {.shape = {.c = cout}, .gamma = gamma + ch, .beta = beta + ch,
+                               .running_mean = mean + ch, .running_var = var + ch,
+                               .eps = TPL_BN_EPS};
         float *w = t + k->conv_offset(st, i);
-        for (int c = 0; c < cout; c++, ch++) {
-            const float scale = gamma[ch] / sqrtf(var[ch] + TPL_BN_EPS);
-            for (size_t j = 0; j < per_out; j++) w[c * per_out + j] *= scale;
-            beta[ch] -= mean[ch] * scale;
-            gamma[ch] = 1.0f;
-        }
+        fold_affine(&a, w, cout, tpl_block_conv_floats(st, i) / cout, gamma + ch, beta + ch, w);
+        ch += cout;
     }
-    float *om = tpl_params_data(q, out.mean) + at, *ov = tpl_params_data(q, out.var) + at;
-    for (size_t c = 0; c < rows; c++) om[c] = 0.0f, ov[c] = 1.0f - TPL_BN_EPS;
+    identity_stats(q, out, at, rows);
 }
 
 tpl_model *tpl_model_export(tpl_model *m, int task, tpl_err *err) {

@@ -6,16 +6,13 @@
 #include "block.h"
 #include "mixing.h"
 
-/* Where a template's convolutions end: its BNs' mixed scale and shift,
- * if the kind has them, follow (block.h: affine_at). */
-static size_t convs_end(const tpl_stage *st) {
+size_t tpl_block_convs_end(const tpl_stage *st) {
     return st->kind->affine_at ? st->kind->affine_at(st) : st->per_template;
 }
 
-/* Floats of conv i of a template. */
-static size_t conv_floats(const tpl_stage *st, int i) {
+size_t tpl_block_conv_floats(const tpl_stage *st, int i) {
     const tpl_block_kind *k = st->kind;
-    size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : convs_end(st);
+    size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : tpl_block_convs_end(st);
     return end - k->conv_offset(st, i);
 }
 
@@ -40,9 +37,9 @@ void tpl_stage_unit(const tpl_stage *st, int u, size_t *at, size_t *n) {
     int i = 0;
     while (i < st->kind->convs && u >= conv_units(st, i)) u -= conv_units(st, i++);
     if (i == st->kind->convs) { /* the BNs' affine parameters */
-        *at = convs_end(st), *n = st->per_template - *at;
+        *at = tpl_block_convs_end(st), *n = st->per_template - *at;
         return;
     }
-    *n = conv_floats(st, i) / conv_units(st, i);
+    *n = tpl_block_conv_floats(st, i) / conv_units(st, i);
     *at = st->kind->conv_offset(st, i) + (size_t)u * *n;
 }

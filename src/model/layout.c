@@ -164,15 +164,13 @@ static int conv_fan_in(const tpl_view *v) {
  * (tpl_layout_init), the last BN's scale at 0. */
 static void init_bank(const tpl_stage *st, float *w, tpl_rng *rng) {
     const tpl_block_kind *k = st->kind;
-    const size_t convs_end = k->affine_at ? k->affine_at(st) : st->per_template;
+    const size_t convs_end = tpl_block_convs_end(st);
     const size_t rows = (size_t)st->bn_per_block * st->width;
     for (int t = 0; t < st->templates; t++) {
         float *tw = w + (size_t)t * st->per_template;
-        for (int i = 0; i < k->convs; i++) {
-            size_t at = k->conv_offset(st, i);
-            size_t end = i + 1 < k->convs ? k->conv_offset(st, i + 1) : convs_end;
-            fill_normal(tw + at, end - at, sqrtf(2.0f / k->fan_in(st, i)), rng);
-        }
+        for (int i = 0; i < k->convs; i++)
+            fill_normal(tw + k->conv_offset(st, i), tpl_block_conv_floats(st, i),
+                        sqrtf(2.0f / k->fan_in(st, i)), rng);
         if (!k->affine_at) continue;
         fill_const(tw + convs_end, rows - st->width, 1.0f);
         fill_const(tw + convs_end + rows - st->width, st->width, 0.0f);
