@@ -99,7 +99,7 @@ typedef struct tpl_block_kind {
      * weights, in the mixing cache (tpl_mix_cache.kind_state) so that it
      * travels with them, and one from the shared tensors
      * (tpl_stage.kind_shared); the bytes of the first once built, and how
-     * either is freed. */
+     * either is freed.  Both NULL for a kind that keeps neither. */
     size_t (*state_bytes)(const tpl_model *m, const tpl_stage *st);
     void (*free_state)(void *state);
     /* Floats eval_block keeps (the stage's transformed templates and its

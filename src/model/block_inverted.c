@@ -142,18 +142,10 @@ static int backward(const tpl_branch *b, tpl_act h, float **x, float *dy, const 
 
 static int widest(const tpl_stage *st) { return hidden(st); }
 
-static size_t no_state(const tpl_model *m, const tpl_stage *st) {
-    (void)m, (void)st;
-    return 0;
-}
-
-static void free_nothing(void *state) { (void)state; }
-
 const tpl_block_kind tpl_block_inverted = {
     .name = "inverted", .convs = CONVS, .branch_bns = branch_bns, .widest = widest,
     .affine_at = affine_at, .last_relu = 0, .saved = SAVED,
     .template_floats = template_floats, .template_shape = template_shape, .fan_in = fan_in,
     .conv_out = conv_out, .conv_shape = conv_shape, .conv_offset = conv_offset, .plans = plans,
     .saved_floats = saved_floats, .forward = forward, .backward = backward,
-    .state_bytes = no_state, .free_state = free_nothing,
 };
