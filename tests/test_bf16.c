@@ -32,6 +32,7 @@
 #include "bf16.h"
 #include "block.h"
 #include "check.h"
+#include "stripes.h"
 #include "conv.h"
 #include "loss.h"
 #include "model.h"
@@ -381,21 +382,6 @@ static void test_models(void) {
 
 /* ---- 5. a short training run ------------------------------------------- */
 
-/* Stripes whose orientation is the label (as tests/test_model.c's). */
-static void make_stripes(tpl_dataset *d, int n, int hw) {
-    tpl_dataset_alloc(d, n, hw, hw, 1, 4);
-    for (int i = 0; i < n; i++) {
-        int q = (int)tpl_rng_below(&rng, 4), phase = (int)tpl_rng_below(&rng, 4);
-        d->labels[i] = (uint8_t)q;
-        for (int yy = 0; yy < hw; yy++)
-            for (int xx = 0; xx < hw; xx++) {
-                int u = q == 0 ? yy : q == 1 ? xx : q == 2 ? xx + yy : xx - yy + hw;
-                int v = ((u + phase) % 4 < 2 ? 150 : 20) + (int)tpl_rng_below(&rng, 90);
-                d->pixels[((size_t)i * hw + yy) * hw + xx] = (uint8_t)v;
-            }
-    }
-}
-
 static double train_loss(tpl_precision prec, const tpl_dataset *d, int steps) {
     tpl_config cfg;
     tpl_config_default(&cfg);
@@ -442,7 +428,7 @@ static double train_loss(tpl_precision prec, const tpl_dataset *d, int steps) {
 
 static void test_training(void) {
     tpl_dataset d;
-    make_stripes(&d, 320, 12);
+    stripes_dataset(&d, 320, 12, 4, 5);
     const double l32 = train_loss(TPL_PRECISION_FP32, &d, 80),
                  l16 = train_loss(TPL_PRECISION_BF16, &d, 80);
     printf("  training, mean loss of the last 10 of 80 steps: fp32 %.4f, bf16 %.4f\n", l32, l16);
