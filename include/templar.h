@@ -233,6 +233,8 @@ typedef struct tpl_fit_task {
     const tpl_dataset *test;    /* evaluated after every epoch; may be NULL */
     int crop_pad;               /* random crops: pad by this many pixels, crop back (0: off) */
     int flip;                   /* random horizontal flips */
+    int unlabelled;             /* labels unused: options.unsupervised's objective trains
+                                 * this task (as it trains every task when set) */
 } tpl_fit_task;
 
 /* Where a run stands: handed to the callbacks. */
@@ -282,7 +284,17 @@ typedef struct tpl_fit_options {
     float tau_end;              /* > 0: anneal tau geometrically to this [0] */
     float entropy;              /* weight of the mixtures' mean entropy in the loss [0] */
     int unsupervised;           /* labels unused: information maximisation [0] */
+    int infomax;                /* 0: no information maximisation without labels [1] */
     float diversity;            /* its weight of the mean prediction's entropy [1] */
+    /* > 0: without labels, also match the first and second moments of the
+     * pooled features to the mean of tasks moments_from[0..n_moments_from)'s
+     * recorded ones (M3SDA's moment matching), with this weight [0].  Those
+     * of them trained in the run with labels update their record as they
+     * go; the others keep theirs (source-free).  tpl_fit records every
+     * task's moments from its training images when it ends.  One process. */
+    float moments;
+    const int *moments_from;
+    int n_moments_from;
     /* > 0 (with unsupervised): SHOT's self-training, cross-entropy against
      * pseudo-labels from class centroids of the features, made afresh at
      * every epoch's start, beside information maximisation with this

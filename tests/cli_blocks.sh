@@ -23,9 +23,10 @@ done
 
 run info "$T/inv_fp32.safetensors"
 # a task's own: logits 2x2 floats, stem BN scale and shift 2x16, head 4x16+4;
-# running statistics (mean and variance): stem 16, blocks 2 x (2x2+1 rows of 16), 4 bytes each
+# running statistics (mean and variance): stem 16, blocks 2 x (2x2+1 rows of 16), 4 bytes each;
+# feature moments: 2 rows of 16
 grep -q '2 inverted-bottleneck blocks from 2 templates' "$T/stdout" &&
-    grep -q "bytes = mixture logits 16 + BN 128 + head 272 (+ 1408 bytes of BN running statistics)" "$T/stdout" &&
+    grep -q "bytes = mixture logits 16 + BN 128 + head 272 (+ 1408 bytes of BN running statistics, 128 of feature moments)" "$T/stdout" &&
     ok || bad "info of an inverted model: $(grep -e 'stage 0' -e "task '" "$T/stdout")"
 
 run eval "$T/inv_fp32.safetensors" --data "$T/d1"

@@ -72,14 +72,37 @@ run predict "$T/t.safetensors" --task new "$img"
 grep -q 'name=' "$T/stdout" && ok || bad "the transferred task has no class names"
 
 # ---- adapt: a shared-head bank of two domains, to an unlabelled folder ------------------
+bytes_of() { sed -n 's/.*changed_param_bytes=\([0-9]*\).*/\1/p' "$1"; }
 run train --tasks "dom1=folder:$T/dom1,dom2=folder:$T/dom2" --shared-head --size 24x24 "${COMMON[@]}" \
     --steps 20 --out "$T/src.safetensors"
 [ "$rc" -eq 0 ] && ok || bad "train the sources: exit $rc"
-# (source-free: the sources' images are gone while it adapts)
+run info "$T/src.safetensors"
+[ "$(grep -c ' of feature moments)' "$T/stdout")" -eq 2 ] && ok || bad "training recorded no feature moments: $(grep "^task '" "$T/stdout")"
+# (source-free: the sources' images are gone while it adapts, moments and pseudo-labels too)
 mv "$T/dom1" "$T/dom1.away" && mv "$T/dom2" "$T/dom2.away"
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 5 --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && grep -q '^task=wild unlabelled' "$T/stdout" && ok || bad "adapt to an unlabelled folder: exit $rc, $(cat "$T/stderr" | tail -2)"
+run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 5 --objective moments+pseudo \
+    --force --out "$T/am.safetensors"
+[ "$rc" -eq 0 ] && grep -q '^task=wild unlabelled' "$T/stdout" && ok || bad "adapt --objective moments+pseudo source-free: exit $rc, $(tail -2 "$T/stderr")"
+run info "$T/am.safetensors"
+[ "$(grep -c ' of feature moments)' "$T/stdout")" -eq 3 ] && ok || bad "the adapted target's moments are not recorded"
 mv "$T/dom1.away" "$T/dom1" && mv "$T/dom2.away" "$T/dom2"
+# joint: the sources train on in the same steps; the target's mixture alone is its own
+run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 6 --objective moments \
+    --with-sources "dom1=folder:$T/dom1,dom2=folder:$T/dom2" --force --out "$T/aj.safetensors"
+[ "$rc" -eq 0 ] && grep -q 'the bank retrained with the sources' "$T/stdout" && ok || bad "adapt --with-sources: exit $rc, $(tail -2 "$T/stderr")"
+cmp -s "$T/src.safetensors" "$T/aj.safetensors" && bad "adapt --with-sources wrote its input" || ok
+expect_error 1 "--with-sources: 'dom3' is not a source task of" "adapt --with-sources dom3=..." -- \
+    adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 \
+    --with-sources "dom3=folder:$T/dom1" --force --out "$T/aj.safetensors"
+expect_error 2 "--with-sources trains: it needs --mode mixture or full" "adapt --mode adabn --with-sources" -- \
+    adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --mode adabn \
+    --with-sources "dom1=folder:$T/dom1" --force --out "$T/aj.safetensors"
+# the ceiling: the whole network trains on the objective
+run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 3 --mode full \
+    --objective moments+infomax --force --out "$T/af.safetensors"
+[ "$rc" -eq 0 ] && [ "$(bytes_of "$T/stdout")" -gt 10000 ] && ok || bad "adapt --mode full: exit $rc, $(bytes_of "$T/stdout") bytes changed"
 run predict "$T/a.safetensors" --task wild "$img"
 grep -q 'name=' "$T/stdout" && ok || bad "the adapted target has no class names"
 for init in both confident closest; do
@@ -88,7 +111,7 @@ for init in both confident closest; do
     [ "$rc" -eq 0 ] && grep -q "^start: $init picks dom[12] (dom1 [0-9.]*, dom2 [0-9.]*)$" "$T/stdout" &&
         ok || bad "adapt --init $init: exit $rc, $(grep start: "$T/stdout")"
 done
-bytes() { sed -n 's/.*changed_param_bytes=\([0-9]*\).*/\1/p' "$T/stdout"; }
+bytes() { bytes_of "$T/stdout"; }
 logits_only=$(bytes)
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 --train logits+bn \
     --force --out "$T/a.safetensors"
@@ -97,7 +120,7 @@ run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 3 --objective pseudo \
     --force --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && [ -s "$T/a.safetensors" ] && ok || bad "adapt --objective pseudo: exit $rc"
-expect_error 2 "--objective is not infomax or pseudo" "adapt --objective shot" -- \
+expect_error 2 "--objective is not infomax, pseudo, moments, moments+infomax or moments+pseudo" "adapt --objective shot" -- \
     adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --objective shot --force --out "$T/a.safetensors"
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --mode source --init dom2 \
     --force --out "$T/a.safetensors"

@@ -262,6 +262,31 @@ static void test_pseudo(void) {
     free(c.z);
 }
 
+/* Moment matching of pooled features against a recorded target. */
+typedef struct {
+    int n, dim;
+    float *f, *target;
+} moments_ctx;
+
+static double moments_probe(void *p) {
+    moments_ctx *c = p;
+    return tpl_moments_forward_backward(c->n, c->dim, c->f, c->target, NULL);
+}
+
+static void test_moments(void) {
+    moments_ctx c = {.n = 5, .dim = 6};
+    c.f = randn(30, 1.0f), c.target = randn(12, 1.0f);
+    for (int j = 0; j < 6; j++) c.target[6 + j] = 0.5f + c.target[6 + j] * c.target[6 + j];
+    float df[30];
+    tpl_moments_forward_backward(c.n, c.dim, c.f, c.target, df);
+    fd_check("moments", moments_probe, &c, c.f, df, 30, 30, 1e-3f, 1e-2f);
+    /* features whose moments are the target's: no loss */
+    float two[4] = {1.0f, -2.0f, 3.0f, 2.0f}, at[4] = {2.0f, 0.0f, 5.0f, 4.0f};
+    const double l = tpl_moments_forward_backward(2, 2, two, at, NULL);
+    CHECK_MSG(fabs(l) < 1e-12, "moments of matching features %g, expected 0", l);
+    free(c.f), free(c.target);
+}
+
 static void test_small_ops(void) {
     small_ctx c = {.s = {2, 32, 3, 3, 16}};
     size_t n = tpl_shape_numel(c.s);
@@ -496,6 +521,7 @@ static void test_conv(tpl_engine *e, int n, int cin, int cout, int k, int stride
 typedef struct {
     tpl_model *m;
     float *x, *logits;
+    const float *moments;  /* a target for the pooled features' moments, or NULL */
     int *y, n;
     size_t arena;          /* floats of the training arena (zeroed once, gaps included) */
     unsigned char *zeros;  /* of the unperturbed forward: activations exactly 0 */
@@ -506,7 +532,11 @@ static double model_probe(void *p) {
     tpl_model_params_changed(c->m);
     tpl_err err;
     tpl_model_forward(c->m, 0, c->x, c->n, 1, c->logits, &err);
-    return tpl_xent_forward_backward(c->n, 10, c->logits, c->y, NULL, NULL);
+    const int dim = c->m->cfg.stage[c->m->cfg.n_stages - 1].width;
+    return tpl_xent_forward_backward(c->n, 10, c->logits, c->y, NULL, NULL) +
+           (c->moments ? tpl_moments_forward_backward(c->n, dim, tpl_model_features(c->m),
+                                                      c->moments, NULL)
+                       : 0.0);
 }
 
 /* Activations of the last forward that are exactly 0 and were not in the
@@ -624,6 +654,7 @@ typedef struct model_case {
     tpl_granularity mix;
     int group;
     tpl_block_type block;
+    int moments; /* the loss adds moment matching of the pooled features */
 } model_case;
 
 static void test_model(model_case mc) {
@@ -677,8 +708,15 @@ static void test_model(model_case mc) {
     memset(c.m->ws->arena, 0, sizeof(float) * c.arena); /* the gaps between tensors too */
     model_probe(&c);
     tpl_xent_forward_backward(c.n, 10, c.logits, c.y, dl, NULL);
+    const int dim = c.m->cfg.stage[n_stages - 1].width;
+    float *target = randn(2 * (size_t)dim, 0.3f), *df = malloc(sizeof(float) * c.n * dim);
+    for (int j = 0; j < dim; j++) target[dim + j] += 0.5f;
+    if (mc.moments) c.moments = target;
+    if (mc.moments)
+        tpl_moments_forward_backward(c.n, dim, tpl_model_features(c.m), target, df);
     memset(p->grad, 0, p->numel * 4);
-    CHECK_MSG(tpl_model_backward(c.m, 0, dl, &err) == 0, "%s", err.msg);
+    CHECK_MSG(tpl_model_backward_features(c.m, 0, dl, mc.moments ? df : NULL, &err) == 0, "%s",
+              err.msg);
     float *g = malloc(p->numel * 4);
     memcpy(g, p->grad, p->numel * 4);
     for (int i = 0; i < p->n_views; i++) {
@@ -695,7 +733,7 @@ static void test_model(model_case mc) {
         fd_check_model(v->name, &c, tpl_params_data(p, i), g + v->offset, v->numel, model_samples,
                        model_eps, model_tol);
     }
-    free(g), free(c.x), free(c.logits), free(c.zeros);
+    free(g), free(c.x), free(c.logits), free(c.zeros), free(target), free(df);
     tpl_model_free(c.m);
 }
 
@@ -729,6 +767,7 @@ int main(void) {
     test_entropy();
     test_infomax();
     test_pseudo();
+    test_moments();
 models:
     test_model((model_case){.stages = 1});
     test_model((model_case){.stages = 2});
@@ -743,5 +782,7 @@ models:
     /* inverted bottlenecks (expansion 3), whole and mixed per group */
     test_model((model_case){.stages = 2, .block = TPL_BLOCK_INVERTED});
     test_model((model_case){.block = TPL_BLOCK_INVERTED, .mix = TPL_MIX_GROUP, .group = 8});
+    /* moment matching on the pooled features, through the whole network */
+    test_model((model_case){.stages = 2, .moments = 1});
     return check_summary("test_grad");
 }

@@ -74,9 +74,9 @@ static int run(int argc, char **argv) {
     for (int t = 0; t < c->n_tasks; t++) {
         const tpl_task_size z = tpl_task_bytes(m, t);
         printf("task '%s' (%d classes): %zu bytes = mixture logits %zu + BN %zu + head %zu "
-               "(+ %zu bytes of BN running statistics)\n",
+               "(+ %zu bytes of BN running statistics, %zu of feature moments%s)\n",
                c->task[t].name, c->task[t].classes, tpl_task_size_total(z), z.logits, z.bn, z.head,
-               z.bn_stats);
+               z.bn_stats, z.moments, tpl_model_has_moments(m, t) ? "" : ", not recorded");
     }
     print_mixtures(m);
     char *cmd = cli_recorded(pos[0], "command"), *steps = cli_recorded(pos[0], "trained_steps");

@@ -103,8 +103,12 @@ static int fit_options(const trainer *r, tpl_fit_options *o, tpl_err *err) {
     o->tau_end = f->tau_end;
     o->entropy = f->entropy;
     o->unsupervised = r->unsupervised;
+    o->infomax = !r->no_infomax;
     o->diversity = r->diversity;
     o->pseudo = r->pseudo;
+    o->moments = r->moments;
+    o->moments_from = r->moments_from;
+    o->n_moments_from = r->n_moments_from;
     o->save_every = f->save_every;
     o->task_parallel = f->task_parallel; /* several processes: ranks.h */
     o->sync_bn = f->sync_bn;
@@ -386,7 +390,8 @@ int trainer_run(trainer *r, tpl_err *err) {
         tasks[t] = (tpl_fit_task){.task = k->model_task, .train = &k->d.train,
                                   .test = k->d.labelled ? &k->d.test : NULL,
                                   .crop_pad = r->o->crop_pad,
-                                  .flip = r->o->flip && k->d.flip_ok};
+                                  .flip = r->o->flip && k->d.flip_ok,
+                                  .unlabelled = k->unlabelled};
         long batches = k->d.train.n / r->o->batch;
         if (batches > per_epoch) per_epoch = batches;
     }

@@ -34,6 +34,7 @@ void trainer_defaults(trainer_opts *o);
 typedef struct trainer_task {
     tpl_task_data d;
     int model_task;             /* index of the task in the model */
+    int unlabelled;             /* trained without its labels (tpl_fit_task.unlabelled) */
 } trainer_task;
 
 typedef struct trainer {
@@ -53,8 +54,11 @@ typedef struct trainer {
     int save_failed;            /* a checkpoint could not be written: stop */
     const char *data_meta;      /* the file's "data" metadata; NULL: the tasks' sources */
     int unsupervised;           /* steps ignore labels: information maximisation */
+    int no_infomax;             /* without labels, no information maximisation */
     float diversity;            /* its weight of the mean prediction's entropy */
     float pseudo;               /* > 0: beside it, self-training on pseudo-labels (tpl_fit) */
+    float moments;              /* > 0: moment matching to tasks moments_from (tpl_fit) */
+    int moments_from[TPL_MAX_TASKS], n_moments_from;
     progress bar;               /* of the epoch under way */
     int bar_on;
     char label[64];

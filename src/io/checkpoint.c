@@ -407,12 +407,13 @@ typedef struct file_check {
  * from each other, so views that pass fit in the file together. */
 static int check_view(void *ctx, const char *declared, tpl_kind kind, int task, int ndim,
                       const int64_t *shape) {
-    (void)kind, (void)task;
+    (void)task;
     const file_check *c = ctx;
     char name[TPL_VIEW_NAME]; /* as the parameter table keeps it */
     snprintf(name, sizeof name, "%s", declared);
     const int j = tpl_st_find(c->f, name);
     int64_t has[TPL_ST_MAX_DIMS];
+    if (j < 0 && tpl_kind_is_optional(kind)) return 0;
     if (j < 0) {
         tpl_err_set(c->err, "%s: tensor '%s' is missing", c->path, name);
         return -1;
@@ -459,7 +460,9 @@ static int load_tensors(tpl_model *m, tpl_st_file *f, const char *path, tpl_err 
     for (int i = 0; i < p->n_views; i++) {
         const tpl_view *v = &p->views[i];
         float *w = tpl_params_data(p, i);
-        if (tpl_st_read_f32(f, tpl_st_find(f, v->name), w, v->numel, err) ||
+        const int j = tpl_st_find(f, v->name);
+        if (j < 0) continue; /* optional, and check_file let it be absent: zeros */
+        if (tpl_st_read_f32(f, j, w, v->numel, err) ||
             tpl_view_check_values(v, w, path, err))
             return -1;
     }

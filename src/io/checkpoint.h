@@ -25,6 +25,7 @@ int tpl_model_save_plain(const tpl_model *m, const char *path, const tpl_st_kv *
 int tpl_view_check_values(const tpl_view *v, const float *w, const char *path, tpl_err *err);
 int tpl_model_read_params(tpl_model *m, tpl_st_file *f, const char *path, tpl_err *err);
 /* Rebuilds the model a file describes and loads its tensors; every tensor
- * the model needs must be present with its exact shape. */
+ * the model needs must be present with its exact shape (a view of an
+ * optional kind, params.h, may be absent: it loads as zeros). */
 /* tpl_model_load is declared in templar.h: it is public. */
 #endif

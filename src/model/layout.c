@@ -109,11 +109,14 @@ static void declare_task(tpl_model *m, declarer *d, int t) {
             tp->stage[s].trans_bn = add_bn(d, name, t, 1, (int64_t[]){st->width});
         }
     }
+    const int last = c->stage[c->n_stages - 1].width;
+    snprintf(name, sizeof name, "%s.features.moments", pre);
+    tp->moments = add_view(d, name, TPL_KIND_FEAT_MOMENTS, t, 2, (int64_t[]){2, last});
     if (c->shared_head && t > 0) {
         tp->head_w = m->task[0].head_w, tp->head_b = m->task[0].head_b;
         return;
     }
-    const int owner = c->shared_head ? -1 : t, last = c->stage[c->n_stages - 1].width;
+    const int owner = c->shared_head ? -1 : t;
     const char *at = c->shared_head ? "head" : pre;
     snprintf(name, sizeof name, c->shared_head ? "%s.weight" : "%s.head.weight", at);
     tp->head_w = add_view(d, name, TPL_KIND_HEAD_W, owner, 2,

@@ -504,6 +504,11 @@ static int check_backward(const tpl_model *m, int task, tpl_err *err) {
 }
 
 int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *err) {
+    return tpl_model_backward_features(m, task, dlogits, NULL, err);
+}
+
+int tpl_model_backward_features(tpl_model *m, int task, const float *dlogits,
+                                const float *dfeatures, tpl_err *err) {
     if (check_backward(m, task, err)) return -1;
     tpl_workspace *ws = m->ws;
     const tpl_params *p = &m->params;
@@ -513,6 +518,8 @@ int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *er
     tpl_linear_backward(ws->n, last->width, c->task[task].classes, ws->pool,
                         tpl_params_data(p, tp->head_w), dlogits, ws->dpool,
                         tpl_params_grad(p, tp->head_w), tpl_params_grad(p, tp->head_b));
+    for (size_t i = 0; dfeatures && i < (size_t)ws->n * last->width; i++)
+        ws->dpool[i] += dfeatures[i];
     grad_ready(m, 0);
     tpl_avgpool_backward(tpl_stage_shape(m, c->n_stages - 1), ws->dpool, ws->g[0]);
     ws->g_pending = NULL;

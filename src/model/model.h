@@ -47,11 +47,14 @@ typedef struct tpl_task_params {
         tpl_bn_views trans_bn;      /* [C], stages > 0 */
     } stage[TPL_MAX_STAGES];
     int head_w, head_b;             /* [classes][C_last], [classes] */
+    int moments;                    /* [2][C_last]: the mean and the mean square of the
+                                     * task's eval-mode pooled features on its training
+                                     * images (tpl_record_moments); zeros: not recorded */
 } tpl_task_params;
 
 /* Bytes of one task's own tensors, by part. */
 typedef struct tpl_task_size {
-    size_t logits, bn, bn_stats, head;
+    size_t logits, bn, bn_stats, head, moments;
 } tpl_task_size;
 
 struct tpl_block_kind;
@@ -174,6 +177,10 @@ int tpl_model_forward(tpl_model *m, int task, const float *x, int n,
  * task t at the current parameter version: adds parameter gradients into
  * m->params.grad from dlogits [n][classes].  Returns 0 or -1 with err set. */
 int tpl_model_backward(tpl_model *m, int task, const float *dlogits, tpl_err *err);
+/* The same with a loss on the pooled features too: dfeatures [n][C_last]
+ * (NULL: none) adds to their gradient (tpl_model_features). */
+int tpl_model_backward_features(tpl_model *m, int task, const float *dlogits,
+                                const float *dfeatures, tpl_err *err);
 
 /* The backward of a task finishes its gradients in parts, in this order:
  * part 0 the head; then the stages from the last to the first (part 1 +
@@ -248,6 +255,11 @@ void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part);
 char *tpl_model_class_names_json(const tpl_model *m, int t);
 void tpl_model_clear_class_names(tpl_model *m, int task);
 int tpl_model_copy_class_names(tpl_model *to, int t, const tpl_model *from, int f, tpl_err *err);
+
+/* Task t's feature moments (tpl_task_params.moments) := mq[2][C_last], or
+ * whether any were recorded (a file from before them holds zeros). */
+void tpl_model_set_moments(tpl_model *m, int task, const float *mq);
+int tpl_model_has_moments(const tpl_model *m, int task);
 
 /* What task t's own tensors cost (shared ones count for no task). */
 tpl_task_size tpl_task_bytes(const tpl_model *m, int task);

@@ -18,6 +18,7 @@ typedef enum tpl_kind {
     TPL_KIND_HEAD_B,    /* per task */
     TPL_KIND_BN_MEAN,   /* running statistics: state, not trained */
     TPL_KIND_BN_VAR,
+    TPL_KIND_FEAT_MOMENTS, /* a task's pooled features' mean and mean square: state */
 } tpl_kind;
 
 #define TPL_VIEW_NAME 96
@@ -42,8 +43,12 @@ typedef struct tpl_params {
 
 /* Running statistics are saved but never trained. */
 static inline int tpl_kind_is_state(tpl_kind k) {
-    return k == TPL_KIND_BN_MEAN || k == TPL_KIND_BN_VAR;
+    return k == TPL_KIND_BN_MEAN || k == TPL_KIND_BN_VAR || k == TPL_KIND_FEAT_MOMENTS;
 }
+
+/* Views a file may lack (files written before they existed): they load as
+ * zeros, which their readers take for "not recorded". */
+static inline int tpl_kind_is_optional(tpl_kind k) { return k == TPL_KIND_FEAT_MOMENTS; }
 
 /* Floats a view of numel takes in the buffers: offsets are 64-byte aligned. */
 static inline size_t tpl_params_padded(size_t numel) { return (numel + 15) / 16 * 16; }

@@ -124,6 +124,20 @@ void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part) {
     }
 }
 
+void tpl_model_set_moments(tpl_model *m, int task, const float *mq) {
+    const int v = m->task[task].moments;
+    memcpy(tpl_params_data(&m->params, v), mq, sizeof(float) * m->params.views[v].numel);
+    tpl_model_params_changed(m);
+}
+
+int tpl_model_has_moments(const tpl_model *m, int task) {
+    const int v = m->task[task].moments;
+    const float *mq = tpl_params_data(&m->params, v);
+    for (size_t i = 0; i < m->params.views[v].numel; i++)
+        if (mq[i] != 0.0f) return 1;
+    return 0;
+}
+
 tpl_task_size tpl_task_bytes(const tpl_model *m, int task) {
     tpl_task_size z = {0};
     const tpl_params *p = &m->params;
@@ -139,6 +153,7 @@ tpl_task_size tpl_task_bytes(const tpl_model *m, int task) {
         case TPL_KIND_BN_VAR: z.bn_stats += bytes; break;
         case TPL_KIND_HEAD_W:
         case TPL_KIND_HEAD_B: z.head += bytes; break;
+        case TPL_KIND_FEAT_MOMENTS: z.moments += bytes; break;
         default: break;
         }
     }

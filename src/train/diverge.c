@@ -36,10 +36,12 @@ static double majority_share(const tpl_dataset *d) {
 
 void tpl_diverge_for_fit(tpl_diverge *d, const tpl_model *m, const tpl_fit_task *tasks, int n,
                          const tpl_fit_options *o, long total) {
-    const tpl_diverge_rule rule = {.factor = o->unsupervised ? 0.0f : o->diverge_factor,
+    int unsup = o->unsupervised; /* a loss without labels has no scale to hold it to */
+    for (int t = 0; t < n; t++) unsup |= tasks[t].unlabelled;
+    const tpl_diverge_rule rule = {.factor = unsup ? 0.0f : o->diverge_factor,
                                    .steps = o->diverge_steps,
                                    .warmup = (long)ceil(o->warmup * (double)total),
-                                   .accuracy = !o->unsupervised};
+                                   .accuracy = !unsup};
     tpl_diverge_init(d, &rule);
     for (int t = 0; t < n; t++) {
         const tpl_task_config *c = &m->cfg.task[tasks[t].task];

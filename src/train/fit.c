@@ -15,7 +15,8 @@ void tpl_fit_options_default(tpl_fit_options *o) {
     *o = (tpl_fit_options){.batch = 64, .epochs = 5, .eval_batch = 250, .seed = 1,
                            .optim = TPL_OPT_SGD, .schedule = TPL_SCHED_ONECYCLE, .lr = 0.1f,
                            .warmup = 0.15f, .logit_lr = 1.0f, .momentum = 0.9f,
-                           .weight_decay = 5e-4f, .diversity = 1.0f, .diverge_factor = 10.0f,
+                           .weight_decay = 5e-4f, .infomax = 1, .diversity = 1.0f,
+                           .diverge_factor = 10.0f,
                            .diverge_steps = 50};
 }
 
@@ -46,7 +47,11 @@ typedef struct run {
     int spread;
     tpl_dist dist;
     int model_task[TPL_MAX_TASKS]; /* tasks[t].task */
+    float *moments;       /* [2][last width]: what unlabelled steps match (options.moments) */
 } run;
+
+/* Fit task t trains without its labels. */
+static int unlabelled(const run *r, int t) { return r->o->unsupervised || r->tasks[t].unlabelled; }
 
 /* Every task's data fits the model and holds a batch; the steps of an epoch. */
 static int check_tasks(const run *r, long *per_epoch, tpl_err *err) {
@@ -73,6 +78,42 @@ static int check_tasks(const run *r, long *per_epoch, tpl_err *err) {
     return 0;
 }
 
+/* Fit task trains model task `task` with its labels, or -1. */
+static int labelled_fit_task(const run *r, int task) {
+    for (int t = 0; t < r->n; t++)
+        if (r->tasks[t].task == task && !unlabelled(r, t)) return t;
+    return -1;
+}
+
+/* Moment matching has tasks to match, each with moments recorded or
+ * trained with labels in the run (which records them as it goes). */
+static int check_moments(run *r, tpl_err *err) {
+    const tpl_fit_options *o = r->o;
+    if (o->moments <= 0.0f) return 0;
+    if (o->n_moments_from < 1 || !o->moments_from) {
+        tpl_err_set(err, "fit: moment matching needs the tasks whose moments to match");
+        return -1;
+    }
+    for (int j = 0; j < o->n_moments_from; j++) {
+        const int u = o->moments_from[j];
+        if (u < 0 || u >= r->m->cfg.n_tasks) {
+            tpl_err_set(err, "fit: moments of task %d, which the model does not have", u);
+            return -1;
+        }
+        if (!tpl_model_has_moments(r->m, u) && labelled_fit_task(r, u) < 0) {
+            tpl_err_set(err, "task '%s' has no feature moments recorded (its model was trained "
+                        "before templar recorded them: train it again)", r->m->cfg.task[u].name);
+            return -1;
+        }
+    }
+    const int dim = r->m->cfg.stage[r->m->cfg.n_stages - 1].width;
+    if (!(r->moments = malloc(sizeof(float) * 2 * dim))) {
+        tpl_err_set(err, "fit: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /* What several processes need: a share of every batch for each (data
  * parallel), or a task for each (task parallel). */
 static int check_spread(const run *r, tpl_err *err) {
@@ -83,8 +124,9 @@ static int check_spread(const run *r, tpl_err *err) {
                     r->o->batch, size);
         return -1;
     }
-    if (r->o->pseudo > 0 && (c || r->o->task_parallel)) {
-        tpl_err_set(err, "fit: pseudo-labels are made by one process, on one task at a time");
+    if ((r->o->pseudo > 0 || r->o->moments > 0 || !r->o->infomax) && (c || r->o->task_parallel)) {
+        tpl_err_set(err, "fit: pseudo-labels and moment matching run in one process, on one task "
+                         "at a time");
         return -1;
     }
     if (r->o->task_parallel && r->n < size) {
@@ -131,7 +173,8 @@ static int begin(run *r, tpl_err *err) {
                     f->batch, f->eval_batch, r->n, TPL_MAX_TASKS);
         return -1;
     }
-    if (check_tasks(r, &rep->per_epoch, err) || check_spread(r, err) || check_memory(r, err))
+    if (check_tasks(r, &rep->per_epoch, err) || check_spread(r, err) || check_memory(r, err) ||
+        check_moments(r, err))
         return -1;
     rep->total = f->steps > 0 ? f->steps : (long)f->epochs * rep->per_epoch;
     rep->epochs = (int)((rep->total + rep->per_epoch - 1) / rep->per_epoch);
@@ -166,6 +209,7 @@ static int begin(run *r, tpl_err *err) {
 
 static void end(run *r) {
     for (int t = 0; t < r->n; t++) free(r->w[t].perm), free(r->w[t].pseudo);
+    free(r->moments);
     tpl_batch_free(&r->batch);
     tpl_optim_free(&r->opt);
     tpl_dist_free(&r->dist);
@@ -214,8 +258,8 @@ static int spread_step(run *r, int t, tpl_err *err) {
         w[i] = (tpl_dist_work){.task = k->task, .d = k->train, .idx = next_batch(r, first + i),
                                .n = r->o->batch,
                                .so = {.aug = &r->w[first + i].aug, .entropy = r->o->entropy,
-                                      .unsupervised = r->o->unsupervised,
-                                      .diversity = r->o->diversity}};
+                                      .unsupervised = unlabelled(r, first + i),
+                                      .infomax = 1, .diversity = r->o->diversity}};
     }
     anneal(r);
     if (tpl_dist_step(&r->dist, &r->opt, w, first, n, &r->rng, &r->batch, s, err)) return -1;
@@ -229,19 +273,47 @@ static int spread_step(run *r, int t, tpl_err *err) {
     return 0;
 }
 
+/* How fast a labelled task's running moments follow its batches. */
+#define MOMENTS_RATE 0.05f
+
+/* Moment matching around a step of fit task t: an unlabelled task's target
+ * (before), or a labelled task's running record, if it is matched (after). */
+static const float *moments_before(run *r, int t) {
+    if (!r->moments || !unlabelled(r, t)) return NULL;
+    tpl_moments_mean(r->m, r->o->moments_from, r->o->n_moments_from, r->moments);
+    return r->moments;
+}
+
+static void moments_after(run *r, int t) {
+    const tpl_fit_options *o = r->o;
+    if (!r->moments || unlabelled(r, t)) return;
+    for (int j = 0; j < o->n_moments_from; j++)
+        if (o->moments_from[j] == r->tasks[t].task) {
+            tpl_model *m = r->m;
+            float *mq = tpl_model_moments(m, r->tasks[t].task);
+            const int fresh = !tpl_model_has_moments(m, r->tasks[t].task);
+            tpl_moments_update(o->batch, m->cfg.stage[m->cfg.n_stages - 1].width,
+                               tpl_model_features(m), fresh ? 1.0f : MOMENTS_RATE, mq);
+            return;
+        }
+}
+
 /* One optimiser step on the next batch of task t. */
 static int step(run *r, int t, tpl_err *err) {
     if (r->spread) return spread_step(r, t, err);
     const int *idx = next_batch(r, t);
     anneal(r);
     const tpl_step_opts so = {.aug = &r->w[t].aug, .entropy = r->o->entropy,
-                              .unsupervised = r->o->unsupervised, .diversity = r->o->diversity,
-                              .pseudo = r->w[t].pseudo, .pseudo_weight = r->o->pseudo};
+                              .unsupervised = unlabelled(r, t), .infomax = r->o->infomax,
+                              .diversity = r->o->diversity, .pseudo = r->w[t].pseudo,
+                              .pseudo_weight = r->o->pseudo, .moments = moments_before(r, t),
+                              .moments_weight = r->o->moments};
     tpl_step_result s;
     if (tpl_train_step(r->m, &r->opt, r->tasks[t].task, r->tasks[t].train, idx, r->o->batch, &so,
                        &r->rng, &r->batch, &s, err) ||
         tpl_diverge_step(&r->diverge, t, r->rep.step + 1, s.loss, s.correct, s.n, err))
         return -1;
+    moments_after(r, t);
     count_step(r, t, &s);
     return 0;
 }
@@ -364,9 +436,10 @@ static int save(run *r, tpl_err *err) {
 /* Every task's pseudo-labels for the epoch under way, made at its start
  * from the model as it is (a run resumed midway makes them anew). */
 static int refresh_pseudo(run *r, tpl_err *err) {
-    if (!(r->o->unsupervised && r->o->pseudo > 0)) return 0;
+    if (!(r->o->pseudo > 0)) return 0;
     for (int t = 0; t < r->n; t++) {
         walk *w = &r->w[t];
+        if (!unlabelled(r, t)) continue;
         const tpl_dataset *d = r->tasks[t].train;
         if (w->pseudo_epoch == r->rep.epoch) continue;
         if (!w->pseudo && !(w->pseudo = malloc(sizeof(int) * (size_t)d->n))) {
@@ -450,6 +523,8 @@ int tpl_fit(tpl_model *m, const tpl_fit_task *tasks, int n, const tpl_fit_option
     if (!rc && r.spread) tpl_dist_same_start(&r.dist, &r.opt);
     while (!rc && r.rep.step < r.rep.total) rc = epoch(&r, err);
     if (rc >= 0 && r.spread) tpl_dist_gather(&r.dist, &r.opt, r.model_task, r.n);
+    for (int t = 0; rc >= 0 && t < n; t++)
+        if (tpl_record_moments(m, tasks[t].task, tasks[t].train, &r.batch, err)) rc = -1;
     if (final) *final = r.rep;
     end(&r);
     return rc < 0 ? -1 : 0;

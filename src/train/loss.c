@@ -36,6 +36,24 @@ double tpl_pseudo_forward_backward(int n, int classes, const float *logits, cons
     return l;
 }
 
+double tpl_moments_forward_backward(int n, int dim, const float *f, const float *target,
+                                    float *df) {
+    double loss = 0.0;
+    for (int c = 0; c < dim; c++) {
+        double mean = 0.0, sq = 0.0;
+        for (int i = 0; i < n; i++) {
+            const double v = f[(size_t)i * dim + c];
+            mean += v, sq += v * v;
+        }
+        const double dm = mean / n - target[c], dq = sq / n - target[dim + c];
+        loss += dm * dm + dq * dq;
+        for (int i = 0; df && i < n; i++)
+            df[(size_t)i * dim + c] =
+                (float)(2.0 * (dm + 2.0 * dq * f[(size_t)i * dim + c]) / ((double)n * dim));
+    }
+    return loss / dim;
+}
+
 /* Centroids c[k][dim] of the unit features g, image i weighted w(i, k);
  * into c, the weights' sums after them. */
 static void centroids(int n, int dim, int classes, const float *g, const float *p,

@@ -49,6 +49,14 @@ double tpl_pseudo_forward_backward(int n, int classes, const float *logits, cons
 int tpl_centroid_labels(int n, int dim, int classes, const float *f, const float *p,
                         int *labels);
 
+/* ---- moment matching (M3SDA's, source-free) ------------------------------
+ * L = mean_c (mean_i f_ic - target[c])^2 + (mean_i f_ic^2 - target[dim + c])^2
+ * over the pooled features f[n][dim] of a batch, against the first and
+ * second moments of features a source recorded (target[2][dim]).  Returns
+ * L; writes df = dL/df when df is non-NULL. */
+double tpl_moments_forward_backward(int n, int dim, const float *f, const float *target,
+                                    float *df);
+
 /* Entropy H = -sum_k a_k log a_k of a mixture (nats); da[k] = dH/da_k
  * (may be NULL).  Zero weights count as 0 log 0 = 0. */
 double tpl_entropy_forward_backward(int k, const float *a, float *da);

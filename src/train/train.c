@@ -20,14 +20,16 @@ int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap) {
     b->idx = malloc(sizeof(int) * cap);
     b->loss_scratch = malloc(sizeof(double) * TPL_INFOMAX_SCRATCH(cap, b->classes));
     b->fscratch = malloc(sizeof(float) * (size_t)b->classes * cap);
-    return b->x && b->logits && b->dlogits && b->y && b->idx && b->loss_scratch && b->fscratch
+    b->dfeatures = malloc(sizeof(float) * (size_t)c->stage[c->n_stages - 1].width * cap);
+    return b->x && b->logits && b->dlogits && b->y && b->idx && b->loss_scratch &&
+                   b->fscratch && b->dfeatures
                ? 0
                : -1;
 }
 
 void tpl_batch_free(tpl_batch *b) {
     free(b->x), free(b->logits), free(b->dlogits), free(b->y), free(b->idx);
-    free(b->loss_scratch), free(b->fscratch);
+    free(b->loss_scratch), free(b->fscratch), free(b->dfeatures);
     memset(b, 0, sizeof *b);
 }
 
@@ -64,6 +66,31 @@ void tpl_optim_update(tpl_optim *o, tpl_model *m) {
     tpl_model_params_changed(m);
 }
 
+/* The loss of a step without labels, its gradients into b->dlogits and (with
+ * moments) b->dfeatures: information maximisation, alone or with pseudo-
+ * labels, or nothing on the logits; plus moment matching. */
+static double unsupervised_loss(const tpl_model *m, const tpl_step_opts *so, const int *idx,
+                                int n, int classes, tpl_batch *b) {
+    double loss = 0.0;
+    if (so->pseudo) {
+        for (int i = 0; i < n; i++) b->y[i] = so->pseudo[idx[i]];
+        loss = tpl_pseudo_forward_backward(n, classes, b->logits, b->y, so->pseudo_weight,
+                                           so->diversity, b->dlogits, b->loss_scratch,
+                                           b->fscratch);
+    } else if (so->infomax) {
+        loss = tpl_infomax_forward_backward(n, classes, b->logits, so->diversity, b->dlogits,
+                                            b->loss_scratch);
+    } else {
+        memset(b->dlogits, 0, sizeof(float) * (size_t)n * classes);
+    }
+    if (!so->moments) return loss;
+    const int dim = m->cfg.stage[m->cfg.n_stages - 1].width;
+    const double lm = tpl_moments_forward_backward(n, dim, tpl_model_features(m), so->moments,
+                                                   b->dfeatures);
+    for (size_t i = 0; i < (size_t)n * dim; i++) b->dfeatures[i] *= so->moments_weight;
+    return loss + so->moments_weight * lm;
+}
+
 int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
                    const int *idx, int n, const tpl_step_opts *so, tpl_rng *rng,
                    tpl_batch *b, tpl_step_result *r, tpl_err *err) {
@@ -75,21 +102,16 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
     /* unsupervised, the labels only count the correct answers shown */
     r->loss = tpl_xent_forward_backward(n, classes, b->logits, b->y, unsup ? NULL : b->dlogits,
                                         &r->correct);
-    if (unsup && so->pseudo) {
-        for (int i = 0; i < n; i++) b->y[i] = so->pseudo[idx[i]];
-        r->loss = tpl_pseudo_forward_backward(n, classes, b->logits, b->y, so->pseudo_weight,
-                                              so->diversity, b->dlogits, b->loss_scratch,
-                                              b->fscratch);
-    } else if (unsup)
-        r->loss = tpl_infomax_forward_backward(n, classes, b->logits, so->diversity, b->dlogits,
-                                               b->loss_scratch);
+    if (unsup) r->loss = unsupervised_loss(m, so, idx, n, classes, b);
     r->n = n;
     if (!isfinite(r->loss)) {
         tpl_err_set(err, "training diverged: loss is %g (try a lower --lr)", r->loss);
         return -1;
     }
     memset(m->params.grad, 0, sizeof(float) * m->params.numel);
-    if (tpl_model_backward(m, task, b->dlogits, err)) return -1;
+    if (tpl_model_backward_features(m, task, b->dlogits, unsup && so->moments ? b->dfeatures : NULL,
+                                    err))
+        return -1;
     if (so && so->entropy != 0.0f) tpl_mixture_entropy(m, task, so->entropy);
     tpl_optim_update(o, m);
     return 0;

@@ -19,6 +19,7 @@ typedef struct tpl_batch {
     int *y, *idx;
     double *loss_scratch;  /* the unsupervised loss's (loss.h) */
     float *fscratch;       /* cap x classes: the pseudo-label loss's */
+    float *dfeatures;      /* cap x last width: the moment loss's gradient */
 } tpl_batch;
 
 int tpl_batch_init(tpl_batch *b, const tpl_model *m, int cap);
@@ -32,10 +33,14 @@ int tpl_batch_range(tpl_batch *b, const tpl_model *m, const tpl_dataset *d, int 
 typedef struct tpl_step_opts {
     const tpl_augment *aug;
     float entropy;
-    int unsupervised;  /* labels unused: information maximisation (ops.h) */
+    int unsupervised;  /* labels unused: the terms below (loss.h) make the loss */
+    int infomax;       /* unsupervised: information maximisation (else no loss on the logits) */
     float diversity;   /* its weight of the mean prediction's entropy */
     const int *pseudo; /* unsupervised: pseudo-labels of the data set's images, or NULL */
     float pseudo_weight; /* their cross-entropy's weight beside information maximisation */
+    const float *moments; /* unsupervised: [2][last width] the pooled features' moments
+                           * should match (tpl_moments_forward_backward), or NULL */
+    float moments_weight;
 } tpl_step_opts;
 
 /* The state tpl_fit hands out (templar.h): borrowed from the running loop
@@ -72,6 +77,19 @@ int tpl_train_step(tpl_model *m, tpl_optim *o, int task, const tpl_dataset *d,
  * into p[n][classes]; in batches of b->cap. */
 int tpl_features(tpl_model *m, int task, const tpl_dataset *d, int n, tpl_batch *b, float *f,
                  float *p, tpl_err *err);
+/* Task t's feature moments (model.h: tpl_task_params.moments) recorded
+ * from its eval-mode pooled features on every image of d. */
+int tpl_record_moments(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,
+                       tpl_err *err);
+/* Moments mq[2][dim] of n rows f[n][dim] folded into a running record:
+ * mq = (1 - rate) * mq + rate * those of f (rate 1: replaced). */
+void tpl_moments_update(int n, int dim, const float *f, float rate, float *mq);
+/* The mean of tasks[0..n)'s recorded moments, into mq[2][last width]. */
+void tpl_moments_mean(const tpl_model *m, const int *tasks, int n, float *mq);
+/* Task t's record itself, for a running update (state: no version bump,
+ * as BN running statistics take none: the forward does not read it). */
+float *tpl_model_moments(tpl_model *m, int task);
+
 /* Pseudo-labels of every image of d under task t (tpl_centroid_labels on
  * eval-mode features and predictions), into labels[d->n]. */
 int tpl_pseudo_labels(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b, int *labels,
