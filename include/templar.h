@@ -233,6 +233,10 @@ typedef struct tpl_fit_task {
     const tpl_dataset *test;    /* evaluated after every epoch; may be NULL */
     int crop_pad;               /* random crops: pad by this many pixels, crop back (0: off) */
     int flip;                   /* random horizontal flips */
+    float rotate_deg;           /* random rotations up to this many degrees either way (0: off) */
+    float scale;                /* random zooms in [1 - scale, 1 + scale] (0: off; below 1) */
+    float jitter;               /* random brightness, contrast, saturation of RGB images,
+                                 * each times a factor in [1 - jitter, 1 + jitter] (0: off) */
     int unlabelled;             /* labels unused: options.unsupervised's objective trains
                                  * this task (as it trains every task when set) */
 } tpl_fit_task;

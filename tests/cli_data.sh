@@ -23,6 +23,8 @@ expect_error 2 "--seed needs a value" "flag without its value" -- data digits --
 expect_error 2 "--seed wants a number" "seed not a number" -- data digits --out "$T/o" --seed x
 expect_error 2 "--printed-per-class 2 is outside" "too few printed" -- data digits --out "$T/o" --printed-per-class 2
 expect_error 2 "--blended-per-class 501 is outside" "more blended than digits.png has" -- data digits --out "$T/o" --blended-per-class 501
+expect_error 2 "--blended-copies 0 is outside" "no blended copies" -- data digits --out "$T/o" --blended-copies 0
+expect_error 2 "--blended-copies 11 is outside" "too many blended copies" -- data digits --out "$T/o" --blended-copies 11
 expect_error 2 "which data set" "no data set named" -- data --out "$T/o"
 expect_error 2 "unknown data set 'letters'" "unknown data set" -- data letters --out "$T/o"
 expect_error 2 "--out DIR is required" "no --out" -- data digits
@@ -115,9 +117,10 @@ cp "$T/stdout" "$T/summary"
 want="domain=handwritten train=4000 test=1000 shape=3x28x28 dir=$T/d/handwritten
 domain=optical train=1438 test=359 shape=3x28x28 dir=$T/d/optical
 domain=printed train=40 test=10 shape=3x28x28 dir=$T/d/printed
-domain=blended train=40 test=10 shape=3x28x28 dir=$T/d/blended"
+domain=blended train=120 test=30 shape=3x28x28 dir=$T/d/blended"
 [ "$rc" -eq 0 ] && [ "$(cat "$T/summary")" = "$want" ] && ok || bad "build: exit $rc, summary: $(cat "$T/summary")"
 grep -q '^printed: 50 images rendered from [0-9]* fonts -> 40 train / 10 test$' "$T/stderr" &&
+    grep -q '^blended: 150 images over 3 patches each of [0-9]* colour photos in .* -> 120 train / 30 test$' "$T/stderr" &&
     [ "$(grep -c ' images .* -> [0-9]* train / [0-9]* test$' "$T/stderr")" -eq 4 ] && ok ||
     bad "progress lines: $(cat "$T/stderr")"
 for d in handwritten optical printed blended; do

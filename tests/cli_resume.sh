@@ -2,9 +2,10 @@
 # Records and resumption: the model file and the log's first line record the
 # run (version, command line, every flag, threads, data); --save-every and a
 # stop by SIGINT/SIGTERM leave a resumable file, and --resume continues the
-# run bit for bit (the same sha256 as an uninterrupted run); a signal while
-# data loads leaves --out untouched; outputs are never silently replaced;
-# a log that cannot be written fails the run.
+# run bit for bit (the same sha256 as an uninterrupted run, with random
+# crops, rotations and zooms on); a signal while data loads leaves --out
+# untouched; outputs are never silently replaced; a log that cannot be
+# written fails the run.
 #
 # usage: bash tests/cli_resume.sh PATH/TO/templar
 set -u
@@ -16,7 +17,8 @@ idx_dir "$T/d1" 12 96 32 4 17
 idx_dir "$T/d2" 12 80 24 3 99
 TASKS="a=idx:$T/d1,b=idx:$T/d2"
 RUN=(train --tasks "$TASKS" --width 16 --layers 2 --templates 2 --batch 16 --eval-batch 16
-     --threads 2 --steps 240 --optim adamw --lr 0.003 --routing gumbel --topk 1 --crop-pad 1)
+     --threads 2 --steps 240 --optim adamw --lr 0.003 --routing gumbel --topk 1 --crop-pad 1
+     --rotate 10 --scale 0.1)
 
 run --version
 [[ $(cat "$T/stdout") =~ ^templar\ [0-9]+\.[0-9]+\.[0-9]+ ]] && ok || bad "--version: '$(cat "$T/stdout")'"
@@ -30,7 +32,7 @@ mkdir "$T/whole" "$T/parts"
 cd "$T/whole" || exit 1
 run "${RUN[@]}" --out m.safetensors --save-every 70 --log m.jsonl --log-every 20
 [ "$rc" -eq 0 ] && ok || bad "the whole run: exit $rc"
-head -n 1 m.jsonl | grep -q '^{"kind":"run","started":.*"command":\["train","--tasks",.*"flags":{.*"lr":0.00300000003,.*"threads":2,"data":"a=idx:/' &&
+head -n 1 m.jsonl | grep -q '^{"kind":"run","started":.*"command":\["train","--tasks",.*"flags":{.*"lr":0.00300000003,.*"crop-pad":1,"flip":true,"rotate":10,"scale":0.100000001,"jitter":0,.*"threads":2,"data":"a=idx:/' &&
     ok || bad "the log's record: $(head -c 300 m.jsonl)"
 [ "$(grep -c '"kind":"step"' m.jsonl)" -eq 12 ] && [ "$(grep -c '"kind":"epoch"' m.jsonl)" -ge 1 ] && ok ||
     bad "--log-every 20: $(grep -c '"kind":"step"' m.jsonl) step lines"

@@ -305,7 +305,7 @@ static void test_batch_plain(void) {
     tpl_rng rng, before;
     tpl_rng_seed(&rng, 42);
     before = rng;
-    tpl_augment off = {0, 0};
+    tpl_augment off = {.pad = 0};
     tpl_batch_fill(&d, idx, 2, &mean, &std, NULL, &rng, x, y);
     tpl_batch_fill(&d, idx + 2, 1, &mean, &std, &off, &rng, x + 32, y + 2);
     for (int i = 0; i < 3 * 16; i++) {
@@ -322,7 +322,7 @@ static void test_batch_augment(void) {
     tpl_dataset d = one_image();
     const int pad = 1, draws = 400;
     float mean = 0.1f, std = 0.3f;
-    tpl_augment aug = {pad, 1};
+    tpl_augment aug = {.pad = pad, .flip = 1};
     int seen[3][3][2] = {{{0}}}, idx[1] = {0}, yv;
     tpl_rng rng;
     tpl_rng_seed(&rng, 7);
@@ -371,7 +371,7 @@ static void test_batch_augment(void) {
     for (int i = 1; i < 4; i++) CHECK(x[1 * 4 + i] == norm(img4[2 * 4 + i - 1], mean, std));
 
     /* flip only: output is the input or its exact mirror */
-    tpl_augment flip = {0, 1};
+    tpl_augment flip = {.flip = 1};
     int mirrored = 0, same = 0;
     for (int t = 0; t < 64; t++) {
         tpl_batch_fill(&d, idx, 1, &mean, &std, &flip, &rng, x, &yv);

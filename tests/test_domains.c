@@ -274,9 +274,10 @@ static void test_blend(void) {
     for (int i = 0; i < S * S * 3; i++) CHECK(out[i] == 255 - digit[i / 3]);
 }
 
-/* Is image i of out |crop - digit i| for some photo and place? */
-static int is_blend_of_crop(const tpl_dataset *grey, const tpl_dataset *out, int i,
+/* Is image j of out |crop - digit j % grey->n| for some photo and place? */
+static int is_blend_of_crop(const tpl_dataset *grey, const tpl_dataset *out, int j,
                             const tpl_photos *ph, int *which) {
+    const int i = j % grey->n;
     const int s = grey->h;
     uint8_t want[8 * 8 * 3];
     for (int p = 0; p < ph->n; p++)
@@ -285,12 +286,40 @@ static int is_blend_of_crop(const tpl_dataset *grey, const tpl_dataset *out, int
                 const tpl_image *f = &ph->photo[p];
                 tpl_mnistm_blend(grey->pixels + (size_t)i * s * s, s,
                                  f->px + ((size_t)y * f->w + x) * 3, (size_t)f->w * 3, want);
-                if (!memcmp(want, out->pixels + (size_t)i * s * s * 3, (size_t)s * s * 3)) {
+                if (!memcmp(want, out->pixels + (size_t)j * s * s * 3, (size_t)s * s * 3)) {
                     *which = p;
                     return 1;
                 }
             }
     return 0;
+}
+
+/* Three copies: blocks of every digit in order, the first block the
+ * one-copy set (one), each image a blend of its digit, and the copies of a
+ * digit over other patches. */
+static void check_copies(const tpl_dataset *grey, const tpl_photos *ph, const tpl_dataset *one) {
+    tpl_dataset c;
+    tpl_err err = {{0}};
+    CHECK_MSG(tpl_blended_build(grey, ph, 3, 77, &c, &err) == 0, "%s", err.msg);
+    if (c.n != 3 * grey->n) {
+        CHECK_MSG(0, "3 copies of %d digits: %d images", grey->n, c.n);
+        tpl_dataset_free(&c);
+        return;
+    }
+    const size_t per = (size_t)c.h * c.w * c.c;
+    tpl_dataset first = c;
+    first.n = grey->n;
+    CHECK(same_set(&first, one));
+    int ok = 1, differ = 0, p;
+    for (int j = 0; j < c.n; j++) {
+        ok &= c.labels[j] == grey->labels[j % grey->n] && is_blend_of_crop(grey, &c, j, ph, &p);
+        if (j >= grey->n)
+            differ += memcmp(c.pixels + per * j, c.pixels + per * (j - grey->n), per) != 0;
+    }
+    CHECK_MSG(ok, "a copy is no blend of its digit");
+    CHECK_MSG(differ > grey->n, "only %d of %d copies differ from the one before", differ,
+              2 * grey->n);
+    tpl_dataset_free(&c);
 }
 
 static void test_blended_build(void) {
@@ -299,7 +328,7 @@ static void test_blended_build(void) {
     tpl_image photo[2] = {{10, 12, 3, 3, big.pixels}, {8, 8, 3, 3, big.pixels + 12 * 10 * 3}};
     tpl_photos ph = {2, photo};
     tpl_err err = {{0}};
-    CHECK_MSG(tpl_blended_build(&grey, &ph, 77, &a, &err) == 0, "%s", err.msg);
+    CHECK_MSG(tpl_blended_build(&grey, &ph, 1, 77, &a, &err) == 0, "%s", err.msg);
     CHECK(a.n == 60 && a.h == 8 && a.w == 8 && a.c == 3 && a.classes == 10);
     CHECK(!memcmp(a.labels, grey.labels, 60));
     int used[2] = {0, 0}, ok = 1;
@@ -311,14 +340,16 @@ static void test_blended_build(void) {
     CHECK_MSG(ok, "an image is no blend of a crop");
     CHECK(used[0] > 0 && used[1] > 0);
     /* one seed, one result; another seed, other patches */
-    CHECK(tpl_blended_build(&grey, &ph, 77, &b, &err) == 0 && same_set(&a, &b));
+    CHECK(tpl_blended_build(&grey, &ph, 1, 77, &b, &err) == 0 && same_set(&a, &b));
     tpl_dataset_free(&b);
-    CHECK(tpl_blended_build(&grey, &ph, 78, &b, &err) == 0 && !same_set(&a, &b));
+    CHECK(tpl_blended_build(&grey, &ph, 1, 78, &b, &err) == 0 && !same_set(&a, &b));
     tpl_dataset_free(&b);
-    /* colour digits, or photos smaller than the digits, are refused */
-    CHECK(tpl_blended_build(&big, &ph, 1, &b, &err) != 0 && strstr(err.msg, "blend:"));
+    check_copies(&grey, &ph, &a);
+    /* colour digits, photos smaller than the digits, no copies are refused */
+    CHECK(tpl_blended_build(&big, &ph, 1, 1, &b, &err) != 0 && strstr(err.msg, "blend:"));
+    CHECK(tpl_blended_build(&grey, &ph, 0, 1, &b, &err) != 0 && strstr(err.msg, "0 copies"));
     tpl_dataset large = make_set(2, 11, 11, 1, 2, 1);
-    CHECK(tpl_blended_build(&large, &ph, 1, &b, &err) != 0 && b.n == 0);
+    CHECK(tpl_blended_build(&large, &ph, 1, 1, &b, &err) != 0 && b.n == 0);
     tpl_dataset_free(&large);
     tpl_dataset_free(&a);
     tpl_dataset_free(&big);
@@ -564,9 +595,51 @@ static void check_partition(const tpl_domain *dom) {
     CHECK_MSG(same_half, "a blended image is in the other half of handwritten");
 }
 
-static void check_counts(const tpl_domain *dom) {
-    /* per class: 10 handwritten (2 test), 3 optical (1), 4 printed (1), 5 blended (1) */
-    const int train[4] = {80, 20, 30, 40}, test[4] = {20, 10, 10, 10};
+/* No blended test image is a blended training image (on a black photo an
+ * image is its digit: each handwritten digit in one half only). */
+static void check_disjoint(const tpl_domain *b) {
+    size_t per = (size_t)SD * SD * 3;
+    int shared = 0;
+    for (int i = 0; i < b->test.n; i++)
+        shared += find_image(&b->train, b->test.pixels + per * i, b->test.labels[i]) >= 0;
+    CHECK_MSG(shared == 0, "%d blended test digits also train", shared);
+}
+
+/* The default copies, checked against one and two copies: blended is
+ * copies blocks, each the one-copy set's halves (so --blended-copies 1 is
+ * what one patch a digit always gave); the other domains do not change. */
+static void check_copies_split(const tpl_digits_opts *o, const tpl_domain *three) {
+    CHECK(o->blended_copies == TPL_BLENDED_COPIES && TPL_BLENDED_COPIES == 3);
+    check_disjoint(&three[TPL_DOM_BLENDED]);
+    tpl_digits_opts one_o = *o;
+    one_o.progress = NULL;
+    one_o.blended_copies = 1;
+    tpl_domain one[TPL_N_DOMAINS];
+    tpl_err err = {{0}};
+    CHECK_MSG(tpl_digits_build(&one_o, one, &err) == 0, "%s", err.msg);
+    const tpl_domain *b1 = &one[TPL_DOM_BLENDED], *b3 = &three[TPL_DOM_BLENDED];
+    CHECK(b3->train.n == 3 * b1->train.n && b3->test.n == 3 * b1->test.n);
+    const size_t per = (size_t)SD * SD * 3;
+    for (int k = 0; k < 3 && b3->train.n == 3 * b1->train.n && b3->test.n == 3 * b1->test.n; k++) {
+        tpl_dataset tr = b3->train, te = b3->test;
+        tr.n = b1->train.n;
+        tr.pixels += per * tr.n * k;
+        tr.labels += (size_t)tr.n * k;
+        te.n = b1->test.n;
+        te.pixels += per * te.n * k;
+        te.labels += (size_t)te.n * k;
+        /* on the black photo every copy is the digit: each block the same */
+        CHECK_MSG(same_set(&tr, &b1->train) && same_set(&te, &b1->test), "block %d", k);
+    }
+    for (int d = 0; d < TPL_DOM_BLENDED; d++)
+        CHECK(same_set(&one[d].train, &three[d].train) && same_set(&one[d].test, &three[d].test));
+    tpl_domains_free(one, TPL_N_DOMAINS);
+}
+
+static void check_counts(const tpl_domain *dom, int copies) {
+    /* per class: 10 handwritten (2 test), 3 optical (1), 4 printed (1), 5
+     * handwritten digits blended (1), each in copies images */
+    const int train[4] = {80, 20, 30, 40 * copies}, test[4] = {20, 10, 10, 10 * copies};
     for (int d = 0; d < TPL_N_DOMAINS; d++) {
         const tpl_dataset *t = &dom[d].train;
         CHECK_MSG(t->n == train[d] && dom[d].test.n == test[d], "%s: %d/%d", dom[d].name, t->n,
@@ -607,6 +680,11 @@ static void check_missing_sources(tpl_digits_opts o) {
     synthetic_opts(&o);
     o.blended_per_class = 501;
     CHECK(tpl_digits_build(&o, dom, &err) != 0 && strstr(err.msg, "blended 501"));
+    synthetic_opts(&o);
+    o.blended_copies = TPL_BLENDED_MAX_COPIES + 1;
+    CHECK(tpl_digits_build(&o, dom, &err) != 0 && strstr(err.msg, "blended copies"));
+    o.blended_copies = 0;
+    CHECK(tpl_digits_build(&o, dom, &err) != 0 && strstr(err.msg, "blended copies 0"));
 }
 
 static void test_build(void) {
@@ -627,8 +705,9 @@ static void test_build(void) {
     while (fgets(line, sizeof line, log)) lines++;
     fclose(log);
     CHECK(lines == TPL_N_DOMAINS);
-    check_counts(a);
+    check_counts(a, o.blended_copies);
     check_partition(a);
+    check_copies_split(&o, a);
 
     /* one seed: the same domains, and the same bytes on disk */
     o.progress = NULL;
@@ -777,7 +856,8 @@ static void test_real_sources(void) {
         tpl_task_free(&t);
     }
     CHECK(dom[TPL_DOM_HANDWRITTEN].train.n == 4000 && dom[TPL_DOM_HANDWRITTEN].test.n == 1000);
-    CHECK(dom[TPL_DOM_BLENDED].train.n == 20 && dom[TPL_DOM_BLENDED].test.n == 10);
+    CHECK(dom[TPL_DOM_BLENDED].train.n == 20 * TPL_BLENDED_COPIES &&
+          dom[TPL_DOM_BLENDED].test.n == 10 * TPL_BLENDED_COPIES);
     tpl_domains_free(dom, TPL_N_DOMAINS);
 }
 

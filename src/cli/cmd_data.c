@@ -31,23 +31,24 @@
 
 typedef struct data_flags {
     const char *out, *preview, *scripts;
-    int seed, printed, blended, train, test;
+    int seed, printed, blended, copies, train, test;
 } data_flags;
 
 static void defaults(data_flags *f) {
     *f = (data_flags){.seed = TPL_TASK_SPLIT_SEED, .printed = TPL_PRINTED_PER_CLASS,
-                      .blended = TPL_BLENDED_MAX_PER_CLASS,
+                      .blended = TPL_BLENDED_MAX_PER_CLASS, .copies = TPL_BLENDED_COPIES,
                       .train = TPL_SCRIPT_TRAIN_PER_CLASS, .test = TPL_SCRIPT_TEST_PER_CLASS};
 }
 
 /* Each table ends with its NULL entry: N flags, N + 1 entries. */
-#define N_DIGITS_SPECS 5
+#define N_DIGITS_SPECS 6
 static void digits_specs(data_flags *f, arg_spec *s) {
     const arg_spec specs[N_DIGITS_SPECS + 1] = {
         {"out", ARG_STR, &f->out, "directory for the domains, one IDX directory each (made if missing)", 0, 0},
         {"seed", ARG_INT, &f->seed, "seed of every random choice and of the 80/20 splits", 0, INT_MAX},
         {"printed-per-class", ARG_INT, &f->printed, "printed images of each digit", TPL_DOMAIN_MIN_PER_CLASS, TPL_PRINTED_MAX_PER_CLASS},
-        {"blended-per-class", ARG_INT, &f->blended, "blended images of each digit (at most all 500 of digits.png)", TPL_DOMAIN_MIN_PER_CLASS, TPL_BLENDED_MAX_PER_CLASS},
+        {"blended-per-class", ARG_INT, &f->blended, "handwritten digits of each class that blended uses (at most all 500 of digits.png), each giving --blended-copies images", TPL_DOMAIN_MIN_PER_CLASS, TPL_BLENDED_MAX_PER_CLASS},
+        {"blended-copies", ARG_INT, &f->copies, "blended images of each handwritten digit, over that many random photo patches (all copies of a digit in one half: the default, 3, gives 12000 train / 3000 test)", 1, TPL_BLENDED_MAX_COPIES},
         {"preview", ARG_STR, &f->preview, "also write a PNG of samples, a row per domain", 0, 0},
         {NULL, 0, NULL, NULL, 0, 0},
     };
@@ -138,6 +139,7 @@ static int build_digits(const data_flags *f, tpl_domain *dom, tpl_err *err) {
     o.seed = (uint64_t)f->seed;
     o.printed_per_class = f->printed;
     o.blended_per_class = f->blended;
+    o.blended_copies = f->copies;
     o.progress = stderr;
     if (tpl_digits_check_sources(&o, err) || tpl_digits_build(&o, dom, err)) return -1;
     fprintf(stderr, "writing %s\n", f->out);

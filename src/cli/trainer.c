@@ -38,6 +38,9 @@ void trainer_defaults(trainer_opts *o) {
         {"warmup", ARG_FLOAT, &o->warmup, "fraction of steps spent warming up", 0, 1},
         {"crop-pad", ARG_INT, &o->crop_pad, "random-crop padding in pixels (0 = off)", 0, 16},
         {"flip", ARG_BOOL, &o->flip, "random horizontal flips, for tasks whose images allow them (',flip' after a task)", 0, 1},
+        {"rotate", ARG_FLOAT, &o->rotate, "random rotations about the centre, up to this many degrees either way (0 = off)", 0, 45},
+        {"scale", ARG_FLOAT, &o->scale, "random zooms about the centre by a factor in [1 - X, 1 + X] (0 = off)", 0, 0.5},
+        {"jitter", ARG_FLOAT, &o->jitter, "random brightness, contrast and saturation of colour images, each times a factor in [1 - X, 1 + X] (0 = off; grey images unchanged)", 0, 1},
         {"threads", ARG_INT, &o->threads, "threads (0 = all cores)", 0, 1024},
         {"seed", ARG_INT, &o->seed, "seed of every random choice", 0, 2147483647},
         {"out", ARG_STR, &o->out, "model file to write (safetensors; default: named after the tasks)", 0, 0},
@@ -391,7 +394,8 @@ int trainer_run(trainer *r, tpl_err *err) {
                                   .test = k->d.labelled ? &k->d.test : NULL,
                                   .crop_pad = r->o->crop_pad,
                                   .flip = r->o->flip && k->d.flip_ok,
-                                  .unlabelled = k->unlabelled};
+                                  .rotate_deg = r->o->rotate, .scale = r->o->scale,
+                                  .jitter = r->o->jitter, .unlabelled = k->unlabelled};
         long batches = k->d.train.n / r->o->batch;
         if (batches > per_epoch) per_epoch = batches;
     }

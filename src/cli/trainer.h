@@ -13,7 +13,7 @@
 #include "train.h"
 
 /* The training flags' table: its entries and the NULL that ends it. */
-enum { TRAINER_N_FLAGS = 27, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
+enum { TRAINER_N_FLAGS = 30, TRAINER_SPECS = TRAINER_N_FLAGS + 1 };
 
 /* Flags of the optimisation and the run, common to the commands that train. */
 typedef struct trainer_opts {
@@ -22,6 +22,7 @@ typedef struct trainer_opts {
     int save_every, log_every, force, max_memory;
     int task_parallel, sync_bn;    /* several processes: ranks.h */
     float lr, logit_lr, momentum, wd, warmup, entropy, tau_end;
+    float rotate, scale, jitter;   /* augmentation beside crop_pad and flip (tpl_augment) */
     arg_spec specs[TRAINER_SPECS]; /* the table of the flags above */
     /* set by the command, not by flags */
     const char *protect;           /* a file --out may never replace (transfer's --from) */

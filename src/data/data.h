@@ -58,16 +58,39 @@ int tpl_dataset_to_channels(const tpl_dataset *in, int c, tpl_dataset *out, tpl_
 /* Per-channel mean and std of the pixels scaled to [0, 1]. */
 void tpl_dataset_stats(const tpl_dataset *d, float *mean, float *std);
 
+/* Random changes to the training images.  Every field 0 is off, and an
+ * option that is off draws nothing from the rng (so with the last three off
+ * the draws are those of crop and flip alone, as they always were).
+ *
+ * What an image goes through, in this order:
+ *   1. colour jitter (jitter > 0, 3-channel images only: a no-op that draws
+ *      nothing on 1-channel ones).  Each pixel, as floats in [0, 1]: times a
+ *      brightness b, then its distance from the image's mean grey (Rec. 601
+ *      luma of the untouched image, times b) times a contrast k, then its
+ *      distance from its own grey times a saturation s; clamped to [0, 1].
+ *      b, k and s are each uniform in [1 - jitter, 1 + jitter].
+ *   2. rotation and scaling (rotate_deg > 0 or scale > 0), one affine warp
+ *      about the image centre ((h-1)/2, (w-1)/2), sampled bilinearly, zero
+ *      (black) outside the image: an angle uniform in [-rotate_deg,
+ *      rotate_deg] degrees and a zoom uniform in [1 - scale, 1 + scale]
+ *      (above 1 the content grows).
+ *   3. the random crop (pad), zero outside, then the mirror (flip).
+ * The draws of one image, in order: dy, dx (pad), flip, angle (rotate_deg),
+ * zoom (scale), b, k, s (jitter). */
 typedef struct tpl_augment {
-    int pad;   /* random crop: pad by this many zero pixels, crop back (0 = off) */
-    int flip;  /* random horizontal flip with probability 1/2 */
+    int pad;          /* random crop: pad by this many zero pixels, crop back (0 = off) */
+    int flip;         /* random horizontal flip with probability 1/2 */
+    float rotate_deg; /* random rotation up to this many degrees either way (0 = off) */
+    float scale;      /* random zoom in [1 - scale, 1 + scale] (0 = off; below 1) */
+    float jitter;     /* brightness, contrast, saturation strength (0 = off; <= 1) */
 } tpl_augment;
 
 /* Writes images idx[0..n) as floats ((p/255 - mean[c]) / std[c]) into x,
  * laid out NCHW (n, c, h, w: the planar input oneDNN's first-layer kernels
  * take; with one channel the same as NHWC), and their labels into y.  aug
  * may be NULL; rng is only used when aug asks for randomness.  Out-of-image
- * pixels produced by the crop are zero before normalisation (i.e. black). */
+ * pixels produced by the crop or the warp are zero before normalisation
+ * (i.e. black). */
 void tpl_batch_fill(const tpl_dataset *d, const int *idx, int n,
                     const float *mean, const float *std,
                     const tpl_augment *aug, tpl_rng *rng, float *x, int *y);

@@ -5,6 +5,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -42,7 +43,8 @@ void tpl_digits_opts_default(tpl_digits_opts *o) {
     };
     *o = (tpl_digits_opts){.seed = TPL_TASK_SPLIT_SEED,
                            .printed_per_class = TPL_PRINTED_PER_CLASS,
-                           .blended_per_class = TPL_BLENDED_MAX_PER_CLASS};
+                           .blended_per_class = TPL_BLENDED_MAX_PER_CLASS,
+                           .blended_copies = TPL_BLENDED_COPIES};
     memcpy(o->src, src, sizeof src);
 }
 
@@ -135,33 +137,36 @@ void tpl_mnistm_blend(const uint8_t *digit, int side, const uint8_t *patch, size
         }
 }
 
-int tpl_blended_build(const tpl_dataset *grey, const tpl_photos *ph, uint64_t seed,
+int tpl_blended_build(const tpl_dataset *grey, const tpl_photos *ph, int copies, uint64_t seed,
                       tpl_dataset *out, tpl_err *err) {
     memset(out, 0, sizeof *out);
     const int side = grey->h;
-    int ok = grey->c == 1 && grey->h == grey->w && side > 0 && ph->n > 0;
+    int ok = grey->c == 1 && grey->h == grey->w && side > 0 && ph->n > 0 && copies >= 1 &&
+             copies <= INT_MAX / (grey->n > 0 ? grey->n : 1);
     for (int i = 0; ok && i < ph->n; i++) ok = ph->photo[i].w >= side && ph->photo[i].h >= side;
     if (!ok) {
-        tpl_err_set(err, "blend: needs square grey digits and photos at least as large "
-                    "(%d digits of %dx%dx%d, %d photos)", grey->n, grey->c, grey->h, grey->w,
-                    ph->n);
+        tpl_err_set(err, "blend: needs square grey digits, photos at least as large and "
+                    "copies >= 1 (%d digits of %dx%dx%d, %d photos, %d copies)", grey->n,
+                    grey->c, grey->h, grey->w, ph->n, copies);
         return -1;
     }
-    if (tpl_dataset_alloc(out, grey->n, side, side, 3, grey->classes)) {
-        tpl_err_set(err, "blend: out of memory for %d images", grey->n);
+    const int n = grey->n * copies;
+    if (tpl_dataset_alloc(out, n, side, side, 3, grey->classes)) {
+        tpl_err_set(err, "blend: out of memory for %d images", n);
         return -1;
     }
     tpl_rng rng;
     tpl_rng_seed(&rng, seed);
-    for (int i = 0; i < grey->n; i++) {
+    for (int j = 0; j < n; j++) {
+        const int i = j % grey->n; /* the digit; j / grey->n is the copy */
         const tpl_image *p = &ph->photo[tpl_rng_below(&rng, (uint32_t)ph->n)];
         const int x = (int)tpl_rng_below(&rng, (uint32_t)(p->w - side + 1));
         const int y = (int)tpl_rng_below(&rng, (uint32_t)(p->h - side + 1));
         tpl_mnistm_blend(grey->pixels + (size_t)i * side * side, side,
                          p->px + ((size_t)y * p->w + x) * 3, (size_t)p->w * 3,
-                         out->pixels + (size_t)i * side * side * 3);
+                         out->pixels + (size_t)j * side * side * 3);
+        out->labels[j] = grey->labels[i];
     }
-    if (grey->n > 0) memcpy(out->labels, grey->labels, (size_t)grey->n);
     return 0;
 }
 
@@ -283,8 +288,57 @@ static int keep_per_class(const tpl_digits_opts *o, int per_class, tpl_domain *d
     return 0;
 }
 
-/* Image i of grey blended; split like grey (same labels, same seed: the same
- * partition), then cut to blended_per_class. */
+/* sets[0..n) one after another, into out. */
+static int join_sets(const tpl_dataset *sets, int n, tpl_dataset *out, tpl_err *err) {
+    const tpl_dataset *s0 = &sets[0];
+    const size_t per = (size_t)s0->h * s0->w * s0->c;
+    int total = 0;
+    for (int k = 0; k < n; k++) total += sets[k].n;
+    if (tpl_dataset_alloc(out, total, s0->h, s0->w, s0->c, s0->classes)) {
+        tpl_err_set(err, "blend: out of memory for %d images", total);
+        return -1;
+    }
+    for (int k = 0, at = 0; k < n; at += sets[k].n, k++) {
+        if (!sets[k].n) continue;
+        memcpy(out->pixels + per * at, sets[k].pixels, per * sets[k].n);
+        memcpy(out->labels + at, sets[k].labels, (size_t)sets[k].n);
+    }
+    return 0;
+}
+
+/* The copies blocks of all (tpl_blended_build) each split like grey (same
+ * labels, same seed: handwritten's partition) and cut to blended_per_class
+ * (the same digits in every block), then joined half by half, block after
+ * block: every copy of a digit is in the half handwritten has it in, and
+ * one copy is what a single blend gives. */
+static int split_blocks(const tpl_digits_opts *o, const tpl_dataset *all, int copies,
+                        tpl_domain *dom, tpl_err *err) {
+    tpl_domain part[TPL_BLENDED_MAX_COPIES] = {{0}};
+    tpl_dataset train[TPL_BLENDED_MAX_COPIES], test[TPL_BLENDED_MAX_COPIES];
+    const int n = all->n / copies;
+    const size_t per = (size_t)all->h * all->w * all->c;
+    int rc = 0;
+    for (int k = 0; !rc && k < copies; k++) {
+        tpl_dataset block = *all;
+        block.n = n;
+        block.pixels = all->pixels + per * n * k;
+        block.labels = all->labels + (size_t)n * k;
+        rc = split_rgb(o, &block, &part[k], err);
+        if (!rc && o->blended_per_class < TPL_BLENDED_MAX_PER_CLASS)
+            rc = keep_per_class(o, o->blended_per_class, &part[k], err);
+        train[k] = part[k].train;
+        test[k] = part[k].test;
+    }
+    if (!rc) rc = join_sets(train, copies, &dom->train, err);
+    if (!rc && join_sets(test, copies, &dom->test, err)) {
+        tpl_dataset_free(&dom->train);
+        rc = -1;
+    }
+    tpl_domains_free(part, copies);
+    return rc;
+}
+
+/* Each handwritten digit over blended_copies patches, split with it. */
 static int build_blended(const tpl_digits_opts *o, const tpl_dataset *grey, tpl_domain *dom,
                          tpl_err *err) {
     const tpl_source *s = &o->src[TPL_SRC_PHOTOS];
@@ -297,11 +351,13 @@ static int build_blended(const tpl_digits_opts *o, const tpl_dataset *grey, tpl_
         rc = -1;
     }
     if (!rc) rc = tpl_photos_load(&files, SIDE, &ph, err);
-    if (!rc) rc = tpl_blended_build(grey, &ph, draw_seed(o->seed, TPL_DOM_BLENDED), &all, err);
-    if (!rc) rc = split_rgb(o, &all, dom, err);
-    if (!rc && o->blended_per_class < TPL_BLENDED_MAX_PER_CLASS)
-        rc = keep_per_class(o, o->blended_per_class, dom, err);
-    if (!rc) report(o, dom, "over patches of %d colour photos in %s", ph.n, s->path);
+    if (!rc)
+        rc = tpl_blended_build(grey, &ph, o->blended_copies, draw_seed(o->seed, TPL_DOM_BLENDED),
+                               &all, err);
+    if (!rc) rc = split_blocks(o, &all, o->blended_copies, dom, err);
+    if (!rc)
+        report(o, dom, "over %d patches each of %d colour photos in %s", o->blended_copies, ph.n,
+               s->path);
     tpl_paths_free(&files);
     tpl_photos_free(&ph);
     tpl_dataset_free(&all);
@@ -316,6 +372,11 @@ static int check_opts(const tpl_digits_opts *o, tpl_err *err) {
         tpl_err_set(err, "digits: per class: printed %d (want %d..%d), blended %d (want %d..%d)",
                     o->printed_per_class, TPL_DOMAIN_MIN_PER_CLASS, TPL_PRINTED_MAX_PER_CLASS,
                     o->blended_per_class, TPL_DOMAIN_MIN_PER_CLASS, TPL_BLENDED_MAX_PER_CLASS);
+        return -1;
+    }
+    if (o->blended_copies < 1 || o->blended_copies > TPL_BLENDED_MAX_COPIES) {
+        tpl_err_set(err, "digits: blended copies %d (want 1..%d)", o->blended_copies,
+                    TPL_BLENDED_MAX_COPIES);
         return -1;
     }
     return 0;

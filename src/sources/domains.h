@@ -10,13 +10,16 @@
  *                width and foreground/background colour
  *   blended      the handwritten digits over random 28x28 patches of the
  *                colour photos beside digits.png (opencv-doc), the way
- *                MNIST-M is made from MNIST: out = |patch - digit| per channel
+ *                MNIST-M is made from MNIST: out = |patch - digit| per channel;
+ *                each digit over TPL_BLENDED_COPIES different random patches
+ *                by default (12000 train / 3000 test images)
  *
  * Every domain comes out 28x28 with 3 channels (the grey ones replicated), so
  * any subset trains on one model, and 10 classes.  Each is split 80/20 with
  * tpl_dataset_split(TPL_DOMAIN_TEST_FRACTION, seed).  handwritten and blended
- * share their partition (blended image i is handwritten image i blended), so
- * no handwritten test digit trains under a coloured background; with the
+ * share their partition (every copy of blended image i is handwritten image
+ * i blended, and all copies of a digit go to its half), so no handwritten
+ * test digit trains under a coloured background; with the
  * default seed, TPL_TASK_SPLIT_SEED, the handwritten and optical halves are
  * the built-in tasks' (tasks.h).  Random draws come from per-domain streams
  * derived from the seed, so one domain's size does not change another's.
@@ -42,6 +45,10 @@
 #define TPL_PRINTED_PER_CLASS 2000
 #define TPL_PRINTED_MAX_PER_CLASS 20000
 #define TPL_BLENDED_MAX_PER_CLASS 500 /* digits.png has 500 of each digit */
+/* Patches per handwritten digit in blended: 3 makes 500 x 10 x 3 x 0.8 =
+ * 12000 training images, as many as a source domain has elsewhere. */
+#define TPL_BLENDED_COPIES 3
+#define TPL_BLENDED_MAX_COPIES 10
 /* The fewest per class that still leaves one test and two train images. */
 #define TPL_DOMAIN_MIN_PER_CLASS 3
 
@@ -83,13 +90,15 @@ typedef struct tpl_source {
 typedef struct tpl_digits_opts {
     uint64_t seed;
     int printed_per_class; /* TPL_DOMAIN_MIN_PER_CLASS..TPL_PRINTED_MAX_PER_CLASS */
-    int blended_per_class; /* TPL_DOMAIN_MIN_PER_CLASS..TPL_BLENDED_MAX_PER_CLASS */
+    int blended_per_class; /* TPL_DOMAIN_MIN_PER_CLASS..TPL_BLENDED_MAX_PER_CLASS
+                            * handwritten digits of each class blended */
+    int blended_copies;    /* 1..TPL_BLENDED_MAX_COPIES: images (patches) per digit */
     tpl_source src[TPL_N_SOURCES];
     FILE *progress;        /* a line per domain as it is built, or NULL */
 } tpl_digits_opts;
 
 /* Seed TPL_TASK_SPLIT_SEED, TPL_PRINTED_PER_CLASS, all of digits.png for
- * blended, Debian's paths, no progress. */
+ * blended in TPL_BLENDED_COPIES copies, Debian's paths, no progress. */
 void tpl_digits_opts_default(tpl_digits_opts *o);
 /* Checks that every source is there before any work starts; a missing one
  * reads "PATH: No such file or directory (it comes with the Debian package
@@ -119,9 +128,12 @@ void tpl_photos_free(tpl_photos *ph);
  * are stride bytes apart: out[p][c] = |patch[p][c] - digit[p]|. */
 void tpl_mnistm_blend(const uint8_t *digit, int side, const uint8_t *patch, size_t stride,
                       uint8_t *out);
-/* Every image of grey (1 channel, square) blended over a patch cut from a
- * random photo at a random place; image i's draws are photo, x, y. */
-int tpl_blended_build(const tpl_dataset *grey, const tpl_photos *ph, uint64_t seed,
+/* Every image of grey (1 channel, square) blended over copies (1 or more)
+ * patches, each cut from a random photo at a random place: copies blocks of
+ * grey->n images, image k * grey->n + i being digit i over its k-th patch.
+ * The draws, photo, x, y of each image, go block after block, so block 0
+ * is the whole one-copy set whatever copies is. */
+int tpl_blended_build(const tpl_dataset *grey, const tpl_photos *ph, int copies, uint64_t seed,
                       tpl_dataset *out, tpl_err *err);
 
 /* ---- the four domains ---------------------------------------------------- */
@@ -131,7 +143,7 @@ typedef struct tpl_domain {
     tpl_dataset train, test;
 } tpl_domain;
 
-/* Builds all four in memory (about 75 MB at the defaults). */
+/* Builds all four in memory (about 100 MB at the defaults). */
 int tpl_digits_build(const tpl_digits_opts *o, tpl_domain dom[TPL_N_DOMAINS], tpl_err *err);
 void tpl_domains_free(tpl_domain *dom, int n);
 

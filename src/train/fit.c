@@ -189,7 +189,9 @@ static int begin(run *r, tpl_err *err) {
         if (!(w->perm = malloc(sizeof(int) * d->n))) ok = 0;
         for (int i = 0; w->perm && i < d->n; i++) w->perm[i] = i;
         w->pos = d->n; /* used up: the first batch shuffles */
-        w->aug = (tpl_augment){.pad = r->tasks[t].crop_pad, .flip = r->tasks[t].flip};
+        w->aug = (tpl_augment){.pad = r->tasks[t].crop_pad, .flip = r->tasks[t].flip,
+                               .rotate_deg = r->tasks[t].rotate_deg,
+                               .scale = r->tasks[t].scale, .jitter = r->tasks[t].jitter};
     }
     if (!ok) {
         tpl_err_set(err, "fit: out of memory");
