@@ -92,7 +92,12 @@ mv "$T/dom1.away" "$T/dom1" && mv "$T/dom2.away" "$T/dom2"
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 6 --objective moments \
     --with-sources "dom1=folder:$T/dom1,dom2=folder:$T/dom2" --force --out "$T/aj.safetensors"
 [ "$rc" -eq 0 ] && grep -q 'the bank retrained with the sources' "$T/stdout" && ok || bad "adapt --with-sources: exit $rc, $(tail -2 "$T/stderr")"
-cmp -s "$T/src.safetensors" "$T/aj.safetensors" && bad "adapt --with-sources wrote its input" || ok
+bank_of() { run task "$1" "$T/$2.task.safetensors" --task wild; sed -n 's/.* bank=\([0-9a-f]*\) .*/\1/p' "$T/stdout"; }
+free_bank=$(bank_of "$T/am.safetensors" free) joint_bank=$(bank_of "$T/aj.safetensors" joint)
+run task "$T/src.safetensors" "$T/src.task.safetensors" --task dom1
+src_bank=$(sed -n 's/.* bank=\([0-9a-f]*\) .*/\1/p' "$T/stdout")
+[ -n "$src_bank" ] && [ "$free_bank" = "$src_bank" ] && [ "$joint_bank" != "$src_bank" ] &&
+    ok || bad "banks: sources $src_bank, source-free $free_bank (should be the same), joint $joint_bank (should differ)"
 expect_error 1 "--with-sources: 'dom3' is not a source task of" "adapt --with-sources dom3=..." -- \
     adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 \
     --with-sources "dom3=folder:$T/dom1" --force --out "$T/aj.safetensors"
@@ -111,6 +116,12 @@ for init in both confident closest; do
     [ "$rc" -eq 0 ] && grep -q "^start: $init picks dom[12] (dom1 [0-9.]*, dom2 [0-9.]*)$" "$T/stdout" &&
         ok || bad "adapt --init $init: exit $rc, $(grep start: "$T/stdout")"
 done
+# combine: convex weights over both sources, summing to 1
+run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 --init combine \
+    --force --out "$T/a.safetensors"
+[ "$rc" -eq 0 ] && sed -n 's/^start: combine weighs (dom1 \([0-9.]*\), dom2 \([0-9.]*\))$/\1 \2/p' "$T/stdout" |
+    awk '{ exit !(NF == 2 && $1 >= 0 && $2 >= 0 && $1 + $2 > 0.999 && $1 + $2 < 1.001) }' &&
+    ok || bad "adapt --init combine: exit $rc, $(grep start: "$T/stdout")"
 bytes() { bytes_of "$T/stdout"; }
 logits_only=$(bytes)
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 --train logits+bn \
@@ -125,7 +136,7 @@ expect_error 2 "--objective is not infomax, pseudo, moments, moments+infomax or 
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --mode source --init dom2 \
     --force --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && grep -q '^start: dom2$' "$T/stdout" && ok || bad "adapt --init dom2: exit $rc"
-expect_error 1 "--init: 'dom3' is not both, confident, closest, mean or a source task of" "adapt --init dom3" -- \
+expect_error 1 "--init: 'dom3' is not both, confident, closest, combine, mean or a source task of" "adapt --init dom3" -- \
     adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --init dom3 --force --out "$T/a.safetensors"
 
 # ---- a CSV list of images, labels by name ------------------------------------------------

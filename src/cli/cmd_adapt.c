@@ -79,7 +79,7 @@ static void defaults(adapt_flags *f) {
         {"from", ARG_STR, &f->from, "model trained on the source domains (train --shared-head)", 0, 0},
         {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR, NAME=folder:DIR, NAME=csv:FILE or a built-in task; labels are not needed", 0, 0},
         {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics), source (neither) or full (the whole network trains on the objective: a reference ceiling, not a few bytes)", 0, 0},
-        {"init", ARG_STR, &f->init, "where the target starts: both (the source with the lowest product of the next two), confident (the source whose predictions on the target are surest), closest (whose BN statistics the target's are nearest), mean (of the sources) or a source's name", 0, 0},
+        {"init", ARG_STR, &f->init, "where the target starts: both (the source with the lowest product of the next two), confident (the source whose predictions on the target are surest), closest (whose BN statistics the target's are nearest), combine (a blend of every source's mixture and BN, its weights learned on the target's images from both's pick), mean (of the sources) or a source's name", 0, 0},
         {"train", ARG_STR, &f->train, "what the target trains in mixture mode: logits (its mixture) or logits+bn (and its BN scale/shift)", 0, 0},
         {"objective", ARG_STR, &f->objective, "what mixture mode minimises: infomax (confident, class-balanced predictions), pseudo (that, plus cross-entropy against pseudo-labels from the target features' class centroids, made afresh every epoch: SHOT's self-training), moments (the target's pooled features' mean and mean square matched to the sources', M3SDA's), moments+infomax or moments+pseudo", 0, 0},
         {"moments-weight", ARG_FLOAT, &f->moments, "weight of the moment matching (--objective moments...)", 0, 1000},
@@ -218,7 +218,7 @@ static void report_bytes(const adapt_flags *f, const trainer *r, int mode) {
 /* --init names a rule or one of the sources (before any image is read). */
 static int check_init(const adapt_flags *f, const tpl_model *src, tpl_err *err) {
     if (tpl_start_rule_find(f->init) >= 0 || tpl_model_find_task(src, f->init) >= 0) return 0;
-    tpl_err_set(err, "--init: '%s' is not both, confident, closest, mean or a source task of %s",
+    tpl_err_set(err, "--init: '%s' is not both, confident, closest, combine, mean or a source task of %s",
                 f->init, f->from);
     return -1;
 }
@@ -247,12 +247,11 @@ static int pick_start(const adapt_flags *f, trainer *r, tpl_err *err) {
     tpl_batch_free(&b);
     if (best < 0) return -1;
     printf("start: %s", tpl_start_rule_name(rule));
-    if (rule != TPL_START_MEAN) {
-        printf(" picks %s (", r->m->cfg.task[best].name);
-        for (int t = 0; t < n; t++)
-            printf("%s%s %.4f", t ? ", " : "", r->m->cfg.task[t].name, score[t]);
-        printf(")");
-    }
+    if (rule == TPL_START_COMBINE) printf(" weighs");
+    else if (rule != TPL_START_MEAN) printf(" picks %s", r->m->cfg.task[best].name);
+    for (int t = 0; rule != TPL_START_MEAN && t < n; t++)
+        printf("%s%s %.4f", t ? ", " : " (", r->m->cfg.task[t].name, score[t]);
+    if (rule != TPL_START_MEAN) printf(")");
     printf("\n");
     return 0;
 }

@@ -241,6 +241,12 @@ void tpl_model_copy_task(tpl_model *m, int from, int to);
 /* Task to's mixture logits and BN (scale, shift, running statistics)
  * become the mean of those of tasks from[0..n): where a new domain starts. */
 void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to);
+/* The same weighted: sum_j w[j] * task from[j]'s (w[0..n) sums to 1). */
+void tpl_model_blend_tasks(tpl_model *m, const int *from, const float *w, int n, int to);
+/* The gradient of a loss with respect to those weights, from the gradient
+ * of task to's blended views (m->params.grad): dw[j] = sum over those views
+ * of grad(to) . value(from[j]).  Running statistics carry no gradient. */
+void tpl_model_blend_grad(const tpl_model *m, const int *from, int n, int to, double *dw);
 /* How far apart the BN running statistics of tasks a and b are: the
  * symmetric KL divergence of the Gaussians they describe, averaged over
  * every BN channel (0 for equal statistics). */

@@ -35,14 +35,15 @@ tpl_model *tpl_model_add_task(const tpl_model *src, const tpl_task_config *task,
     return m;
 }
 
-/* View to = the mean of views from[0..n) (to may be one of them). */
-static void mean_view(tpl_params *p, const int *from, int n, int to) {
+/* View to = sum_j w[j] * view from[j], j < n (w NULL: the mean; to may be
+ * one of them). */
+static void blend_view(tpl_params *p, const int *from, const float *w, int n, int to) {
     const size_t len = p->views[to].numel;
     float *dst = tpl_params_data(p, to);
     for (size_t i = 0; i < len; i++) {
         double sum = 0.0;
-        for (int j = 0; j < n; j++) sum += tpl_params_data(p, from[j])[i];
-        dst[i] = (float)(sum / n);
+        for (int j = 0; j < n; j++) sum += (w ? w[j] : 1.0 / n) * tpl_params_data(p, from[j])[i];
+        dst[i] = (float)sum;
     }
 }
 
@@ -68,15 +69,16 @@ static int start_views(const tpl_model *m, int t, int *v) {
 
 #define MAX_START_VIEWS (4 + TPL_MAX_STAGES * 9)
 
-/* Every start view of tasks from[0..n), averaged, onto task to. */
-static void mean_task(tpl_model *m, const int *from, int n, int to) {
+/* Every start view of tasks from[0..n), blended by w (NULL: the mean),
+ * onto task to. */
+static void blend_task(tpl_model *m, const int *from, const float *w, int n, int to) {
     int dst[MAX_START_VIEWS], src[TPL_MAX_TASKS][MAX_START_VIEWS];
     const int count = start_views(m, to, dst);
     for (int j = 0; j < n; j++) start_views(m, from[j], src[j]);
     for (int i = 0; i < count; i++) {
         int views[TPL_MAX_TASKS];
         for (int j = 0; j < n; j++) views[j] = src[j][i];
-        mean_view(&m->params, views, n, dst[i]);
+        blend_view(&m->params, views, w, n, dst[i]);
     }
     tpl_model_params_changed(m);
 }
@@ -107,10 +109,28 @@ double tpl_model_bn_divergence(const tpl_model *m, int a, int b) {
     return channels ? sum / (double)channels : 0.0;
 }
 
-void tpl_model_copy_task(tpl_model *m, int from, int to) { mean_task(m, &from, 1, to); }
+void tpl_model_copy_task(tpl_model *m, int from, int to) { blend_task(m, &from, NULL, 1, to); }
 
 void tpl_model_average_tasks(tpl_model *m, const int *from, int n, int to) {
-    mean_task(m, from, n, to);
+    blend_task(m, from, NULL, n, to);
+}
+
+void tpl_model_blend_tasks(tpl_model *m, const int *from, const float *w, int n, int to) {
+    blend_task(m, from, w, n, to);
+}
+
+void tpl_model_blend_grad(const tpl_model *m, const int *from, int n, int to, double *dw) {
+    int dst[MAX_START_VIEWS], src[MAX_START_VIEWS];
+    const int count = start_views(m, to, dst);
+    const tpl_params *p = &m->params;
+    for (int j = 0; j < n; j++) {
+        start_views(m, from[j], src);
+        dw[j] = 0.0;
+        for (int i = 0; i < count; i++) {
+            const float *g = tpl_params_grad(p, dst[i]), *x = tpl_params_data(p, src[i]);
+            for (size_t k = 0; k < p->views[dst[i]].numel; k++) dw[j] += (double)g[k] * x[k];
+        }
+    }
 }
 
 void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part) {

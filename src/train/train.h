@@ -125,12 +125,15 @@ int tpl_closest_task(tpl_model *m, int n_tasks, const tpl_dataset *d, int max_im
  * the most confident predictions there (lowest mean entropy), keeps its
  * BN statistics closest to the source's own (tpl_model_bn_divergence), or
  * has the lowest product of the two (both: a source can be confidently
- * wrong on a far domain, or close in statistics and unsure). */
+ * wrong on a far domain, or close in statistics and unsure); or a convex
+ * blend of every source's (combine: weights learned on the target's
+ * images by information maximisation, from the both rule's pick). */
 typedef enum {
     TPL_START_MEAN,
     TPL_START_CONFIDENT,
     TPL_START_CLOSEST,
     TPL_START_BOTH,
+    TPL_START_COMBINE,
     TPL_START_COUNT
 } tpl_start_rule;
 int tpl_start_rule_find(const char *name); /* -1 when no rule has the name */
@@ -138,9 +141,10 @@ const char *tpl_start_rule_name(tpl_start_rule r);
 /* Starts task `to` of m by rule over tasks sources[0..n) on up to
  * bn_images of the target's images d (each source scored with its BN
  * statistics re-estimated on them); score[j] is source j's figure (lower
- * is better; not set by mean).  Task `to` is left as the chosen source's
- * copy (or the mean), statistics included.  Returns the source index
- * chosen (n for the mean), or -1 with err set. */
+ * is better; not set by mean; combine: its weight).  Task `to` is left as
+ * the chosen source's copy (or the mean, or the blend), statistics
+ * included.  Returns the source index chosen (n for the mean and the
+ * blend), or -1 with err set. */
 int tpl_start_pick(tpl_model *m, const int *sources, int n, int to, tpl_start_rule rule,
                    const tpl_dataset *d, int bn_images, tpl_batch *b, double *score,
                    tpl_err *err);
