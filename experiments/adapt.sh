@@ -7,7 +7,8 @@
 # adaptation (BN statistics re-estimated, the target's mixture logits
 # trained), each from the starts of `adapt --init`: the sources' mean, the
 # label-free picks (both, confident, closest) and, as an oracle to compare
-# the picks with, each source alone (AdaBN only).  From the `both` start,
+# the picks with, each source alone (AdaBN only); and a blend of every
+# source learned on the target's images (combine).  From the `both` start,
 # every objective (infomax, pseudo, moments, moments+pseudo), with the
 # target's BN scale/shift trained too (logits+bn), joint with the sources
 # (--with-sources, JOINT_STEPS) and, as a ceiling, the whole network
@@ -46,8 +47,8 @@ target() { # one held-out domain: train on the rest, then adapt every way
             { echo "adapt: the sources of $t did not train: $OUT/src_$t.err" >&2; return 1; }
     fi
     one "$t" source mean
-    for init in mean both confident closest $names; do one "$t" adabn "$init"; done
-    for init in mean both confident closest; do one "$t" mixture "$init"; done
+    for init in mean both confident closest combine $names; do one "$t" adabn "$init"; done
+    for init in mean both confident closest combine; do one "$t" mixture "$init"; done
     one "$t" mixture both _bn --train logits+bn
     for o in pseudo moments moments+pseudo; do one "$t" mixture both "_$o" --objective $o; done
     one "$t" mixture both _bn_moments+pseudo --train logits+bn --objective moments+pseudo
