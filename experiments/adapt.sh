@@ -62,7 +62,7 @@ one() { # TARGET MODE INIT [SUFFIX FLAGS...]: OUT/MODE_TARGET[_INIT][SUFFIX].out
     name=${mode}_$t$([ "$init" = mean ] || echo "_$init")$suffix
     [ -s "$OUT/$name.out" ] && return 0
     "$BIN" adapt --from "$OUT/src_$t.safetensors" --target "$t=idx:$DIGITS/$t" --mode "$mode" \
-        --init "$init" --steps "$ADAPT_STEPS" "$@" --threads "$THREADS" --seed 1 \
+        --init "$init" --steps "$ADAPT_STEPS" --train logits "$@" --threads "$THREADS" --seed 1 \
         --out "$OUT/$name.safetensors" --force \
         >"$OUT/$name.out.tmp" 2>"$OUT/$name.err" && mv "$OUT/$name.out.tmp" "$OUT/$name.out"
 }

@@ -118,16 +118,16 @@ for init in both confident closest; do
 done
 # combine: convex weights over both sources, summing to 1
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 --init combine \
-    --force --out "$T/a.safetensors"
+    --train logits --force --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && sed -n 's/^start: combine weighs (dom1 \([0-9.]*\), dom2 \([0-9.]*\))$/\1 \2/p' "$T/stdout" |
     awk '{ exit !(NF == 2 && $1 >= 0 && $2 >= 0 && $1 + $2 > 0.999 && $1 + $2 < 1.001) }' &&
     ok || bad "adapt --init combine: exit $rc, $(grep start: "$T/stdout")"
 bytes() { bytes_of "$T/stdout"; }
 logits_only=$(bytes)
-run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 --train logits+bn \
+run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 2 \
     --force --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && [ -n "$logits_only" ] && [ "$(bytes)" -gt "$logits_only" ] &&
-    ok || bad "adapt --train logits+bn: exit $rc, $(bytes) bytes trained against $logits_only"
+    ok || bad "adapt (default --train logits+bn): exit $rc, $(bytes) bytes trained against $logits_only"
 run adapt --from "$T/src.safetensors" --target "wild=folder:$T/wild" "${RUNS[@]}" --steps 3 --objective pseudo \
     --force --out "$T/a.safetensors"
 [ "$rc" -eq 0 ] && [ -s "$T/a.safetensors" ] && ok || bad "adapt --objective pseudo: exit $rc"

@@ -1,17 +1,19 @@
 /* templar adapt: an unseen, unlabelled domain met by re-mixing the modules.
  *
- *   templar adapt --from MODEL --target SPEC [--mode mixture|adabn|source]
+ *   templar adapt --from MODEL --target SPEC [--mode mixture|adabn|source|full]
  *
  * The model was trained on source domains with one shared head (train
  * --shared-head); the target becomes a new task whose mixture logits and BN
- * start where --init says: one named source, the mean of the sources', or
- * the source a label-free rule picks on the target's images (train.h:
- * both, the default, confident, closest; docs/RESULTS.md measures them).  source evaluates that as it is;
- * adabn re-estimates the target's BN statistics on its images; mixture does
- * that, then trains only the target's mixture logits to make confident,
- * class-balanced predictions (information maximisation: mean prediction
- * entropy minus --diversity times the entropy of the mean prediction), and
- * re-estimates the statistics again for the final mixture; --objective
+ * start where --init says: one named source, the mean of the sources', the
+ * source a label-free rule picks on the target's images, or a blend of them
+ * all (train.h: both, the default, confident, closest, combine;
+ * docs/RESULTS.md measures them).  source evaluates that as it is; adabn
+ * re-estimates the target's BN statistics on its images; mixture does that,
+ * then trains the target's mixture logits and BN scale/shift (--train
+ * logits: the logits alone) to make confident, class-balanced predictions
+ * (information maximisation: mean prediction entropy minus --diversity
+ * times the entropy of the mean prediction), and re-estimates the
+ * statistics again for the final mixture; --objective
  * pseudo adds SHOT's self-training on pseudo-labels (tpl_fit_options.pseudo),
  * moments matches the first and second moments of the target's pooled
  * features to the sources' (M3SDA's), alone or with either.  Source-free,
@@ -68,7 +70,7 @@ static int objective_find(const char *name) {
 }
 
 static void defaults(adapt_flags *f) {
-    *f = (adapt_flags){.mode = "mixture", .init = "both", .train = "logits", .diversity = 1.0f,
+    *f = (adapt_flags){.mode = "mixture", .init = "both", .train = "logits+bn", .diversity = 1.0f,
                        .objective = "infomax", .pseudo = 0.3f, .moments = 1.0f,
                        .bn_images = 5000};
     trainer_defaults(&f->o);
@@ -80,7 +82,7 @@ static void defaults(adapt_flags *f) {
         {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR, NAME=folder:DIR, NAME=csv:FILE or a built-in task; labels are not needed", 0, 0},
         {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics), source (neither) or full (the whole network trains on the objective: a reference ceiling, not a few bytes)", 0, 0},
         {"init", ARG_STR, &f->init, "where the target starts: both (the source with the lowest product of the next two), confident (the source whose predictions on the target are surest), closest (whose BN statistics the target's are nearest), combine (a blend of every source's mixture and BN, its weights learned on the target's images from both's pick), mean (of the sources) or a source's name", 0, 0},
-        {"train", ARG_STR, &f->train, "what the target trains in mixture mode: logits (its mixture) or logits+bn (and its BN scale/shift)", 0, 0},
+        {"train", ARG_STR, &f->train, "what the target trains in mixture mode: logits (its mixture alone) or logits+bn (and its BN scale/shift: docs/RESULTS.md Table 4 measures both)", 0, 0},
         {"objective", ARG_STR, &f->objective, "what mixture mode minimises: infomax (confident, class-balanced predictions), pseudo (that, plus cross-entropy against pseudo-labels from the target features' class centroids, made afresh every epoch: SHOT's self-training), moments (the target's pooled features' mean and mean square matched to the sources', M3SDA's), moments+infomax or moments+pseudo", 0, 0},
         {"moments-weight", ARG_FLOAT, &f->moments, "weight of the moment matching (--objective moments...)", 0, 1000},
         {"with-sources", ARG_STR, &f->with_sources, "the sources' labelled data, NAME=SPEC,... with the model's source names: they keep training in the same run (the bank too) and moments match their features as they go; without it adaptation is source-free", 0, 0},
