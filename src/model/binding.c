@@ -7,12 +7,16 @@
 #include "ops.h"
 #include "workspace.h"
 
-static int is_head(tpl_kind k) { return k == TPL_KIND_HEAD_W || k == TPL_KIND_HEAD_B; }
+/* What runs a task's trunk: not its head, nor the record of its features
+ * (moments, read by adaptation only). */
+static int in_trunk(tpl_kind k) {
+    return k != TPL_KIND_HEAD_W && k != TPL_KIND_HEAD_B && k != TPL_KIND_FEAT_MOMENTS;
+}
 
 int tpl_trunk_views(const tpl_model *m, int t, int *views) {
     int n = 0;
     for (int i = 0; i < m->params.n_views && n < TPL_TRUNK_MAX_VIEWS; i++)
-        if (m->params.views[i].task == t && !is_head(m->params.views[i].kind)) views[n++] = i;
+        if (m->params.views[i].task == t && in_trunk(m->params.views[i].kind)) views[n++] = i;
     return n;
 }
 

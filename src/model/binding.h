@@ -23,8 +23,8 @@
 /* Views of a trunk at most: stem BN, and per stage logits, BN, transition BN. */
 #define TPL_TRUNK_MAX_VIEWS (4 + TPL_MAX_STAGES * 9)
 
-/* The views of task t's trunk in their fixed order (declaration order);
- * returns how many. */
+/* The views of task t's trunk (its own but the head and the feature
+ * moments) in their fixed order (declaration order); returns how many. */
 int tpl_trunk_views(const tpl_model *m, int t, int *views);
 /* Floats of one task's trunk as a model holds it (raw: every BN's scale,
  * shift, running mean and variance) and as it is served (folded: each
