@@ -42,8 +42,8 @@ static void blend_view(tpl_params *p, const int *from, const float *w, int n, in
     float *dst = tpl_params_data(p, to);
     for (size_t i = 0; i < len; i++) {
         double sum = 0.0;
-        for (int j = 0; j < n; j++) sum += (w ? w[j] : 1.0 / n) * tpl_params_data(p, from[j])[i];
-        dst[i] = (float)sum;
+        for (int j = 0; j < n; j++) sum += (w ? w[j] : 1.0) * tpl_params_data(p, from[j])[i];
+        dst[i] = (float)(w ? sum : sum / n);
     }
 }
 

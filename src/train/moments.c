@@ -20,22 +20,20 @@ void tpl_moments_update(int n, int dim, const float *f, float rate, float *mq) {
 int tpl_record_moments(tpl_model *m, int task, const tpl_dataset *d, tpl_batch *b,
                        tpl_err *err) {
     const int dim = m->cfg.stage[m->cfg.n_stages - 1].width;
-    double *sum = calloc(2 * (size_t)dim, sizeof *sum);
-    float *mq = malloc(sizeof(float) * 2 * dim);
-    int rc = sum && mq ? 0 : -1;
-    if (rc) tpl_err_set(err, "out of memory: the moments of %d features", dim);
+    float *mq = calloc(2 * (size_t)dim, sizeof *mq); /* finite: rate 1 then drops it */
+    if (!mq) {
+        tpl_err_set(err, "out of memory: the moments of %d features", dim);
+        return -1;
+    }
+    int rc = 0;
     for (int i0 = 0; !rc && i0 < d->n; i0 += b->cap) {
         const int k = tpl_batch_range(b, m, d, i0, d->n);
         rc = tpl_model_forward(m, task, b->x, k, 0, b->logits, err);
-        const float *f = tpl_model_features(m);
-        for (size_t j = 0; !rc && j < (size_t)k * dim; j++) {
-            sum[j % dim] += f[j];
-            sum[dim + j % dim] += (double)f[j] * f[j];
-        }
+        /* every batch weighs by its images: the record is the mean over all */
+        if (!rc) tpl_moments_update(k, dim, tpl_model_features(m), (float)k / (float)(i0 + k), mq);
     }
-    for (int c = 0; !rc && c < 2 * dim; c++) mq[c] = (float)(sum[c] / d->n);
     if (!rc) tpl_model_set_moments(m, task, mq);
-    free(sum), free(mq);
+    free(mq);
     return rc;
 }
 
