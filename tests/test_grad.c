@@ -522,13 +522,17 @@ typedef struct {
     tpl_model *m;
     float *x, *logits;
     const float *moments;  /* a target for the pooled features' moments, or NULL */
+    float *blend;          /* weights of tasks 1 and 2 that task 0 is blended from, or NULL */
     int *y, n;
     size_t arena;          /* floats of the training arena (zeroed once, gaps included) */
     unsigned char *zeros;  /* of the unperturbed forward: activations exactly 0 */
 } model_ctx;
 
+static const int blend_from[2] = {1, 2};
+
 static double model_probe(void *p) {
     model_ctx *c = p;
+    if (c->blend) tpl_model_blend_tasks(c->m, blend_from, c->blend, 2, 0);
     tpl_model_params_changed(c->m);
     tpl_err err;
     tpl_model_forward(c->m, 0, c->x, c->n, 1, c->logits, &err);
@@ -737,6 +741,50 @@ static void test_model(model_case mc) {
     tpl_model_free(c.m);
 }
 
+/* A task blended from two others (adapt --init combine): the gradient of
+ * its loss with respect to the blend's weights, tpl_model_blend_grad. */
+static void test_blend(void) {
+    tpl_config cfg;
+    tpl_config_default(&cfg);
+    cfg.in_height = cfg.in_width = 12;
+    cfg.stage[0] = (tpl_stage_config){.width = 16, .layers = 2, .templates = 3};
+    cfg.logit_noise = 1.0f;
+    cfg.n_tasks = 3;
+    cfg.task[1] = (tpl_task_config){.name = "one", .classes = 3};
+    cfg.task[2] = (tpl_task_config){.name = "two", .classes = 3};
+    tpl_err err = {{0}};
+    float w[2] = {0.3f, 0.7f};
+    model_ctx c = {.n = 4, .blend = w};
+    c.m = tpl_model_create(&cfg, 11, &err);
+    CHECK_MSG(c.m != NULL, "%s", err.msg);
+    if (!c.m) return;
+    tpl_params *p = &c.m->params;
+    for (int i = 0; i < p->n_views; i++) /* two sources that differ everywhere */
+        if (p->views[i].kind == TPL_KIND_BN_SCALE || p->views[i].kind == TPL_KIND_BN_SHIFT)
+            for (size_t j = 0; j < p->views[i].numel; j++)
+                tpl_params_data(p, i)[j] = 0.5f * tpl_rng_normal(&rng) +
+                                           (p->views[i].kind == TPL_KIND_BN_SCALE);
+    c.x = randn((size_t)c.n * 144, 1.0f);
+    c.logits = malloc(c.n * 10 * 4);
+    int labels[4] = {2, 9, 4, 2};
+    c.y = labels;
+    model_probe(&c);
+    c.arena = tpl_ws_floats(c.m, c.n, 1);
+    c.zeros = malloc(c.arena);
+    memset(c.m->ws->arena, 0, sizeof(float) * c.arena);
+    model_probe(&c);
+    float dl[40];
+    tpl_xent_forward_backward(c.n, 10, c.logits, c.y, dl, NULL);
+    memset(p->grad, 0, p->numel * 4);
+    CHECK_MSG(tpl_model_backward(c.m, 0, dl, &err) == 0, "%s", err.msg);
+    double dw[2];
+    tpl_model_blend_grad(c.m, blend_from, 2, 0, dw);
+    const float g[2] = {(float)dw[0], (float)dw[1]};
+    fd_check_model("blend weights", &c, w, g, 2, 2, model_eps, model_tol);
+    free(c.x), free(c.logits), free(c.zeros);
+    tpl_model_free(c.m);
+}
+
 int main(void) {
     tpl_rng_seed(&rng, 42);
     if (getenv("EPS")) model_eps = atof(getenv("EPS"));
@@ -784,5 +832,7 @@ models:
     test_model((model_case){.block = TPL_BLOCK_INVERTED, .mix = TPL_MIX_GROUP, .group = 8});
     /* moment matching on the pooled features, through the whole network */
     test_model((model_case){.stages = 2, .moments = 1});
+    /* last: its draws from the shared stream would move the cases above */
+    test_blend();
     return check_summary("test_grad");
 }
