@@ -57,7 +57,20 @@ if [ "$rc" -ne 0 ]; then bad "transfer --per-class: exit $rc"
 elif ! grep -q '20 train' "$T/stderr"; then bad "transfer --per-class 4: not 20 training images"
 else ok; fi
 
+# ---- a subset of the mixture's parts trains --------------------------------
+run transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --train logits+head "${COMMON[@]}" --steps 4 --out "$T/lh.safetensors"
+all=$(sed -n 's/^task=c mode=mixture trained_params=\([0-9]*\) .*/\1/p' "$T/transfer.out")
+some=$(sed -n 's/^task=c mode=mixture trained_params=\([0-9]*\) .*/\1/p' "$T/stdout")
+if [ "$rc" -ne 0 ]; then bad "transfer --train logits+head: exit $rc"
+elif ! [ -n "$all" ] || ! [ -n "$some" ] || [ "$some" -ge "$all" ]; then
+    bad "transfer --train logits+head: $some trained parameters, not fewer than mixture's $all"
+else ok; fi
+
 # ---- bad invocations -------------------------------------------------------
+expect_error 2 "--train" "--train without the head" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --train logits+bn --out "$T/x.safetensors"
+expect_error 2 "--train" "--train with a part that is none" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --train logits+templates+head --out "$T/x.safetensors"
+expect_error 2 "--mode mixture" "--train with --mode full" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --mode full --train logits+head --out "$T/x.safetensors"
+expect_error 2 "--tau-end" "--tau-end in mixture mode" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --tau-end 0.5 --out "$T/x.safetensors"
 expect_error 2 "--from" "no --from" -- transfer --task "c=idx:$T/d3" --out "$T/x.safetensors"
 expect_error 2 "--task" "no --task" -- transfer --from "$T/m.safetensors" --out "$T/x.safetensors"
 expect_error 2 "--mode" "unknown mode" -- transfer --from "$T/m.safetensors" --task "c=idx:$T/d3" --mode bogus --out "$T/x.safetensors"

@@ -571,13 +571,27 @@ static void test_transfer(const tpl_dataset *d) {
         CHECK(!memcmp(tpl_params_data(&t->params, t0->stage[0].bn.var),
                       tpl_params_data(&t->params, t2->stage[0].bn.var),
                       t->params.views[t0->stage[0].bn.var].numel * sizeof(float)));
-        tpl_model_train_only(t, 2, TPL_PART_MIXTURE);
+        tpl_model_train_only(t, 2, TPL_TRAIN_MIXTURE);
         int flags_ok = 1;
         for (int i = 0; i < t->params.n_views; i++) {
             const tpl_view *v = &t->params.views[i];
             flags_ok &= v->trainable == (v->task == 2 && !tpl_kind_is_state(v->kind));
         }
         CHECK(flags_ok);
+        /* a subset: logits and head, the BN scale/shift frozen */
+        tpl_model_train_only(t, 2, (unsigned)tpl_train_parts_parse("logits+head"));
+        for (int i = 0; i < t->params.n_views; i++) {
+            const tpl_view *v = &t->params.views[i];
+            const int bn = v->kind == TPL_KIND_BN_SCALE || v->kind == TPL_KIND_BN_SHIFT;
+            flags_ok &= v->trainable == (v->task == 2 && !tpl_kind_is_state(v->kind) && !bn);
+        }
+        CHECK(flags_ok);
+        CHECK(tpl_train_parts_parse("bn") == TPL_TRAIN_BN &&
+              tpl_train_parts_parse("head+logits+bn") == TPL_TRAIN_MIXTURE);
+        CHECK(tpl_train_parts_parse("") < 0 && tpl_train_parts_parse("logits+") < 0 &&
+              tpl_train_parts_parse("logits++bn") < 0 && tpl_train_parts_parse("log") < 0 &&
+              tpl_train_parts_parse("logitsx") < 0);
+        tpl_model_train_only(t, 2, TPL_TRAIN_MIXTURE);
         float *logits0 = malloc(t->params.views[t2->stage[0].logits].numel * sizeof(float));
         memcpy(logits0, tpl_params_data(&t->params, t2->stage[0].logits),
                t->params.views[t2->stage[0].logits].numel * sizeof(float));

@@ -86,7 +86,7 @@ int main(void) {
 
     /* source-free: the target's logits and BN learn to match the record */
     tpl_model_copy_task(m, 0, 1);
-    tpl_model_train_only(m, 1, TPL_PART_LOGITS_BN);
+    tpl_model_train_only(m, 1, TPL_TRAIN_LOGITS | TPL_TRAIN_BN);
     tpl_fit_task target = {.task = 1, .train = &dst, .unlabelled = 1};
     const int from_source = 0, from_target = 1;
     options(&o, 30);
@@ -101,7 +101,7 @@ int main(void) {
     CHECK(tpl_model_has_moments(m, 1)); /* recorded at the end too */
 
     /* joint: the source trains beside it and its record follows */
-    tpl_model_train_only(m, 1, TPL_PART_FULL);
+    tpl_model_train_only(m, 1, TPL_TRAIN_ALL);
     const tpl_fit_task both[2] = {source, target};
     CHECK_MSG(tpl_fit(m, both, 2, &o, NULL, &err) == 0, "joint: %s", err.msg);
     check_record(m, &src);

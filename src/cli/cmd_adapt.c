@@ -36,7 +36,7 @@
 typedef struct adapt_flags {
     const char *from, *target, *mode, *data, *init, *train, *objective, *with_sources;
     float diversity, pseudo, moments;
-    int bn_images, mode_index, objective_index, train_bn;
+    int bn_images, mode_index, objective_index, parts;
     arg_spec specs[13];
     trainer_opts o;
 } adapt_flags;
@@ -82,7 +82,7 @@ static void defaults(adapt_flags *f) {
         {"target", ARG_STR, &f->target, "the target domain: NAME=idx:DIR, NAME=folder:DIR, NAME=csv:FILE or a built-in task; labels are not needed", 0, 0},
         {"mode", ARG_STR, &f->mode, "mixture (logits + BN statistics), adabn (BN statistics), source (neither) or full (the whole network trains on the objective: a reference ceiling, not a few bytes)", 0, 0},
         {"init", ARG_STR, &f->init, "where the target starts: both (the source with the lowest product of the next two), confident (the source whose predictions on the target are surest), closest (whose BN statistics the target's are nearest), combine (a blend of every source's mixture and BN, its weights learned on the target's images from both's pick), mean (of the sources) or a source's name", 0, 0},
-        {"train", ARG_STR, &f->train, "what the target trains in mixture mode: logits (its mixture alone) or logits+bn (and its BN scale/shift: docs/RESULTS.md Table 4 measures both)", 0, 0},
+        {"train", ARG_STR, &f->train, "what the target trains in mixture mode: logits (its mixture), bn (its BN scale/shift) or logits+bn (docs/RESULTS.md Table 4 measures logits and logits+bn)", 0, 0},
         {"objective", ARG_STR, &f->objective, "what mixture mode minimises: infomax (confident, class-balanced predictions), pseudo (that, plus cross-entropy against pseudo-labels from the target features' class centroids, made afresh every epoch: SHOT's self-training), moments (the target's pooled features' mean and mean square matched to the sources', M3SDA's), moments+infomax or moments+pseudo", 0, 0},
         {"moments-weight", ARG_FLOAT, &f->moments, "weight of the moment matching (--objective moments...)", 0, 1000},
         {"with-sources", ARG_STR, &f->with_sources, "the sources' labelled data, NAME=SPEC,... with the model's source names: they keep training in the same run (the bank too) and moments match their features as they go; without it adaptation is source-free", 0, 0},
@@ -170,14 +170,13 @@ static int add_sources(const adapt_flags *f, trainer *r, tpl_err *err) {
  * (full), and with the sources in the run, the bank and their own too. */
 static void choose_trained(const adapt_flags *f, trainer *r) {
     const int t = r->task[0].model_task, joint = r->n_tasks > 1;
-    tpl_model_train_only(r->m, t, f->mode_index == MODE_FULL || joint ? TPL_PART_FULL
-                                  : f->train_bn                       ? TPL_PART_LOGITS_BN
-                                                                      : TPL_PART_LOGITS);
+    tpl_model_train_only(r->m, t, f->mode_index == MODE_FULL || joint ? TPL_TRAIN_ALL : (unsigned)f->parts);
     if (f->mode_index == MODE_FULL || !joint) return;
-    for (int i = 0; i < r->m->params.n_views; i++) { /* the target's BN keeps to --train */
+    for (int i = 0; i < r->m->params.n_views; i++) { /* the target's own keep to --train */
         tpl_view *v = &r->m->params.views[i];
         if (v->task == t && (v->kind == TPL_KIND_BN_SCALE || v->kind == TPL_KIND_BN_SHIFT))
-            v->trainable = f->train_bn;
+            v->trainable = (f->parts & TPL_TRAIN_BN) != 0;
+        if (v->task == t && v->kind == TPL_KIND_LOGITS) v->trainable = (f->parts & TPL_TRAIN_LOGITS) != 0;
     }
 }
 
@@ -208,7 +207,8 @@ static int recalibrate(const adapt_flags *f, trainer *r, tpl_err *err) {
 static void report_bytes(const adapt_flags *f, const trainer *r, int mode) {
     const int t = r->task[0].model_task;
     const tpl_task_size z = tpl_task_bytes(r->m, t);
-    const size_t trained = z.logits + (f->train_bn ? z.bn : 0), stats = z.bn_stats;
+    const size_t trained = (f->parts & TPL_TRAIN_LOGITS ? z.logits : 0) + (f->parts & TPL_TRAIN_BN ? z.bn : 0);
+    const size_t stats = z.bn_stats;
     const size_t all = tpl_params_count(&r->m->params, -1, 0) * sizeof(float) + z.logits + z.bn;
     printf("target=%s mode=%s changed_param_bytes=%zu bn_statistics_bytes=%zu%s\n",
            r->task[0].d.name, mode_names[mode],
@@ -295,8 +295,8 @@ static int prepare(void *flags, trainer_opts *o, int *multi) {
     int mode = tpl_name_find(mode_names, MODE_COUNT, f->mode);
     const char *usage = !f->from ? "--from MODEL is missing" : !f->target ? "--target SPEC is missing"
                       : mode < 0 ? "--mode is not mixture, adabn, source or full"
-                      : strcmp(f->train, "logits") && strcmp(f->train, "logits+bn")
-                          ? "--train is not logits or logits+bn"
+                      : tpl_train_parts_parse(f->train) < 0 || (tpl_train_parts_parse(f->train) & TPL_TRAIN_HEAD)
+                          ? "--train is not logits, bn or logits+bn (the head is the sources')"
                       : objective_find(f->objective) < 0
                           ? "--objective is not infomax, pseudo, moments, moments+infomax or "
                             "moments+pseudo"
@@ -309,7 +309,7 @@ static int prepare(void *flags, trainer_opts *o, int *multi) {
     }
     f->mode_index = mode;
     f->objective_index = objective_find(f->objective);
-    f->train_bn = !strcmp(f->train, "logits+bn");
+    f->parts = tpl_train_parts_parse(f->train);
     *multi = 0;
     o->protect = f->from;
     trainer_default_out(o, f->from, f->target);

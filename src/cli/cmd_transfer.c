@@ -2,9 +2,9 @@
  *
  *   templar transfer --from MODEL --task SPEC [--mode mixture|head|full|scratch]
  *
- * mixture (default) trains only the new task's mixture logits, BN and head,
- * so the output file is the input plus a few KB, and every old task predicts
- * exactly as before.  head trains the head alone over a copy of another
+ * mixture (default) trains only the new task's mixture logits, BN and head
+ * (--train: a subset of them with the head), so the output file is the input
+ * plus a few KB, and every old task predicts exactly as before.  head trains the head alone over a copy of another
  * task's mixture and BN (a linear probe); full fine-tunes everything; scratch
  * trains a fresh model of the same architecture on the new task alone.  The
  * new task starts from the closest task of the model (best nearest-class-
@@ -23,26 +23,26 @@
 #include "model.h"
 #include "names.h"
 
-enum { N_FLAGS = 6 }; /* transfer's own, besides the training flags */
+enum { N_FLAGS = 7 }; /* transfer's own, besides the training flags */
 
 typedef struct transfer_flags {
-    const char *from, *task, *mode, *init, *data;
-    int per_class, mode_index;
+    const char *from, *task, *mode, *init, *data, *train;
+    int per_class, mode_index, parts;
     arg_spec specs[N_FLAGS + 1];
     trainer_opts o;
 } transfer_flags;
 
-/* The modes: the first three are the parts of a model that train
- * (tpl_train_part); scratch is a fresh model. */
+/* The modes: the parts of a model that train (tpl_model_train_only), or a
+ * fresh model (scratch). */
 enum { MODE_MIXTURE, MODE_HEAD, MODE_FULL, MODE_SCRATCH, MODE_COUNT };
 static const char *const mode_names[] = {
     [MODE_MIXTURE] = "mixture", [MODE_HEAD] = "head", [MODE_FULL] = "full", [MODE_SCRATCH] = "scratch"};
 static_assert(sizeof mode_names / sizeof *mode_names == MODE_COUNT, "a mode without a name");
-static_assert((int)MODE_MIXTURE == (int)TPL_PART_MIXTURE && (int)MODE_HEAD == (int)TPL_PART_HEAD &&
-                  (int)MODE_FULL == (int)TPL_PART_FULL, "modes and parts disagree");
+
+#define MIXTURE_PARTS "logits+bn+head"
 
 static void defaults(transfer_flags *f) {
-    *f = (transfer_flags){.mode = "mixture", .init = "closest"};
+    *f = (transfer_flags){.mode = "mixture", .init = "closest", .train = MIXTURE_PARTS};
     trainer_defaults(&f->o);
     f->o.steps = 500;
     f->o.batch = 32;
@@ -50,6 +50,7 @@ static void defaults(transfer_flags *f) {
         {"from", ARG_STR, &f->from, "the trained model whose templates are reused", 0, 0},
         {"task", ARG_STR, &f->task, "the new task: fashion, handwritten, optical, NAME=idx:DIR, NAME=folder:DIR or NAME=csv:FILE[,flip]", 0, 0},
         {"mode", ARG_STR, &f->mode, "what trains: mixture (logits, BN, head), head, full or scratch", 0, 0},
+        {"train", ARG_STR, &f->train, "what mixture mode trains: logits, bn and head joined by +, the head among them (docs/RESULTS.md Table 6 compares them)", 0, 0},
         {"init", ARG_STR, &f->init, "start the new task from: closest, uniform or a task's name", 0, 0},
         {"per-class", ARG_INT, &f->per_class, "training images kept per class (0 = all)", 0, 1000000},
         {"data", ARG_STR, &f->data, "IDX directory of the built-in task fashion", 0, 0},
@@ -133,13 +134,13 @@ static void report_bytes(const tpl_model *m, int t, int mode, size_t trained) {
     const tpl_task_size z = tpl_task_bytes(m, t);
     const size_t logits = z.logits, bn = z.bn, st = z.bn_stats, hb = z.head;
     size_t added = logits + bn + st;
-    if (mode == TPL_PART_FULL || mode == MODE_SCRATCH)
+    if (mode == MODE_FULL || mode == MODE_SCRATCH)
         added = tpl_params_count(p, -1, 1) * sizeof(float) + added;
     printf("task=%s mode=%s trained_params=%zu new_task_bytes=%zu head_bytes=%zu "
            "(logits %zu, BN %zu, BN statistics %zu%s)\n",
            m->cfg.task[t].name, mode_names[mode],
            trained, added, hb, logits, bn, st,
-           mode == TPL_PART_FULL || mode == MODE_SCRATCH ? ", plus a whole network" : "");
+           mode == MODE_FULL || mode == MODE_SCRATCH ? ", plus a whole network" : "");
 }
 
 static int transfer(void *flags, trainer *r, tpl_err *err) {
@@ -174,7 +175,7 @@ static int transfer(void *flags, trainer *r, tpl_err *err) {
             goto done;
         k->model_task = src->cfg.n_tasks;
         if (init >= 0) tpl_model_copy_task(r->m, init, k->model_task);
-        tpl_model_train_only(r->m, k->model_task, (tpl_train_part)mode);
+        tpl_model_train_only(r->m, k->model_task, (unsigned)f->parts);
         if (!(data = sources_after(f->from, src, k->d.source))) {
             tpl_err_set(err, "out of memory");
             goto done;
@@ -193,14 +194,23 @@ done:
 
 static int prepare(void *flags, trainer_opts *o, int *multi) {
     transfer_flags *f = flags;
-    int mode = tpl_name_find(mode_names, MODE_COUNT, f->mode);
+    const int mode = tpl_name_find(mode_names, MODE_COUNT, f->mode);
+    const int parts = tpl_train_parts_parse(f->train);
     const char *usage = !f->from ? "--from MODEL is missing" : !f->task ? "--task SPEC is missing"
-                      : mode < 0 ? "--mode is not mixture, head, full or scratch" : NULL;
+                      : mode < 0 ? "--mode is not mixture, head, full or scratch"
+                      : parts < 0 || !(parts & TPL_TRAIN_HEAD)
+                          ? "--train is not logits, bn and head joined by + with the head among them"
+                      : mode != MODE_MIXTURE && strcmp(f->train, MIXTURE_PARTS)
+                          ? "--train is for --mode mixture"
+                      : (mode == MODE_MIXTURE || mode == MODE_HEAD) && o->tau_end > 0
+                          ? "--tau-end would anneal the old tasks' mixtures too: it is for --mode full or scratch"
+                          : NULL;
     if (usage) {
         fprintf(stderr, "templar transfer: %s (see templar transfer --help)\n", usage);
         return 2;
     }
     f->mode_index = mode;
+    f->parts = mode == MODE_MIXTURE ? parts : mode == MODE_HEAD ? TPL_TRAIN_HEAD : TPL_TRAIN_ALL;
     *multi = 0;
     o->protect = f->from;
     trainer_default_out(o, f->from, f->task);

@@ -213,24 +213,30 @@ tpl_route tpl_model_route(const tpl_model *m);
  * A new task gets its own mixture logits, BN and head, appended after the
  * model's tasks; every existing tensor is copied bit for bit, and freezing
  * everything but the new task's part keeps the old tasks' predictions
- * exactly as they were.  Which part trains is the experiment:
- *
- *   mixture  the new task's logits, BN scale/shift and head (the default)
- *   head     its head only, over a frozen copy of another task's mixture
- *            and BN (a linear probe; BN running statistics still follow the
- *            new data, as they do in every training-mode forward)
- *   full     everything, templates and old tasks included (a fine-tune: the
- *            old tasks change)
- *
- * (From scratch is a fresh model, not a transfer.) */
+ * exactly as they were.  Which parts train is the experiment (transfer's
+ * modes): the new task's logits, BN scale/shift and head (mixture, the
+ * default, or a subset of them that includes the head); its head alone over a
+ * frozen copy of another task's mixture and BN (a linear probe; BN running
+ * statistics still follow the new data, as in every training-mode forward);
+ * or everything, templates and old tasks included (a fine-tune: the old
+ * tasks change).  From scratch is a fresh model, not a transfer. */
 typedef enum {
-    TPL_PART_MIXTURE,  /* the task's logits, BN scale/shift and head */
+    TPL_PART_LOGITS,   /* the task's mixture logits */
+    TPL_PART_BN,       /* its BN scale/shift (where its blocks keep their own) */
     TPL_PART_HEAD,     /* its head */
-    TPL_PART_FULL,     /* everything */
-    TPL_PART_LOGITS,   /* its mixture logits alone (domain adaptation) */
-    TPL_PART_LOGITS_BN, /* its mixture logits and BN scale/shift (domain adaptation) */
     TPL_PART_COUNT
 } tpl_train_part;
+/* Sets of parts, as flags (1 << part); TPL_TRAIN_ALL is the whole network. */
+enum {
+    TPL_TRAIN_LOGITS = 1 << TPL_PART_LOGITS,
+    TPL_TRAIN_BN = 1 << TPL_PART_BN,
+    TPL_TRAIN_HEAD = 1 << TPL_PART_HEAD,
+    TPL_TRAIN_MIXTURE = TPL_TRAIN_LOGITS | TPL_TRAIN_BN | TPL_TRAIN_HEAD,
+    TPL_TRAIN_ALL = 1 << TPL_PART_COUNT,
+};
+/* The flags of "logits+bn+head" or any '+'-joined subset of those names;
+ * -1 when a name is none of them or the list is empty. */
+int tpl_train_parts_parse(const char *s);
 
 /* A copy of src with one more task (fresh, seeded init for its own tensors). */
 tpl_model *tpl_model_add_task(const tpl_model *src, const tpl_task_config *task, uint64_t seed,
@@ -251,8 +257,9 @@ void tpl_model_blend_grad(const tpl_model *m, const int *from, int n, int to, do
  * symmetric KL divergence of the Gaussians they describe, averaged over
  * every BN channel (0 for equal statistics). */
 double tpl_model_bn_divergence(const tpl_model *m, int a, int b);
-/* Marks which views train: those part names for task. */
-void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part);
+/* Marks which views train: task's parts in flags (TPL_TRAIN_*), or every
+ * view but running state with TPL_TRAIN_ALL. */
+void tpl_model_train_only(tpl_model *m, int task, unsigned parts);
 
 /* Task t's class names dropped; and those of task f of from copied onto
  * task t of to (none when it has none). */

@@ -1,5 +1,6 @@
 /* A model's tasks as units: added, copied, averaged, frozen, counted
  * (see model.h). */
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -133,14 +134,44 @@ void tpl_model_blend_grad(const tpl_model *m, const int *from, int n, int to, do
     }
 }
 
-void tpl_model_train_only(tpl_model *m, int task, tpl_train_part part) {
+static const char *const part_names[] = {
+    [TPL_PART_LOGITS] = "logits", [TPL_PART_BN] = "bn", [TPL_PART_HEAD] = "head"};
+static_assert(sizeof part_names / sizeof *part_names == TPL_PART_COUNT, "a part without a name");
+
+int tpl_train_parts_parse(const char *s) {
+    int parts = 0;
+    for (const char *p = s; *s; p = s + 1) {
+        s = p + strcspn(p, "+");
+        int found = -1;
+        for (int i = 0; i < TPL_PART_COUNT; i++)
+            if ((size_t)(s - p) == strlen(part_names[i]) && !strncmp(p, part_names[i], (size_t)(s - p)))
+                found = i;
+        if (found < 0) return -1;
+        parts |= 1 << found;
+        if (!*s) break;
+    }
+    return parts ? parts : -1;
+}
+
+/* Which of the parts a view of a task is; -1 for none (its running state,
+ * its feature moments). */
+static int part_of(tpl_kind kind) {
+    switch (kind) {
+    case TPL_KIND_LOGITS: return TPL_PART_LOGITS;
+    case TPL_KIND_BN_SCALE:
+    case TPL_KIND_BN_SHIFT: return TPL_PART_BN;
+    case TPL_KIND_HEAD_W:
+    case TPL_KIND_HEAD_B: return TPL_PART_HEAD;
+    default: return -1;
+    }
+}
+
+void tpl_model_train_only(tpl_model *m, int task, unsigned parts) {
     for (int i = 0; i < m->params.n_views; i++) {
         tpl_view *v = &m->params.views[i];
-        int head = v->kind == TPL_KIND_HEAD_W || v->kind == TPL_KIND_HEAD_B;
-        int own = v->task == task && (part == TPL_PART_MIXTURE || (part == TPL_PART_HEAD && head) ||
-                                      (part == TPL_PART_LOGITS && v->kind == TPL_KIND_LOGITS) ||
-                                      (part == TPL_PART_LOGITS_BN && !head));
-        v->trainable = !tpl_kind_is_state(v->kind) && (part == TPL_PART_FULL || own);
+        const int part = part_of(v->kind);
+        const int own = v->task == task && part >= 0 && (parts >> part & 1u);
+        v->trainable = !tpl_kind_is_state(v->kind) && ((parts & TPL_TRAIN_ALL) || own);
     }
 }
 
