@@ -8,7 +8,10 @@
 # Environment: TEMPLAR (binary), JOBS (runs at once, default 1), THREADS
 # (threads a run, default 2), EPOCHS (default 3), FASHION (the IDX
 # directory, default Debian's), DIGITS (the directory templar data digits
-# wrote; default runs/digits; skipped when absent).
+# wrote; default runs/digits; skipped when absent), ONLY (an extended
+# regular expression: only the runs whose names match it, e.g.
+# 'fashion_(k2_l4|k4_l8|plain_l[24])$' for the bar's four), FLAGS (more
+# train flags for every run, e.g. '--block inverted --expand 3').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
@@ -16,6 +19,8 @@ OUT=${1:-runs/reuse}
 JOBS=${JOBS:-1}
 THREADS=${THREADS:-2}
 EPOCHS=${EPOCHS:-3}
+ONLY=${ONLY:-.}
+FLAGS=${FLAGS:-}
 DIGITS=${DIGITS:-runs/digits}
 FASHION=${FASHION:-/usr/share/datasets/fashion-mnist}
 mkdir -p "$OUT"
@@ -32,7 +37,7 @@ mkdir -p "$OUT"
         done
         for l in 1 2 4 8; do echo "${set}_plain_l$l ${data[*]} --plain --layers $l"; done
     done
-} >"$OUT/runs.txt"
+} | awk -v only="$ONLY" -v flags="$FLAGS" '$1 ~ only { print $0 (flags == "" ? "" : " " flags) }' >"$OUT/runs.txt"
 
 one() { # NAME FLAGS...: a run, skipped when already done
     local name=$1
