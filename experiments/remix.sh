@@ -20,7 +20,8 @@
 # VARIANTS (default "basic:conv basic:block inverted:conv"; a variant
 # is BLOCK:MIX, the inverted one with --expand 3), STAGE (all, or pretrain:
 # the banks alone, as `make pretrain` runs it), MODES (the first bank's, default
-# "mixture head full scratch"), RECIPE (0: no recipe sweep).
+# "mixture head full scratch"), LABELS (labels per class of the transfers,
+# default "10 50 0", 0 for all), RECIPE (0: no recipe sweep).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
@@ -33,6 +34,7 @@ VARIANTS=${VARIANTS:-basic:conv basic:block inverted:conv}
 STAGE=${STAGE:-all}
 MODES=${MODES:-mixture head full scratch}
 RECIPE=${RECIPE:-1}
+LABELS=${LABELS:-10 50 0}
 SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul)
 HELD=(armenian bengali thai katakana)
 mkdir -p "$OUT"
@@ -53,7 +55,7 @@ for variant in $VARIANTS; do
     modes=(mixture)
     [ "$first" = 1 ] && read -ra modes <<<"$MODES"
     for s in "${HELD[@]}"; do
-        for n in 10 50 0; do
+        for n in $LABELS; do
             for mode in "${modes[@]}"; do
                 run "${name}_${s}_${mode}_$n" transfer --from "$OUT/bank_$name.safetensors" \
                     --task "$s=folder:$SCRIPTS/$s" --mode "$mode" --per-class "$n" --steps "$TSTEPS" \
@@ -66,7 +68,12 @@ done
 
 [ "$STAGE" = pretrain ] || [ "$RECIPE" = 0 ] && exit 0
 # The transfer recipe on the first bank: the logits' learning rate (x1 above,
-# x10 and x30 here) and their start (the closest task above, uniform here).
+# x10 and x30 here), their start (the closest task above, uniform here) and
+# which parts train (all three above; logits+head and bn+head here).  The
+# temperature is the bank's (train --tau), every task's, so a transfer cannot
+# change it without changing the old tasks; under SGD, dividing logits by tau
+# amounts to scaling their start by 1/tau and their learning rate by 1/tau^2,
+# and --logit-lr sweeps the learning-rate part.
 name=${VARIANTS%% *}
 name=${name%%:*}_$(echo "${VARIANTS%% *}" | cut -d: -f2- | tr -d :)
 for s in "${HELD[@]}"; do
@@ -79,5 +86,11 @@ for s in "${HELD[@]}"; do
         run "${name}_${s}_uniform_$n" transfer --from "$OUT/bank_$name.safetensors" --task "$s=folder:$SCRIPTS/$s" \
             --per-class "$n" --init uniform --steps "$TSTEPS" --threads "$THREADS" --seed 1 \
             --out "$OUT/${name}_${s}_uniform_$n.safetensors" --force
+        # which parts train: the BN scale/shift frozen at the start's, or the logits
+        for parts in lh:logits+head bh:bn+head; do
+            run "${name}_${s}_${parts%%:*}_$n" transfer --from "$OUT/bank_$name.safetensors" --task "$s=folder:$SCRIPTS/$s" \
+                --per-class "$n" --train "${parts#*:}" --steps "$TSTEPS" --threads "$THREADS" --seed 1 \
+                --out "$OUT/${name}_${s}_${parts%%:*}_$n.safetensors" --force
+        done
     done
 done

@@ -4,7 +4,7 @@
 # (Table 4), granularity.sh (Table 5) and remix.sh (Table 6); a section whose
 # runs are missing is left out.  Every figure is read from a run's own output.
 #
-#   experiments/results.sh [MULTITASK_DIR [REUSE_DIR [ADAPT_DIR [GRANULARITY_DIR [REMIX_DIR]]]]] > docs/RESULTS.md
+#   experiments/results.sh [MULTITASK_DIR [REUSE_DIR [ADAPT_DIR [GRANULARITY_DIR [REMIX_DIR [REMIX_LONG_DIR [REUSE_LONG_DIR]]]]]]] > docs/RESULTS.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/multitask}
@@ -12,6 +12,8 @@ REUSE=${2:-runs/reuse}
 ADAPT=${3:-runs/adapt}
 GRAN=${4:-runs/granularity}
 REMIX=${5:-runs/remix}
+REMIX_LONG=${6:-runs/remix-long}
+REUSE_LONG=${7:-runs/reuse-long}
 
 # acc FILE TASK: a task's test accuracy, in percent, from a train/transfer output
 acc() {
@@ -167,6 +169,36 @@ TXT
         END { for (s in best) { split(at[s], v, " ")
             printf "- %s: at equal parameters the largest gain of reuse is K = %d, L = %d: %.2f%% against %.2f%% for the plain %d-block network (%+.2f points)%s.\n",
                 s, v[1], v[2], v[3], v[4], v[1], best[s], s == "fashion" ? (best[s] >= 0.5 ? "; bar (>= 0.5 points) met" : "; bar (>= 0.5 points) NOT met") : "" } }'
+}
+
+# ---- Table 3, converged: the block-reuse bar's runs, EPOCHS=15 ----------------
+reuse_long_section() {
+    cat <<'TXT'
+
+The bar's comparison trained to convergence (`EPOCHS=15
+ONLY='fashion_(k2_l4|k4_l8|plain_l[24])$' experiments/reuse.sh
+runs/reuse-long`): L = 2K blocks from K templates against the plain network
+of K blocks, at equal parameters.
+
+| data | network | K | L | parameters | test accuracy |
+|---|---|---:|---:|---:|---:|
+TXT
+    local k acc_bank acc_plain
+    for k in 2 4; do
+        for f in "plain_l$k:plain:$k:$k" "k${k}_l$((2 * k)):bank:$k:$((2 * k))"; do
+            IFS=: read -r name net kk l <<<"$f"
+            [ -e "$REUSE_LONG/fashion_$name.out" ] || continue
+            printf '| fashion | %s | %s | %s | %s | %s |\n' "$net" "$kk" "$l" "$(params "$REUSE_LONG/fashion_$name.err")" "$(last_acc "$REUSE_LONG/fashion_$name.out")"
+        done
+    done
+    echo
+    for k in 2 4; do
+        [ -e "$REUSE_LONG/fashion_k${k}_l$((2 * k)).out" ] && [ -e "$REUSE_LONG/fashion_plain_l$k.out" ] || continue
+        acc_bank=$(last_acc "$REUSE_LONG/fashion_k${k}_l$((2 * k)).out") acc_plain=$(last_acc "$REUSE_LONG/fashion_plain_l$k.out")
+        awk -v k="$k" -v b="$acc_bank" -v p="$acc_plain" 'BEGIN {
+            printf "- K = %d: %d blocks from %d templates %.2f%% against the plain %d-block network %.2f%% (%+.2f points): bar (L = 2K beats plain K) %s.\n",
+                k, 2 * k, k, b, k, p, b - p, b > p ? "met" : "NOT met" }'
+    done
 }
 
 # ---- Table 4: domain adaptation ---------------------------------------------
@@ -458,20 +490,20 @@ The transfer recipe on the first bank (basic blocks mixed per conv, mixture mode
 rate as a multiple of the others' (`--logit-lr`), and their start (`--init`:
 the closest old task, or uniform).
 
-| script | labels/class | closest, x1 | closest, x10 | closest, x30 | uniform, x1 |
-|---|---:|---:|---:|---:|---:|
+| script | labels/class | closest, x1 | closest, x10 | closest, x30 | uniform, x1 | logits+head | bn+head |
+|---|---:|---:|---:|---:|---:|---:|---:|
 TXT
     for s in armenian bengali thai katakana; do
         for n in 10 50; do
             printf '| %s | %s |' "$s" "$n"
-            for f in mixture lr10 lr30 uniform; do
+            for f in mixture lr10 lr30 uniform lh bh; do
                 if [ -e "$REMIX/basic_conv_${s}_${f}_$n.out" ]; then printf ' %s |' "$(last_acc "$REMIX/basic_conv_${s}_${f}_$n.out")"; else printf ' - |'; fi
             done
             echo
         done
     done | tee "$REMIX/recipe.md"
-    awk -F'|' '{ for (i = 4; i <= 7; i++) sum[i] += $i; n++ }
-        END { if (n) printf "| mean | 10 and 50 | %.2f | %.2f | %.2f | %.2f |\n", sum[4] / n, sum[5] / n, sum[6] / n, sum[7] / n }' "$REMIX/recipe.md"
+    awk -F'|' '{ for (i = 4; i <= 9; i++) if ($i ~ /[0-9]/) { sum[i] += $i; c[i]++ } }
+        END { printf "| mean | 10 and 50 |"; for (i = 4; i <= 9; i++) printf (c[i] ? " %.2f |" : " - |"), sum[i] / (c[i] ? c[i] : 1); print "" }' "$REMIX/recipe.md"
     cat <<'TXT'
 
 The closest task is the start to keep (a uniform start loses 2 to 10
@@ -482,10 +514,91 @@ decay (optim.c decays templates, convs and head weights only).
 TXT
 }
 
+# ---- Table 6, longer: the same transfers with TRANSFER_STEPS=2000 ------------
+remix_long_section() {
+    cat <<'TXT'
+
+The same transfers trained four times as long (`TRANSFER_STEPS=2000
+VARIANTS="inverted:conv basic:conv" MODES="mixture full" RECIPE=0
+experiments/remix.sh runs/remix-long`, over the same banks): 500 steps are
+two passes over a script's full training set, where the mixture's training
+loss is still falling.
+
+| script | labels/class | mixture (inverted, conv), 500 | 2000 | mixture (basic, conv), 500 | 2000 | full, 500 | 2000 |
+|---|---:|---:|---:|---:|---:|---:|---:|
+TXT
+    local s n label f
+    for s in armenian bengali thai katakana; do
+        for n in 10 50 0; do
+            label=$n; [ "$n" = 0 ] && label=all
+            printf '| %s | %s |' "$s" "$label"
+            for f in inverted_conv_${s}_mixture basic_conv_${s}_mixture basic_conv_${s}_full; do
+                for d in "$REMIX" "$REMIX_LONG"; do
+                    if [ -e "$d/${f}_$n.out" ]; then printf ' %s |' "$(last_acc "$d/${f}_$n.out")"; else printf ' - |'; fi
+                done
+            done
+            echo
+        done
+    done | tee "$REMIX_LONG/table.md"
+    for n in 10 50 all; do
+        awk -F'|' -v n="$n" '$3 ~ " "n" " { for (i = 4; i <= 9; i++) { if ($i ~ /[0-9]/) { s[i] += $i; c[i]++ } } }
+            END { printf "| mean | %s |", n; for (i = 4; i <= 9; i++) printf (c[i] ? " %.2f |" : " - |"), s[i] / (c[i] ? c[i] : 1); print "" }' "$REMIX_LONG/table.md"
+    done
+    echo
+    # 2000 steps: each mixture column against full at 2000 steps
+    awk -F'|' '{ gsub(/ /, "", $3); for (i = 5; i <= 7; i += 2) if ($i ~ /[0-9]/ && $9 ~ /[0-9]/) {
+            if ($3 == "all") { all[i] += $i - $9; na[i]++ }
+            if ($3 == "50") { f50[i] += $i - $9; n50[i]++ } } }
+        END { name[5] = "inverted, conv"; name[7] = "basic, conv"
+            for (i = 5; i <= 7; i += 2) if (na[i] && n50[i]) printf "- 2000 steps, mixture (%s) against full fine-tuning (2000 steps), mean over the held-out scripts: %+.2f points at all labels (bar: within 2: %s), %+.2f at 50 (bar: within 3: %s).\n",
+                name[i], all[i] / na[i], (all[i] / na[i] >= -2 ? "met" : "NOT met"), f50[i] / n50[i], (f50[i] / n50[i] >= -3 ? "met" : "NOT met") }' "$REMIX_LONG/table.md"
+}
+
+# ---- Table 7: multi-task on the many-task suite ------------------------------
+SUITE="fashion handwritten optical greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul"
+suite_section() {
+    cat <<'TXT'
+
+## Table 7: multi-task learning on the many-task suite
+
+Made by `experiments/multitask_suite.sh` over the banks of
+`experiments/remix.sh`: the 13 tasks Table 6's banks trained on (12,000
+steps of the round robin, batch 64, width 32, 6 blocks, K = 4, seed 1),
+against a hard-shared trunk (one mixture for all tasks) trained the same
+way and a plain network of its own for every task trained the 924 steps
+the round robin gives a task.  Parameters exclude BN running statistics;
+the independent networks' are the sum of all 13.
+
+| task | independent | hard-shared | bank (basic, block) | bank (basic, conv) | bank (inverted, conv) |
+|---|---:|---:|---:|---:|---:|
+TXT
+    local t
+    for t in $SUITE; do
+        printf '| %s | %s | %s |' "$t" "$(last_acc "$REMIX/indep_$t.out")" "$(acc "$REMIX/shared_basic.out" "$t")"
+        for f in bank_basic_block bank_basic_conv bank_inverted_conv; do printf ' %s |' "$(acc "$REMIX/$f.out" "$t")"; done
+        echo
+    done | tee "$REMIX/suite.md"
+    awk -F'|' '{ for (i = 3; i <= 7; i++) s[i] += $i; n++ }
+        END { printf "| mean |"; for (i = 3; i <= 7; i++) printf " %.2f |", s[i] / n; print "" }' "$REMIX/suite.md" | tee "$REMIX/suite_mean.md"
+    local indep=0 t2
+    for t2 in $SUITE; do indep=$((indep + $(params "$REMIX/indep_$t2.err"))); done
+    printf '| parameters | %s | %s | %s | %s | %s |\n' "$indep" "$(params "$REMIX/shared_basic.err")" \
+        "$(params "$REMIX/bank_basic_block.err")" "$(params "$REMIX/bank_basic_conv.err")" "$(params "$REMIX/bank_inverted_conv.err")" | tee "$REMIX/suite_params.md"
+    echo
+    paste -d'|' "$REMIX/suite_mean.md" "$REMIX/suite_params.md" | awk -F'|' '{
+        name[5] = "basic, block"; name[6] = "basic, conv"; name[7] = "inverted, conv"
+        for (i = 5; i <= 7; i++) { share = 100 * $(i + 8) / $11
+            printf "- bank (%s): mean %.2f against hard-shared %.2f and independent %.2f, %.1f%% of their parameters: bar (above hard-shared, within 0.5 of independent, at most 30%%) %s.\n",
+                name[i], $i, $4, $3, share, ($i > $4 && $i >= $3 - 0.5 && share <= 30) ? "met" : "NOT met" } }'
+}
+
 echo "# Results"
 [ -e "$OUT/bank_k4.out" ] && multitask_section
 [ -e "$REUSE/fashion_k1_l2.out" ] && reuse_section
+[ -e "$REUSE_LONG/fashion_plain_l2.out" ] && reuse_long_section
 [ -e "$ADAPT/adabn_handwritten_both.out" ] && adapt_section
 [ -e "$GRAN/mixture_block_lr1_10.out" ] && granularity_section
 [ -e "$REMIX/basic_conv_armenian_mixture_10.out" ] && remix_section
+[ -e "$REMIX_LONG/inverted_conv_katakana_mixture_0.out" ] && remix_long_section
+[ -e "$REMIX/indep_hangul.out" ] && suite_section
 exit 0
