@@ -3,14 +3,16 @@
 # banks (13 tasks: ten scripts, fashion, handwritten, optical; 12,000 steps
 # of the round robin) against a hard-shared trunk (one mixture for all
 # tasks) trained the same way, and a plain network of its own for every
-# task trained as many steps as the round robin gives a task (STEPS / 13).
+# task trained as many steps as the round robin gives a task (STEPS / 13),
+# both in basic blocks and in inverted bottlenecks.
 #
 #   experiments/multitask_suite.sh [REMIX_DIR]     (default: runs/remix)
 #
 # The banks come from experiments/remix.sh (STAGE=pretrain makes them
 # alone); the runs here land beside them.  Environment: TEMPLAR (binary,
 # default build/templar), SCRIPTS (the suite, default REMIX_DIR/scripts),
-# STEPS (default 12000, as remix.sh), THREADS (default 2).
+# STEPS (default 12000, as remix.sh), THREADS (default 2), BLOCKS (the
+# baselines' block kinds, default "basic inverted").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
@@ -18,6 +20,7 @@ OUT=${1:-runs/remix}
 SCRIPTS=${SCRIPTS:-$OUT/scripts}
 STEPS=${STEPS:-12000}
 THREADS=${THREADS:-2}
+BLOCKS=${BLOCKS:-basic inverted}
 SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul)
 mkdir -p "$OUT"
 
@@ -29,10 +32,14 @@ names=(fashion handwritten optical "${SEEN[@]}")
 tasks=$(for t in "${names[@]}"; do spec "$t"; done | paste -sd,)
 ARCH=(--width 32 --layers 6 --threads "$THREADS" --seed 1)
 
-run shared_basic train --tasks "$tasks" "${ARCH[@]}" --templates 4 --shared-mixture --steps "$STEPS" \
-    --out "$OUT/shared_basic.safetensors" --force
-per_task=$(((STEPS + ${#names[@]} - 1) / ${#names[@]}))
-for t in "${names[@]}"; do
-    run "indep_$t" train --tasks "$(spec "$t")" "${ARCH[@]}" --plain --steps "$per_task" \
-        --out "$OUT/indep_$t.safetensors" --force
+# basic (its runs unprefixed) or inverted (expansion 3, mixed per conv, as remix.sh's bank)
+for block in $BLOCKS; do
+    if [ "$block" = basic ]; then flags=() prefix=; else flags=(--block inverted --expand 3 --mix conv) prefix=inverted_; fi
+    run "shared_$block" train --tasks "$tasks" "${ARCH[@]}" "${flags[@]}" --templates 4 --shared-mixture \
+        --steps "$STEPS" --out "$OUT/shared_$block.safetensors" --force
+    per_task=$(((STEPS + ${#names[@]} - 1) / ${#names[@]}))
+    for t in "${names[@]}"; do
+        run "indep_$prefix$t" train --tasks "$(spec "$t")" "${ARCH[@]}" "${flags[@]}" --plain --steps "$per_task" \
+            --out "$OUT/indep_$prefix$t.safetensors" --force
+    done
 done
