@@ -569,30 +569,42 @@ Made by `experiments/multitask_suite.sh` over the banks of
 steps of the round robin, batch 64, width 32, 6 blocks, K = 4, seed 1),
 against a hard-shared trunk (one mixture for all tasks) trained the same
 way and a plain network of its own for every task trained the 924 steps
-the round robin gives a task.  Parameters exclude BN running statistics;
-the independent networks' are the sum of all 13.
+the round robin gives a task, in both block kinds (inverted: expansion 3,
+mixed per conv).  Parameters exclude BN running statistics; the
+independent networks' are the sum of all 13.
 
-| task | independent | hard-shared | bank (basic, block) | bank (basic, conv) | bank (inverted, conv) |
-|---|---:|---:|---:|---:|---:|
+| task | independent (basic) | hard-shared (basic) | bank (basic, block) | bank (basic, conv) | independent (inverted) | hard-shared (inverted) | bank (inverted, conv) |
+|---|---:|---:|---:|---:|---:|---:|---:|
 TXT
-    local t
+    local t f
+    # one_acc RUN TASK: the task's accuracy in a run's output, "-" when it did not run
+    one_acc() { if [ -s "$REMIX/$1.out" ]; then acc "$REMIX/$1.out" "$2"; else echo -; fi; }
     for t in $SUITE; do
-        printf '| %s | %s | %s |' "$t" "$(last_acc "$REMIX/indep_$t.out")" "$(acc "$REMIX/shared_basic.out" "$t")"
-        for f in bank_basic_block bank_basic_conv bank_inverted_conv; do printf ' %s |' "$(acc "$REMIX/$f.out" "$t")"; done
+        printf '| %s |' "$t"
+        for f in indep_$t shared_basic bank_basic_block bank_basic_conv indep_inverted_$t shared_inverted bank_inverted_conv; do
+            printf ' %s |' "$(one_acc "$f" "$t")"
+        done
         echo
     done | tee "$REMIX/suite.md"
-    awk -F'|' '{ for (i = 3; i <= 7; i++) s[i] += $i; n++ }
-        END { printf "| mean |"; for (i = 3; i <= 7; i++) printf " %.2f |", s[i] / n; print "" }' "$REMIX/suite.md" | tee "$REMIX/suite_mean.md"
-    local indep=0 t2
-    for t2 in $SUITE; do indep=$((indep + $(params "$REMIX/indep_$t2.err"))); done
-    printf '| parameters | %s | %s | %s | %s | %s |\n' "$indep" "$(params "$REMIX/shared_basic.err")" \
-        "$(params "$REMIX/bank_basic_block.err")" "$(params "$REMIX/bank_basic_conv.err")" "$(params "$REMIX/bank_inverted_conv.err")" | tee "$REMIX/suite_params.md"
+    awk -F'|' '{ for (i = 3; i <= 9; i++) if ($i ~ /[0-9]/) { s[i] += $i; c[i]++ } }
+        END { printf "| mean |"; for (i = 3; i <= 9; i++) printf (c[i] == NR ? " %.2f |" : " - |"), s[i] / NR; print "" }' "$REMIX/suite.md" | tee "$REMIX/suite_mean.md"
+    local basic=0 inverted=0
+    for t in $SUITE; do
+        basic=$((basic + $(params "$REMIX/indep_$t.err")))
+        [ -s "$REMIX/indep_inverted_$t.out" ] && inverted=$((inverted + $(params "$REMIX/indep_inverted_$t.err")))
+    done
+    printf '| parameters | %s | %s | %s | %s | %s | %s | %s |\n' "$basic" "$(params "$REMIX/shared_basic.err")" \
+        "$(params "$REMIX/bank_basic_block.err")" "$(params "$REMIX/bank_basic_conv.err")" "$inverted" \
+        "$(params "$REMIX/shared_inverted.err" 2>/dev/null || echo -)" "$(params "$REMIX/bank_inverted_conv.err")" | tee "$REMIX/suite_params.md"
     echo
-    paste -d'|' "$REMIX/suite_mean.md" "$REMIX/suite_params.md" | awk -F'|' '{
-        name[5] = "basic, block"; name[6] = "basic, conv"; name[7] = "inverted, conv"
-        for (i = 5; i <= 7; i++) { share = 100 * $(i + 8) / $11
+    # a bank column (b) against its independent (i) and hard-shared (h) columns
+    paste -d'|' "$REMIX/suite_mean.md" "$REMIX/suite_params.md" | awk -F'|' '
+        function bar(b, i, h, what) { if ($b !~ /[0-9]/ || $i !~ /[0-9]/ || $h !~ /[0-9]/ || !($(i + 10) > 0)) return
+            share = 100 * $(b + 10) / $(i + 10)
             printf "- bank (%s): mean %.2f against hard-shared %.2f and independent %.2f, %.1f%% of their parameters: bar (above hard-shared, within 0.5 of independent, at most 30%%) %s.\n",
-                name[i], $i, $4, $3, share, ($i > $4 && $i >= $3 - 0.5 && share <= 30) ? "met" : "NOT met" } }'
+                what, $b, $h, $i, share, (($b > $h && $b >= $i - 0.5 && share <= 30) ? "met" : "NOT met") }
+        { bar(5, 3, 4, "basic, block; basic baselines"); bar(6, 3, 4, "basic, conv; basic baselines")
+          bar(9, 7, 8, "inverted, conv; inverted baselines"); bar(9, 3, 4, "inverted, conv; basic baselines") }'
 }
 
 echo "# Results"
