@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Turns the outputs of the experiment scripts into docs/RESULTS.md (on
 # stdout): multitask.sh (Tables 1, 2), reuse.sh (Table 3), adapt.sh
-# (Table 4), granularity.sh (Table 5) and remix.sh (Table 6); a section whose
-# runs are missing is left out.  Every figure is read from a run's own output.
+# (Table 4), granularity.sh (Table 5), remix.sh (Table 6) and
+# multitask_suite.sh (Table 7); a section whose runs are missing is left out.  Every figure is read from a run's own output.
 #
 #   experiments/results.sh [MULTITASK_DIR [REUSE_DIR [ADAPT_DIR [GRANULARITY_DIR [REMIX_DIR [REMIX_LONG_DIR [REUSE_LONG_DIR]]]]]]] > docs/RESULTS.md
 set -euo pipefail
