@@ -544,7 +544,21 @@ TXT
     for n in 50 all; do
         awk -F'|' -v n="$n" '$3 ~ " "n" " { for (i = 4; i <= 10; i++) { if ($i ~ /[0-9]/) { s[i] += $i; c[i]++ } } }
             END { printf "| mean | %s |", n; for (i = 4; i <= 10; i++) printf (c[i] ? " %.2f |" : " - |"), s[i] / (c[i] ? c[i] : 1); print "" }' "$REMIX_LONG/table.md"
-    done
+    done | tee "$REMIX_LONG/means.md"
+    # the curve: each 2000-step arm's mean at the bytes a task costs it
+    local b5 b6 b8 b10
+    b5=$(field "$REMIX_LONG/inverted_conv_armenian_mixture_0.out" new_task_bytes 2>/dev/null || true)
+    b6=$(field "$REMIX_LONG/inverted_conv_armenian_full_0.out" new_task_bytes 2>/dev/null || true)
+    b8=$(field "$REMIX_LONG/basic_conv_armenian_mixture_0.out" new_task_bytes 2>/dev/null || true)
+    b10=$(field "$REMIX_LONG/basic_conv_armenian_full_0.out" new_task_bytes 2>/dev/null || true)
+    awk -F'|' -v b5="$b5" -v b6="$b6" -v b8="$b8" -v b10="$b10" '{ n = $3; gsub(/ /, "", n)
+        if ($5 ~ /[0-9]/ && b5) print n, b5, $5 + 0, "mixture,inverted"
+        if ($6 ~ /[0-9]/ && b6) print n, b6, $6 + 0, "full,inverted"
+        if ($8 ~ /[0-9]/ && b8) print n, b8, $8 + 0, "mixture,basic"
+        if ($10 ~ /[0-9]/ && b10) print n, b10, $10 + 0, "full,basic" }' "$REMIX_LONG/means.md" >"$REMIX_LONG/curve.txt"
+    echo
+    experiments/plot_bytes.sh "$REMIX_LONG" >docs/remix-bytes.svg
+    echo '![mean accuracy on the held-out scripts against the bytes a task stores, 2000-step transfers](remix-bytes.svg)'
     echo
     # 2000 steps: a mixture column (m) against a full column (f)
     local pair
