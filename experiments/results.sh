@@ -179,7 +179,8 @@ reuse_long_section() {
 The bar's comparison trained to convergence (`EPOCHS=15
 ONLY='fashion_(k2_l4|k4_l8|plain_l[24])$' experiments/reuse.sh
 runs/reuse-long`): L = 2K blocks from K templates against the plain network
-of K blocks, at equal parameters.
+of K blocks, at equal parameters; `bank, per conv` is the same bank with a
+mixture per conv (`FLAGS='--mix conv'`, in runs/reuse-long-conv).
 
 | data | network | K | L | parameters | test accuracy |
 |---|---|---:|---:|---:|---:|
@@ -191,6 +192,10 @@ TXT
             [ -e "$REUSE_LONG/fashion_$name.out" ] || continue
             printf '| fashion | %s | %s | %s | %s | %s |\n' "$net" "$kk" "$l" "$(params "$REUSE_LONG/fashion_$name.err")" "$(last_acc "$REUSE_LONG/fashion_$name.out")"
         done
+        f="$REUSE_LONG-conv/fashion_k${k}_l$((2 * k))"
+        if [ -s "$f.out" ]; then
+            printf '| fashion | bank, per conv | %s | %s | %s | %s |\n' "$k" "$((2 * k))" "$(params "$f.err")" "$(last_acc "$f.out")"
+        fi
     done
     echo
     for k in 2 4; do
