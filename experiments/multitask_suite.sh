@@ -21,25 +21,20 @@ SCRIPTS=${SCRIPTS:-$OUT/scripts}
 STEPS=${STEPS:-12000}
 THREADS=${THREADS:-2}
 BLOCKS=${BLOCKS:-basic inverted}
-SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul)
 mkdir -p "$OUT"
 
-. experiments/run.sh # run NAME ARGS...
-
-[ -d "$SCRIPTS/greek" ] || "$BIN" data scripts --out "$SCRIPTS" >&2
-spec() { case $1 in fashion | handwritten | optical) echo "$1" ;; *) echo "$1=folder:$SCRIPTS/$1" ;; esac; }
-names=(fashion handwritten optical "${SEEN[@]}")
-tasks=$(for t in "${names[@]}"; do spec "$t"; done | paste -sd,)
+. experiments/run.sh   # run NAME ARGS...
+. experiments/suite.sh # SUITE_TASKS, SUITE_SPECS, suite_spec NAME
 ARCH=(--width 32 --layers 6 --threads "$THREADS" --seed 1)
 
 # basic (its runs unprefixed) or inverted (expansion 3, mixed per conv, as remix.sh's bank)
 for block in $BLOCKS; do
     if [ "$block" = basic ]; then flags=() prefix=; else flags=(--block inverted --expand 3 --mix conv) prefix=inverted_; fi
-    run "shared_$block" train --tasks "$tasks" "${ARCH[@]}" "${flags[@]}" --templates 4 --shared-mixture \
+    run "shared_$block" train --tasks "$SUITE_SPECS" "${ARCH[@]}" "${flags[@]}" --templates 4 --shared-mixture \
         --steps "$STEPS" --out "$OUT/shared_$block.safetensors" --force
-    per_task=$(((STEPS + ${#names[@]} - 1) / ${#names[@]}))
-    for t in "${names[@]}"; do
-        run "indep_$prefix$t" train --tasks "$(spec "$t")" "${ARCH[@]}" "${flags[@]}" --plain --steps "$per_task" \
+    per_task=$(((STEPS + ${#SUITE_TASKS[@]} - 1) / ${#SUITE_TASKS[@]}))
+    for t in "${SUITE_TASKS[@]}"; do
+        run "indep_$prefix$t" train --tasks "$(suite_spec "$t")" "${ARCH[@]}" "${flags[@]}" --plain --steps "$per_task" \
             --out "$OUT/indep_$prefix$t.safetensors" --force
     done
 done

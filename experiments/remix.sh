@@ -35,21 +35,16 @@ STAGE=${STAGE:-all}
 MODES=${MODES:-mixture head full scratch}
 RECIPE=${RECIPE:-1}
 LABELS=${LABELS:-10 50 0}
-SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul)
-HELD=(armenian bengali thai katakana)
 mkdir -p "$OUT"
 
-. experiments/run.sh # run NAME ARGS...
-
-[ -d "$SCRIPTS/armenian" ] || "$BIN" data scripts --out "$SCRIPTS" >&2
-tasks=fashion,handwritten,optical
-for s in "${SEEN[@]}"; do tasks+=",$s=folder:$SCRIPTS/$s"; done
+. experiments/run.sh   # run NAME ARGS...
+. experiments/suite.sh # HELD, SUITE_SPECS (the pretraining tasks)
 
 first=1
 for variant in $VARIANTS; do
     block=${variant%%:*} mix=${variant#*:}
     name=${block}_${mix/:/}
-    run "bank_$name" train --tasks "$tasks" --width 32 --layers 6 --templates 4 --block "$block" --expand 3 \
+    run "bank_$name" train --tasks "$SUITE_SPECS" --width 32 --layers 6 --templates 4 --block "$block" --expand 3 \
         --mix "$mix" --steps "$STEPS" --threads "$THREADS" --seed 1 --out "$OUT/bank_$name.safetensors" --force
     [ "$STAGE" = pretrain ] && continue
     modes=(mixture)
