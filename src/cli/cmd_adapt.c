@@ -169,15 +169,11 @@ static int add_sources(const adapt_flags *f, trainer *r, tpl_err *err) {
 /* What trains: the target's logits (and BN scale/shift), the whole network
  * (full), and with the sources in the run, the bank and their own too. */
 static void choose_trained(const adapt_flags *f, trainer *r) {
-    const int t = r->task[0].model_task, joint = r->n_tasks > 1;
-    tpl_model_train_only(r->m, t, f->mode_index == MODE_FULL || joint ? TPL_TRAIN_ALL : (unsigned)f->parts);
-    if (f->mode_index == MODE_FULL || !joint) return;
-    for (int i = 0; i < r->m->params.n_views; i++) { /* the target's own keep to --train */
-        tpl_view *v = &r->m->params.views[i];
-        if (v->task == t && (v->kind == TPL_KIND_BN_SCALE || v->kind == TPL_KIND_BN_SHIFT))
-            v->trainable = (f->parts & TPL_TRAIN_BN) != 0;
-        if (v->task == t && v->kind == TPL_KIND_LOGITS) v->trainable = (f->parts & TPL_TRAIN_LOGITS) != 0;
-    }
+    const int joint = r->n_tasks > 1;
+    tpl_model_train_only(r->m, r->task[0].model_task,
+                         f->mode_index == MODE_FULL ? TPL_TRAIN_ALL
+                         : joint                    ? TPL_TRAIN_REST | (unsigned)f->parts
+                                                    : (unsigned)f->parts);
 }
 
 /* The objective's terms; moments match every source's. */
@@ -293,9 +289,10 @@ static int adapt(void *flags, trainer *r, tpl_err *err) {
 static int prepare(void *flags, trainer_opts *o, int *multi) {
     adapt_flags *f = flags;
     int mode = tpl_name_find(mode_names, MODE_COUNT, f->mode);
+    const int parts = tpl_train_parts_parse(f->train);
     const char *usage = !f->from ? "--from MODEL is missing" : !f->target ? "--target SPEC is missing"
                       : mode < 0 ? "--mode is not mixture, adabn, source or full"
-                      : tpl_train_parts_parse(f->train) < 0 || (tpl_train_parts_parse(f->train) & TPL_TRAIN_HEAD)
+                      : parts < 0 || (parts & TPL_TRAIN_HEAD)
                           ? "--train is not logits, bn or logits+bn (the head is the sources')"
                       : objective_find(f->objective) < 0
                           ? "--objective is not infomax, pseudo, moments, moments+infomax or "
@@ -309,7 +306,7 @@ static int prepare(void *flags, trainer_opts *o, int *multi) {
     }
     f->mode_index = mode;
     f->objective_index = objective_find(f->objective);
-    f->parts = tpl_train_parts_parse(f->train);
+    f->parts = parts;
     *multi = 0;
     o->protect = f->from;
     trainer_default_out(o, f->from, f->target);

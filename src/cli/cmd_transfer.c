@@ -4,8 +4,9 @@
  *
  * mixture (default) trains only the new task's mixture logits, BN and head
  * (--train: a subset of them with the head), so the output file is the input
- * plus a few KB, and every old task predicts exactly as before.  head trains the head alone over a copy of another
- * task's mixture and BN (a linear probe); full fine-tunes everything; scratch
+ * plus a few KB, and every old task predicts exactly as before.  head trains
+ * the head alone over a copy of another task's mixture and BN (a linear
+ * probe); full fine-tunes everything; scratch
  * trains a fresh model of the same architecture on the new task alone.  The
  * new task starts from the closest task of the model (best nearest-class-
  * mean accuracy of its features on the new training images) unless --init

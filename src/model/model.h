@@ -226,13 +226,16 @@ typedef enum {
     TPL_PART_HEAD,     /* its head */
     TPL_PART_COUNT
 } tpl_train_part;
-/* Sets of parts, as flags (1 << part); TPL_TRAIN_ALL is the whole network. */
+/* Sets of parts, as flags (1 << part); TPL_TRAIN_REST is every view that is
+ * not one of the task's parts (templates, shared convs, other tasks), and
+ * TPL_TRAIN_ALL the whole network. */
 enum {
     TPL_TRAIN_LOGITS = 1 << TPL_PART_LOGITS,
     TPL_TRAIN_BN = 1 << TPL_PART_BN,
     TPL_TRAIN_HEAD = 1 << TPL_PART_HEAD,
     TPL_TRAIN_MIXTURE = TPL_TRAIN_LOGITS | TPL_TRAIN_BN | TPL_TRAIN_HEAD,
-    TPL_TRAIN_ALL = 1 << TPL_PART_COUNT,
+    TPL_TRAIN_REST = 1 << TPL_PART_COUNT,
+    TPL_TRAIN_ALL = TPL_TRAIN_REST | TPL_TRAIN_MIXTURE,
 };
 /* The flags of "logits+bn+head" or any '+'-joined subset of those names;
  * -1 when a name is none of them or the list is empty. */
@@ -257,8 +260,8 @@ void tpl_model_blend_grad(const tpl_model *m, const int *from, int n, int to, do
  * symmetric KL divergence of the Gaussians they describe, averaged over
  * every BN channel (0 for equal statistics). */
 double tpl_model_bn_divergence(const tpl_model *m, int a, int b);
-/* Marks which views train: task's parts in flags (TPL_TRAIN_*), or every
- * view but running state with TPL_TRAIN_ALL. */
+/* Marks which views train: those in parts (TPL_TRAIN_* flags) for task;
+ * running state never trains. */
 void tpl_model_train_only(tpl_model *m, int task, unsigned parts);
 
 /* Task t's class names dropped; and those of task f of from copied onto

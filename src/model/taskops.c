@@ -169,9 +169,9 @@ static int part_of(tpl_kind kind) {
 void tpl_model_train_only(tpl_model *m, int task, unsigned parts) {
     for (int i = 0; i < m->params.n_views; i++) {
         tpl_view *v = &m->params.views[i];
-        const int part = part_of(v->kind);
-        const int own = v->task == task && part >= 0 && (parts >> part & 1u);
-        v->trainable = !tpl_kind_is_state(v->kind) && ((parts & TPL_TRAIN_ALL) || own);
+        const int part = v->task == task ? part_of(v->kind) : -1;
+        const unsigned flag = part >= 0 ? 1u << part : (unsigned)TPL_TRAIN_REST;
+        v->trainable = !tpl_kind_is_state(v->kind) && (parts & flag);
     }
 }
 
