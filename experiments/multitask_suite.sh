@@ -11,20 +11,19 @@
 # The banks come from experiments/remix.sh (STAGE=pretrain makes them
 # alone); the runs here land beside them.  Environment: TEMPLAR (binary,
 # default build/templar), SCRIPTS (the suite, default REMIX_DIR/scripts),
-# STEPS (default 12000, as remix.sh), THREADS (default 2), BLOCKS (the
-# baselines' block kinds, default "basic inverted").
+# STEPS (default 12000, experiments/suite.sh's, as remix.sh's), THREADS
+# (default 2), BLOCKS (the baselines' block kinds, default "basic
+# inverted").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
 OUT=${1:-runs/remix}
-SCRIPTS=${SCRIPTS:-$OUT/scripts}
-STEPS=${STEPS:-12000}
 THREADS=${THREADS:-2}
 BLOCKS=${BLOCKS:-basic inverted}
 mkdir -p "$OUT"
 
 . experiments/run.sh   # run NAME ARGS...
-. experiments/suite.sh # SUITE_TASKS, SUITE_SPECS, suite_spec NAME
+. experiments/suite.sh # SUITE_TASKS, SUITE_SPECS, suite_spec NAME, SCRIPTS, STEPS
 ARCH=(--width 32 --layers 6 --threads "$THREADS" --seed 1)
 
 # basic (its runs unprefixed) or inverted (expansion 3, mixed per conv, as remix.sh's bank)

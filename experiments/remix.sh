@@ -26,8 +26,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${TEMPLAR:-build/templar}
 OUT=${1:-runs/remix}
-SCRIPTS=${SCRIPTS:-$OUT/scripts}
-STEPS=${STEPS:-12000}
 TSTEPS=${TRANSFER_STEPS:-500}
 THREADS=${THREADS:-2}
 VARIANTS=${VARIANTS:-basic:conv basic:block inverted:conv}
@@ -38,7 +36,7 @@ LABELS=${LABELS:-10 50 0}
 mkdir -p "$OUT"
 
 . experiments/run.sh   # run NAME ARGS...
-. experiments/suite.sh # HELD, SUITE_SPECS (the pretraining tasks)
+. experiments/suite.sh # HELD, SUITE_SPECS (the pretraining tasks), SCRIPTS, STEPS
 
 first=1
 for variant in $VARIANTS; do

@@ -1,7 +1,10 @@
 # Sourced by remix.sh and multitask_suite.sh: the many-task suite, ten
 # letter scripts of `templar data scripts` seen in pretraining and four held
 # out, with fashion, handwritten and optical beside them.  Needs BIN and
-# SCRIPTS (the suite's directory, made when missing).
+# OUT; sets the defaults both scripts share: SCRIPTS (the suite's directory,
+# OUT/scripts, made when missing) and STEPS (the banks' pretraining, 12000).
+SCRIPTS=${SCRIPTS:-$OUT/scripts}
+STEPS=${STEPS:-12000}
 SEEN=(greek cyrillic georgian hebrew arabic devanagari tamil ethiopic hiragana hangul)
 HELD=(armenian bengali thai katakana)
 [ -d "$SCRIPTS/armenian" ] || "$BIN" data scripts --out "$SCRIPTS" >&2
