@@ -26,6 +26,14 @@ last_acc() { tail -n 1 "$1" | tr ' ' '\n' | sed -n 's/^test_acc=//p' | awk '{ pr
 params() { sed -n 's/.* \([0-9][0-9]*\) trained parameters.*/\1/p' "$1" | head -n 1; }
 # field FILE KEY: KEY=VALUE from a transfer's bytes line
 field() { grep '^task=' "$1" | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# acc_cell FILE: " ACC |", a table cell of a run's final accuracy, " - |" when it did not run
+acc_cell() { if [ -e "$1" ]; then printf ' %s |' "$(last_acc "$1")"; else printf ' - |'; fi; }
+# mean_row TABLE LABEL LAST: "| mean | LABEL |" and the mean of columns 4..LAST
+# over TABLE's rows of that label ("-" for a column with no figure)
+mean_row() {
+    awk -F'|' -v n="$2" -v last="$3" '$3 ~ " "n" " { for (i = 4; i <= last; i++) { if ($i ~ /[0-9]/) { s[i] += $i; c[i]++ } } }
+        END { printf "| mean | %s |", n; for (i = 4; i <= last; i++) printf (c[i] ? " %.2f |" : " - |"), s[i] / (c[i] ? c[i] : 1); print "" }' "$1"
+}
 
 multitask_section() {
 cat <<'HEAD'
@@ -458,15 +466,14 @@ TXT
             printf '| %s | %s |' "$s" "$label"
             for f in basic_conv_${s}_mixture basic_block_${s}_mixture inverted_conv_${s}_mixture \
                 basic_conv_${s}_head basic_conv_${s}_full basic_conv_${s}_scratch; do
-                if [ -e "$REMIX/${f}_$n.out" ]; then printf ' %s |' "$(last_acc "$REMIX/${f}_$n.out")"; else printf ' - |'; fi
+                acc_cell "$REMIX/${f}_$n.out"
             done
             echo
         done
     done | tee "$REMIX/table.md"
     {
     for n in 10 50 all; do
-        awk -F'|' -v n="$n" '$3 ~ " "n" " { for (i = 4; i <= 9; i++) { if ($i ~ /[0-9]/) { s[i] += $i; c[i]++ } } }
-            END { printf "| mean | %s |", n; for (i = 4; i <= 9; i++) printf (c[i] ? " %.2f |" : " - |"), s[i] / (c[i] ? c[i] : 1); print "" }' "$REMIX/table.md"
+        mean_row "$REMIX/table.md" "$n" 9
     done
     printf '| bytes per task | |'
     for f in basic_conv basic_block inverted_conv; do
@@ -506,7 +513,7 @@ TXT
         for n in 10 50; do
             printf '| %s | %s |' "$s" "$n"
             for f in mixture lr10 lr30 uniform lh bh; do
-                if [ -e "$REMIX/basic_conv_${s}_${f}_$n.out" ]; then printf ' %s |' "$(last_acc "$REMIX/basic_conv_${s}_${f}_$n.out")"; else printf ' - |'; fi
+                acc_cell "$REMIX/basic_conv_${s}_${f}_$n.out"
             done
             echo
         done
@@ -556,14 +563,13 @@ TXT
             for f in "$REMIX/inverted_conv_${s}_mixture" "$REMIX_LONG/inverted_conv_${s}_mixture" "$REMIX_LONG/inverted_conv_${s}_full" \
                 "$REMIX/basic_conv_${s}_mixture" "$REMIX_LONG/basic_conv_${s}_mixture" "$REMIX/basic_conv_${s}_full" "$REMIX_LONG/basic_conv_${s}_full" \
                 "$REMIX_4000/basic_conv_${s}_mixture" "$REMIX_4000/basic_conv_${s}_full"; do
-                if [ -e "${f}_$n.out" ]; then printf ' %s |' "$(last_acc "${f}_$n.out")"; else printf ' - |'; fi
+                acc_cell "${f}_$n.out"
             done
             echo
         done
     done | tee "$REMIX_LONG/table.md"
     for n in 50 all; do
-        awk -F'|' -v n="$n" '$3 ~ " "n" " { for (i = 4; i <= 12; i++) { if ($i ~ /[0-9]/) { s[i] += $i; c[i]++ } } }
-            END { printf "| mean | %s |", n; for (i = 4; i <= 12; i++) printf (c[i] ? " %.2f |" : " - |"), s[i] / (c[i] ? c[i] : 1); print "" }' "$REMIX_LONG/table.md"
+        mean_row "$REMIX_LONG/table.md" "$n" 12
     done | tee "$REMIX_LONG/means.md"
     # the curve: each 2000-step arm's mean at the bytes a task costs it
     local b5 b6 b8 b10
